@@ -1,0 +1,833 @@
+#include "engine/app/config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "engine/app/spelling.h"
+#include "engine/app/yaml_reader.h"
+
+namespace acd::app {
+namespace {
+
+using core::Duration;
+
+constexpr EnumName<LogLevel> kLogLevels[] = {
+    {"trace", LogLevel::kTrace}, {"debug", LogLevel::kDebug},       {"info", LogLevel::kInfo},
+    {"warn", LogLevel::kWarn},   {"error", LogLevel::kError},       {"critical", LogLevel::kCritical},
+    {"off", LogLevel::kOff}};
+
+constexpr EnumName<LogFormat> kLogFormats[] = {{"text", LogFormat::kText},
+                                               {"json", LogFormat::kJson}};
+
+constexpr EnumName<core::Strategy> kStrategies[] = {
+    {"longest-idle", core::Strategy::kLongestIdle},
+    {"least-talk-time", core::Strategy::kLeastTalkTime},
+    {"fewest-calls", core::Strategy::kFewestCalls},
+    {"round-robin", core::Strategy::kRoundRobin},
+    {"top-down", core::Strategy::kTopDown},
+    {"ring-all", core::Strategy::kRingAll},
+    {"random", core::Strategy::kRandom},
+    {"weighted-random", core::Strategy::kWeightedRandom},
+    {"best-proficiency", core::Strategy::kBestProficiency}};
+
+constexpr EnumName<core::WorkMode> kWorkModes[] = {{"auto-ready", core::WorkMode::kAutoReady},
+                                                   {"manual", core::WorkMode::kManual}};
+
+constexpr EnumName<core::BreakPolicy::OverLimit> kOverLimit[] = {
+    {"refuse", core::BreakPolicy::OverLimit::kRefuse},
+    {"waitlist", core::BreakPolicy::OverLimit::kWaitlist}};
+
+constexpr EnumName<core::RonaPolicy> kRonaPolicies[] = {
+    {"not-ready", core::RonaPolicy::kNotReady},
+    {"ready", core::RonaPolicy::kReady},
+    {"logout", core::RonaPolicy::kLogout}};
+
+// Reasons the core uses on its own; agents' configured reason lists need not name them.
+constexpr std::string_view kSystemReasons[] = {"no-answer", "manual-ready"};
+
+constexpr int kMaxSmallInt = 1'000'000;
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// A name declared in the file, with where it was declared.
+struct Declared {
+  std::uint32_t id = 0;
+  YAML::Mark mark;
+};
+
+// An entity given as a map (team, agent, queue) found in the first pass.
+struct EntityDraft {
+  std::string name;
+  std::uint32_t id = 0;
+  MapReader reader;
+};
+
+struct TenantDraft {
+  std::string name;
+  core::TenantId id;
+  MapReader reader;
+  std::map<std::string, Declared, std::less<>> skills;
+  std::map<std::string, Declared, std::less<>> teams;
+  std::map<std::string, Declared, std::less<>> agents;
+  std::map<std::string, Declared, std::less<>> queues;
+  std::vector<EntityDraft> team_drafts;
+  std::vector<EntityDraft> agent_drafts;
+  std::vector<EntityDraft> queue_drafts;
+  std::vector<std::string> not_ready_reasons;
+};
+
+enum class Kind : std::uint8_t { kSkill, kTeam, kAgent, kQueue };
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::kSkill: return "skill";
+    case Kind::kTeam: return "team";
+    case Kind::kAgent: return "agent";
+    case Kind::kQueue: return "queue";
+  }
+  return "?";
+}
+
+using NameMap = std::map<std::string, Declared, std::less<>>;
+
+NameMap& names_of(TenantDraft& t, Kind k) {
+  switch (k) {
+    case Kind::kSkill: return t.skills;
+    case Kind::kTeam: return t.teams;
+    case Kind::kAgent: return t.agents;
+    case Kind::kQueue: return t.queues;
+  }
+  return t.skills;
+}
+
+const NameMap& names_of(const TenantDraft& t, Kind k) {
+  return names_of(const_cast<TenantDraft&>(t), k);
+}
+
+// One load of one file: pass 1 declares every name (assigning ids in file order), pass 2
+// reads everything else and resolves references. Thread-safety: used by one thread, once.
+class Loader {
+ public:
+  Loader(std::string file, NameRegistry registry)
+      : errors_(std::move(file)), registry_(std::move(registry)) {}
+
+  ConfigResult load(std::string_view text);
+  NameRegistry& registry() { return registry_; }
+  ErrorList& errors() { return errors_; }
+
+ private:
+  void read_root(const YAML::Node& root);
+  void read_log(const YAML::Node& node, const std::string& path);
+  void read_core(const YAML::Node& node, const std::string& path);
+  void read_shutdown(const YAML::Node& node, const std::string& path);
+  void read_demo(const YAML::Node& node, const std::string& path);
+
+  // Pass 1: names and ids.
+  void declare_tenants(const YAML::Node& list, const std::string& path);
+  void declare_entities(TenantDraft& tenant, const YAML::Node& list, const std::string& path,
+                        Kind kind, std::initializer_list<std::string_view> keys);
+  // Pass 2: everything else.
+  void read_tenant(TenantDraft& tenant);
+  void read_team(const TenantDraft& tenant, const EntityDraft& draft);
+  void read_agent(const TenantDraft& tenant, const EntityDraft& draft);
+  void read_queue(const TenantDraft& tenant, const EntityDraft& draft);
+  std::optional<core::ExitDestination> read_exit(const TenantDraft& tenant,
+                                                 const EntityDraft& queue,
+                                                 const YAML::Node& node, const std::string& path);
+  void read_escalation(const YAML::Node& node, const std::string& path, core::QueueConfig& queue);
+  void read_overflow(const YAML::Node& node, const std::string& path, core::OverflowRule& rule);
+  void read_members(const TenantDraft& tenant, const YAML::Node& node, const std::string& path,
+                    core::QueueConfig& queue);
+
+  // Resolves a reference to an entity of `tenant`. Errors say when the name belongs to
+  // another tenant, and suggest a close spelling.
+  std::optional<std::uint32_t> resolve(const TenantDraft& tenant, Kind kind,
+                                       const YAML::Node& node, const std::string& path);
+  void require_positive(const MapReader& map, std::string_view key, Duration value);
+
+  ErrorList errors_;
+  NameRegistry registry_;
+  DaemonConfig config_;
+  std::vector<TenantDraft> tenants_;
+  std::optional<YAML::Node> demo_node_;
+  std::string demo_path_;
+};
+
+ConfigResult Loader::load(std::string_view text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    errors_.add(e.mark, "", "YAML syntax error: " + e.msg);
+    return ConfigResult::failure(errors_.take());
+  }
+  try {
+    read_root(root);
+  } catch (const YAML::Exception& e) {
+    // The readers do not throw; this is a safety net for yaml-cpp surprises.
+    errors_.add(e.mark, "", "cannot read the file: " + e.msg);
+  }
+  if (!errors_.empty()) return ConfigResult::failure(errors_.take());
+  config_.names = registry_.table();
+  return ConfigResult::success(std::move(config_));
+}
+
+void Loader::read_root(const YAML::Node& root) {
+  MapReader map(root, "", errors_, {"log", "core", "shutdown", "demo", "tenants"});
+  if (!map.ok()) return;
+  if (auto n = map.get("log")) read_log(*n, "log");
+  if (auto n = map.get("core")) read_core(*n, "core");
+  if (auto n = map.get("shutdown")) read_shutdown(*n, "shutdown");
+  if (auto n = map.require("tenants")) {
+    declare_tenants(*n, "tenants");
+    for (auto& tenant : tenants_) read_tenant(tenant);
+  }
+  if (auto n = map.get("demo")) read_demo(*n, "demo");
+}
+
+void Loader::read_log(const YAML::Node& node, const std::string& path) {
+  MapReader map(node, path, errors_, {"level", "format"});
+  map.read_enum("level", config_.log.level, kLogLevels, "log level");
+  map.read_enum("format", config_.log.format, kLogFormats, "log format");
+}
+
+void Loader::read_core(const YAML::Node& node, const std::string& path) {
+  MapReader map(node, path, errors_, {"snapshot_interval", "random_seed"});
+  if (map.read("snapshot_interval", config_.core.snapshot_interval)) {
+    require_positive(map, "snapshot_interval", config_.core.snapshot_interval);
+  }
+  if (auto n = map.get("random_seed")) {
+    if (auto v = read_int(*n, map.path_of("random_seed"), errors_, 0,
+                          std::numeric_limits<std::int64_t>::max())) {
+      config_.core.random_seed = static_cast<std::uint64_t>(*v);
+    }
+  }
+}
+
+void Loader::read_shutdown(const YAML::Node& node, const std::string& path) {
+  MapReader map(node, path, errors_, {"drain_timeout"});
+  map.read("drain_timeout", config_.shutdown.drain_timeout);
+}
+
+void Loader::read_demo(const YAML::Node& node, const std::string& path) {
+  MapReader map(node, path, errors_,
+                {"enabled", "seed", "calls_per_minute", "queues", "answer_delay",
+                 "no_answer_probability", "mean_talk_time", "mean_patience", "vip_probability",
+                 "break_probability", "mean_break", "ready_delay", "manual_wrap_up_time",
+                 "report_interval"});
+  if (!map.ok()) return;
+  DemoConfig& demo = config_.demo;
+  map.read("enabled", demo.enabled);
+  if (auto n = map.get("seed")) {
+    if (auto v = read_int(*n, map.path_of("seed"), errors_, 0,
+                          std::numeric_limits<std::int64_t>::max())) {
+      demo.seed = static_cast<std::uint64_t>(*v);
+    }
+  }
+  map.read("calls_per_minute", demo.calls_per_minute, 0.0, 100000.0);
+  map.read("answer_delay", demo.answer_delay);
+  map.read("no_answer_probability", demo.no_answer_probability, 0.0, 1.0);
+  if (map.read("mean_talk_time", demo.mean_talk_time)) {
+    require_positive(map, "mean_talk_time", demo.mean_talk_time);
+  }
+  if (map.read("mean_patience", demo.mean_patience)) {
+    require_positive(map, "mean_patience", demo.mean_patience);
+  }
+  map.read("vip_probability", demo.vip_probability, 0.0, 1.0);
+  map.read("break_probability", demo.break_probability, 0.0, 1.0);
+  if (map.read("mean_break", demo.mean_break)) {
+    require_positive(map, "mean_break", demo.mean_break);
+  }
+  map.read("ready_delay", demo.ready_delay);
+  map.read("manual_wrap_up_time", demo.manual_wrap_up_time);
+  if (map.read("report_interval", demo.report_interval)) {
+    require_positive(map, "report_interval", demo.report_interval);
+  }
+
+  if (auto list = map.get("queues")) {
+    const std::string list_path = map.path_of("queues");
+    if (expect_list(*list, list_path, errors_)) {
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        const YAML::Node item = (*list)[i];
+        const std::string item_path = index_path(list_path, i);
+        YAML::Node name_node = item;
+        std::string name_path = item_path;
+        DemoQueue entry;
+        if (item.IsMap()) {
+          MapReader entry_map(item, item_path, errors_, {"queue", "weight"});
+          auto q = entry_map.require("queue");
+          if (!q) continue;
+          name_node = *q;
+          name_path = entry_map.path_of("queue");
+          entry_map.read("weight", entry.weight, 0.0, 1e6);
+        }
+        auto text = read_string(name_node, name_path, errors_);
+        if (!text) continue;
+        const auto slash = text->find('/');
+        if (slash == std::string::npos) {
+          errors_.add(name_node.Mark(), name_path,
+                      "expected \"tenant/queue\", got " + quoted(*text));
+          continue;
+        }
+        const std::string tenant_name = text->substr(0, slash);
+        const std::string queue_name = text->substr(slash + 1);
+        const TenantDraft* tenant = nullptr;
+        for (const auto& t : tenants_) {
+          if (t.name == tenant_name) tenant = &t;
+        }
+        if (tenant == nullptr) {
+          errors_.add(name_node.Mark(), name_path, "unknown tenant " + quoted(tenant_name));
+          continue;
+        }
+        auto it = tenant->queues.find(queue_name);
+        if (it == tenant->queues.end()) {
+          errors_.add(name_node.Mark(), name_path,
+                      "unknown queue " + quoted(queue_name) + " in tenant " + quoted(tenant_name));
+          continue;
+        }
+        entry.tenant = tenant->id;
+        entry.queue = core::QueueId(it->second.id);
+        entry.name = *text;
+        demo.queues.push_back(std::move(entry));
+      }
+    }
+  }
+  if (demo.queues.empty()) {
+    for (const auto& t : tenants_) {
+      for (const auto& q : t.queue_drafts) {
+        demo.queues.push_back({t.id, core::QueueId(q.id), t.name + "/" + q.name, 1.0});
+      }
+    }
+  }
+}
+
+void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
+  if (!expect_list(list, path, errors_)) return;
+  std::map<std::string, YAML::Mark, std::less<>> seen;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node node = list[i];
+    const std::string tenant_path = index_path(path, i);
+    TenantDraft tenant{"", {},
+                       MapReader(node, tenant_path, errors_,
+                                 {"name", "skills", "not_ready_reasons", "teams", "agents", "queues"}),
+                       {}, {}, {}, {}, {}, {}, {}, {}};
+    if (!tenant.reader.ok()) continue;
+    std::string name;
+    if (tenant.reader.read_name("name", name, true)) {
+      auto [it, inserted] = seen.emplace(name, tenant.reader.get("name")->Mark());
+      if (!inserted) {
+        errors_.add(tenant.reader.get("name")->Mark(), tenant.reader.path_of("name"),
+                    "duplicate tenant " + quoted(name) + " (first defined at line " +
+                        std::to_string(it->second.line + 1) + ")");
+      }
+      tenant.name = name;
+    } else {
+      tenant.name = tenant_path;  // not a valid name, so it cannot collide with a real one
+    }
+    tenant.id = registry_.tenant(tenant.name);
+
+    if (auto skills = tenant.reader.get("skills")) {
+      const std::string skills_path = tenant.reader.path_of("skills");
+      if (expect_list(*skills, skills_path, errors_)) {
+        for (std::size_t s = 0; s < skills->size(); ++s) {
+          const YAML::Node skill_node = (*skills)[s];
+          const std::string skill_path = index_path(skills_path, s);
+          auto skill = read_name(skill_node, skill_path, errors_);
+          if (!skill) continue;
+          auto found = tenant.skills.find(*skill);
+          if (found != tenant.skills.end()) {
+            errors_.add(skill_node.Mark(), skill_path,
+                        "duplicate skill " + quoted(*skill) + " (first defined at line " +
+                            std::to_string(found->second.mark.line + 1) + ")");
+            continue;
+          }
+          tenant.skills.emplace(*skill, Declared{registry_.skill(tenant.id, *skill).value,
+                                                 skill_node.Mark()});
+        }
+      }
+    }
+    if (auto n = tenant.reader.get("teams")) {
+      declare_entities(tenant, *n, tenant.reader.path_of("teams"), Kind::kTeam,
+                       {"name", "break_policy"});
+    }
+    if (auto n = tenant.reader.get("agents")) {
+      declare_entities(tenant, *n, tenant.reader.path_of("agents"), Kind::kAgent,
+                       {"name", "extension", "team", "work_mode", "skills", "outbound_wrap_up"});
+    }
+    if (auto n = tenant.reader.get("queues")) {
+      declare_entities(
+          tenant, *n, tenant.reader.path_of("queues"), Kind::kQueue,
+          {"name",           "strategy",        "required_skills",  "sl_threshold",
+           "ring_timeout",   "wrap_up",         "manual_wrap_up",   "default_handle_time",
+           "max_wait",       "max_length",      "join_when_empty",  "leave_when_empty",
+           "on_timeout",     "on_full",         "on_empty",         "aging_per_minute",
+           "vip_boost",      "escalation",      "overflow",         "rona_policy",
+           "rona_retry",     "ring_all_limit",  "sticky_window",    "sticky_wait",
+           "members"});
+    }
+    tenants_.push_back(std::move(tenant));
+  }
+}
+
+void Loader::declare_entities(TenantDraft& tenant, const YAML::Node& list, const std::string& path,
+                              Kind kind, std::initializer_list<std::string_view> keys) {
+  if (!expect_list(list, path, errors_)) return;
+  NameMap& names = names_of(tenant, kind);
+  std::vector<EntityDraft>& drafts = kind == Kind::kTeam    ? tenant.team_drafts
+                                     : kind == Kind::kAgent ? tenant.agent_drafts
+                                                            : tenant.queue_drafts;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node node = list[i];
+    const std::string entity_path = index_path(path, i);
+    EntityDraft draft{"", 0, MapReader(node, entity_path, errors_, keys)};
+    if (!draft.reader.ok()) continue;
+    if (!draft.reader.read_name("name", draft.name, true)) continue;
+    const YAML::Mark mark = draft.reader.get("name")->Mark();
+    auto found = names.find(draft.name);
+    if (found != names.end()) {
+      errors_.add(mark, draft.reader.path_of("name"),
+                  std::string("duplicate ") + kind_name(kind) + " " + quoted(draft.name) +
+                      " in tenant " + quoted(tenant.name) + " (first defined at line " +
+                      std::to_string(found->second.mark.line + 1) + ")");
+      continue;
+    }
+    switch (kind) {
+      case Kind::kTeam: draft.id = registry_.team(tenant.id, draft.name).value; break;
+      case Kind::kAgent: draft.id = registry_.agent(tenant.id, draft.name).value; break;
+      case Kind::kQueue: draft.id = registry_.queue(tenant.id, draft.name).value; break;
+      case Kind::kSkill: break;
+    }
+    names.emplace(draft.name, Declared{draft.id, mark});
+    drafts.push_back(std::move(draft));
+  }
+}
+
+std::optional<std::uint32_t> Loader::resolve(const TenantDraft& tenant, Kind kind,
+                                             const YAML::Node& node, const std::string& path) {
+  auto name = read_name(node, path, errors_);
+  if (!name) return std::nullopt;
+  const auto& own = names_of(tenant, kind);
+  if (auto it = own.find(*name); it != own.end()) return it->second.id;
+  for (const auto& other : tenants_) {
+    if (&other == &tenant) continue;
+    const auto& theirs = names_of(other, kind);
+    if (theirs.find(*name) != theirs.end()) {
+      errors_.add(node.Mark(), path,
+                  std::string(kind_name(kind)) + " " + quoted(*name) + " belongs to tenant " +
+                      quoted(other.name) + ", not to tenant " + quoted(tenant.name) +
+                      "; a tenant may reference only its own " + kind_name(kind) + "s");
+      return std::nullopt;
+    }
+  }
+  std::string message = std::string("unknown ") + kind_name(kind) + " " + quoted(*name) +
+                        " in tenant " + quoted(tenant.name);
+  std::vector<std::string> candidates;
+  for (const auto& [candidate, declared] : own) candidates.push_back(candidate);
+  if (auto guess = closest_match(*name, candidates)) message += " (did you mean " + quoted(*guess) + "?)";
+  errors_.add(node.Mark(), path, std::move(message));
+  return std::nullopt;
+}
+
+void Loader::require_positive(const MapReader& map, std::string_view key, Duration value) {
+  if (value > Duration::zero()) return;
+  errors_.add(map.get(key)->Mark(), map.path_of(key), "must be greater than zero");
+}
+
+void Loader::read_tenant(TenantDraft& tenant) {
+  config_.domain.tenants.push_back({tenant.id, tenant.name});
+  // Skills in file (id) order.
+  std::vector<std::pair<std::uint32_t, std::string>> skills;
+  for (const auto& [name, declared] : tenant.skills) skills.emplace_back(declared.id, name);
+  std::sort(skills.begin(), skills.end());
+  for (const auto& [id, name] : skills) {
+    config_.domain.skills.push_back({core::SkillId(id), tenant.id, name});
+  }
+
+  if (auto list = tenant.reader.get("not_ready_reasons")) {
+    const std::string list_path = tenant.reader.path_of("not_ready_reasons");
+    if (expect_list(*list, list_path, errors_)) {
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        const YAML::Node item = (*list)[i];
+        auto reason = read_name(item, index_path(list_path, i), errors_);
+        if (!reason) continue;
+        if (std::find(tenant.not_ready_reasons.begin(), tenant.not_ready_reasons.end(), *reason) !=
+            tenant.not_ready_reasons.end()) {
+          errors_.add(item.Mark(), index_path(list_path, i),
+                      "duplicate not-ready reason " + quoted(*reason));
+          continue;
+        }
+        tenant.not_ready_reasons.push_back(*reason);
+      }
+    }
+  }
+  config_.tenants.push_back({tenant.id, tenant.name, tenant.not_ready_reasons});
+
+  for (const auto& team : tenant.team_drafts) read_team(tenant, team);
+  for (const auto& agent : tenant.agent_drafts) read_agent(tenant, agent);
+  for (const auto& queue : tenant.queue_drafts) read_queue(tenant, queue);
+}
+
+void Loader::read_team(const TenantDraft& tenant, const EntityDraft& draft) {
+  core::TeamConfig team{core::TeamId(draft.id), tenant.id, draft.name, {}};
+  if (auto policy_node = draft.reader.get("break_policy")) {
+    MapReader policy(*policy_node, draft.reader.path_of("break_policy"), errors_,
+                     {"reasons", "max_concurrent", "max_minutes", "over_limit"});
+    if (auto reasons = policy.get("reasons")) {
+      const std::string reasons_path = policy.path_of("reasons");
+      if (expect_list(*reasons, reasons_path, errors_)) {
+        for (std::size_t i = 0; i < reasons->size(); ++i) {
+          const YAML::Node item = (*reasons)[i];
+          const std::string item_path = index_path(reasons_path, i);
+          auto reason = read_name(item, item_path, errors_);
+          if (!reason) continue;
+          const auto& allowed = tenant.not_ready_reasons;
+          if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *reason) == allowed.end()) {
+            std::string message = "not-ready reason " + quoted(*reason) +
+                                  " is not in tenant " + quoted(tenant.name) +
+                                  "'s not_ready_reasons";
+            if (auto guess = closest_match(*reason, allowed)) message += " (did you mean " + quoted(*guess) + "?)";
+            errors_.add(item.Mark(), item_path, std::move(message));
+            continue;
+          }
+          team.break_policy.reasons.push_back(*reason);
+        }
+      }
+    }
+    policy.read("max_concurrent", team.break_policy.max_concurrent, 0, kMaxSmallInt);
+    double minutes = 0;
+    if (policy.read("max_minutes", minutes, 0.0, 24.0 * 60.0)) {
+      team.break_policy.max_duration =
+          std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::ratio<60>>(minutes));
+    }
+    policy.read_enum("over_limit", team.break_policy.over_limit, kOverLimit,
+                     "over-limit action");
+  }
+  config_.domain.teams.push_back(std::move(team));
+}
+
+void Loader::read_agent(const TenantDraft& tenant, const EntityDraft& draft) {
+  const MapReader& map = draft.reader;
+  core::AgentConfig agent;
+  agent.id = core::AgentId(draft.id);
+  agent.tenant = tenant.id;
+  agent.name = draft.name;
+  if (auto ext = map.require("extension")) {
+    const std::string ext_path = map.path_of("extension");
+    if (auto text = read_string(*ext, ext_path, errors_)) {
+      bool valid = !text->empty() && text->size() <= 32;
+      for (char c : *text) {
+        valid = valid && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                          (c >= 'A' && c <= 'Z') || c == '*' || c == '#' || c == '+' ||
+                          c == '.' || c == '_' || c == '-');
+      }
+      if (!valid) {
+        errors_.add(ext->Mark(), ext_path,
+                    "invalid extension " + quoted(*text) +
+                        "; expected 1 to 32 digits, letters or * # + . _ -");
+      } else {
+        for (const auto& other : config_.domain.agents) {
+          if (other.tenant == tenant.id && other.extension == *text) {
+            errors_.add(ext->Mark(), ext_path,
+                        "extension " + quoted(*text) + " is already used by agent " +
+                            quoted(other.name) + " in tenant " + quoted(tenant.name));
+            valid = false;
+            break;
+          }
+        }
+        if (valid) agent.extension = *text;
+      }
+    }
+  }
+  if (auto team = map.get("team")) {
+    if (auto id = resolve(tenant, Kind::kTeam, *team, map.path_of("team"))) {
+      agent.team = core::TeamId(*id);
+    }
+  }
+  map.read_enum("work_mode", agent.work_mode, kWorkModes, "work mode");
+  map.read("outbound_wrap_up", agent.outbound_wrap_up);
+  if (auto skills = map.get("skills")) {
+    const std::string skills_path = map.path_of("skills");
+    if (!skills->IsMap()) {
+      errors_.add(skills->Mark(), skills_path,
+                  std::string("expected a map of skill: level (1-10), got ") + describe(*skills));
+    } else {
+      for (auto it = skills->begin(); it != skills->end(); ++it) {
+        const YAML::Node key = it->first;
+        const std::string skill_path = key.IsScalar() ? key_path(skills_path, key.Scalar()) : skills_path;
+        auto skill = resolve(tenant, Kind::kSkill, key, skill_path);
+        if (!skill) continue;
+        auto level = read_int(it->second, skill_path, errors_, core::kMinProficiency,
+                              core::kMaxProficiency);
+        if (!level) continue;
+        bool duplicate = false;
+        for (const auto& s : agent.skills) duplicate = duplicate || s.skill.value == *skill;
+        if (duplicate) {
+          errors_.add(key.Mark(), skill_path, "duplicate skill " + quoted(key.Scalar()));
+          continue;
+        }
+        agent.skills.push_back({core::SkillId(*skill), static_cast<int>(*level)});
+      }
+    }
+  }
+  config_.domain.agents.push_back(std::move(agent));
+}
+
+std::optional<core::ExitDestination> Loader::read_exit(const TenantDraft& tenant,
+                                                       const EntityDraft& queue,
+                                                       const YAML::Node& node,
+                                                       const std::string& path) {
+  MapReader map(node, path, errors_, {"hangup", "queue", "voicemail", "callback"});
+  if (!map.ok()) return std::nullopt;
+  int count = 0;
+  for (auto key : {"hangup", "queue", "voicemail", "callback"}) count += map.get(key) ? 1 : 0;
+  if (count != 1) {
+    if (count > 1 || node.size() == 0) {
+      errors_.add(map.mark(), path,
+                  "an exit has exactly one destination: {hangup: message}, {queue: name}, "
+                  "{voicemail: box} or {callback: note}");
+    }
+    return std::nullopt;
+  }
+  core::ExitDestination dest;
+  // A text value; an empty value (`hangup:`) means no message.
+  auto text_of = [&](const YAML::Node& value, const std::string& value_path) -> std::optional<std::string> {
+    if (value.IsNull()) return std::string();
+    return read_string(value, value_path, errors_);
+  };
+  if (auto v = map.get("hangup")) {
+    dest.kind = core::ExitDestination::Kind::kHangup;
+    auto text = text_of(*v, map.path_of("hangup"));
+    if (!text) return std::nullopt;
+    dest.target = *text;
+  } else if (auto q = map.get("queue")) {
+    dest.kind = core::ExitDestination::Kind::kQueue;
+    auto id = resolve(tenant, Kind::kQueue, *q, map.path_of("queue"));
+    if (!id) return std::nullopt;
+    if (*id == queue.id) {
+      errors_.add(q->Mark(), map.path_of("queue"),
+                  "queue " + quoted(queue.name) + " cannot exit to itself");
+      return std::nullopt;
+    }
+    dest.queue = core::QueueId(*id);
+  } else if (auto box = map.get("voicemail")) {
+    dest.kind = core::ExitDestination::Kind::kVoicemail;
+    auto text = read_string(*box, map.path_of("voicemail"), errors_);
+    if (!text) return std::nullopt;
+    if (text->empty()) {
+      errors_.add(box->Mark(), map.path_of("voicemail"), "expected a mailbox, got an empty string");
+      return std::nullopt;
+    }
+    dest.target = *text;
+  } else if (auto note = map.get("callback")) {
+    dest.kind = core::ExitDestination::Kind::kCallback;
+    auto text = text_of(*note, map.path_of("callback"));
+    if (!text) return std::nullopt;
+    dest.target = *text;
+  }
+  return dest;
+}
+
+void Loader::read_escalation(const YAML::Node& node, const std::string& path,
+                             core::QueueConfig& queue) {
+  if (!expect_list(node, path, errors_)) return;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string step_path = index_path(path, i);
+    MapReader map(node[i], step_path, errors_,
+                  {"after", "relax_min_level", "drop_optional_skills", "max_tier"});
+    if (!map.ok()) continue;
+    core::EscalationStep step;
+    if (!map.require("after") || !map.read("after", step.after)) continue;
+    if (!queue.escalation.empty() && step.after < queue.escalation.back().after) {
+      errors_.add(map.get("after")->Mark(), map.path_of("after"),
+                  "escalation steps must be in order of `after`; this step comes before the "
+                  "previous one");
+    }
+    map.read("relax_min_level", step.relax_min_level, 0, core::kMaxProficiency - 1);
+    map.read("drop_optional_skills", step.drop_optional_skills);
+    map.read("max_tier", step.max_tier, 0, core::kMaxTier);
+    queue.escalation.push_back(step);
+  }
+}
+
+void Loader::read_overflow(const YAML::Node& node, const std::string& path,
+                           core::OverflowRule& rule) {
+  MapReader map(node, path, errors_,
+                {"enabled", "min_calls", "min_wait", "sustain", "max_tier", "clear_below_calls",
+                 "clear_after"});
+  if (!map.ok()) return;
+  map.read("enabled", rule.enabled);
+  const bool min_ok = map.read("min_calls", rule.min_calls, 1, kMaxSmallInt) || !map.get("min_calls");
+  map.read("min_wait", rule.min_wait);
+  map.read("sustain", rule.sustain);
+  map.read("max_tier", rule.max_tier, 1, core::kMaxTier);
+  const bool clear_ok =
+      map.read("clear_below_calls", rule.clear_below_calls, 0, kMaxSmallInt) ||
+      !map.get("clear_below_calls");
+  map.read("clear_after", rule.clear_after);
+  if (min_ok && clear_ok && rule.clear_below_calls > rule.min_calls) {
+    auto where = map.get("clear_below_calls") ? map.get("clear_below_calls")->Mark() : map.mark();
+    errors_.add(where, map.path_of("clear_below_calls"),
+                "clear_below_calls (" + std::to_string(rule.clear_below_calls) +
+                    ") must not exceed min_calls (" + std::to_string(rule.min_calls) + ")");
+  }
+}
+
+void Loader::read_members(const TenantDraft& tenant, const YAML::Node& node,
+                          const std::string& path, core::QueueConfig& queue) {
+  if (!expect_list(node, path, errors_)) return;
+  std::map<std::uint32_t, int> seen;  // agent id -> line
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string member_path = index_path(path, i);
+    MapReader map(node[i], member_path, errors_,
+                  {"agent", "tier", "penalty", "queue_priority", "weight"});
+    if (!map.ok()) continue;
+    core::QueueMember member;
+    member.queue = queue.id;
+    auto agent_node = map.require("agent");
+    std::optional<std::uint32_t> agent;
+    if (agent_node) agent = resolve(tenant, Kind::kAgent, *agent_node, map.path_of("agent"));
+    map.read("tier", member.tier, 1, core::kMaxTier);
+    map.read("penalty", member.penalty, 0, kMaxSmallInt);
+    map.read("queue_priority", member.queue_priority, -kMaxSmallInt, kMaxSmallInt);
+    map.read("weight", member.weight, 1, kMaxSmallInt);
+    if (!agent) continue;
+    auto [it, inserted] = seen.emplace(*agent, agent_node->Mark().line + 1);
+    if (!inserted) {
+      errors_.add(agent_node->Mark(), map.path_of("agent"),
+                  "agent " + quoted(agent_node->Scalar()) + " is already a member of queue " +
+                      quoted(queue.name) + " (line " + std::to_string(it->second) + ")");
+      continue;
+    }
+    member.agent = core::AgentId(*agent);
+    config_.domain.members.push_back(member);
+  }
+}
+
+void Loader::read_queue(const TenantDraft& tenant, const EntityDraft& draft) {
+  const MapReader& map = draft.reader;
+  core::QueueConfig queue;
+  queue.id = core::QueueId(draft.id);
+  queue.tenant = tenant.id;
+  queue.name = draft.name;
+  map.read_enum("strategy", queue.strategy, kStrategies, "strategy");
+
+  if (auto list = map.get("required_skills")) {
+    const std::string list_path = map.path_of("required_skills");
+    if (expect_list(*list, list_path, errors_)) {
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        const std::string item_path = index_path(list_path, i);
+        MapReader item((*list)[i], item_path, errors_, {"skill", "min_level", "optional"});
+        if (!item.ok()) continue;
+        core::SkillRequirement req;
+        auto skill_node = item.require("skill");
+        std::optional<std::uint32_t> skill;
+        if (skill_node) skill = resolve(tenant, Kind::kSkill, *skill_node, item.path_of("skill"));
+        item.read("min_level", req.min_level, core::kMinProficiency, core::kMaxProficiency);
+        item.read("optional", req.optional);
+        if (!skill) continue;
+        bool duplicate = false;
+        for (const auto& r : queue.required_skills) duplicate = duplicate || r.skill.value == *skill;
+        if (duplicate) {
+          errors_.add(skill_node->Mark(), item.path_of("skill"),
+                      "skill " + quoted(skill_node->Scalar()) + " is required twice");
+          continue;
+        }
+        req.skill = core::SkillId(*skill);
+        queue.required_skills.push_back(req);
+      }
+    }
+  }
+
+  if (map.read("sl_threshold", queue.sl_threshold)) require_positive(map, "sl_threshold", queue.sl_threshold);
+  if (map.read("ring_timeout", queue.ring_timeout)) require_positive(map, "ring_timeout", queue.ring_timeout);
+  map.read("wrap_up", queue.wrap_up);
+  map.read("manual_wrap_up", queue.manual_wrap_up);
+  if (map.read("default_handle_time", queue.default_handle_time)) {
+    require_positive(map, "default_handle_time", queue.default_handle_time);
+  }
+  map.read("max_wait", queue.max_wait);
+  map.read("max_length", queue.max_length, 0, kMaxSmallInt);
+  map.read("join_when_empty", queue.join_when_empty);
+  map.read("leave_when_empty", queue.leave_when_empty);
+  for (auto [key, field] : {std::pair{"on_timeout", &queue.on_timeout},
+                            std::pair{"on_full", &queue.on_full},
+                            std::pair{"on_empty", &queue.on_empty}}) {
+    if (auto node = map.get(key)) {
+      if (auto dest = read_exit(tenant, draft, *node, map.path_of(key))) *field = *dest;
+    }
+  }
+  map.read("aging_per_minute", queue.aging_per_minute, 0.0, 1e6);
+  map.read("vip_boost", queue.vip_boost, 0, kMaxSmallInt);
+  if (auto node = map.get("escalation")) read_escalation(*node, map.path_of("escalation"), queue);
+  if (auto node = map.get("overflow")) read_overflow(*node, map.path_of("overflow"), queue.overflow);
+  map.read_enum("rona_policy", queue.rona_policy, kRonaPolicies, "RONA policy");
+  map.read("rona_retry", queue.rona_retry);
+  map.read("ring_all_limit", queue.ring_all_limit, 1, 1000);
+  map.read("sticky_window", queue.sticky_window);
+  map.read("sticky_wait", queue.sticky_wait);
+  if (auto node = map.get("members")) read_members(tenant, *node, map.path_of("members"), queue);
+  config_.domain.queues.push_back(std::move(queue));
+}
+
+}  // namespace
+
+const char* to_string(LogLevel level) {
+  for (const auto& n : kLogLevels) {
+    if (n.value == level) return n.name;
+  }
+  return "?";
+}
+
+const char* to_string(LogFormat format) {
+  for (const auto& n : kLogFormats) {
+    if (n.value == format) return n.name;
+  }
+  return "?";
+}
+
+std::optional<LogLevel> parse_log_level(std::string_view text) {
+  for (const auto& n : kLogLevels) {
+    if (text == n.name) return n.value;
+  }
+  return std::nullopt;
+}
+
+ConfigResult load_config_text(std::string_view text, const std::string& file_label,
+                              NameRegistry& registry) {
+  Loader loader(file_label, registry);
+  ConfigResult result = loader.load(text);
+  if (result.ok()) {
+    result->path = file_label;
+    registry = std::move(loader.registry());
+  }
+  return result;
+}
+
+ConfigResult load_config_file(const std::string& path, NameRegistry& registry) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    ErrorList errors(path);
+    errors.add_file_error(std::string("cannot open: ") + std::strerror(err));
+    return ConfigResult::failure(errors.take());
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    ErrorList errors(path);
+    errors.add_file_error("cannot read the file");
+    return ConfigResult::failure(errors.take());
+  }
+  return load_config_text(text.str(), path, registry);
+}
+
+core::CoreConfig to_core_config(const DaemonConfig& config) { return config.domain; }
+
+}  // namespace acd::app

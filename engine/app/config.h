@@ -1,0 +1,106 @@
+// The daemon's configuration: what acdd reads from its YAML file (see config/acdd.yaml,
+// whose comments document every key). Loading validates everything (unknown keys,
+// ranges, references, tenant isolation), resolves names to the core's ids through the
+// process's NameRegistry, and reports every problem with file:line:column and key path.
+// The domain part is held as the acd::core::CoreConfig that RoutingCore::apply_config
+// takes; nothing else of the core is used here.
+// Thread-safety: loading is a pure function of its inputs plus the registry it is given
+// (see NameRegistry); a loaded DaemonConfig is a plain value.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/app/config_error.h"
+#include "engine/app/name_registry.h"
+#include "engine/app/name_table.h"
+#include "engine/app/result.h"
+#include "engine/core/model.h"
+
+namespace acd::app {
+
+enum class LogLevel : std::uint8_t { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
+enum class LogFormat : std::uint8_t { kText, kJson };
+
+const char* to_string(LogLevel level);
+const char* to_string(LogFormat format);
+// "trace", "debug", "info", "warn", "error", "critical", "off".
+std::optional<LogLevel> parse_log_level(std::string_view text);
+
+struct LogConfig {
+  LogLevel level = LogLevel::kInfo;
+  LogFormat format = LogFormat::kText;
+};
+
+struct CoreSettings {
+  core::Duration snapshot_interval = std::chrono::milliseconds(500);
+  std::uint64_t random_seed = 0;  // 0: seeded from the clock at start
+};
+
+struct ShutdownConfig {
+  core::Duration drain_timeout = std::chrono::seconds(30);
+};
+
+struct DemoQueue {
+  core::TenantId tenant;
+  core::QueueId queue;
+  std::string name;  // "tenant/queue"
+  double weight = 1.0;
+};
+
+// Simulated traffic for running the daemon before the SIP adapter exists.
+struct DemoConfig {
+  bool enabled = false;
+  std::uint64_t seed = 0;  // 0: seeded from the clock at start
+  double calls_per_minute = 20.0;
+  std::vector<DemoQueue> queues;  // empty in the file: every queue, weight 1
+  core::Duration answer_delay = std::chrono::seconds(3);
+  double no_answer_probability = 0.05;
+  core::Duration mean_talk_time = std::chrono::seconds(60);
+  core::Duration mean_patience = std::chrono::seconds(120);
+  double vip_probability = 0.0;
+  double break_probability = 0.05;
+  core::Duration mean_break = std::chrono::seconds(60);
+  core::Duration ready_delay = std::chrono::seconds(5);
+  core::Duration manual_wrap_up_time = std::chrono::seconds(10);
+  core::Duration report_interval = std::chrono::seconds(10);
+};
+
+// What the file says about a tenant beyond what the core keeps.
+struct TenantSettings {
+  core::TenantId id;
+  std::string name;
+  // The not-ready reasons agents may choose; break policies may only name these. Empty:
+  // any reason. System reasons ("no-answer", "manual-ready") are always allowed.
+  std::vector<std::string> not_ready_reasons;
+};
+
+struct DaemonConfig {
+  std::string path;  // the file it was loaded from, as given
+  LogConfig log;
+  CoreSettings core;
+  ShutdownConfig shutdown;
+  DemoConfig demo;
+  std::vector<TenantSettings> tenants;
+  core::CoreConfig domain;  // what RoutingCore::apply_config takes
+  std::shared_ptr<const NameTable> names;  // every name the registry knows, by id
+};
+
+using ConfigResult = Result<DaemonConfig, std::vector<ConfigError>>;
+
+// Reads and validates `path`. Errors name `path` as given. On success the registry has
+// learned the file's new names; on failure it is unchanged.
+ConfigResult load_config_file(const std::string& path, NameRegistry& registry);
+// The same for text already in memory; `file_label` names it in messages.
+ConfigResult load_config_text(std::string_view text, const std::string& file_label,
+                              NameRegistry& registry);
+
+// The routing core's configuration (a copy of config.domain).
+core::CoreConfig to_core_config(const DaemonConfig& config);
+
+}  // namespace acd::app

@@ -1,0 +1,406 @@
+#include "engine/app/config.h"
+
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+namespace acd::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::string> errors_of(std::string_view text) {
+  NameRegistry registry;
+  auto result = load_config_text(text, "test.yaml", registry);
+  std::vector<std::string> out;
+  if (!result.ok()) {
+    for (const auto& e : result.error()) out.push_back(e.to_string());
+  }
+  return out;
+}
+
+// Expects exactly one error, and returns it.
+std::string single_error(std::string_view text) {
+  const auto errors = errors_of(text);
+  INFO([&] {
+    std::string all;
+    for (const auto& e : errors) all += e + "\n";
+    return all;
+  }());
+  REQUIRE(errors.size() == 1);
+  return errors.front();
+}
+
+DaemonConfig loaded(std::string_view text, NameRegistry& registry) {
+  auto result = load_config_text(text, "test.yaml", registry);
+  if (!result.ok()) {
+    for (const auto& e : result.error()) UNSCOPED_INFO(e.to_string());
+  }
+  REQUIRE(result.ok());
+  return std::move(result).value();
+}
+
+const core::AgentConfig& agent_named(const DaemonConfig& c, std::string_view name) {
+  auto it = std::find_if(c.domain.agents.begin(), c.domain.agents.end(),
+                         [&](const auto& a) { return a.name == name; });
+  REQUIRE(it != c.domain.agents.end());
+  return *it;
+}
+
+const core::QueueConfig& queue_named(const DaemonConfig& c, std::string_view name) {
+  auto it = std::find_if(c.domain.queues.begin(), c.domain.queues.end(),
+                         [&](const auto& q) { return q.name == name; });
+  REQUIRE(it != c.domain.queues.end());
+  return *it;
+}
+
+TEST_CASE("config: the example file loads", "[config]") {
+  NameRegistry registry;
+  auto result = load_config_file(ACD_EXAMPLE_CONFIG, registry);
+  if (!result.ok()) {
+    for (const auto& e : result.error()) UNSCOPED_INFO(e.to_string());
+  }
+  REQUIRE(result.ok());
+  const DaemonConfig& c = result.value();
+
+  CHECK(c.path == ACD_EXAMPLE_CONFIG);
+  CHECK(c.log.level == LogLevel::kInfo);
+  CHECK(c.log.format == LogFormat::kText);
+  CHECK(c.core.snapshot_interval == 500ms);
+  CHECK(c.shutdown.drain_timeout == 30s);
+
+  REQUIRE(c.domain.tenants.size() == 2);
+  CHECK(c.domain.tenants[0].name == "acme");
+  CHECK(c.domain.tenants[0].id.value == 0);
+  CHECK(c.domain.tenants[1].name == "globex");
+  CHECK(c.domain.skills.size() == 4);
+  CHECK(c.domain.teams.size() == 3);
+  CHECK(c.domain.agents.size() == 15);
+  CHECK(c.domain.queues.size() == 4);
+  CHECK(c.domain.members.size() == 25);
+
+  // Ids in file order.
+  CHECK(agent_named(c, "alice").id.value == 0);
+  CHECK(agent_named(c, "oscar").id.value == 11);
+  CHECK(agent_named(c, "xena").id.value == 12);
+  CHECK(agent_named(c, "xena").tenant == c.domain.tenants[1].id);
+
+  const auto& alice = agent_named(c, "alice");
+  CHECK(alice.extension == "1001");
+  CHECK(alice.outbound_wrap_up == 30s);
+  REQUIRE(alice.skills.size() == 2);
+  CHECK(alice.skills[0].level == 9);
+  CHECK(agent_named(c, "oscar").work_mode == core::WorkMode::kManual);
+
+  const auto& team = c.domain.teams[0];
+  CHECK(team.name == "front-line");
+  CHECK(team.break_policy.max_concurrent == 2);
+  CHECK(team.break_policy.max_duration == 10min);
+  CHECK(team.break_policy.over_limit == core::BreakPolicy::OverLimit::kWaitlist);
+  CHECK(team.break_policy.reasons == std::vector<std::string>{"break", "lunch"});
+
+  const auto& sales = queue_named(c, "sales");
+  CHECK(sales.strategy == core::Strategy::kLongestIdle);
+  REQUIRE(sales.required_skills.size() == 2);
+  CHECK(sales.required_skills[0].min_level == 6);
+  CHECK(sales.required_skills[1].optional);
+  CHECK(sales.max_wait == 3min);
+  CHECK(sales.on_timeout.kind == core::ExitDestination::Kind::kVoicemail);
+  CHECK(sales.on_timeout.target == "sales-mailbox");
+  CHECK(sales.on_full.kind == core::ExitDestination::Kind::kCallback);
+  REQUIRE(sales.escalation.size() == 3);
+  CHECK(sales.escalation[2].max_tier == 2);
+  CHECK(sales.overflow.enabled);
+  CHECK(sales.overflow.max_tier == 4);
+  CHECK(sales.overflow.sustain == 20s);
+
+  const auto& support = queue_named(c, "support");
+  CHECK(support.strategy == core::Strategy::kRoundRobin);
+  CHECK(support.sticky_window == 1h);
+  CHECK(support.sticky_wait == 20s);
+  CHECK(support.rona_policy == core::RonaPolicy::kReady);
+
+  const auto& billing = queue_named(c, "billing");
+  CHECK_FALSE(billing.join_when_empty);
+  CHECK(billing.on_empty.kind == core::ExitDestination::Kind::kQueue);
+  CHECK(billing.on_empty.queue == support.id);
+
+  CHECK(queue_named(c, "helpdesk").strategy == core::Strategy::kRingAll);
+  CHECK(queue_named(c, "helpdesk").tenant == c.domain.tenants[1].id);
+
+  // Members are in list order, with tiers.
+  std::vector<core::QueueMember> sales_members;
+  for (const auto& m : c.domain.members) {
+    if (m.queue == sales.id) sales_members.push_back(m);
+  }
+  REQUIRE(sales_members.size() == 8);
+  CHECK(sales_members[0].agent == alice.id);
+  CHECK(sales_members[3].penalty == 1);
+  CHECK(sales_members[7].tier == 4);
+
+  CHECK(c.demo.enabled);
+  REQUIRE(c.demo.queues.size() == 4);
+  CHECK(c.demo.queues[0].name == "acme/sales");
+  CHECK(c.demo.queues[0].weight == 4.0);
+  CHECK(c.demo.queues[3].queue == queue_named(c, "helpdesk").id);
+
+  CHECK(c.names->agent(alice.id) == "alice");
+  CHECK(to_core_config(c).agents.size() == 15);
+}
+
+constexpr std::string_view kMinimal =
+    "tenants:\n"                         // 1
+    "  - name: acme\n"                   // 2
+    "    skills: [english]\n"            // 3
+    "    agents:\n"                      // 4
+    "      - name: alice\n"              // 5
+    "        extension: \"1001\"\n"      // 6
+    "        skills: {english: 5}\n"     // 7
+    "    queues:\n"                      // 8
+    "      - name: sales\n"              // 9
+    "        strategy: round-robin\n"    // 10
+    "        members:\n"                 // 11
+    "          - agent: alice\n";        // 12
+
+TEST_CASE("config: a minimal file loads with defaults", "[config]") {
+  NameRegistry registry;
+  const DaemonConfig c = loaded(kMinimal, registry);
+  CHECK(c.log.level == LogLevel::kInfo);
+  CHECK_FALSE(c.demo.enabled);
+  REQUIRE(c.domain.queues.size() == 1);
+  const auto& q = c.domain.queues[0];
+  CHECK(q.ring_timeout == 15s);
+  CHECK(q.sl_threshold == 20s);
+  CHECK(q.on_timeout.kind == core::ExitDestination::Kind::kHangup);
+  REQUIRE(c.domain.members.size() == 1);
+  CHECK(c.domain.members[0].tier == 1);
+  CHECK(c.domain.members[0].weight == 1);
+}
+
+TEST_CASE("config: unknown keys are errors with location and a suggestion", "[config]") {
+  CHECK(single_error("log:\n  level: info\n  formt: json\ntenants: []\n") ==
+        "test.yaml:3:3: log.formt: unknown key \"formt\" (did you mean \"format\"?); "
+        "expected one of level, format");
+  CHECK_THAT(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
+                          "        ring_timout: 10s\n"),
+             Catch::StartsWith("test.yaml:5:9: tenants[0].queues[0].ring_timout: unknown key "
+                               "\"ring_timout\" (did you mean \"ring_timeout\"?); expected one of name, "
+                               "strategy, "));
+  const auto top = errors_of("tenant: []\n");
+  REQUIRE(top.size() == 2);
+  CHECK_THAT(top[0], Catch::StartsWith("test.yaml:1:1: tenant: unknown key \"tenant\" (did you mean \"tenants\"?)"));
+  CHECK(top[1] == "test.yaml:1:1: missing required key \"tenants\"");
+}
+
+TEST_CASE("config: bad durations name the key and the problem", "[config]") {
+  CHECK(single_error("shutdown:\n  drain_timeout: 10 minutes\ntenants: []\n") ==
+        "test.yaml:2:18: shutdown.drain_timeout: malformed duration \"10 minutes\"; every part of a "
+        "compound duration needs a unit (ms, s, m, h)");
+  CHECK(single_error("shutdown:\n  drain_timeout: -5s\ntenants: []\n") ==
+        "test.yaml:2:18: shutdown.drain_timeout: negative duration \"-5s\"; durations must be >= 0");
+  CHECK(single_error("core:\n  snapshot_interval: 0s\ntenants: []\n") ==
+        "test.yaml:2:22: core.snapshot_interval: must be greater than zero");
+}
+
+TEST_CASE("config: bad levels and tiers", "[config]") {
+  std::string text(kMinimal);
+  text.replace(text.find("english: 5}"), 11, "english: 11}");
+  CHECK(single_error(text) ==
+        "test.yaml:7:27: tenants[0].agents[0].skills.english: value 11 is out of range; "
+        "expected an integer from 1 to 10");
+
+  text = std::string(kMinimal) + "            tier: 10\n";
+  CHECK(single_error(text) ==
+        "test.yaml:13:19: tenants[0].queues[0].members[0].tier: value 10 is out of range; "
+        "expected an integer from 1 to 9");
+
+  text = std::string(kMinimal);
+  text.replace(text.find("english: 5}"), 11, "english: high}");
+  CHECK(single_error(text) ==
+        "test.yaml:7:27: tenants[0].agents[0].skills.english: expected an integer from 1 to 10, "
+        "got \"high\"");
+}
+
+TEST_CASE("config: unknown strategy lists the known ones", "[config]") {
+  std::string text(kMinimal);
+  text.replace(text.find("round-robin"), 11, "fastest");
+  CHECK(single_error(text) ==
+        "test.yaml:10:19: tenants[0].queues[0].strategy: unknown strategy \"fastest\"; expected one "
+        "of longest-idle, least-talk-time, fewest-calls, round-robin, top-down, ring-all, random, "
+        "weighted-random, best-proficiency");
+}
+
+TEST_CASE("config: references across tenants are errors naming both tenants", "[config]") {
+  const std::string text = std::string(kMinimal) +
+                           "          - agent: zoe\n"         // 13
+                           "  - name: globex\n"               // 14
+                           "    agents:\n"                    // 15
+                           "      - name: zoe\n"              // 16
+                           "        extension: \"1001\"\n"    // 17
+                           "        skills: {english: 3}\n";  // 18
+  const auto errors = errors_of(text);
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0] ==
+        "test.yaml:13:20: tenants[0].queues[0].members[1].agent: agent \"zoe\" belongs to tenant "
+        "\"globex\", not to tenant \"acme\"; a tenant may reference only its own agents");
+  CHECK(errors[1] ==
+        "test.yaml:18:18: tenants[1].agents[0].skills.english: skill \"english\" belongs to tenant "
+        "\"acme\", not to tenant \"globex\"; a tenant may reference only its own skills");
+}
+
+TEST_CASE("config: unknown references suggest a close name", "[config]") {
+  std::string text(kMinimal);
+  text.replace(text.find("agent: alice"), 12, "agent: alcie");
+  CHECK(single_error(text) ==
+        "test.yaml:12:20: tenants[0].queues[0].members[0].agent: unknown agent \"alcie\" in tenant "
+        "\"acme\" (did you mean \"alice\"?)");
+}
+
+TEST_CASE("config: duplicate names", "[config]") {
+  const std::string agent_twice = std::string(kMinimal) +
+                                  "    teams:\n"                  // 13
+                                  "      - name: t1\n"            // 14
+                                  "      - name: t1\n";           // 15
+  CHECK(single_error(agent_twice) ==
+        "test.yaml:15:15: tenants[0].teams[1].name: duplicate team \"t1\" in tenant \"acme\" (first "
+        "defined at line 14)");
+
+  CHECK(single_error("tenants:\n  - name: acme\n  - name: acme\n") ==
+        "test.yaml:3:11: tenants[1].name: duplicate tenant \"acme\" (first defined at line 2)");
+
+  CHECK(single_error("log:\n  level: info\n  level: debug\ntenants: []\n") ==
+        "test.yaml:3:3: log.level: duplicate key \"level\" (first given at line 2)");
+
+  // The same name in two tenants is fine.
+  NameRegistry registry;
+  const DaemonConfig c = loaded(
+      "tenants:\n  - name: a\n    queues: [{name: q}]\n  - name: b\n    queues: [{name: q}]\n", registry);
+  REQUIRE(c.domain.queues.size() == 2);
+  CHECK(c.domain.queues[0].id != c.domain.queues[1].id);
+}
+
+TEST_CASE("config: YAML syntax errors are located", "[config]") {
+  const auto errors = errors_of("tenants:\n  - name: acme\n    skills: [english, spanish\n");
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0], Catch::StartsWith("test.yaml:4:1: YAML syntax error: "));
+  const auto tabs = errors_of("tenants:\n\t- name: acme\n");
+  REQUIRE(tabs.size() == 1);
+  CHECK_THAT(tabs[0], Catch::Matches("test\\.yaml:2:\\d+: YAML syntax error: .*"));
+}
+
+TEST_CASE("config: wrong shapes and missing keys", "[config]") {
+  CHECK(single_error("tenants:\n  - skills: [english]\n") ==
+        "test.yaml:2:5: tenants[0]: missing required key \"name\"");
+  CHECK(single_error("log: verbose\ntenants: []\n") ==
+        "test.yaml:1:6: log: expected a map, got \"verbose\"");
+  CHECK(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
+                     "        on_timeout: {hangup: bye, voicemail: box}\n") ==
+        "test.yaml:5:21: tenants[0].queues[0].on_timeout: an exit has exactly one destination: "
+        "{hangup: message}, {queue: name}, {voicemail: box} or {callback: note}");
+  CHECK(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
+                     "        on_timeout: {queue: q}\n") ==
+        "test.yaml:5:29: tenants[0].queues[0].on_timeout.queue: queue \"q\" cannot exit to itself");
+  CHECK(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
+                     "        join_when_empty: yes\n") ==
+        "test.yaml:5:26: tenants[0].queues[0].join_when_empty: expected true or false, got \"yes\"");
+  CHECK(single_error("tenants: []\ndemo:\n  queues: [acme/sales]\n") ==
+        "test.yaml:3:12: demo.queues[0]: unknown tenant \"acme\"");
+  CHECK(single_error("tenants:\n  - name: bad name\n") ==
+        "test.yaml:2:11: tenants[0].name: invalid name \"bad name\"; expected 1 to 64 letters, "
+        "digits, '_', '-' or '.', starting with a letter or digit");
+}
+
+TEST_CASE("config: semantic checks", "[config]") {
+  CHECK(single_error("tenants:\n  - name: acme\n    not_ready_reasons: [break]\n    teams:\n"
+                     "      - name: t\n        break_policy: {reasons: [brek]}\n") ==
+        "test.yaml:6:34: tenants[0].teams[0].break_policy.reasons[0]: not-ready reason \"brek\" is "
+        "not in tenant \"acme\"'s not_ready_reasons (did you mean \"break\"?)");
+  CHECK(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
+                     "        escalation: [{after: 30s}, {after: 10s}]\n") ==
+        "test.yaml:5:44: tenants[0].queues[0].escalation[1].after: escalation steps must be in "
+        "order of `after`; this step comes before the previous one");
+  CHECK(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
+                     "        overflow: {min_calls: 2, clear_below_calls: 3}\n") ==
+        "test.yaml:5:53: tenants[0].queues[0].overflow.clear_below_calls: clear_below_calls (3) "
+        "must not exceed min_calls (2)");
+  CHECK(single_error(std::string(kMinimal) + "          - agent: alice\n") ==
+        "test.yaml:13:20: tenants[0].queues[0].members[1].agent: agent \"alice\" is already a member "
+        "of queue \"sales\" (line 12)");
+  CHECK(single_error("tenants:\n  - name: acme\n    agents:\n"
+                     "      - {name: a, extension: \"1\"}\n      - {name: b, extension: \"1\"}\n") ==
+        "test.yaml:5:30: tenants[0].agents[1].extension: extension \"1\" is already used by agent "
+        "\"a\" in tenant \"acme\"");
+}
+
+TEST_CASE("config: every error is collected, up to a limit", "[config]") {
+  std::string text = "tenants:\n  - name: acme\n    agents:\n";
+  for (int i = 0; i < 3; ++i) {
+    text += "      - {name: a" + std::to_string(i) + ", extension: \"" + std::to_string(i) +
+            "\", work_mode: lazy}\n";
+  }
+  CHECK(errors_of(text).size() == 3);
+
+  std::string many = "tenants:\n  - name: acme\n    agents:\n";
+  for (int i = 0; i < 80; ++i) {
+    many += "      - {name: a" + std::to_string(i) + ", extension: \"" + std::to_string(i) +
+            "\", work_mode: lazy}\n";
+  }
+  const auto errors = errors_of(many);
+  REQUIRE(errors.size() == ErrorList::kDefaultLimit + 1);
+  CHECK_THAT(errors.back(), Catch::Contains("too many errors; stopped after 50"));
+}
+
+TEST_CASE("config: a reload keeps ids by name; a failed load changes nothing", "[config]") {
+  NameRegistry registry;
+  const DaemonConfig first = loaded(kMinimal, registry);
+  const auto alice = agent_named(first, "alice").id;
+  const auto sales = queue_named(first, "sales").id;
+
+  // The second file puts a new agent before alice and a new queue before sales.
+  const std::string second_text =
+      "tenants:\n  - name: acme\n    skills: [english]\n    agents:\n"
+      "      - {name: bob, extension: \"1002\"}\n"
+      "      - {name: alice, extension: \"1001\"}\n"
+      "    queues:\n      - {name: support}\n      - {name: sales}\n";
+  const DaemonConfig second = loaded(second_text, registry);
+  CHECK(agent_named(second, "alice").id == alice);
+  CHECK(queue_named(second, "sales").id == sales);
+  CHECK(agent_named(second, "bob").id != alice);
+  const auto bob = agent_named(second, "bob").id;
+
+  // A broken file teaches the registry nothing.
+  CHECK_FALSE(errors_of("tenants:\n  - name: acme\n    agents: [{name: carol}]\n").empty());
+  auto broken = load_config_text("tenants:\n  - name: acme\n    agents: [{name: carol}]\n",
+                                 "test.yaml", registry);
+  REQUIRE_FALSE(broken.ok());
+  CHECK_FALSE(registry.find_agent(core::TenantId(0), "carol").has_value());
+
+  const DaemonConfig third = loaded(
+      "tenants:\n  - name: acme\n    agents: [{name: carol, extension: \"3\"}, "
+      "{name: bob, extension: \"2\"}]\n",
+      registry);
+  CHECK(agent_named(third, "bob").id == bob);
+  CHECK(agent_named(third, "carol").id.value == bob.value + 1);
+  // The names of removed entities stay known (for logs about their last calls).
+  CHECK(third.names->agent(alice) == "alice");
+}
+
+TEST_CASE("config: unreadable file", "[config]") {
+  NameRegistry registry;
+  auto result = load_config_file("/nonexistent/acdd.yaml", registry);
+  REQUIRE_FALSE(result.ok());
+  REQUIRE(result.error().size() == 1);
+  CHECK(result.error()[0].to_string() == "/nonexistent/acdd.yaml: cannot open: No such file or directory");
+}
+
+TEST_CASE("config: log levels", "[config]") {
+  CHECK(parse_log_level("debug") == LogLevel::kDebug);
+  CHECK_FALSE(parse_log_level("verbose").has_value());
+  CHECK(std::string(to_string(LogLevel::kWarn)) == "warn");
+  CHECK(single_error("log: {level: verbose}\ntenants: []\n") ==
+        "test.yaml:1:14: log.level: unknown log level \"verbose\"; expected one of trace, debug, "
+        "info, warn, error, critical, off");
+}
+
+}  // namespace
+}  // namespace acd::app

@@ -1,0 +1,238 @@
+#include "engine/app/daemon.h"
+
+#include <csignal>
+#include <unistd.h>
+
+#include <atomic>
+
+#include <boost/asio/post.hpp>
+
+#include "engine/app/logging.h"
+#include "engine/core/routing_core.h"
+
+#ifndef ACD_VERSION
+#define ACD_VERSION "0.0.0-dev"
+#endif
+
+namespace acd::app {
+namespace {
+
+const char* signal_name(int signal_number) {
+  switch (signal_number) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+  }
+  return "signal";
+}
+
+std::vector<LogField> config_counts(const DaemonConfig& config) {
+  return {{"tenants", config.domain.tenants.size()}, {"skills", config.domain.skills.size()},
+          {"teams", config.domain.teams.size()},     {"agents", config.domain.agents.size()},
+          {"queues", config.domain.queues.size()},   {"members", config.domain.members.size()}};
+}
+
+}  // namespace
+
+const char* version() { return ACD_VERSION; }
+
+// While the daemon drains, counts the calls left after every call that ends and reports
+// the count to the main thread. Thread-safety: a CoreListener (core thread); start() from
+// any thread.
+class Daemon::DrainWatcher final : public CoreListener {
+ public:
+  DrainWatcher(CoreThread& thread, Daemon& daemon) : thread_(thread), daemon_(daemon) {}
+
+  void start() {
+    active_.store(true);
+    check();
+  }
+
+  void on_core_event(const core::CoreEvent& event, const core::RoutingCore&) override {
+    if (active_.load(std::memory_order_relaxed) && std::holds_alternative<core::CallFinished>(event)) {
+      check();  // the count is read by a command, after the event's command has finished
+    }
+  }
+
+ private:
+  void check() {
+    thread_.submit([this](core::RoutingCore& core) {
+      const int calls = static_cast<int>(core.calls_in_system());
+      boost::asio::post(daemon_.io_, [d = &daemon_, calls] { d->on_calls_in_system(calls); });
+    });
+  }
+
+  CoreThread& thread_;
+  Daemon& daemon_;
+  std::atomic<bool> active_{false};
+};
+
+Daemon::Daemon(DaemonOptions options, DaemonConfig config, NameRegistry registry)
+    : options_(std::move(options)),
+      config_(std::make_shared<const DaemonConfig>(std::move(config))),
+      registry_(std::move(registry)),
+      stop_signals_(io_, SIGINT, SIGTERM),
+      hangup_signal_(io_, SIGHUP),
+      drain_timer_(io_),
+      thread_(CoreThread::Options{config_->core.snapshot_interval, config_->core.random_seed}),
+      event_logger_(config_->names),
+      drain_watcher_(std::make_unique<DrainWatcher>(thread_, *this)) {}
+
+Daemon::~Daemon() { thread_.stop(); }
+
+void Daemon::configure_logs(const DaemonConfig& config) const {
+  configure_logging(options_.log_level.value_or(config.log.level), config.log.format);
+}
+
+int Daemon::run() {
+  configure_logs(*config_);
+  thread_.add_listener(&event_logger_);
+  thread_.add_listener(drain_watcher_.get());
+  thread_.start();
+
+  const auto config = config_;
+  const core::Status applied = thread_.submit_and_wait([config](core::RoutingCore& core) {
+    return core.apply_config(config->domain);
+  }).get();
+  if (!applied.is_ok()) {
+    // The loader validates everything the core checks; reaching this is a bug in one of them.
+    log_event(LogLevel::kCritical, "config.rejected",
+              {{"config", config_->path}, {"error", applied.to_string()}});
+    thread_.stop();
+    return 2;
+  }
+
+  std::vector<LogField> started{{"version", version()},
+                                {"pid", static_cast<std::int64_t>(::getpid())},
+                                {"config", config_->path}};
+  for (const auto& f : config_counts(*config_)) started.push_back(f);
+  started.emplace_back("demo", config_->demo.enabled);
+  log_event(LogLevel::kInfo, "started", started);
+
+  if (config_->demo.enabled) {
+    demo_ = std::make_unique<DemoTraffic>(thread_, *config_);
+    demo_->start();
+  }
+
+  wait_for_signal();
+  wait_for_hangup();
+  io_.run();
+  return exit_code_;
+}
+
+void Daemon::wait_for_signal() {
+  stop_signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    if (draining_) {
+      log_event(LogLevel::kWarn, "shutdown.forced", {{"signal", signal_name(signal_number)}});
+      finish("second-signal");
+      return;
+    }
+    begin_shutdown(signal_number);
+    wait_for_signal();
+  });
+}
+
+void Daemon::wait_for_hangup() {
+  hangup_signal_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    if (draining_) {
+      log_event(LogLevel::kWarn, "config.reload_ignored", {{"why", "shutting down"}});
+    } else {
+      reload();
+    }
+    wait_for_hangup();
+  });
+}
+
+void Daemon::reload() {
+  log_event(LogLevel::kInfo, "config.reloading", {{"config", options_.config_path}});
+  auto loaded = load_config_file(options_.config_path, registry_);
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.error()) {
+      log_event(LogLevel::kError, "config.invalid", {{"error", error.to_string()}});
+    }
+    log_event(LogLevel::kError, "config.reload_failed",
+              {{"config", options_.config_path},
+               {"errors", loaded.error().size()},
+               {"action", "keeping the running configuration"}});
+    return;
+  }
+  auto config = std::make_shared<const DaemonConfig>(std::move(loaded).value());
+  DemoTraffic* demo = demo_.get();
+  const core::Status applied =
+      thread_.submit_and_wait([this, config, demo](core::RoutingCore& core) {
+        core::Status status = core.apply_config(config->domain);
+        if (!status.is_ok()) return status;
+        event_logger_.set_names(config->names);
+        if (demo != nullptr && config->demo.enabled) demo->update_config(*config, core);
+        return status;
+      }).get();
+  if (!applied.is_ok()) {
+    log_event(LogLevel::kError, "config.reload_failed",
+              {{"config", options_.config_path},
+               {"error", applied.to_string()},
+               {"action", "keeping the running configuration"}});
+    return;
+  }
+  config_ = config;
+  configure_logs(*config_);
+  if (config_->demo.enabled && !demo_) {
+    demo_ = std::make_unique<DemoTraffic>(thread_, *config_);
+    demo_->start();
+  } else if (!config_->demo.enabled && demo_) {
+    demo_->stop().wait();
+    // The demo's timers may still have completions queued on the core thread; they find
+    // nothing to do, but they refer to the object, so it lives until the thread stops.
+    retired_demos_.push_back(std::move(demo_));
+  }
+  std::vector<LogField> fields{{"config", config_->path}};
+  for (const auto& f : config_counts(*config_)) fields.push_back(f);
+  fields.emplace_back("demo", config_->demo.enabled);
+  log_event(LogLevel::kInfo, "config.reloaded", fields);
+}
+
+void Daemon::begin_shutdown(int signal_number) {
+  draining_ = true;
+  const auto snapshot = thread_.latest_snapshot();
+  log_event(LogLevel::kInfo, "shutdown.begin",
+            {{"signal", signal_name(signal_number)},
+             {"calls_in_system", snapshot->calls_in_system},
+             {"drain_timeout_ms", to_ms(config_->shutdown.drain_timeout)}});
+  // No new calls: the demo is the only source of calls until the SIP adapter exists.
+  if (demo_) demo_->stop_arrivals();
+  drain_timer_.expires_after(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config_->shutdown.drain_timeout));
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    const auto latest = thread_.latest_snapshot();
+    log_event(LogLevel::kWarn, "shutdown.drain_timeout",
+              {{"calls_in_system", latest->calls_in_system},
+               {"drain_timeout_ms", to_ms(config_->shutdown.drain_timeout)}});
+    finish("drain-timeout");
+  });
+  drain_watcher_->start();
+}
+
+void Daemon::on_calls_in_system(int calls) {
+  if (!draining_ || finished_) return;
+  log_event(LogLevel::kInfo, "shutdown.draining", {{"calls_in_system", calls}});
+  if (calls == 0) finish("drained");
+}
+
+void Daemon::finish(const char* why) {
+  if (finished_) return;
+  finished_ = true;
+  drain_timer_.cancel();
+  boost::system::error_code ignored;
+  stop_signals_.cancel(ignored);
+  hangup_signal_.cancel(ignored);
+  if (demo_) demo_->stop();
+  thread_.stop();
+  const auto snapshot = thread_.latest_snapshot();
+  log_event(LogLevel::kInfo, "stopped", {{"reason", why}, {"calls_in_system", snapshot->calls_in_system}});
+  exit_code_ = 0;
+  io_.stop();
+}
+
+}  // namespace acd::app

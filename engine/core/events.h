@@ -1,0 +1,169 @@
+// Events the routing core emits. Every state change of an agent or a call is one event,
+// delivered synchronously, in order, to the CoreObserver on the core's thread. Observers
+// must not call back into the core from on_event (queue the work instead): the core is
+// in the middle of a command when it emits.
+#pragma once
+
+#include <cstdint>
+#include <variant>
+
+#include "engine/core/agent_state.h"
+#include "engine/core/ids.h"
+#include "engine/core/model.h"
+#include "engine/core/time.h"
+
+namespace acd::core {
+
+struct AgentStateChanged {
+  AgentId agent;
+  TenantId tenant;
+  AgentState from;
+  AgentState to;
+  ReasonId reason;  // valid for NotReady
+  Cause cause;
+  CallId call;  // the call involved, if any
+  TimePoint at;
+};
+
+struct CallQueued {
+  CallId call;
+  TenantId tenant;
+  QueueId queue;
+  TimePoint at;
+};
+
+// The router chose `agent` for `call`: the SIP adapter rings the agent's phone.
+struct CallOffered {
+  CallId call;
+  TenantId tenant;
+  QueueId queue;
+  AgentId agent;
+  Duration ring_timeout;
+  TimePoint at;
+};
+
+enum class OfferEndReason : std::uint8_t {
+  kNoAnswer,          // ring timeout (RONA)
+  kBusy,              // the phone answered busy
+  kDeclined,          // the agent rejected the offer
+  kFailed,            // the phone could not be reached
+  kAnsweredElsewhere, // ring-all: another agent took it
+  kCallerGone,        // the caller hung up while the agent was being rung
+  kWithdrawn          // supervisor/system withdrew the agent (force logout, reload)
+};
+
+// An offer ended without the agent taking the call: stop ringing that phone.
+struct OfferEnded {
+  CallId call;
+  TenantId tenant;
+  AgentId agent;
+  OfferEndReason reason;
+  TimePoint at;
+};
+
+struct CallConnected {
+  CallId call;
+  TenantId tenant;
+  QueueId queue;
+  AgentId agent;
+  Duration waited;  // time in this queue until answer
+  TimePoint at;
+};
+
+// A waiting call's routing rules changed with waiting time.
+struct CallEscalated {
+  CallId call;
+  TenantId tenant;
+  QueueId queue;
+  int step;  // 1-based index of the escalation step now in force
+  TimePoint at;
+};
+
+enum class ExitReason : std::uint8_t {
+  kMaxWait,       // waited the queue's maximum
+  kQueueFull,     // the queue's maximum length was reached on joining
+  kNoAgents,      // join or leave when no member is logged in
+  kQueueClosed,   // the queue was removed from the configuration
+  kCallerRequest  // the caller chose a breakout option (voicemail, callback)
+};
+
+// A call left its queue for a configured destination. When the destination is another
+// queue, a CallQueued for that queue follows; otherwise a CallFinished follows.
+struct CallExited {
+  CallId call;
+  TenantId tenant;
+  QueueId queue;
+  ExitReason reason;
+  ExitDestination destination;
+  TimePoint at;
+};
+
+enum class FinalState : std::uint8_t {
+  kCompleted,    // answered by an agent, then ended
+  kAbandoned,    // the caller hung up before an agent answered
+  kVoicemail,    // left through an exit to voicemail
+  kCallback,     // left through an exit to a callback request
+  kHungUp,       // left through an exit that hangs up (with a message)
+  kCancelled,    // ended by the system (shutdown, failure) before an agent answered
+  kUnanswered    // an outbound or internal call that never connected
+};
+
+// The one final event of every call.
+struct CallFinished {
+  CallId call;
+  TenantId tenant;
+  QueueId queue;      // the last queue the call was in
+  AgentId agent;      // the agent who answered (kCompleted)
+  FinalState state;
+  TimePoint arrived;  // first entered the engine
+  Duration waited;    // time in the last queue before answer/abandon/exit
+  Duration talk;
+  Duration hold;
+  TimePoint at;
+};
+
+struct OverflowLevelChanged {
+  QueueId queue;
+  TenantId tenant;
+  int from_tier;
+  int to_tier;
+  TimePoint at;
+};
+
+enum class AlertKind : std::uint8_t { kBreakOverrun };
+
+struct SupervisorAlert {
+  AlertKind kind;
+  TenantId tenant;
+  TeamId team;
+  AgentId agent;
+  ReasonId reason;
+  Duration overrun;  // how far past the limit at the time of the alert
+  TimePoint at;
+};
+
+struct BreakWaitlisted {
+  AgentId agent;
+  TenantId tenant;
+  TeamId team;
+  ReasonId reason;
+  int position;  // 1-based place in the team's wait list
+  TimePoint at;
+};
+
+using CoreEvent = std::variant<AgentStateChanged, CallQueued, CallOffered, OfferEnded,
+                               CallConnected, CallEscalated, CallExited, CallFinished,
+                               OverflowLevelChanged, SupervisorAlert, BreakWaitlisted>;
+
+class CoreObserver {
+ public:
+  virtual ~CoreObserver() = default;
+  virtual void on_event(const CoreEvent& event) = 0;
+};
+
+const char* to_string(OfferEndReason r);
+const char* to_string(ExitReason r);
+const char* to_string(FinalState s);
+const char* to_string(AlertKind k);
+
+}  // namespace acd::core

@@ -1,0 +1,191 @@
+// The domain model's configuration: tenants, skills, teams, agents, queues and queue
+// membership. Every entity belongs to exactly one tenant and may reference only entities
+// of the same tenant; RoutingCore::apply_config refuses anything that crosses tenants.
+// These are plain values, built by the config layer (YAML or, later, PostgreSQL) and
+// handed to the core as a whole; the core reconciles its live state with them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/core/ids.h"
+#include "engine/core/time.h"
+
+namespace acd::core {
+
+using namespace std::chrono_literals;
+
+constexpr int kMinProficiency = 1;
+constexpr int kMaxProficiency = 10;
+constexpr int kMaxTier = 9;
+
+struct TenantConfig {
+  TenantId id;
+  std::string name;
+};
+
+struct SkillConfig {
+  SkillId id;
+  TenantId tenant;
+  std::string name;
+};
+
+// At most `max_concurrent` agents of a team on one of `reasons` at once, each for at most
+// `max_duration`; an over-limit request is refused or wait-listed; an overrun raises a
+// supervisor alert. Zero means "no limit".
+struct BreakPolicy {
+  enum class OverLimit : std::uint8_t { kRefuse, kWaitlist };
+  std::vector<std::string> reasons;
+  int max_concurrent = 0;
+  Duration max_duration{0};
+  OverLimit over_limit = OverLimit::kRefuse;
+};
+
+struct TeamConfig {
+  TeamId id;
+  TenantId tenant;
+  std::string name;
+  BreakPolicy break_policy;
+};
+
+enum class WorkMode : std::uint8_t {
+  kAutoReady,  // wrap-up ends -> Ready
+  kManual      // wrap-up ends -> NotReady("manual-ready"); the agent readies themself
+};
+
+struct AgentSkill {
+  SkillId skill;
+  int level = kMinProficiency;  // proficiency 1..10
+};
+
+struct AgentConfig {
+  AgentId id;
+  TenantId tenant;
+  std::string name;
+  std::string extension;
+  TeamId team;  // may be invalid (no team)
+  std::vector<AgentSkill> skills;
+  WorkMode work_mode = WorkMode::kAutoReady;
+  Duration outbound_wrap_up{0};  // after-call work after outbound calls
+};
+
+enum class Strategy : std::uint8_t {
+  kLongestIdle,
+  kLeastTalkTime,
+  kFewestCalls,
+  kRoundRobin,  // round robin with memory: the member after the last one offered
+  kTopDown,     // always the first free member in list order
+  kRingAll,
+  kRandom,
+  kWeightedRandom,
+  kBestProficiency  // highest proficiency in the queue's skills, ties by longest idle
+};
+
+struct SkillRequirement {
+  SkillId skill;
+  int min_level = kMinProficiency;
+  bool optional = false;  // required until an escalation step drops optional skills
+};
+
+// One step of per-call escalation, taken when the call has waited `after` in the queue.
+// Steps are cumulative: a later step keeps what earlier steps relaxed.
+struct EscalationStep {
+  Duration after{0};
+  int relax_min_level = 0;            // minimum proficiency lowered by this much (floor 1)
+  bool drop_optional_skills = false;  // optional requirements no longer apply
+  int max_tier = 0;                   // agent tiers 1..max_tier may take the call (0: unchanged)
+};
+
+// The sustained-condition overflow rule: when at least `min_calls` calls have waited
+// `min_wait` or more, continuously for `sustain`, the next backup tier joins (up to
+// `max_tier`), and another after each further `sustain`. Hysteresis: a tier leaves again
+// only when fewer than `clear_below_calls` calls have waited `min_wait`, continuously
+// for `clear_after`.
+struct OverflowRule {
+  bool enabled = false;
+  int min_calls = 5;
+  Duration min_wait = 10s;
+  Duration sustain = 5min;
+  int max_tier = 4;
+  int clear_below_calls = 2;
+  Duration clear_after = 2min;
+};
+
+struct ExitDestination {
+  enum class Kind : std::uint8_t { kHangup, kQueue, kVoicemail, kCallback };
+  Kind kind = Kind::kHangup;
+  QueueId queue;       // kQueue: the queue to move to (same tenant)
+  std::string target;  // kVoicemail: mailbox; kHangup: message prompt; kCallback: note
+};
+
+// What happens to an agent who does not answer an offer before the ring timeout.
+enum class RonaPolicy : std::uint8_t {
+  kNotReady,  // NotReady("no-answer"): the agent must ready themself again
+  kReady,     // back to Ready (the call will not be re-offered to them for `rona_retry`)
+  kLogout
+};
+
+struct QueueConfig {
+  QueueId id;
+  TenantId tenant;
+  std::string name;
+  Strategy strategy = Strategy::kLongestIdle;
+  std::vector<SkillRequirement> required_skills;
+
+  Duration sl_threshold = 20s;  // service-level threshold
+  Duration ring_timeout = 15s;
+  Duration wrap_up = 0s;  // timed after-call work; 0: none
+  bool manual_wrap_up = false;  // wrap-up lasts until the agent ends it
+  Duration default_handle_time = 180s;  // used for wait estimates before any call is handled
+
+  // Exits. Zero means "no limit".
+  Duration max_wait{0};
+  int max_length = 0;
+  bool join_when_empty = true;    // false: refuse callers when no member is logged in
+  bool leave_when_empty = false;  // true: waiting callers leave when the last member logs out
+  ExitDestination on_timeout;
+  ExitDestination on_full;
+  ExitDestination on_empty;
+
+  // Priority: effective = priority + vip_level * vip_boost + aging_per_minute * minutes waited.
+  double aging_per_minute = 0.0;
+  int vip_boost = 100;
+
+  std::vector<EscalationStep> escalation;  // sorted by `after`
+  OverflowRule overflow;
+
+  RonaPolicy rona_policy = RonaPolicy::kNotReady;
+  Duration rona_retry = 30s;  // the call avoids an agent who failed to answer it this long
+  int ring_all_limit = 32;    // ring-all: most agents rung at once
+
+  // Sticky (last-agent) routing: a caller served within `sticky_window` prefers that agent
+  // for up to `sticky_wait`. Zero window disables it.
+  Duration sticky_window{0};
+  Duration sticky_wait = 30s;
+};
+
+struct QueueMember {
+  QueueId queue;
+  AgentId agent;
+  int tier = 1;             // 1 = primary; 2.. = backup tiers brought in by escalation/overflow
+  int penalty = 0;          // within a tier, lower penalty is tried first
+  int queue_priority = 0;   // the agent's own preference among queues, lower first
+  int weight = 1;           // weighted-random strategy
+};
+
+struct CoreConfig {
+  std::vector<TenantConfig> tenants;
+  std::vector<SkillConfig> skills;
+  std::vector<TeamConfig> teams;
+  std::vector<AgentConfig> agents;
+  std::vector<QueueConfig> queues;
+  // The order of members of a queue is its list order (top-down, round robin).
+  std::vector<QueueMember> members;
+};
+
+const char* to_string(Strategy s);
+const char* to_string(ExitDestination::Kind k);
+const char* to_string(RonaPolicy p);
+
+}  // namespace acd::core

@@ -1,0 +1,85 @@
+// Human-readable names of the core's enums, used in logs, events and error messages.
+#include "engine/core/events.h"
+#include "engine/core/model.h"
+
+namespace acd::core {
+
+const char* to_string(Strategy s) {
+  switch (s) {
+    case Strategy::kLongestIdle: return "longest-idle";
+    case Strategy::kLeastTalkTime: return "least-talk-time";
+    case Strategy::kFewestCalls: return "fewest-calls";
+    case Strategy::kRoundRobin: return "round-robin";
+    case Strategy::kTopDown: return "top-down";
+    case Strategy::kRingAll: return "ring-all";
+    case Strategy::kRandom: return "random";
+    case Strategy::kWeightedRandom: return "weighted-random";
+    case Strategy::kBestProficiency: return "best-proficiency";
+  }
+  return "?";
+}
+
+const char* to_string(ExitDestination::Kind k) {
+  switch (k) {
+    case ExitDestination::Kind::kHangup: return "hangup";
+    case ExitDestination::Kind::kQueue: return "queue";
+    case ExitDestination::Kind::kVoicemail: return "voicemail";
+    case ExitDestination::Kind::kCallback: return "callback";
+  }
+  return "?";
+}
+
+const char* to_string(RonaPolicy p) {
+  switch (p) {
+    case RonaPolicy::kNotReady: return "not-ready";
+    case RonaPolicy::kReady: return "ready";
+    case RonaPolicy::kLogout: return "logout";
+  }
+  return "?";
+}
+
+const char* to_string(OfferEndReason r) {
+  switch (r) {
+    case OfferEndReason::kNoAnswer: return "no-answer";
+    case OfferEndReason::kBusy: return "busy";
+    case OfferEndReason::kDeclined: return "declined";
+    case OfferEndReason::kFailed: return "failed";
+    case OfferEndReason::kAnsweredElsewhere: return "answered-elsewhere";
+    case OfferEndReason::kCallerGone: return "caller-gone";
+    case OfferEndReason::kWithdrawn: return "withdrawn";
+  }
+  return "?";
+}
+
+const char* to_string(ExitReason r) {
+  switch (r) {
+    case ExitReason::kMaxWait: return "max-wait";
+    case ExitReason::kQueueFull: return "queue-full";
+    case ExitReason::kNoAgents: return "no-agents";
+    case ExitReason::kQueueClosed: return "queue-closed";
+    case ExitReason::kCallerRequest: return "caller-request";
+  }
+  return "?";
+}
+
+const char* to_string(FinalState s) {
+  switch (s) {
+    case FinalState::kCompleted: return "completed";
+    case FinalState::kAbandoned: return "abandoned";
+    case FinalState::kVoicemail: return "voicemail";
+    case FinalState::kCallback: return "callback";
+    case FinalState::kHungUp: return "hung-up";
+    case FinalState::kCancelled: return "cancelled";
+    case FinalState::kUnanswered: return "unanswered";
+  }
+  return "?";
+}
+
+const char* to_string(AlertKind k) {
+  switch (k) {
+    case AlertKind::kBreakOverrun: return "break-overrun";
+  }
+  return "?";
+}
+
+}  // namespace acd::core

@@ -1,0 +1,2191 @@
+// Implementation of the routing core. See routing_core.h for the contract and
+// docs/ARCHITECTURE.md for the design. Layout of this file:
+//   1. internal data (agents, queues, calls, teams, timers, ready/waiting indices)
+//   2. agent state machine plumbing (set_state, accounting, break policy)
+//   3. routing (call-first and agent-first matching, strategies)
+//   4. call lifecycle (enqueue, offer, answer, RONA, exits, hang-up)
+//   5. timers
+//   6. configuration reconciliation
+//   7. reads, snapshot, invariants
+#include "engine/core/routing_core.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <deque>
+#include <queue>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace acd::core {
+
+struct CallRt;
+
+namespace {
+
+constexpr int kNeverEligible = 127;  // a skill gap no relaxation can close
+constexpr std::size_t kMaxReasons = 1024;
+constexpr int kMaxQueueHops = 8;  // exits chaining queue to queue
+
+// Order of ready agents inside one bucket: lower is offered first.
+struct ReadyKey {
+  int penalty = 0;
+  std::int64_t primary = 0;
+  std::int64_t secondary = 0;
+  std::uint32_t agent = 0;
+  auto operator<=>(const ReadyKey&) const = default;
+};
+
+// Order of waiting calls inside one queue step: best first (higher rank, then earlier).
+struct WaitKey {
+  double rank = 0;
+  std::int64_t enqueued_ns = 0;
+  std::uint64_t call = 0;
+  CallRt* ptr = nullptr;  // payload, not part of the order
+  bool operator<(const WaitKey& o) const {
+    if (rank != o.rank) return rank > o.rank;
+    if (enqueued_ns != o.enqueued_ns) return enqueued_ns < o.enqueued_ns;
+    return call < o.call;
+  }
+};
+
+// Ready agents of one queue who share a tier and the same skill gaps: every agent of a
+// bucket is eligible for exactly the same waiting calls (up to per-call details).
+struct ReadyBucket {
+  int tier = 1;
+  int required_gap = 0;
+  int optional_gap = 0;
+  std::set<ReadyKey> agents;
+};
+
+// The cumulative effect of a queue's escalation steps after step i (index 0: no step yet).
+struct StepRule {
+  Duration after{0};
+  int relax = 0;
+  bool drop_optional = false;
+  int max_tier = 1;
+};
+
+enum class Trend : std::uint8_t { kNeutral, kRising, kFalling };
+
+}  // namespace
+
+struct Membership {
+  std::uint32_t queue = 0;
+  int tier = 1;
+  int penalty = 0;
+  int queue_priority = 0;
+  int weight = 1;
+  int position = 0;
+  int required_gap = 0;
+  int optional_gap = 0;
+  int proficiency = 0;
+  bool indexed = false;  // present in a ready bucket
+  std::uint32_t bucket = 0;
+  ReadyKey key;
+};
+
+struct AgentRt {
+  AgentConfig cfg;
+  bool exists = false;
+  bool retiring = false;  // removed from config; logged out as soon as idle
+  AgentState state = AgentState::kLoggedOut;
+  ReasonId reason;
+  TimePoint since{};
+  TimePoint idle_since{};
+  CallId call;
+  CallKind call_kind = CallKind::kNone;
+  // Where an outbound caller returns if the call never connects.
+  AgentState state_before_dial = AgentState::kReady;
+  ReasonId reason_before_dial;
+  std::vector<Membership> memberships;  // sorted by queue_priority
+  AgentCounters counters;
+  std::uint32_t last_queue = UINT32_MAX;  // queue of the last inbound call (wrap-up stats)
+  bool logout_pending = false;
+  std::optional<ReasonId> pending_not_ready;
+  std::uint32_t wrap_gen = 0;
+  std::uint32_t break_gen = 0;
+  bool on_counted_break = false;
+  TimePoint break_since{};
+  bool waitlisted = false;
+  ReasonId waitlist_reason;
+};
+
+struct QueueRt {
+  QueueConfig cfg;
+  bool exists = false;
+  bool closed = false;  // removed from config; serves its calls, takes no new ones
+  std::vector<StepRule> steps;
+  std::vector<std::set<WaitKey>> waiting;  // per step
+  int waiting_count = 0;
+  int offering_count = 0;
+  std::vector<ReadyBucket> buckets;
+  std::vector<std::uint32_t> members;  // agent indices, list order
+  int logged_in_members = 0;
+  int rr_last_position = -1;
+  // Overflow rule state.
+  int overflow_tier = 1;
+  int over_threshold = 0;
+  Trend trend = Trend::kNeutral;
+  std::uint32_t overflow_gen = 0;
+  QueueCounters counters;
+};
+
+struct CallRt {
+  CallSpec spec;
+  CallKind kind = CallKind::kInbound;
+  CallPhase phase = CallPhase::kWaiting;
+  std::uint32_t queue = UINT32_MAX;
+  TimePoint arrived{};
+  TimePoint enqueued{};
+  WaitKey key;
+  int step = 0;
+  std::uint32_t gen = 0;  // bumped whenever the call's queue timers must be forgotten
+  int hops = 0;
+  bool over_threshold = false;
+  bool max_wait_reached = false;
+  bool in_queue = false;  // counted in its queue (waiting or offering)
+  AgentId preferred;
+  TimePoint sticky_until{};
+  std::vector<std::pair<AgentId, TimePoint>> excluded;
+  std::vector<AgentId> offered;
+  std::uint32_t offer_gen = 0;
+  AgentId agent;   // connected agent, or the originator of an outbound/internal call
+  AgentId callee;  // internal call: the agent being called
+  TimePoint answered_at{};
+  TimePoint hold_started{};
+  Duration hold_total{0};
+  bool held = false;
+};
+
+struct TeamRt {
+  TeamConfig cfg;
+  bool exists = false;
+  std::vector<ReasonId> break_reasons;
+  int on_break = 0;
+  std::deque<AgentId> waitlist;
+};
+
+enum class TimerKind : std::uint8_t {
+  kRingTimeout,
+  kWrapUpEnd,
+  kMaxWait,
+  kEscalation,
+  kOverThreshold,
+  kStickyExpire,
+  kExclusionExpire,
+  kOverflowSustain,
+  kOverflowClear,
+  kBreakOverrun
+};
+
+struct Timer {
+  TimePoint at;
+  std::uint64_t seq;
+  TimerKind kind;
+  std::uint64_t target;
+  std::uint32_t gen;
+  bool operator>(const Timer& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+};
+
+struct StickyEntry {
+  AgentId agent;
+  TimePoint served;
+};
+
+struct TenantRt {
+  TenantConfig cfg;
+  bool exists = false;
+  std::unordered_map<std::string, StickyEntry> last_agent;
+  std::deque<std::pair<TimePoint, std::string>> last_agent_order;  // for expiry
+};
+
+struct RoutingCore::Impl {
+  Impl(Clock& c, Random& r, CoreObserver* o) : clock(c), random(r), observer(o) {
+    for (const char* name : {"login", "no-answer", "manual-ready", "busy", "unreachable"})
+      intern(name);
+  }
+
+  Clock& clock;
+  Random& random;
+  CoreObserver* observer;
+  TimePoint epoch{};
+  bool epoch_set = false;
+
+  std::vector<TenantRt> tenants;
+  std::vector<AgentRt> agents;
+  std::vector<QueueRt> queues;
+  std::vector<TeamRt> teams;
+  std::vector<SkillConfig> skills;
+  std::unordered_map<CallId, std::unique_ptr<CallRt>> calls;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
+  std::uint64_t timer_seq = 0;
+  std::vector<std::string> reason_names;
+  std::unordered_map<std::string, ReasonId> reason_ids;
+  Duration max_sticky_window{0};
+
+  ReasonId kLogin{0}, kNoAnswer{1}, kManualReady{2}, kBusy{3}, kUnreachable{4};
+
+  // Scratch buffers reused across routing decisions (never allocate on the hot path).
+  std::vector<std::uint32_t> scratch_agents;
+  std::vector<std::pair<ReadyKey, std::uint32_t>> scratch_found;
+
+  // ---------------------------------------------------------------- helpers
+  TimePoint now() const { return clock.now(); }
+
+  void emit(const CoreEvent& e) {
+    if (observer != nullptr) observer->on_event(e);
+  }
+
+  std::optional<ReasonId> intern(std::string_view name) {
+    auto it = reason_ids.find(std::string(name));
+    if (it != reason_ids.end()) return it->second;
+    if (reason_names.size() >= kMaxReasons) return std::nullopt;
+    ReasonId id(static_cast<std::uint16_t>(reason_names.size()));
+    reason_names.emplace_back(name);
+    reason_ids.emplace(std::string(name), id);
+    return id;
+  }
+
+  AgentRt* find_agent(AgentId id) {
+    if (!id.valid() || id.value >= agents.size() || !agents[id.value].exists) return nullptr;
+    return &agents[id.value];
+  }
+  const AgentRt* find_agent(AgentId id) const {
+    return const_cast<Impl*>(this)->find_agent(id);
+  }
+  QueueRt* find_queue(QueueId id) {
+    if (!id.valid() || id.value >= queues.size() || !queues[id.value].exists) return nullptr;
+    return &queues[id.value];
+  }
+  CallRt* find_call(CallId id) {
+    auto it = calls.find(id);
+    return it == calls.end() ? nullptr : it->second.get();
+  }
+  const CallRt* find_call(CallId id) const { return const_cast<Impl*>(this)->find_call(id); }
+  TeamRt* team_of(const AgentRt& a) {
+    if (!a.cfg.team.valid() || a.cfg.team.value >= teams.size()) return nullptr;
+    TeamRt& t = teams[a.cfg.team.value];
+    return t.exists ? &t : nullptr;
+  }
+
+  static Status not_found(const char* what, std::uint64_t id) {
+    return {ErrorCode::kNotFound, std::string(what) + " " + std::to_string(id) + " does not exist"};
+  }
+  static Status bad_state(const AgentRt& a, const char* request, const char* expected) {
+    return {ErrorCode::kInvalidState, "agent '" + a.cfg.name + "' is " + to_string(a.state) +
+                                          ": cannot " + request + " (allowed from " + expected +
+                                          ")"};
+  }
+
+  void schedule(TimePoint at, TimerKind kind, std::uint64_t target, std::uint32_t gen) {
+    timers.push(Timer{at, timer_seq++, kind, target, gen});
+  }
+
+  double rank_of(const QueueRt& q, const CallSpec& spec, TimePoint enqueued) const {
+    const double base = spec.priority + static_cast<double>(spec.vip_level) * q.cfg.vip_boost;
+    const double minutes = std::chrono::duration<double, std::ratio<60>>(enqueued - epoch).count();
+    return base - q.cfg.aging_per_minute * minutes;
+  }
+  double effective_priority(const QueueRt& q, const CallRt& c, TimePoint t) const {
+    const double minutes = std::chrono::duration<double, std::ratio<60>>(t - epoch).count();
+    return c.key.rank + q.cfg.aging_per_minute * minutes;
+  }
+
+  // ------------------------------------------------------------ skill gaps
+  static int agent_level(const AgentConfig& a, SkillId s) {
+    for (const auto& sk : a.skills)
+      if (sk.skill == s) return sk.level;
+    return 0;
+  }
+  // The relaxation needed before `level` meets `min_level`; kNeverEligible when the agent
+  // lacks the skill (relaxation never goes below proficiency 1).
+  static int gap(int level, int min_level) {
+    if (level <= 0) return kNeverEligible;
+    return std::max(0, min_level - level);
+  }
+  void compute_gaps(const AgentRt& a, const QueueRt& q, Membership& m) const {
+    m.required_gap = 0;
+    m.optional_gap = 0;
+    m.proficiency = 0;
+    for (const auto& req : q.cfg.required_skills) {
+      const int level = agent_level(a.cfg, req.skill);
+      m.proficiency += level;
+      int& g = req.optional ? m.optional_gap : m.required_gap;
+      g = std::max(g, gap(level, req.min_level));
+    }
+  }
+  bool extra_skills_ok(const AgentRt& a, const CallRt& c, const StepRule& rule) const {
+    for (const auto& req : c.spec.extra_skills) {
+      if (req.optional && rule.drop_optional) continue;
+      if (gap(agent_level(a.cfg, req.skill), req.min_level) > rule.relax) return false;
+    }
+    return true;
+  }
+  static bool gaps_ok(int required_gap, int optional_gap, const StepRule& rule) {
+    return required_gap <= rule.relax && (rule.drop_optional || optional_gap <= rule.relax);
+  }
+  int effective_tier(const QueueRt& q, const CallRt& c) const {
+    return std::max(q.steps[c.step].max_tier, q.overflow_tier);
+  }
+  bool excluded(const CallRt& c, AgentId a, TimePoint t) const {
+    for (const auto& [agent, until] : c.excluded)
+      if (agent == a && until > t) return true;
+    return false;
+  }
+  bool sticky_active(const CallRt& c, TimePoint t) const {
+    return c.preferred.valid() && t < c.sticky_until;
+  }
+  // Everything about agent-call eligibility that the bucket structure does not encode.
+  bool residual_ok(const AgentRt& a, AgentId id, const CallRt& c, const QueueRt& q,
+                   TimePoint t) const {
+    if (sticky_active(c, t) && c.preferred != id) return false;
+    if (!c.excluded.empty() && excluded(c, id, t)) return false;
+    if (!c.spec.extra_skills.empty() && !extra_skills_ok(a, c, q.steps[c.step])) return false;
+    return true;
+  }
+  bool eligible(const AgentRt& a, AgentId id, const Membership& m, const CallRt& c,
+                const QueueRt& q, TimePoint t) const {
+    if (m.tier > effective_tier(q, c)) return false;
+    if (!gaps_ok(m.required_gap, m.optional_gap, q.steps[c.step])) return false;
+    return residual_ok(a, id, c, q, t);
+  }
+  Membership* membership(AgentRt& a, std::uint32_t queue) {
+    for (auto& m : a.memberships)
+      if (m.queue == queue) return &m;
+    return nullptr;
+  }
+
+  // ------------------------------------------------------------ ready index
+  ReadyKey ready_key(const AgentRt& a, std::uint32_t agent_index, const QueueRt& q,
+                     const Membership& m) const {
+    ReadyKey k;
+    k.penalty = m.penalty;
+    k.agent = agent_index;
+    const std::int64_t idle = a.idle_since.time_since_epoch().count();
+    switch (q.cfg.strategy) {
+      case Strategy::kLongestIdle:
+      case Strategy::kRingAll:
+      case Strategy::kRandom:
+      case Strategy::kWeightedRandom:
+        k.primary = idle;
+        break;
+      case Strategy::kLeastTalkTime:
+        k.primary = a.counters.talk.count();
+        k.secondary = idle;
+        break;
+      case Strategy::kFewestCalls:
+        k.primary = static_cast<std::int64_t>(a.counters.handled);
+        k.secondary = idle;
+        break;
+      case Strategy::kRoundRobin:
+      case Strategy::kTopDown:
+        k.primary = m.position;
+        break;
+      case Strategy::kBestProficiency:
+        k.primary = -m.proficiency;
+        k.secondary = idle;
+        break;
+    }
+    return k;
+  }
+
+  std::uint32_t bucket_for(QueueRt& q, const Membership& m) {
+    for (std::uint32_t i = 0; i < q.buckets.size(); ++i) {
+      const auto& b = q.buckets[i];
+      if (b.tier == m.tier && b.required_gap == m.required_gap && b.optional_gap == m.optional_gap)
+        return i;
+    }
+    q.buckets.push_back(ReadyBucket{m.tier, m.required_gap, m.optional_gap, {}});
+    return static_cast<std::uint32_t>(q.buckets.size() - 1);
+  }
+
+  void index_ready(AgentRt& a) {
+    const auto idx = static_cast<std::uint32_t>(&a - agents.data());
+    for (auto& m : a.memberships) {
+      if (m.required_gap >= kNeverEligible) continue;
+      QueueRt& q = queues[m.queue];
+      m.bucket = bucket_for(q, m);
+      m.key = ready_key(a, idx, q, m);
+      q.buckets[m.bucket].agents.insert(m.key);
+      m.indexed = true;
+    }
+  }
+  void unindex_ready(AgentRt& a) {
+    for (auto& m : a.memberships) {
+      if (!m.indexed) continue;
+      queues[m.queue].buckets[m.bucket].agents.erase(m.key);
+      m.indexed = false;
+    }
+  }
+
+  // Forward declarations of the larger pieces (defined below).
+  void set_state(AgentRt& a, AgentState to, Cause cause, ReasonId reason = ReasonId{},
+                 bool keep_idle = false);
+  void account_leave(AgentRt& a, TimePoint t);
+  void make_ready(AgentRt& a, Cause cause, bool keep_idle = false);
+  void after_call(AgentRt& a, Duration wrap_up, bool manual_wrap_up);
+  void finish_wrap_up(AgentRt& a, Cause cause);
+  void do_logout(AgentRt& a, Cause cause);
+  bool break_slot_free(const TeamRt& t) const;
+  bool is_break_reason(const TeamRt& t, ReasonId r) const;
+  void grant_waitlisted_breaks(TeamRt& t);
+  void remove_from_waitlist(AgentRt& a);
+
+  bool route_agent(AgentRt& a);
+  bool route_call(CallRt& c);
+  void route_waiting_calls(QueueRt& q);
+  void offer(CallRt& c, const std::vector<std::uint32_t>& agent_indices);
+  void release_offered_agent(AgentRt& a, Cause cause, bool keep_idle);
+  void end_offer(CallRt& c, AgentId agent, OfferEndReason reason, bool requeue);
+  void return_to_queue(CallRt& c);
+
+  Status enqueue_into(CallRt& c, std::uint32_t qi, bool first_entry);
+  void insert_waiting(CallRt& c);
+  void erase_waiting(CallRt& c);
+  void leave_queue_accounting(CallRt& c);
+  void exit_call(CallRt& c, ExitReason reason, const ExitDestination& dest);
+  void finish(CallRt& c, FinalState state, Duration waited);
+  void schedule_call_timers(CallRt& c);
+  void apply_sticky(CallRt& c, QueueRt& q);
+  void remember_agent(CallRt& c);
+  void reevaluate_overflow(QueueRt& q);
+  void fire(const Timer& t);
+  void on_member_logged_out(std::uint32_t qi);
+  void delete_closed_queue_if_empty(QueueRt& q);
+
+  Status apply_config(const CoreConfig& config);
+  Status validate(const CoreConfig& config) const;
+  void build_steps(QueueRt& q);
+  void rebuild_memberships();
+
+  CoreSnapshot snapshot() const;
+  QueueSnapshot queue_snapshot(const QueueRt& q, TimePoint t) const;
+  Status check_invariants() const;
+};
+
+// =====================================================================================
+// 2. Agent state machine plumbing
+// =====================================================================================
+
+void RoutingCore::Impl::account_leave(AgentRt& a, TimePoint t) {
+  const Duration d = t - a.since;
+  switch (a.state) {
+    case AgentState::kReady: a.counters.ready += d; break;
+    case AgentState::kTalking: a.counters.talk += d; break;
+    case AgentState::kHeld: a.counters.hold += d; break;
+    case AgentState::kWrapUp:
+      a.counters.wrap_up += d;
+      if (a.last_queue < queues.size()) queues[a.last_queue].counters.total_wrap_up += d;
+      break;
+    case AgentState::kNotReady: {
+      auto& list = a.counters.not_ready_by_reason;
+      auto it = std::find_if(list.begin(), list.end(),
+                             [&](const auto& e) { return e.first == a.reason; });
+      if (it == list.end()) list.emplace_back(a.reason, d);
+      else it->second += d;
+      break;
+    }
+    default: break;
+  }
+}
+
+bool RoutingCore::Impl::is_break_reason(const TeamRt& t, ReasonId r) const {
+  return std::find(t.break_reasons.begin(), t.break_reasons.end(), r) != t.break_reasons.end();
+}
+
+bool RoutingCore::Impl::break_slot_free(const TeamRt& t) const {
+  return t.cfg.break_policy.max_concurrent <= 0 || t.on_break < t.cfg.break_policy.max_concurrent;
+}
+
+void RoutingCore::Impl::set_state(AgentRt& a, AgentState to, Cause cause, ReasonId reason,
+                                  bool keep_idle) {
+  const TimePoint t = now();
+  const AgentState from = a.state;
+  assert(transition_exists(from, to));
+  account_leave(a, t);
+  if (from == AgentState::kReady) unindex_ready(a);
+
+  TeamRt* team = team_of(a);
+  const bool was_break = a.on_counted_break;
+  const bool now_break = team != nullptr && to == AgentState::kNotReady &&
+                         is_break_reason(*team, reason);
+  if (was_break && !now_break) {
+    if (team != nullptr) --team->on_break;
+    a.on_counted_break = false;
+    ++a.break_gen;
+  } else if (!was_break && now_break) {
+    ++team->on_break;
+    a.on_counted_break = true;
+    a.break_since = t;
+    ++a.break_gen;
+    if (team->cfg.break_policy.max_duration > Duration::zero())
+      schedule(t + team->cfg.break_policy.max_duration, TimerKind::kBreakOverrun,
+               static_cast<std::uint64_t>(&a - agents.data()), a.break_gen);
+  }
+
+  a.state = to;
+  a.reason = to == AgentState::kNotReady ? reason : ReasonId{};
+  a.since = t;
+  if (to == AgentState::kReady && !keep_idle) a.idle_since = t;
+  if (from == AgentState::kLoggedOut)
+    for (auto& m : a.memberships) ++queues[m.queue].logged_in_members;
+  if (to == AgentState::kLoggedOut)
+    for (auto& m : a.memberships) --queues[m.queue].logged_in_members;
+
+  emit(AgentStateChanged{AgentId(static_cast<std::uint32_t>(&a - agents.data())), a.cfg.tenant,
+                         from, to, a.reason, cause, a.call, t});
+
+  if (to == AgentState::kLoggedOut)
+    for (auto& m : a.memberships) on_member_logged_out(m.queue);
+  if (was_break && !now_break && team != nullptr) grant_waitlisted_breaks(*team);
+}
+
+void RoutingCore::Impl::remove_from_waitlist(AgentRt& a) {
+  if (!a.waitlisted) return;
+  a.waitlisted = false;
+  if (TeamRt* team = team_of(a)) {
+    const AgentId id(static_cast<std::uint32_t>(&a - agents.data()));
+    auto it = std::find(team->waitlist.begin(), team->waitlist.end(), id);
+    if (it != team->waitlist.end()) team->waitlist.erase(it);
+  }
+}
+
+void RoutingCore::Impl::grant_waitlisted_breaks(TeamRt& t) {
+  while (break_slot_free(t)) {
+    auto it = std::find_if(t.waitlist.begin(), t.waitlist.end(), [&](AgentId id) {
+      const AgentRt& a = agents[id.value];
+      return a.state == AgentState::kReady ||
+             (a.state == AgentState::kNotReady && !a.on_counted_break);
+    });
+    if (it == t.waitlist.end()) return;
+    AgentRt& a = agents[it->value];
+    t.waitlist.erase(it);
+    a.waitlisted = false;
+    set_state(a, AgentState::kNotReady, Cause::kTimer, a.waitlist_reason);
+  }
+}
+
+void RoutingCore::Impl::make_ready(AgentRt& a, Cause cause, bool keep_idle) {
+  a.pending_not_ready.reset();
+  if (a.retiring) {
+    do_logout(a, Cause::kSystem);
+    return;
+  }
+  if (a.waitlisted) {
+    TeamRt* team = team_of(a);
+    if (team != nullptr && break_slot_free(*team)) {
+      remove_from_waitlist(a);
+      set_state(a, AgentState::kNotReady, Cause::kTimer, a.waitlist_reason);
+      return;
+    }
+  }
+  set_state(a, AgentState::kReady, cause, ReasonId{}, keep_idle);
+  if (!route_agent(a)) index_ready(a);
+}
+
+// The agent's call has ended; a.call still names it until after-call work is over.
+void RoutingCore::Impl::after_call(AgentRt& a, Duration wrap_up, bool manual_wrap_up) {
+  if (!a.logout_pending && !a.retiring && (manual_wrap_up || wrap_up > Duration::zero())) {
+    set_state(a, AgentState::kWrapUp, Cause::kCall);
+    if (!manual_wrap_up)
+      schedule(now() + wrap_up, TimerKind::kWrapUpEnd,
+               static_cast<std::uint64_t>(&a - agents.data()), ++a.wrap_gen);
+    return;
+  }
+  finish_wrap_up(a, Cause::kCall);
+}
+
+void RoutingCore::Impl::finish_wrap_up(AgentRt& a, Cause cause) {
+  ++a.wrap_gen;
+  a.call = CallId{};
+  a.call_kind = CallKind::kNone;
+  if (a.logout_pending || a.retiring) {
+    do_logout(a, a.retiring ? Cause::kSystem : Cause::kSupervisor);
+    return;
+  }
+  if (a.pending_not_ready) {
+    const ReasonId r = *a.pending_not_ready;
+    a.pending_not_ready.reset();
+    set_state(a, AgentState::kNotReady, Cause::kSupervisor, r);
+    return;
+  }
+  if (a.cfg.work_mode == WorkMode::kManual) {
+    TeamRt* team = team_of(a);
+    if (a.waitlisted && team != nullptr && break_slot_free(*team)) {
+      remove_from_waitlist(a);
+      set_state(a, AgentState::kNotReady, Cause::kTimer, a.waitlist_reason);
+      return;
+    }
+    set_state(a, AgentState::kNotReady, cause, kManualReady);
+    return;
+  }
+  make_ready(a, cause);
+}
+
+void RoutingCore::Impl::do_logout(AgentRt& a, Cause cause) {
+  remove_from_waitlist(a);
+  a.logout_pending = false;
+  a.pending_not_ready.reset();
+  ++a.wrap_gen;
+  a.call = CallId{};
+  a.call_kind = CallKind::kNone;
+  set_state(a, AgentState::kLoggedOut, cause);
+  const AgentId id(static_cast<std::uint32_t>(&a - agents.data()));
+  // Callers waiting for this agent (sticky routing) no longer wait for them.
+  std::vector<CallRt*> released;
+  for (auto& [cid, c] : calls)
+    if (c->preferred == id) {
+      c->preferred = AgentId{};
+      if (c->phase == CallPhase::kWaiting) released.push_back(c.get());
+    }
+  for (CallRt* c : released) route_call(*c);
+  if (a.retiring) {
+    for (auto& m : a.memberships) {
+      auto& members = queues[m.queue].members;
+      members.erase(std::remove(members.begin(), members.end(), id.value), members.end());
+    }
+    a.memberships.clear();
+    a.exists = false;
+  }
+}
+
+// =====================================================================================
+// 3. Routing
+// =====================================================================================
+
+// Agent-first matching: `a` has just become Ready. Among the queues it serves, in the
+// agent's queue-priority order, pick the best waiting call it may take.
+bool RoutingCore::Impl::route_agent(AgentRt& a) {
+  const TimePoint t = now();
+  const auto idx = static_cast<std::uint32_t>(&a - agents.data());
+  const AgentId id(idx);
+  CallRt* best = nullptr;
+  double best_priority = 0;
+  int best_group = 0;
+  for (const Membership& m : a.memberships) {
+    if (best != nullptr && m.queue_priority > best_group) break;
+    if (m.required_gap >= kNeverEligible) continue;
+    QueueRt& q = queues[m.queue];
+    if (q.waiting_count == 0) continue;
+    for (std::size_t s = 0; s < q.steps.size(); ++s) {
+      const StepRule& rule = q.steps[s];
+      if (!gaps_ok(m.required_gap, m.optional_gap, rule)) continue;
+      if (m.tier > std::max(rule.max_tier, q.overflow_tier)) continue;
+      for (const WaitKey& k : q.waiting[s]) {
+        CallRt& c = *k.ptr;
+        if (!residual_ok(a, id, c, q, t)) continue;
+        const double prio = effective_priority(q, c, t);
+        if (best == nullptr || prio > best_priority ||
+            (prio == best_priority && (c.enqueued < best->enqueued ||
+                                       (c.enqueued == best->enqueued && c.spec.id < best->spec.id)))) {
+          best = &c;
+          best_priority = prio;
+          best_group = m.queue_priority;
+        }
+        break;  // the first eligible call of a step is the best of that step
+      }
+    }
+  }
+  if (best == nullptr) return false;
+  scratch_agents.assign(1, idx);
+  offer(*best, scratch_agents);
+  return true;
+}
+
+// Call-first matching: `c` is waiting (it just arrived, came back, escalated, or the
+// rules changed). Pick the agent(s) the queue's strategy prefers among eligible Ready ones.
+bool RoutingCore::Impl::route_call(CallRt& c) {
+  if (c.phase != CallPhase::kWaiting || !c.in_queue) return false;
+  QueueRt& q = queues[c.queue];
+  const TimePoint t = now();
+  const StepRule& rule = q.steps[c.step];
+  const int max_tier = effective_tier(q, c);
+
+  if (sticky_active(c, t)) {
+    AgentRt* a = find_agent(c.preferred);
+    if (a == nullptr || a->state != AgentState::kReady) return false;
+    Membership* m = membership(*a, c.queue);
+    if (m == nullptr || !m->indexed || !eligible(*a, c.preferred, *m, c, q, t)) return false;
+    scratch_agents.assign(1, c.preferred.value);
+    offer(c, scratch_agents);
+    return true;
+  }
+
+  const Strategy strategy = q.cfg.strategy;
+  const bool collect_all = strategy == Strategy::kRingAll || strategy == Strategy::kRandom ||
+                           strategy == Strategy::kWeightedRandom;
+  for (int tier = 1; tier <= max_tier; ++tier) {
+    if (collect_all) {
+      // Every eligible agent of the lowest penalty present in this tier.
+      auto& found = scratch_found;
+      found.clear();
+      int best_penalty = INT32_MAX;
+      for (auto& b : q.buckets) {
+        if (b.tier != tier || !gaps_ok(b.required_gap, b.optional_gap, rule)) continue;
+        for (const ReadyKey& k : b.agents) {
+          if (k.penalty > best_penalty) break;
+          if (!residual_ok(agents[k.agent], AgentId(k.agent), c, q, t)) continue;
+          if (k.penalty < best_penalty) {
+            best_penalty = k.penalty;
+            found.clear();
+          }
+          found.emplace_back(k, k.agent);
+        }
+      }
+      if (found.empty()) continue;
+      std::sort(found.begin(), found.end());
+      scratch_agents.clear();
+      if (strategy == Strategy::kRingAll) {
+        const std::size_t n = std::min<std::size_t>(found.size(),
+                                                    std::max(1, q.cfg.ring_all_limit));
+        for (std::size_t i = 0; i < n; ++i) scratch_agents.push_back(found[i].second);
+      } else if (strategy == Strategy::kRandom) {
+        scratch_agents.push_back(found[random.below(found.size())].second);
+      } else {
+        std::uint64_t total = 0;
+        for (auto& f : found) total += std::max(1, membership(agents[f.second], c.queue)->weight);
+        std::uint64_t pick = random.below(total);
+        for (auto& f : found) {
+          const std::uint64_t w = std::max(1, membership(agents[f.second], c.queue)->weight);
+          if (pick < w) {
+            scratch_agents.push_back(f.second);
+            break;
+          }
+          pick -= w;
+        }
+      }
+      offer(c, scratch_agents);
+      return true;
+    }
+
+    // Ordered strategies: the smallest key among the first eligible agent of each bucket.
+    const ReadyKey* best = nullptr;
+    for (auto& b : q.buckets) {
+      if (b.tier != tier || !gaps_ok(b.required_gap, b.optional_gap, rule)) continue;
+      for (const ReadyKey& k : b.agents) {
+        if (best != nullptr && !(k < *best)) break;
+        if (!residual_ok(agents[k.agent], AgentId(k.agent), c, q, t)) continue;
+        best = &k;
+        break;
+      }
+    }
+    if (best == nullptr) continue;
+    std::uint32_t chosen = best->agent;
+    if (strategy == Strategy::kRoundRobin) {
+      // Among eligible agents of the best penalty, the first whose list position follows
+      // the last one offered; wrap around to the first otherwise.
+      const int penalty = best->penalty;
+      const ReadyKey* after = nullptr;
+      for (auto& b : q.buckets) {
+        if (b.tier != tier || !gaps_ok(b.required_gap, b.optional_gap, rule)) continue;
+        for (auto it = b.agents.lower_bound(ReadyKey{penalty, q.rr_last_position + 1, INT64_MIN, 0});
+             it != b.agents.end() && it->penalty == penalty; ++it) {
+          if (after != nullptr && !(*it < *after)) break;
+          if (!residual_ok(agents[it->agent], AgentId(it->agent), c, q, t)) continue;
+          after = &*it;
+          break;
+        }
+      }
+      if (after != nullptr) chosen = after->agent;
+    }
+    scratch_agents.assign(1, chosen);
+    offer(c, scratch_agents);
+    return true;
+  }
+  return false;
+}
+
+void RoutingCore::Impl::route_waiting_calls(QueueRt& q) {
+  std::vector<CallRt*> order;
+  order.reserve(static_cast<std::size_t>(q.waiting_count));
+  for (auto& step : q.waiting)
+    for (const WaitKey& k : step) order.push_back(k.ptr);
+  std::sort(order.begin(), order.end(), [&](CallRt* x, CallRt* y) { return x->key < y->key; });
+  for (CallRt* c : order) {
+    if (q.buckets.empty()) break;
+    route_call(*c);
+  }
+}
+
+// =====================================================================================
+// 4. Call lifecycle
+// =====================================================================================
+
+void RoutingCore::Impl::insert_waiting(CallRt& c) {
+  QueueRt& q = queues[c.queue];
+  q.waiting[static_cast<std::size_t>(c.step)].insert(c.key);
+  ++q.waiting_count;
+}
+
+void RoutingCore::Impl::erase_waiting(CallRt& c) {
+  QueueRt& q = queues[c.queue];
+  q.waiting[static_cast<std::size_t>(c.step)].erase(c.key);
+  --q.waiting_count;
+}
+
+void RoutingCore::Impl::offer(CallRt& c, const std::vector<std::uint32_t>& agent_indices) {
+  QueueRt& q = queues[c.queue];
+  const TimePoint t = now();
+  erase_waiting(c);
+  c.phase = CallPhase::kOffering;
+  ++q.offering_count;
+  c.offered.clear();
+  ++c.offer_gen;
+  // Nothing below routes, so `agent_indices` (often scratch_agents) stays intact.
+  const std::vector<std::uint32_t>& chosen = agent_indices;
+  for (std::uint32_t idx : chosen) c.offered.emplace_back(idx);
+  if (q.cfg.strategy == Strategy::kRoundRobin)
+    if (const Membership* m = membership(agents[chosen.front()], c.queue))
+      q.rr_last_position = m->position;
+  schedule(t + q.cfg.ring_timeout, TimerKind::kRingTimeout, c.spec.id.value, c.offer_gen);
+  for (std::uint32_t idx : chosen) {
+    AgentRt& a = agents[idx];
+    a.call = c.spec.id;
+    a.call_kind = CallKind::kInbound;
+    ++a.counters.offered;
+    set_state(a, AgentState::kReserved, Cause::kRouter);
+    emit(CallOffered{c.spec.id, c.spec.tenant, q.cfg.id, AgentId(idx), q.cfg.ring_timeout, t});
+  }
+}
+
+void RoutingCore::Impl::release_offered_agent(AgentRt& a, Cause cause, bool keep_idle) {
+  a.call = CallId{};
+  a.call_kind = CallKind::kNone;
+  if (a.logout_pending || a.retiring) {
+    do_logout(a, a.retiring ? Cause::kSystem : Cause::kSupervisor);
+  } else if (a.pending_not_ready) {
+    const ReasonId r = *a.pending_not_ready;
+    a.pending_not_ready.reset();
+    set_state(a, AgentState::kNotReady, Cause::kSupervisor, r);
+  } else {
+    make_ready(a, cause, keep_idle);
+  }
+}
+
+void RoutingCore::Impl::end_offer(CallRt& c, AgentId agent, OfferEndReason reason, bool requeue) {
+  auto it = std::find(c.offered.begin(), c.offered.end(), agent);
+  if (it == c.offered.end()) return;
+  c.offered.erase(it);
+  const TimePoint t = now();
+  QueueRt& q = queues[c.queue];
+  AgentRt& a = agents[agent.value];
+  emit(OfferEnded{c.spec.id, c.spec.tenant, agent, reason, t});
+  switch (reason) {
+    case OfferEndReason::kNoAnswer:
+    case OfferEndReason::kDeclined:
+    case OfferEndReason::kBusy:
+    case OfferEndReason::kFailed: {
+      if (reason == OfferEndReason::kNoAnswer) ++a.counters.rona;
+      c.excluded.emplace_back(agent, t + q.cfg.rona_retry);
+      schedule(t + q.cfg.rona_retry, TimerKind::kExclusionExpire, c.spec.id.value, c.gen);
+      a.call = CallId{};
+      a.call_kind = CallKind::kNone;
+      if (a.logout_pending || a.retiring || a.pending_not_ready) {
+        release_offered_agent(a, Cause::kCall, false);
+      } else if (reason == OfferEndReason::kBusy) {
+        set_state(a, AgentState::kNotReady, Cause::kCall, kBusy);
+      } else if (reason == OfferEndReason::kFailed) {
+        set_state(a, AgentState::kNotReady, Cause::kCall, kUnreachable);
+      } else {
+        switch (q.cfg.rona_policy) {
+          case RonaPolicy::kNotReady:
+            set_state(a, AgentState::kNotReady, Cause::kTimer, kNoAnswer);
+            break;
+          case RonaPolicy::kReady: make_ready(a, Cause::kTimer); break;
+          case RonaPolicy::kLogout: do_logout(a, Cause::kSystem); break;
+        }
+      }
+      break;
+    }
+    case OfferEndReason::kAnsweredElsewhere:
+    case OfferEndReason::kCallerGone:
+    case OfferEndReason::kWithdrawn:
+      release_offered_agent(a, Cause::kCall, /*keep_idle=*/true);
+      break;
+  }
+  if (requeue && c.offered.empty() && c.phase == CallPhase::kOffering) return_to_queue(c);
+}
+
+void RoutingCore::Impl::return_to_queue(CallRt& c) {
+  QueueRt& q = queues[c.queue];
+  --q.offering_count;
+  c.phase = CallPhase::kWaiting;
+  insert_waiting(c);  // same key: the call's original place
+  if (c.max_wait_reached) {
+    exit_call(c, ExitReason::kMaxWait, q.cfg.on_timeout);
+    return;
+  }
+  route_call(c);
+}
+
+void RoutingCore::Impl::leave_queue_accounting(CallRt& c) {
+  if (!c.in_queue) return;
+  QueueRt& q = queues[c.queue];
+  if (c.phase == CallPhase::kWaiting) erase_waiting(c);
+  else if (c.phase == CallPhase::kOffering) --q.offering_count;
+  c.in_queue = false;
+  ++c.gen;
+  if (c.over_threshold) {
+    c.over_threshold = false;
+    --q.over_threshold;
+    reevaluate_overflow(q);
+  }
+}
+
+void RoutingCore::Impl::apply_sticky(CallRt& c, QueueRt& q) {
+  if (q.cfg.sticky_window <= Duration::zero() || c.spec.caller_number.empty()) return;
+  TenantRt& tenant = tenants[c.spec.tenant.value];
+  auto it = tenant.last_agent.find(c.spec.caller_number);
+  if (it == tenant.last_agent.end()) return;
+  const TimePoint t = now();
+  if (t - it->second.served > q.cfg.sticky_window) return;
+  AgentRt* a = find_agent(it->second.agent);
+  if (a == nullptr || a->state == AgentState::kLoggedOut || membership(*a, c.queue) == nullptr)
+    return;
+  c.preferred = it->second.agent;
+  c.sticky_until = t + q.cfg.sticky_wait;
+}
+
+void RoutingCore::Impl::remember_agent(CallRt& c) {
+  const QueueRt& q = queues[c.queue];
+  if (q.cfg.sticky_window <= Duration::zero() || c.spec.caller_number.empty()) return;
+  TenantRt& tenant = tenants[c.spec.tenant.value];
+  const TimePoint t = now();
+  tenant.last_agent[c.spec.caller_number] = StickyEntry{c.agent, t};
+  tenant.last_agent_order.emplace_back(t, c.spec.caller_number);
+  while (!tenant.last_agent_order.empty() &&
+         t - tenant.last_agent_order.front().first > max_sticky_window) {
+    auto& [served, caller] = tenant.last_agent_order.front();
+    auto it = tenant.last_agent.find(caller);
+    if (it != tenant.last_agent.end() && it->second.served == served) tenant.last_agent.erase(it);
+    tenant.last_agent_order.pop_front();
+  }
+}
+
+void RoutingCore::Impl::schedule_call_timers(CallRt& c) {
+  const QueueRt& q = queues[c.queue];
+  const std::uint64_t id = c.spec.id.value;
+  if (q.cfg.max_wait > Duration::zero())
+    schedule(c.enqueued + q.cfg.max_wait, TimerKind::kMaxWait, id, c.gen);
+  if (static_cast<std::size_t>(c.step) + 1 < q.steps.size())
+    schedule(c.enqueued + q.steps[static_cast<std::size_t>(c.step) + 1].after,
+             TimerKind::kEscalation, id, c.gen);
+  if (q.cfg.overflow.enabled && !c.over_threshold)
+    schedule(c.enqueued + q.cfg.overflow.min_wait, TimerKind::kOverThreshold, id, c.gen);
+  if (sticky_active(c, now())) schedule(c.sticky_until, TimerKind::kStickyExpire, id, c.gen);
+}
+
+Status RoutingCore::Impl::enqueue_into(CallRt& c, std::uint32_t qi, bool /*first_entry*/) {
+  QueueRt& q = queues[qi];
+  const TimePoint t = now();
+  c.queue = qi;
+  c.enqueued = t;
+  if (q.closed) {
+    exit_call(c, ExitReason::kQueueClosed, q.cfg.on_empty);
+    return Status::ok();
+  }
+  if (!q.cfg.join_when_empty && q.logged_in_members == 0) {
+    exit_call(c, ExitReason::kNoAgents, q.cfg.on_empty);
+    return Status::ok();
+  }
+  if (q.cfg.max_length > 0 && q.waiting_count + q.offering_count >= q.cfg.max_length) {
+    exit_call(c, ExitReason::kQueueFull, q.cfg.on_full);
+    return Status::ok();
+  }
+  c.step = 0;
+  c.over_threshold = false;
+  c.max_wait_reached = false;
+  c.excluded.clear();
+  c.preferred = AgentId{};
+  c.key = WaitKey{rank_of(q, c.spec, t), t.time_since_epoch().count(), c.spec.id.value, &c};
+  c.phase = CallPhase::kWaiting;
+  c.in_queue = true;
+  ++c.gen;
+  ++q.counters.entered;
+  insert_waiting(c);
+  emit(CallQueued{c.spec.id, c.spec.tenant, q.cfg.id, t});
+  apply_sticky(c, q);
+  schedule_call_timers(c);
+  route_call(c);
+  return Status::ok();
+}
+
+void RoutingCore::Impl::exit_call(CallRt& c, ExitReason reason, const ExitDestination& dest) {
+  QueueRt& q = queues[c.queue];
+  const TimePoint t = now();
+  const Duration waited = c.in_queue ? t - c.enqueued : Duration::zero();
+  leave_queue_accounting(c);
+  ++q.counters.exited;
+  emit(CallExited{c.spec.id, c.spec.tenant, q.cfg.id, reason, dest, t});
+  if (dest.kind == ExitDestination::Kind::kQueue) {
+    QueueRt* target = find_queue(dest.queue);
+    if (target != nullptr && target->cfg.tenant == c.spec.tenant && c.hops < kMaxQueueHops) {
+      ++c.hops;
+      const std::uint32_t from = c.queue;
+      (void)enqueue_into(c, dest.queue.value, false);
+      delete_closed_queue_if_empty(queues[from]);
+      return;
+    }
+  }
+  FinalState state = FinalState::kHungUp;
+  if (dest.kind == ExitDestination::Kind::kVoicemail) state = FinalState::kVoicemail;
+  if (dest.kind == ExitDestination::Kind::kCallback) state = FinalState::kCallback;
+  finish(c, state, waited);
+}
+
+void RoutingCore::Impl::finish(CallRt& c, FinalState state, Duration waited) {
+  const TimePoint t = now();
+  Duration talk{0};
+  if (c.phase == CallPhase::kConnected) {
+    Duration hold = c.hold_total + (c.held ? t - c.hold_started : Duration::zero());
+    talk = (t - c.answered_at) - hold;
+    c.hold_total = hold;
+    if (c.kind == CallKind::kInbound && c.queue < queues.size()) {
+      queues[c.queue].counters.total_talk += talk;
+      queues[c.queue].counters.total_hold += hold;
+    }
+  }
+  const std::uint32_t qi = c.queue;
+  emit(CallFinished{c.spec.id, c.spec.tenant, qi < queues.size() ? queues[qi].cfg.id : QueueId{},
+                    c.agent, state, c.arrived, waited, talk, c.hold_total, t});
+  const CallId id = c.spec.id;
+  calls.erase(id);  // `c` is gone from here on
+  if (qi < queues.size()) delete_closed_queue_if_empty(queues[qi]);
+}
+
+void RoutingCore::Impl::delete_closed_queue_if_empty(QueueRt& q) {
+  if (!q.exists || !q.closed || q.waiting_count > 0 || q.offering_count > 0) return;
+  for (const auto& [id, c] : calls)
+    if (c->queue == static_cast<std::uint32_t>(&q - queues.data()) && c->in_queue) return;
+  const auto qi = static_cast<std::uint32_t>(&q - queues.data());
+  for (std::uint32_t ai : q.members) {
+    AgentRt& a = agents[ai];
+    auto it = std::find_if(a.memberships.begin(), a.memberships.end(),
+                           [&](const Membership& m) { return m.queue == qi; });
+    if (it == a.memberships.end()) continue;
+    if (it->indexed) q.buckets[it->bucket].agents.erase(it->key);
+    a.memberships.erase(it);
+  }
+  q.members.clear();
+  q.buckets.clear();
+  q.exists = false;
+}
+
+void RoutingCore::Impl::on_member_logged_out(std::uint32_t qi) {
+  QueueRt& q = queues[qi];
+  if (q.logged_in_members > 0 || !q.cfg.leave_when_empty || q.waiting_count == 0) return;
+  std::vector<CallRt*> leaving;
+  for (auto& step : q.waiting)
+    for (const WaitKey& k : step) leaving.push_back(k.ptr);
+  for (CallRt* c : leaving) exit_call(*c, ExitReason::kNoAgents, q.cfg.on_empty);
+}
+
+// =====================================================================================
+// 5. Timers
+// =====================================================================================
+
+void RoutingCore::Impl::reevaluate_overflow(QueueRt& q) {
+  const OverflowRule& rule = q.cfg.overflow;
+  if (!rule.enabled) return;
+  const Trend want = q.over_threshold >= rule.min_calls        ? Trend::kRising
+                     : q.over_threshold < rule.clear_below_calls ? Trend::kFalling
+                                                                 : Trend::kNeutral;
+  if (want == q.trend) return;
+  q.trend = want;
+  ++q.overflow_gen;
+  const auto qi = static_cast<std::uint64_t>(&q - queues.data());
+  if (want == Trend::kRising && q.overflow_tier < rule.max_tier)
+    schedule(now() + rule.sustain, TimerKind::kOverflowSustain, qi, q.overflow_gen);
+  if (want == Trend::kFalling && q.overflow_tier > 1)
+    schedule(now() + rule.clear_after, TimerKind::kOverflowClear, qi, q.overflow_gen);
+}
+
+void RoutingCore::Impl::fire(const Timer& timer) {
+  const TimePoint t = now();
+  switch (timer.kind) {
+    case TimerKind::kRingTimeout: {
+      const CallId id(timer.target);
+      CallRt* c = find_call(id);
+      if (c == nullptr || c->phase != CallPhase::kOffering || c->offer_gen != timer.gen) return;
+      const std::vector<AgentId> offered = c->offered;
+      for (AgentId a : offered) {
+        c = find_call(id);
+        if (c == nullptr || c->offer_gen != timer.gen) break;
+        end_offer(*c, a, OfferEndReason::kNoAnswer, /*requeue=*/true);
+      }
+      return;
+    }
+    case TimerKind::kWrapUpEnd: {
+      if (timer.target >= agents.size()) return;
+      AgentRt& a = agents[timer.target];
+      if (a.exists && a.state == AgentState::kWrapUp && a.wrap_gen == timer.gen)
+        finish_wrap_up(a, Cause::kTimer);
+      return;
+    }
+    case TimerKind::kBreakOverrun: {
+      if (timer.target >= agents.size()) return;
+      AgentRt& a = agents[timer.target];
+      TeamRt* team = team_of(a);
+      if (!a.exists || !a.on_counted_break || a.break_gen != timer.gen || team == nullptr) return;
+      emit(SupervisorAlert{AlertKind::kBreakOverrun, a.cfg.tenant, a.cfg.team,
+                           AgentId(static_cast<std::uint32_t>(timer.target)), a.reason,
+                           t - a.break_since - team->cfg.break_policy.max_duration, t});
+      return;
+    }
+    case TimerKind::kOverflowSustain:
+    case TimerKind::kOverflowClear: {
+      if (timer.target >= queues.size()) return;
+      QueueRt& q = queues[timer.target];
+      if (!q.exists || q.overflow_gen != timer.gen) return;
+      const OverflowRule& rule = q.cfg.overflow;
+      const int from = q.overflow_tier;
+      if (timer.kind == TimerKind::kOverflowSustain) {
+        if (q.trend != Trend::kRising || q.overflow_tier >= rule.max_tier) return;
+        ++q.overflow_tier;
+        if (q.overflow_tier < rule.max_tier)
+          schedule(t + rule.sustain, TimerKind::kOverflowSustain, timer.target, timer.gen);
+      } else {
+        if (q.trend != Trend::kFalling || q.overflow_tier <= 1) return;
+        --q.overflow_tier;
+        if (q.overflow_tier > 1)
+          schedule(t + rule.clear_after, TimerKind::kOverflowClear, timer.target, timer.gen);
+      }
+      emit(OverflowLevelChanged{q.cfg.id, q.cfg.tenant, from, q.overflow_tier, t});
+      if (q.overflow_tier > from) route_waiting_calls(q);
+      return;
+    }
+    default: break;
+  }
+
+  // Call timers: valid while the call is still in the queue entry that scheduled them.
+  CallRt* c = find_call(CallId(timer.target));
+  if (c == nullptr || c->gen != timer.gen || !c->in_queue) return;
+  QueueRt& q = queues[c->queue];
+  switch (timer.kind) {
+    case TimerKind::kMaxWait:
+      if (c->phase == CallPhase::kWaiting) exit_call(*c, ExitReason::kMaxWait, q.cfg.on_timeout);
+      else c->max_wait_reached = true;  // leaves if the current offer is not answered
+      return;
+    case TimerKind::kEscalation: {
+      const int next = c->step + 1;
+      if (static_cast<std::size_t>(next) >= q.steps.size()) return;
+      const bool waiting = c->phase == CallPhase::kWaiting;
+      if (waiting) erase_waiting(*c);
+      c->step = next;
+      if (waiting) insert_waiting(*c);
+      emit(CallEscalated{c->spec.id, c->spec.tenant, q.cfg.id, next, t});
+      if (static_cast<std::size_t>(next) + 1 < q.steps.size())
+        schedule(c->enqueued + q.steps[static_cast<std::size_t>(next) + 1].after,
+                 TimerKind::kEscalation, timer.target, c->gen);
+      if (waiting) route_call(*c);
+      return;
+    }
+    case TimerKind::kOverThreshold:
+      if (c->over_threshold) return;
+      c->over_threshold = true;
+      ++q.over_threshold;
+      reevaluate_overflow(q);
+      return;
+    case TimerKind::kStickyExpire:
+      if (c->phase == CallPhase::kWaiting) route_call(*c);
+      return;
+    case TimerKind::kExclusionExpire:
+      std::erase_if(c->excluded, [&](const auto& e) { return e.second <= t; });
+      if (c->phase == CallPhase::kWaiting) route_call(*c);
+      return;
+    default: return;
+  }
+}
+
+// =====================================================================================
+// 6. Configuration
+// =====================================================================================
+
+namespace {
+
+constexpr std::uint32_t kMaxEntityId = 1u << 24;
+
+template <class T>
+Status check_ids(const std::vector<T>& items, const char* what) {
+  std::unordered_set<std::uint32_t> seen;
+  for (const auto& item : items) {
+    if (!item.id.valid() || item.id.value >= kMaxEntityId)
+      return {ErrorCode::kInvalidArgument,
+              std::string(what) + " '" + item.name + "': id out of range (expected 0.." +
+                  std::to_string(kMaxEntityId - 1) + ")"};
+    if (!seen.insert(item.id.value).second)
+      return {ErrorCode::kAlreadyExists,
+              std::string(what) + " id " + std::to_string(item.id.value) + " is used twice"};
+    if (item.name.empty())
+      return {ErrorCode::kInvalidArgument,
+              std::string(what) + " id " + std::to_string(item.id.value) + ": name is empty"};
+  }
+  return Status::ok();
+}
+
+Status invalid(std::string message) { return {ErrorCode::kInvalidArgument, std::move(message)}; }
+
+}  // namespace
+
+Status RoutingCore::Impl::validate(const CoreConfig& cfg) const {
+  for (Status s : {check_ids(cfg.tenants, "tenant"), check_ids(cfg.skills, "skill"),
+                   check_ids(cfg.teams, "team"), check_ids(cfg.agents, "agent"),
+                   check_ids(cfg.queues, "queue")})
+    if (!s) return s;
+  std::unordered_map<std::uint32_t, const TenantConfig*> tenant_by_id;
+  for (const auto& t : cfg.tenants) tenant_by_id[t.id.value] = &t;
+  std::unordered_map<std::uint32_t, TenantId> skill_tenant, team_tenant, agent_tenant, queue_tenant;
+  auto tenant_ok = [&](TenantId t, const std::string& who) -> Status {
+    if (!tenant_by_id.count(t.value)) return invalid(who + ": unknown tenant id " + std::to_string(t.value));
+    return Status::ok();
+  };
+  for (const auto& s : cfg.skills) {
+    if (Status st = tenant_ok(s.tenant, "skill '" + s.name + "'"); !st) return st;
+    skill_tenant[s.id.value] = s.tenant;
+  }
+  auto skill_ok = [&](SkillId skill, int level, TenantId tenant, const std::string& who) -> Status {
+    auto it = skill_tenant.find(skill.value);
+    if (it == skill_tenant.end()) return invalid(who + ": unknown skill id " + std::to_string(skill.value));
+    if (it->second != tenant) return invalid(who + ": skill id " + std::to_string(skill.value) + " belongs to another tenant");
+    if (level < kMinProficiency || level > kMaxProficiency)
+      return invalid(who + ": proficiency " + std::to_string(level) + " out of range (expected 1..10)");
+    return Status::ok();
+  };
+  for (const auto& t : cfg.teams) {
+    const std::string who = "team '" + t.name + "'";
+    if (Status st = tenant_ok(t.tenant, who); !st) return st;
+    if (t.break_policy.max_concurrent < 0) return invalid(who + ": break max_concurrent must be >= 0");
+    if (t.break_policy.max_duration < Duration::zero()) return invalid(who + ": break max_duration must be >= 0");
+    team_tenant[t.id.value] = t.tenant;
+  }
+  for (const auto& a : cfg.agents) {
+    const std::string who = "agent '" + a.name + "'";
+    if (Status st = tenant_ok(a.tenant, who); !st) return st;
+    if (a.team.valid()) {
+      auto it = team_tenant.find(a.team.value);
+      if (it == team_tenant.end()) return invalid(who + ": unknown team id " + std::to_string(a.team.value));
+      if (it->second != a.tenant) return invalid(who + ": team belongs to another tenant");
+    }
+    std::unordered_set<std::uint32_t> seen;
+    for (const auto& sk : a.skills) {
+      if (Status st = skill_ok(sk.skill, sk.level, a.tenant, who); !st) return st;
+      if (!seen.insert(sk.skill.value).second) return invalid(who + ": skill listed twice");
+    }
+    if (a.outbound_wrap_up < Duration::zero()) return invalid(who + ": outbound_wrap_up must be >= 0");
+    if (a.id.value < agents.size() && agents[a.id.value].exists &&
+        agents[a.id.value].cfg.tenant != a.tenant)
+      return invalid(who + ": an agent cannot move to another tenant");
+    agent_tenant[a.id.value] = a.tenant;
+  }
+  for (const auto& q : cfg.queues) queue_tenant[q.id.value] = q.tenant;
+  for (const auto& q : cfg.queues) {
+    const std::string who = "queue '" + q.name + "'";
+    if (Status st = tenant_ok(q.tenant, who); !st) return st;
+    if (q.id.value < queues.size() && queues[q.id.value].exists && queues[q.id.value].cfg.tenant != q.tenant)
+      return invalid(who + ": a queue cannot move to another tenant");
+    for (const auto& r : q.required_skills)
+      if (Status st = skill_ok(r.skill, r.min_level, q.tenant, who + " required skill"); !st) return st;
+    if (q.ring_timeout <= Duration::zero()) return invalid(who + ": ring_timeout must be > 0");
+    for (Duration d : {q.sl_threshold, q.wrap_up, q.max_wait, q.rona_retry, q.sticky_window, q.sticky_wait,
+                       q.default_handle_time})
+      if (d < Duration::zero()) return invalid(who + ": durations must be >= 0");
+    if (q.max_length < 0) return invalid(who + ": max_length must be >= 0");
+    if (q.ring_all_limit < 1) return invalid(who + ": ring_all_limit must be >= 1");
+    if (q.aging_per_minute < 0 || !std::isfinite(q.aging_per_minute))
+      return invalid(who + ": aging_per_minute must be a finite number >= 0");
+    if (q.vip_boost < 0) return invalid(who + ": vip_boost must be >= 0");
+    Duration prev{0};
+    for (const auto& step : q.escalation) {
+      if (step.after <= prev && !(prev == Duration::zero() && step.after > Duration::zero()))
+        return invalid(who + ": escalation steps must have strictly increasing 'after' > 0");
+      prev = step.after;
+      if (step.relax_min_level < 0 || step.relax_min_level > kMaxProficiency)
+        return invalid(who + ": escalation relax_min_level out of range (expected 0..10)");
+      if (step.max_tier < 0 || step.max_tier > kMaxTier)
+        return invalid(who + ": escalation max_tier out of range (expected 0..9)");
+    }
+    const auto& o = q.overflow;
+    if (o.enabled) {
+      if (o.min_calls < 1) return invalid(who + ": overflow min_calls must be >= 1");
+      if (o.max_tier < 1 || o.max_tier > kMaxTier) return invalid(who + ": overflow max_tier out of range (expected 1..9)");
+      if (o.clear_below_calls < 0 || o.clear_below_calls > o.min_calls)
+        return invalid(who + ": overflow clear_below_calls must be in 0..min_calls (hysteresis)");
+      if (o.sustain <= Duration::zero() || o.clear_after <= Duration::zero() || o.min_wait < Duration::zero())
+        return invalid(who + ": overflow sustain and clear_after must be > 0, min_wait >= 0");
+    }
+    for (const ExitDestination* d : {&q.on_timeout, &q.on_full, &q.on_empty}) {
+      if (d->kind != ExitDestination::Kind::kQueue) continue;
+      auto it = queue_tenant.find(d->queue.value);
+      if (!d->queue.valid() || it == queue_tenant.end()) return invalid(who + ": exit to an unknown queue");
+      if (it->second != q.tenant) return invalid(who + ": exit to a queue of another tenant");
+      if (d->queue == q.id) return invalid(who + ": exit to itself");
+    }
+  }
+  std::set<std::pair<std::uint32_t, std::uint32_t>> pairs;
+  for (const auto& m : cfg.members) {
+    auto qt = queue_tenant.find(m.queue.value);
+    auto at = agent_tenant.find(m.agent.value);
+    const std::string who = "member (queue " + std::to_string(m.queue.value) + ", agent " +
+                            std::to_string(m.agent.value) + ")";
+    if (qt == queue_tenant.end() || at == agent_tenant.end()) return invalid(who + ": unknown queue or agent");
+    if (qt->second != at->second) return invalid(who + ": agent and queue belong to different tenants");
+    if (m.tier < 1 || m.tier > kMaxTier) return invalid(who + ": tier out of range (expected 1..9)");
+    if (m.weight < 1) return invalid(who + ": weight must be >= 1");
+    if (!pairs.emplace(m.queue.value, m.agent.value).second) return invalid(who + ": listed twice");
+  }
+  return Status::ok();
+}
+
+void RoutingCore::Impl::build_steps(QueueRt& q) {
+  q.steps.clear();
+  StepRule rule;
+  q.steps.push_back(rule);
+  for (const auto& step : q.cfg.escalation) {
+    rule.after = step.after;
+    rule.relax += step.relax_min_level;
+    rule.drop_optional = rule.drop_optional || step.drop_optional_skills;
+    if (step.max_tier > 0) rule.max_tier = std::max(rule.max_tier, step.max_tier);
+    q.steps.push_back(rule);
+  }
+}
+
+Status RoutingCore::Impl::apply_config(const CoreConfig& cfg) {
+  if (Status st = validate(cfg); !st) return st;
+  for (auto& a : agents)
+    if (a.exists && a.state == AgentState::kReady) unindex_ready(a);
+
+  auto grow = [](auto& vec, std::uint32_t id) {
+    if (vec.size() <= id) vec.resize(id + 1);
+  };
+  // Tenants and skills.
+  for (auto& t : tenants) t.exists = false;
+  for (const auto& tc : cfg.tenants) {
+    grow(tenants, tc.id.value);
+    tenants[tc.id.value].cfg = tc;
+    tenants[tc.id.value].exists = true;
+  }
+  skills = cfg.skills;
+  // Teams.
+  std::vector<bool> team_seen(teams.size(), false);
+  for (const auto& tc : cfg.teams) {
+    grow(teams, tc.id.value);
+    team_seen.resize(teams.size(), false);
+    team_seen[tc.id.value] = true;
+    TeamRt& t = teams[tc.id.value];
+    t.cfg = tc;
+    t.exists = true;
+    t.break_reasons.clear();
+    for (const auto& r : tc.break_policy.reasons)
+      if (auto id = intern(r)) t.break_reasons.push_back(*id);
+  }
+  for (std::size_t i = 0; i < teams.size(); ++i)
+    if (!team_seen[i] && teams[i].exists) {
+      for (AgentId id : teams[i].waitlist) agents[id.value].waitlisted = false;
+      teams[i] = TeamRt{};
+    }
+  // Queues: removed ones close and finish serving the calls they hold.
+  std::vector<bool> queue_seen(queues.size(), false);
+  max_sticky_window = Duration::zero();
+  for (const auto& qc : cfg.queues) {
+    grow(queues, qc.id.value);
+    queue_seen.resize(queues.size(), false);
+    queue_seen[qc.id.value] = true;
+    QueueRt& q = queues[qc.id.value];
+    q.cfg = qc;
+    q.exists = true;
+    q.closed = false;
+    build_steps(q);
+    max_sticky_window = std::max(max_sticky_window, qc.sticky_window);
+  }
+  for (std::size_t i = 0; i < queues.size(); ++i)
+    if (!queue_seen[i] && queues[i].exists) queues[i].closed = true;
+  // Agents: removed ones retire (logged out now if idle, else after their call).
+  std::vector<bool> agent_seen(agents.size(), false);
+  for (const auto& ac : cfg.agents) {
+    grow(agents, ac.id.value);
+    agent_seen.resize(agents.size(), false);
+    agent_seen[ac.id.value] = true;
+    AgentRt& a = agents[ac.id.value];
+    if (!a.exists) a = AgentRt{};
+    a.cfg = ac;
+    a.exists = true;
+    a.retiring = false;
+  }
+  for (std::size_t i = 0; i < agents.size(); ++i)
+    if (!agent_seen[i] && agents[i].exists) agents[i].retiring = true;
+
+  // Memberships: from the configuration for open queues; closed queues keep theirs.
+  std::vector<std::vector<Membership>> kept(agents.size());
+  for (std::size_t i = 0; i < agents.size(); ++i)
+    for (const auto& m : agents[i].memberships)
+      if (queues[m.queue].exists && queues[m.queue].closed) kept[i].push_back(m);
+  for (auto& q : queues)
+    if (!q.closed) q.members.clear();
+  for (const auto& mc : cfg.members) {
+    QueueRt& q = queues[mc.queue.value];
+    Membership m;
+    m.queue = mc.queue.value;
+    m.tier = mc.tier;
+    m.penalty = mc.penalty;
+    m.queue_priority = mc.queue_priority;
+    m.weight = mc.weight;
+    m.position = static_cast<int>(q.members.size());
+    q.members.push_back(mc.agent.value);
+    kept[mc.agent.value].push_back(m);
+  }
+  for (std::size_t i = 0; i < agents.size(); ++i) {
+    AgentRt& a = agents[i];
+    if (!a.exists) continue;
+    a.memberships = std::move(kept[i]);
+    if (a.retiring) {  // a retiring agent no longer serves open queues
+      std::erase_if(a.memberships, [&](const Membership& m) { return !queues[m.queue].closed; });
+    }
+    for (auto& m : a.memberships) {
+      m.indexed = false;
+      compute_gaps(a, queues[m.queue], m);
+    }
+    std::stable_sort(a.memberships.begin(), a.memberships.end(),
+                     [](const Membership& x, const Membership& y) {
+                       return x.queue_priority < y.queue_priority;
+                     });
+  }
+  for (auto& q : queues) q.logged_in_members = 0;
+  for (auto& a : agents)
+    if (a.exists && a.state != AgentState::kLoggedOut)
+      for (auto& m : a.memberships) ++queues[m.queue].logged_in_members;
+  // Break accounting against the (possibly new) policies.
+  for (auto& t : teams) t.on_break = 0;
+  for (auto& a : agents) {
+    if (!a.exists) continue;
+    TeamRt* team = team_of(a);
+    const bool counted = team != nullptr && a.state == AgentState::kNotReady &&
+                         is_break_reason(*team, a.reason);
+    if (counted) ++team->on_break;
+    if (counted && !a.on_counted_break) a.break_since = now();
+    a.on_counted_break = counted;
+    if (team == nullptr) a.waitlisted = false;
+  }
+
+  // Waiting calls: re-derive escalation step, rank and timers under the new rules.
+  for (auto& q : queues) {
+    q.waiting.assign(q.steps.size(), {});
+    q.waiting_count = 0;
+    q.over_threshold = 0;
+    q.buckets.clear();
+  }
+  const TimePoint t = now();
+  for (auto& [id, c] : calls) {
+    if (!c->in_queue) continue;
+    QueueRt& q = queues[c->queue];
+    int step = 0;
+    while (static_cast<std::size_t>(step) + 1 < q.steps.size() &&
+           q.steps[static_cast<std::size_t>(step) + 1].after <= t - c->enqueued)
+      ++step;
+    c->step = step;
+    c->key.rank = rank_of(q, c->spec, c->enqueued);
+    if (!q.cfg.overflow.enabled) c->over_threshold = false;
+    if (c->over_threshold) ++q.over_threshold;
+    if (c->phase == CallPhase::kWaiting) insert_waiting(*c);
+    ++c->gen;
+    schedule_call_timers(*c);
+  }
+  for (auto& a : agents)
+    if (a.exists && a.state == AgentState::kReady) index_ready(a);
+  for (auto& q : queues) {
+    if (!q.exists) continue;
+    q.trend = Trend::kNeutral;
+    ++q.overflow_gen;
+    if (!q.cfg.overflow.enabled) q.overflow_tier = 1;
+    q.overflow_tier = std::min(q.overflow_tier, std::max(1, q.cfg.overflow.max_tier));
+    reevaluate_overflow(q);
+  }
+  // Retire idle removed agents now; the rest when their call ends.
+  for (auto& a : agents)
+    if (a.exists && a.retiring &&
+        (a.state == AgentState::kReady || a.state == AgentState::kNotReady ||
+         a.state == AgentState::kWrapUp || a.state == AgentState::kLoggedOut)) {
+      if (a.state == AgentState::kLoggedOut) {
+        a.memberships.clear();
+        a.exists = false;
+      } else {
+        do_logout(a, Cause::kSystem);
+      }
+    }
+  for (auto& q : queues)
+    if (q.exists) route_waiting_calls(q);
+  for (auto& q : queues) delete_closed_queue_if_empty(q);
+  return Status::ok();
+}
+
+// =====================================================================================
+// 7. Reads, snapshot, invariants
+// =====================================================================================
+
+QueueSnapshot RoutingCore::Impl::queue_snapshot(const QueueRt& q, TimePoint t) const {
+  QueueSnapshot s;
+  s.id = q.cfg.id;
+  s.tenant = q.cfg.tenant;
+  s.name = q.cfg.name;
+  s.waiting = q.waiting_count;
+  s.offering = q.offering_count;
+  s.overflow_tier = q.overflow_tier;
+  s.counters = q.counters;
+  for (const auto& step : q.waiting)
+    for (const WaitKey& k : step) s.longest_wait = std::max(s.longest_wait, t - k.ptr->enqueued);
+  int serving = 0;
+  for (std::uint32_t ai : q.members) {
+    const AgentRt& a = agents[ai];
+    if (!a.exists || a.state == AgentState::kLoggedOut) continue;
+    ++s.members_logged_in;
+    if (a.state == AgentState::kReady) ++s.members_ready;
+    else if (a.state != AgentState::kNotReady) ++s.members_busy;
+    if (a.state != AgentState::kNotReady) ++serving;
+  }
+  const Duration aht = q.counters.handled > 0 ? s.aht() : q.cfg.default_handle_time;
+  if (s.waiting + s.offering > 0 || s.members_ready == 0)
+    s.estimated_wait = aht * (s.waiting + s.offering + 1) / std::max(1, serving);
+  return s;
+}
+
+CoreSnapshot RoutingCore::Impl::snapshot() const {
+  CoreSnapshot snap;
+  const TimePoint t = now();
+  snap.at = t;
+  snap.calls_in_system = static_cast<int>(calls.size());
+  snap.reasons = reason_names;
+  std::vector<Duration> offering_wait(queues.size(), Duration::zero());
+  for (const auto& [id, c] : calls)
+    if (c->in_queue && c->phase == CallPhase::kOffering)
+      offering_wait[c->queue] = std::max(offering_wait[c->queue], t - c->enqueued);
+  for (std::size_t i = 0; i < queues.size(); ++i) {
+    if (!queues[i].exists) continue;
+    snap.queues.push_back(queue_snapshot(queues[i], t));
+    snap.queues.back().longest_wait = std::max(snap.queues.back().longest_wait, offering_wait[i]);
+  }
+  for (std::size_t i = 0; i < agents.size(); ++i) {
+    const AgentRt& a = agents[i];
+    if (!a.exists) continue;
+    AgentSnapshot s;
+    s.id = AgentId(static_cast<std::uint32_t>(i));
+    s.tenant = a.cfg.tenant;
+    s.name = a.cfg.name;
+    s.state = a.state;
+    s.reason = a.reason;
+    s.call_kind = a.call_kind;
+    s.call = a.call;
+    s.state_since = a.since;
+    s.idle_since = a.idle_since;
+    AgentRt copy_for_accounting;
+    copy_for_accounting.state = a.state;
+    copy_for_accounting.reason = a.reason;
+    copy_for_accounting.since = a.since;
+    copy_for_accounting.counters = a.counters;
+    copy_for_accounting.last_queue = UINT32_MAX;
+    const_cast<Impl*>(this)->account_leave(copy_for_accounting, t);
+    s.counters = std::move(copy_for_accounting.counters);
+    snap.agents.push_back(std::move(s));
+  }
+  return snap;
+}
+
+Status RoutingCore::Impl::check_invariants() const {
+  const TimePoint t = now();
+  auto fail = [](std::string m) { return Status(ErrorCode::kInvalidState, std::move(m)); };
+  std::unordered_map<std::uint32_t, CallId> holder;
+  auto hold = [&](AgentId a, CallId c) -> bool {
+    auto [it, inserted] = holder.emplace(a.value, c);
+    return inserted || it->second == c;
+  };
+  std::vector<int> waiting(queues.size(), 0), offering(queues.size(), 0);
+  for (const auto& [id, cp] : calls) {
+    const CallRt& c = *cp;
+    const std::string cs = "call " + std::to_string(id.value);
+    if (c.phase == CallPhase::kWaiting || c.phase == CallPhase::kOffering) {
+      if (!c.in_queue) return fail(cs + " waits but is in no queue");
+      const QueueRt& q = queues[c.queue];
+      if (c.phase == CallPhase::kWaiting) {
+        ++waiting[c.queue];
+        if (!q.waiting[static_cast<std::size_t>(c.step)].count(c.key))
+          return fail(cs + " is missing from its queue's waiting list");
+      } else {
+        ++offering[c.queue];
+        if (c.offered.empty()) return fail(cs + " is offering to nobody");
+        for (AgentId a : c.offered) {
+          const AgentRt& ag = agents[a.value];
+          if (ag.call != id || (ag.state != AgentState::kReserved && ag.state != AgentState::kRinging))
+            return fail(cs + " offered to agent " + ag.cfg.name + " who is " + to_string(ag.state));
+          if (!hold(a, id)) return fail("agent " + ag.cfg.name + " holds two calls");
+        }
+      }
+    } else {
+      const AgentRt& ag = agents[c.agent.value];
+      if (ag.call != id) return fail(cs + " is not the call of its agent " + ag.cfg.name);
+      const bool ok = c.phase == CallPhase::kDialing
+                          ? ag.state == AgentState::kDialing
+                          : (ag.state == AgentState::kTalking || ag.state == AgentState::kHeld);
+      if (!ok) return fail(cs + " agent " + ag.cfg.name + " is " + to_string(ag.state));
+      if (!hold(c.agent, id)) return fail("agent " + ag.cfg.name + " holds two calls");
+      if (c.callee.valid() && !hold(c.callee, id))
+        return fail("agent " + agents[c.callee.value].cfg.name + " holds two calls");
+    }
+  }
+  for (std::size_t qi = 0; qi < queues.size(); ++qi) {
+    const QueueRt& q = queues[qi];
+    std::size_t in_sets = 0;
+    for (const auto& step : q.waiting) in_sets += step.size();
+    if (static_cast<int>(in_sets) != q.waiting_count || q.waiting_count != waiting[qi])
+      return fail("queue " + q.cfg.name + " waiting count mismatch");
+    if (q.offering_count != offering[qi]) return fail("queue " + q.cfg.name + " offering count mismatch");
+  }
+  std::vector<int> logged_in(queues.size(), 0);
+  for (std::size_t i = 0; i < agents.size(); ++i) {
+    const AgentRt& a = agents[i];
+    if (!a.exists) continue;
+    const std::string as = "agent " + a.cfg.name;
+    if (is_on_call(a.state) && (!a.call.valid() || !holder.count(static_cast<std::uint32_t>(i))))
+      return fail(as + " is " + to_string(a.state) + " without a call");
+    if (!is_on_call(a.state) && holder.count(static_cast<std::uint32_t>(i)))
+      return fail(as + " is " + to_string(a.state) + " but holds a call");
+    for (const auto& m : a.memberships) {
+      if (a.state != AgentState::kLoggedOut) ++logged_in[m.queue];
+      const bool should = a.state == AgentState::kReady && m.required_gap < kNeverEligible;
+      if (should != m.indexed) return fail(as + " ready-index mismatch");
+      if (m.indexed && !queues[m.queue].buckets[m.bucket].agents.count(m.key))
+        return fail(as + " missing from its ready bucket");
+    }
+  }
+  for (std::size_t qi = 0; qi < queues.size(); ++qi)
+    if (queues[qi].exists && queues[qi].logged_in_members != logged_in[qi])
+      return fail("queue " + queues[qi].cfg.name + " logged-in count mismatch");
+  for (const auto& team : teams) {
+    if (!team.exists) continue;
+    int on_break = 0;
+    for (const auto& a : agents)
+      if (a.exists && a.on_counted_break && a.cfg.team == team.cfg.id) ++on_break;
+    if (on_break != team.on_break) return fail("team " + team.cfg.name + " break count mismatch");
+  }
+  // Maximality: no waiting call could be given to a Ready agent. Only meaningful once all
+  // due timers have run.
+  if (!timers.empty() && timers.top().at <= t) return Status::ok();
+  for (const auto& [id, cp] : calls) {
+    const CallRt& c = *cp;
+    if (c.phase != CallPhase::kWaiting) continue;
+    const QueueRt& q = queues[c.queue];
+    for (std::uint32_t ai : q.members) {
+      const AgentRt& a = agents[ai];
+      if (!a.exists || a.state != AgentState::kReady) continue;
+      for (const auto& m : a.memberships)
+        if (m.queue == c.queue && m.required_gap < kNeverEligible &&
+            eligible(a, AgentId(ai), m, c, q, t))
+          return fail("call " + std::to_string(id.value) + " waits in " + q.cfg.name +
+                      " while eligible agent " + a.cfg.name + " is Ready");
+    }
+  }
+  return Status::ok();
+}
+
+// =====================================================================================
+// Public API
+// =====================================================================================
+
+RoutingCore::RoutingCore(Clock& clock, Random& random, CoreObserver* observer)
+    : impl_(std::make_unique<Impl>(clock, random, observer)) {
+  impl_->epoch = clock.now();
+}
+
+RoutingCore::~RoutingCore() = default;
+
+Status RoutingCore::apply_config(const CoreConfig& config) { return impl_->apply_config(config); }
+
+Status RoutingCore::login(AgentId agent, bool ready, Cause cause) {
+  AgentRt* ag = impl_->find_agent(agent);
+  if (ag == nullptr) return Impl::not_found("agent", agent.value);
+  if (ag->retiring) return {ErrorCode::kInvalidState, "agent '" + ag->cfg.name + "' was removed from the configuration"};
+  if (ag->state != AgentState::kLoggedOut) return Impl::bad_state(*ag, "log in", "LoggedOut");
+  if (ready) impl_->make_ready(*ag, cause);
+  else impl_->set_state(*ag, AgentState::kNotReady, cause, impl_->kLogin);
+  return Status::ok();
+}
+
+Status RoutingCore::logout(AgentId agent, Cause cause) {
+  AgentRt* a = impl_->find_agent(agent);
+  if (a == nullptr) return Impl::not_found("agent", agent.value);
+  switch (a->state) {
+    case AgentState::kLoggedOut:
+      return Impl::bad_state(*a, "log out", "any logged-in state");
+    case AgentState::kReady:
+    case AgentState::kNotReady:
+    case AgentState::kWrapUp:
+      impl_->do_logout(*a, cause);
+      return Status::ok();
+    default:
+      if (cause != Cause::kSupervisor && cause != Cause::kSystem)
+        return Impl::bad_state(*a, "log out", "Ready, NotReady or WrapUp; the agent is on a call");
+      a->logout_pending = true;
+      if (a->call_kind == CallKind::kInbound &&
+          (a->state == AgentState::kReserved || a->state == AgentState::kRinging)) {
+        if (CallRt* c = impl_->find_call(a->call))
+          impl_->end_offer(*c, agent, OfferEndReason::kWithdrawn, /*requeue=*/true);
+      }
+      return Status::ok();
+  }
+}
+
+Status RoutingCore::set_ready(AgentId agent, Cause cause) {
+  AgentRt* a = impl_->find_agent(agent);
+  if (a == nullptr) return Impl::not_found("agent", agent.value);
+  if (a->state != AgentState::kNotReady && a->state != AgentState::kWrapUp)
+    return Impl::bad_state(*a, "become Ready", "NotReady or WrapUp");
+  if (a->state == AgentState::kWrapUp) {
+    ++a->wrap_gen;
+    a->call = CallId{};
+    a->call_kind = CallKind::kNone;
+  }
+  a->pending_not_ready.reset();
+  impl_->make_ready(*a, cause);
+  return Status::ok();
+}
+
+Status RoutingCore::set_not_ready(AgentId agent, std::string_view reason, Cause cause) {
+  AgentRt* a = impl_->find_agent(agent);
+  if (a == nullptr) return Impl::not_found("agent", agent.value);
+  if (reason.empty() || reason.size() > 64)
+    return {ErrorCode::kInvalidArgument, "reason code must be 1 to 64 characters"};
+  const auto r = impl_->intern(reason);
+  if (!r) return {ErrorCode::kLimitReached, "too many distinct reason codes (at most 1024)"};
+  if (a->state == AgentState::kLoggedOut) return Impl::bad_state(*a, "become NotReady", "a logged-in state");
+  if (is_on_call(a->state)) {
+    if (cause != Cause::kSupervisor)
+      return Impl::bad_state(*a, "become NotReady", "Ready, NotReady or WrapUp; the agent is on a call");
+    a->pending_not_ready = *r;  // takes effect when the call ends
+    return Status::ok();
+  }
+  if (a->state == AgentState::kNotReady && a->reason == *r) return Status::ok();
+  TeamRt* team = impl_->team_of(*a);
+  if (team != nullptr && impl_->is_break_reason(*team, *r) && !a->on_counted_break &&
+      !impl_->break_slot_free(*team)) {
+    const auto& policy = team->cfg.break_policy;
+    if (policy.over_limit == BreakPolicy::OverLimit::kRefuse || cause == Cause::kSupervisor)
+      return {ErrorCode::kLimitReached,
+              "team '" + team->cfg.name + "' already has " + std::to_string(team->on_break) +
+                  " agents on a break (at most " + std::to_string(policy.max_concurrent) +
+                  " at once)"};
+    if (!a->waitlisted) {
+      a->waitlisted = true;
+      team->waitlist.push_back(agent);
+    }
+    a->waitlist_reason = *r;
+    const auto pos = std::find(team->waitlist.begin(), team->waitlist.end(), agent) - team->waitlist.begin();
+    impl_->emit(BreakWaitlisted{agent, a->cfg.tenant, a->cfg.team, *r, static_cast<int>(pos) + 1,
+                                impl_->now()});
+    return Status::ok();
+  }
+  if (a->state == AgentState::kWrapUp) {
+    ++a->wrap_gen;
+    a->call = CallId{};
+    a->call_kind = CallKind::kNone;
+  }
+  if (team != nullptr && impl_->is_break_reason(*team, *r)) impl_->remove_from_waitlist(*a);
+  impl_->set_state(*a, AgentState::kNotReady, cause, *r);
+  return Status::ok();
+}
+
+Status RoutingCore::end_wrap_up(AgentId agent) {
+  AgentRt* a = impl_->find_agent(agent);
+  if (a == nullptr) return Impl::not_found("agent", agent.value);
+  if (a->state != AgentState::kWrapUp) return Impl::bad_state(*a, "end wrap-up", "WrapUp");
+  impl_->finish_wrap_up(*a, Cause::kAgent);
+  return Status::ok();
+}
+
+Status RoutingCore::set_work_mode(AgentId agent, WorkMode mode) {
+  AgentRt* a = impl_->find_agent(agent);
+  if (a == nullptr) return Impl::not_found("agent", agent.value);
+  a->cfg.work_mode = mode;
+  return Status::ok();
+}
+
+Status RoutingCore::cancel_break_request(AgentId agent) {
+  AgentRt* a = impl_->find_agent(agent);
+  if (a == nullptr) return Impl::not_found("agent", agent.value);
+  if (!a->waitlisted) return {ErrorCode::kInvalidState, "agent '" + a->cfg.name + "' has no break request waiting"};
+  impl_->remove_from_waitlist(*a);
+  return Status::ok();
+}
+
+Status RoutingCore::set_agent_skills(AgentId agent, std::vector<AgentSkill> skills) {
+  AgentRt* a = impl_->find_agent(agent);
+  if (a == nullptr) return Impl::not_found("agent", agent.value);
+  std::unordered_set<std::uint32_t> seen;
+  for (const auto& sk : skills) {
+    auto it = std::find_if(impl_->skills.begin(), impl_->skills.end(),
+                           [&](const SkillConfig& s) { return s.id == sk.skill; });
+    if (it == impl_->skills.end()) return Impl::not_found("skill", sk.skill.value);
+    if (it->tenant != a->cfg.tenant)
+      return {ErrorCode::kPermissionDenied, "skill '" + it->name + "' belongs to another tenant"};
+    if (sk.level < kMinProficiency || sk.level > kMaxProficiency)
+      return {ErrorCode::kInvalidArgument, "skill '" + it->name + "': proficiency " +
+                                               std::to_string(sk.level) + " out of range (expected 1..10)"};
+    if (!seen.insert(sk.skill.value).second)
+      return {ErrorCode::kInvalidArgument, "skill '" + it->name + "' listed twice"};
+  }
+  const bool ready = a->state == AgentState::kReady;
+  if (ready) impl_->unindex_ready(*a);
+  a->cfg.skills = std::move(skills);
+  for (auto& m : a->memberships) impl_->compute_gaps(*a, impl_->queues[m.queue], m);
+  if (ready && !impl_->route_agent(*a)) impl_->index_ready(*a);
+  return Status::ok();
+}
+
+Status RoutingCore::enqueue(CallSpec spec, QueueId queue) {
+  QueueRt* q = impl_->find_queue(queue);
+  if (q == nullptr) return Impl::not_found("queue", queue.value);
+  if (!spec.id.valid()) return {ErrorCode::kInvalidArgument, "call id is missing"};
+  if (impl_->calls.count(spec.id)) return {ErrorCode::kAlreadyExists, "call " + std::to_string(spec.id.value) + " already exists"};
+  if (!spec.tenant.valid()) spec.tenant = q->cfg.tenant;
+  if (spec.tenant != q->cfg.tenant)
+    return {ErrorCode::kPermissionDenied, "a call of tenant " + std::to_string(spec.tenant.value) +
+                                              " cannot join queue '" + q->cfg.name + "' of another tenant"};
+  if (spec.vip_level < 0 || spec.vip_level > 100)
+    return {ErrorCode::kInvalidArgument, "vip_level out of range (expected 0..100)"};
+  if (spec.priority < -1000000 || spec.priority > 1000000)
+    return {ErrorCode::kInvalidArgument, "priority out of range (expected -1000000..1000000)"};
+  for (const auto& req : spec.extra_skills) {
+    auto it = std::find_if(impl_->skills.begin(), impl_->skills.end(),
+                           [&](const SkillConfig& s) { return s.id == req.skill; });
+    if (it == impl_->skills.end()) return Impl::not_found("skill", req.skill.value);
+    if (it->tenant != spec.tenant) return {ErrorCode::kPermissionDenied, "skill '" + it->name + "' belongs to another tenant"};
+    if (req.min_level < kMinProficiency || req.min_level > kMaxProficiency)
+      return {ErrorCode::kInvalidArgument, "required proficiency out of range (expected 1..10)"};
+  }
+  auto owned = std::make_unique<CallRt>();
+  CallRt& c = *owned;
+  c.spec = std::move(spec);
+  c.kind = CallKind::kInbound;
+  c.arrived = impl_->now();
+  impl_->calls.emplace(c.spec.id, std::move(owned));
+  return impl_->enqueue_into(c, queue.value, true);
+}
+
+namespace {
+Status no_call(CallId id) {
+  return {ErrorCode::kNotFound, "call " + std::to_string(id.value) + " does not exist"};
+}
+}  // namespace
+
+Status RoutingCore::offer_ringing(CallId call, AgentId agent) {
+  CallRt* c = impl_->find_call(call);
+  if (c == nullptr) return no_call(call);
+  if (c->phase != CallPhase::kOffering ||
+      std::find(c->offered.begin(), c->offered.end(), agent) == c->offered.end())
+    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not being offered to agent " + std::to_string(agent.value)};
+  AgentRt& a = impl_->agents[agent.value];
+  if (a.state == AgentState::kReserved) impl_->set_state(a, AgentState::kRinging, Cause::kCall);
+  return Status::ok();
+}
+
+Status RoutingCore::offer_answered(CallId call, AgentId agent) {
+  CallRt* c = impl_->find_call(call);
+  if (c == nullptr) return no_call(call);
+  if (c->phase != CallPhase::kOffering ||
+      std::find(c->offered.begin(), c->offered.end(), agent) == c->offered.end())
+    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not being offered to agent " + std::to_string(agent.value)};
+  const TimePoint t = impl_->now();
+  QueueRt& q = impl_->queues[c->queue];
+  for (AgentId other : std::vector<AgentId>(c->offered))
+    if (other != agent) impl_->end_offer(*c, other, OfferEndReason::kAnsweredElsewhere, false);
+  const Duration waited = t - c->enqueued;
+  ++q.counters.answered;
+  if (waited <= q.cfg.sl_threshold) ++q.counters.answered_in_threshold;
+  q.counters.total_answer_wait += waited;
+  impl_->leave_queue_accounting(*c);
+  c->phase = CallPhase::kConnected;
+  c->offered.clear();
+  c->agent = agent;
+  c->answered_at = t;
+  AgentRt& a = impl_->agents[agent.value];
+  impl_->set_state(a, AgentState::kTalking, Cause::kCall);
+  impl_->emit(CallConnected{call, c->spec.tenant, q.cfg.id, agent, waited, t});
+  return Status::ok();
+}
+
+Status RoutingCore::offer_failed(CallId call, AgentId agent, OfferEndReason reason) {
+  if (reason != OfferEndReason::kNoAnswer && reason != OfferEndReason::kBusy &&
+      reason != OfferEndReason::kDeclined && reason != OfferEndReason::kFailed)
+    return {ErrorCode::kInvalidArgument, "offer failure reason must be no-answer, busy, declined or failed"};
+  CallRt* c = impl_->find_call(call);
+  if (c == nullptr) return no_call(call);
+  if (c->phase != CallPhase::kOffering ||
+      std::find(c->offered.begin(), c->offered.end(), agent) == c->offered.end())
+    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not being offered to agent " + std::to_string(agent.value)};
+  impl_->end_offer(*c, agent, reason, /*requeue=*/true);
+  return Status::ok();
+}
+
+Status RoutingCore::hang_up(CallId call) {
+  CallRt* c = impl_->find_call(call);
+  if (c == nullptr) return no_call(call);
+  const TimePoint t = impl_->now();
+  switch (c->phase) {
+    case CallPhase::kOffering:
+      for (AgentId a : std::vector<AgentId>(c->offered))
+        impl_->end_offer(*c, a, OfferEndReason::kCallerGone, false);
+      [[fallthrough]];
+    case CallPhase::kWaiting: {
+      QueueRt& q = impl_->queues[c->queue];
+      const Duration waited = t - c->enqueued;
+      ++q.counters.abandoned;
+      if (waited <= q.cfg.sl_threshold) ++q.counters.abandoned_in_threshold;
+      impl_->leave_queue_accounting(*c);
+      impl_->finish(*c, FinalState::kAbandoned, waited);
+      return Status::ok();
+    }
+    case CallPhase::kDialing:
+      return outbound_failed(call);
+    case CallPhase::kConnected: {
+      AgentRt& a = impl_->agents[c->agent.value];
+      if (c->kind == CallKind::kInbound) {
+        QueueRt& q = impl_->queues[c->queue];
+        const bool manual = q.cfg.manual_wrap_up;
+        const Duration wrap = q.cfg.wrap_up;
+        const Duration waited = c->answered_at - c->enqueued;
+        impl_->remember_agent(*c);
+        impl_->finish(*c, FinalState::kCompleted, waited);  // `c` is gone from here on
+        ++q.counters.handled;
+        ++a.counters.handled;
+        a.last_queue = static_cast<std::uint32_t>(&q - impl_->queues.data());
+        impl_->after_call(a, wrap, manual);
+      } else {
+        const AgentId callee = c->callee;
+        impl_->finish(*c, FinalState::kCompleted, Duration::zero());
+        ++a.counters.outbound;
+        a.last_queue = UINT32_MAX;
+        impl_->after_call(a, a.cfg.outbound_wrap_up, false);
+        if (AgentRt* b = impl_->find_agent(callee)) {
+          b->last_queue = UINT32_MAX;
+          impl_->after_call(*b, Duration::zero(), false);
+        }
+      }
+      return Status::ok();
+    }
+  }
+  return Status::ok();
+}
+
+Status RoutingCore::leave_queue(CallId call, ExitDestination destination) {
+  CallRt* c = impl_->find_call(call);
+  if (c == nullptr) return no_call(call);
+  if (!c->in_queue) return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not in a queue"};
+  if (destination.kind == ExitDestination::Kind::kQueue) {
+    QueueRt* target = impl_->find_queue(destination.queue);
+    if (target == nullptr) return Impl::not_found("queue", destination.queue.value);
+    if (target->cfg.tenant != c->spec.tenant)
+      return {ErrorCode::kPermissionDenied, "queue '" + target->cfg.name + "' belongs to another tenant"};
+    if (destination.queue.value == c->queue) return {ErrorCode::kInvalidArgument, "the call is already in that queue"};
+  }
+  for (AgentId a : std::vector<AgentId>(c->offered))
+    impl_->end_offer(*c, a, OfferEndReason::kWithdrawn, false);
+  impl_->exit_call(*c, ExitReason::kCallerRequest, destination);
+  return Status::ok();
+}
+
+Status RoutingCore::hold(CallId call) {
+  CallRt* c = impl_->find_call(call);
+  if (c == nullptr) return no_call(call);
+  if (c->phase != CallPhase::kConnected || c->held)
+    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not connected and talking"};
+  c->held = true;
+  c->hold_started = impl_->now();
+  impl_->set_state(impl_->agents[c->agent.value], AgentState::kHeld, Cause::kAgent);
+  return Status::ok();
+}
+
+Status RoutingCore::retrieve(CallId call) {
+  CallRt* c = impl_->find_call(call);
+  if (c == nullptr) return no_call(call);
+  if (c->phase != CallPhase::kConnected || !c->held)
+    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not on hold"};
+  c->held = false;
+  c->hold_total += impl_->now() - c->hold_started;
+  impl_->set_state(impl_->agents[c->agent.value], AgentState::kTalking, Cause::kAgent);
+  return Status::ok();
+}
+
+Status RoutingCore::set_call_priority(CallId call, int priority) {
+  CallRt* c = impl_->find_call(call);
+  if (c == nullptr) return no_call(call);
+  if (c->kind != CallKind::kInbound) return {ErrorCode::kInvalidState, "only queued calls have a priority"};
+  if (priority < -1000000 || priority > 1000000)
+    return {ErrorCode::kInvalidArgument, "priority out of range (expected -1000000..1000000)"};
+  const bool waiting = c->in_queue && c->phase == CallPhase::kWaiting;
+  if (waiting) impl_->erase_waiting(*c);
+  c->spec.priority = priority;
+  if (c->in_queue) c->key.rank = impl_->rank_of(impl_->queues[c->queue], c->spec, c->enqueued);
+  if (waiting) impl_->insert_waiting(*c);
+  return Status::ok();
+}
+
+Status RoutingCore::start_outbound(AgentId agent, CallId call, CallKind kind, AgentId callee) {
+  AgentRt* a = impl_->find_agent(agent);
+  if (a == nullptr) return Impl::not_found("agent", agent.value);
+  if (kind != CallKind::kOutbound && kind != CallKind::kInternal)
+    return {ErrorCode::kInvalidArgument, "call kind must be outbound or internal"};
+  if (!call.valid()) return {ErrorCode::kInvalidArgument, "call id is missing"};
+  if (impl_->calls.count(call)) return {ErrorCode::kAlreadyExists, "call " + std::to_string(call.value) + " already exists"};
+  if (a->state != AgentState::kReady && a->state != AgentState::kNotReady)
+    return Impl::bad_state(*a, "place a call", "Ready or NotReady");
+  AgentRt* b = nullptr;
+  if (kind == CallKind::kInternal) {
+    b = impl_->find_agent(callee);
+    if (b == nullptr) return Impl::not_found("agent", callee.value);
+    if (b->cfg.tenant != a->cfg.tenant) return {ErrorCode::kPermissionDenied, "agent '" + b->cfg.name + "' belongs to another tenant"};
+    if (b == a) return {ErrorCode::kInvalidArgument, "an agent cannot call themself"};
+    if (b->state != AgentState::kReady && b->state != AgentState::kNotReady)
+      return {ErrorCode::kInvalidState, "agent '" + b->cfg.name + "' is " + to_string(b->state) + " and cannot take an internal call"};
+  }
+  auto owned = std::make_unique<CallRt>();
+  CallRt& c = *owned;
+  c.spec.id = call;
+  c.spec.tenant = a->cfg.tenant;
+  c.kind = kind;
+  c.phase = CallPhase::kDialing;
+  c.arrived = impl_->now();
+  c.agent = agent;
+  c.callee = b != nullptr ? callee : AgentId{};
+  impl_->calls.emplace(call, std::move(owned));
+  for (AgentRt* x : {a, b}) {
+    if (x == nullptr) continue;
+    x->state_before_dial = x->state;
+    x->reason_before_dial = x->reason;
+    x->call = call;
+    x->call_kind = kind;
+  }
+  impl_->set_state(*a, AgentState::kDialing, Cause::kAgent);
+  if (b != nullptr) impl_->set_state(*b, AgentState::kRinging, Cause::kCall);
+  return Status::ok();
+}
+
+Status RoutingCore::outbound_answered(CallId call) {
+  CallRt* c = impl_->find_call(call);
+  if (c == nullptr) return no_call(call);
+  if (c->phase != CallPhase::kDialing) return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not being dialled"};
+  c->phase = CallPhase::kConnected;
+  c->answered_at = impl_->now();
+  impl_->set_state(impl_->agents[c->agent.value], AgentState::kTalking, Cause::kCall);
+  if (AgentRt* b = impl_->find_agent(c->callee)) impl_->set_state(*b, AgentState::kTalking, Cause::kCall);
+  return Status::ok();
+}
+
+Status RoutingCore::outbound_failed(CallId call) {
+  CallRt* c = impl_->find_call(call);
+  if (c == nullptr) return no_call(call);
+  if (c->phase != CallPhase::kDialing) return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not being dialled"};
+  AgentRt* a = impl_->find_agent(c->agent);
+  AgentRt* b = impl_->find_agent(c->callee);
+  impl_->finish(*c, FinalState::kUnanswered, Duration::zero());
+  for (AgentRt* x : {a, b}) {
+    if (x == nullptr) continue;
+    x->call = CallId{};
+    x->call_kind = CallKind::kNone;
+    if (x->logout_pending || x->retiring || x->pending_not_ready)
+      impl_->release_offered_agent(*x, Cause::kCall, true);
+    else if (x->state_before_dial == AgentState::kReady)
+      impl_->make_ready(*x, Cause::kCall, /*keep_idle=*/true);
+    else
+      impl_->set_state(*x, AgentState::kNotReady, Cause::kCall, x->reason_before_dial);
+  }
+  return Status::ok();
+}
+
+TimePoint RoutingCore::next_deadline() const {
+  return impl_->timers.empty() ? kNever : impl_->timers.top().at;
+}
+
+std::size_t RoutingCore::run_due_timers() {
+  std::size_t fired = 0;
+  const TimePoint t = impl_->now();
+  while (!impl_->timers.empty() && impl_->timers.top().at <= t) {
+    const Timer timer = impl_->timers.top();
+    impl_->timers.pop();
+    impl_->fire(timer);
+    ++fired;
+  }
+  return fired;
+}
+
+CoreSnapshot RoutingCore::snapshot() const { return impl_->snapshot(); }
+
+std::optional<AgentView> RoutingCore::agent(AgentId agent) const {
+  const AgentRt* a = impl_->find_agent(agent);
+  if (a == nullptr) return std::nullopt;
+  return AgentView{a->state, a->reason, a->call_kind, a->call, a->since, a->waitlisted};
+}
+
+std::optional<CallView> RoutingCore::call(CallId call) const {
+  const CallRt* c = impl_->find_call(call);
+  if (c == nullptr) return std::nullopt;
+  CallView v;
+  v.phase = c->phase;
+  v.queue = c->queue < impl_->queues.size() ? impl_->queues[c->queue].cfg.id : QueueId{};
+  v.agent = c->agent;
+  v.offered_to = c->offered;
+  v.escalation_step = c->step;
+  v.enqueued = c->enqueued;
+  if (c->in_queue && c->phase == CallPhase::kWaiting) {
+    // Position: calls of the queue served before this one (at this moment's priorities).
+    const QueueRt& q = impl_->queues[c->queue];
+    const TimePoint t = impl_->now();
+    const double mine = impl_->effective_priority(q, *c, t);
+    int ahead = 0;
+    for (const auto& step : q.waiting)
+      for (const WaitKey& k : step)
+        if (k.ptr != c && k.ptr->key < c->key) ++ahead;
+    (void)mine;
+    v.position = ahead + 1;
+  }
+  return v;
+}
+
+std::optional<QueueSnapshot> RoutingCore::queue(QueueId queue) const {
+  if (!queue.valid() || queue.value >= impl_->queues.size() || !impl_->queues[queue.value].exists)
+    return std::nullopt;
+  const TimePoint t = impl_->now();
+  QueueSnapshot s = impl_->queue_snapshot(impl_->queues[queue.value], t);
+  for (const auto& [id, c] : impl_->calls)
+    if (c->in_queue && c->queue == queue.value && c->phase == CallPhase::kOffering)
+      s.longest_wait = std::max(s.longest_wait, t - c->enqueued);
+  return s;
+}
+
+int RoutingCore::overflow_tier(QueueId queue) const {
+  if (!queue.valid() || queue.value >= impl_->queues.size()) return 0;
+  return impl_->queues[queue.value].overflow_tier;
+}
+
+std::size_t RoutingCore::calls_in_system() const { return impl_->calls.size(); }
+
+std::string_view RoutingCore::reason_name(ReasonId id) const {
+  if (!id.valid() || id.value >= impl_->reason_names.size()) return {};
+  return impl_->reason_names[id.value];
+}
+
+std::optional<ReasonId> RoutingCore::find_reason(std::string_view name) const {
+  auto it = impl_->reason_ids.find(std::string(name));
+  if (it == impl_->reason_ids.end()) return std::nullopt;
+  return it->second;
+}
+
+void RoutingCore::reset_statistics() {
+  for (auto& q : impl_->queues) q.counters = QueueCounters{};
+  const TimePoint t = impl_->now();
+  for (auto& a : impl_->agents) {
+    a.counters = AgentCounters{};
+    a.since = t;  // time in the current state counts from now
+  }
+}
+
+Status RoutingCore::check_invariants() const { return impl_->check_invariants(); }
+
+}  // namespace acd::core

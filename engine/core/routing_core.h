@@ -1,0 +1,151 @@
+// RoutingCore: the skills-based router and the agent state machine.
+//
+// Pure domain code: no I/O, no threads, no system clock. Commands arrive as method calls;
+// every state change leaves as a CoreEvent to the observer; time comes from the injected
+// Clock and randomness from the injected Random. Timers (ring timeout, wrap-up, maximum
+// wait, escalation, overflow, break overrun, ...) live in one internal heap: the host
+// asks next_deadline(), sleeps until then (or until a command arrives) and calls
+// run_due_timers(). Nothing is ever polled: every routing decision is triggered by the
+// event that makes it possible (a call entering, an agent becoming ready, a timer).
+//
+// Thread-safety: none. One thread owns a RoutingCore (see engine/app/core_thread.h for
+// the thread that hosts it in the daemon, and docs/THREADING.md).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/core/agent_state.h"
+#include "engine/core/events.h"
+#include "engine/core/ids.h"
+#include "engine/core/model.h"
+#include "engine/core/random.h"
+#include "engine/core/snapshot.h"
+#include "engine/core/status.h"
+#include "engine/core/time.h"
+
+namespace acd::core {
+
+// A caller (task) entering a queue. The id is chosen by whoever creates the call and must
+// be unique among calls in the core.
+struct CallSpec {
+  CallId id;
+  TenantId tenant;
+  std::string caller_number;
+  std::string dialed_number;
+  int priority = 0;   // higher is served first
+  int vip_level = 0;  // 0: normal; each level adds the queue's vip_boost
+  std::vector<SkillRequirement> extra_skills;  // beyond the queue's own requirements
+  std::vector<std::pair<std::string, std::string>> attributes;
+};
+
+struct AgentView {
+  AgentState state = AgentState::kLoggedOut;
+  ReasonId reason;
+  CallKind call_kind = CallKind::kNone;
+  CallId call;
+  TimePoint since;
+  bool break_waitlisted = false;
+};
+
+enum class CallPhase : std::uint8_t {
+  kWaiting,    // in a queue, no agent chosen
+  kOffering,   // agent(s) reserved or ringing
+  kConnected,  // talking to an agent (or held)
+  kDialing     // outbound or internal call being placed by an agent
+};
+
+struct CallView {
+  CallPhase phase;
+  QueueId queue;
+  AgentId agent;  // connected agent (kConnected / kDialing originator)
+  std::vector<AgentId> offered_to;
+  int escalation_step = 0;
+  int position = 0;  // 1-based place in its queue (kWaiting), 0 otherwise
+  TimePoint enqueued;
+};
+
+class RoutingCore {
+ public:
+  RoutingCore(Clock& clock, Random& random, CoreObserver* observer);
+  ~RoutingCore();
+  RoutingCore(const RoutingCore&) = delete;
+  RoutingCore& operator=(const RoutingCore&) = delete;
+
+  // ---- Configuration ----
+  // Validates the whole configuration (tenant isolation, ranges, references) and, if valid,
+  // reconciles live state with it: new entities appear, changed ones take effect at once,
+  // removed agents are logged out when idle, removed queues close to new callers and
+  // finish serving the calls they hold. Waiting calls are re-evaluated. On error nothing
+  // changes.
+  Status apply_config(const CoreConfig& config);
+
+  // ---- Agent requests (from the agent's desktop or a supervisor) ----
+  Status login(AgentId agent, bool ready = false, Cause cause = Cause::kAgent);
+  // An agent may log out when not on a call. A supervisor's forced logout of an agent on a
+  // call takes effect when the call ends; while the agent is being offered a call the
+  // offer is withdrawn.
+  Status logout(AgentId agent, Cause cause = Cause::kAgent);
+  Status set_ready(AgentId agent, Cause cause = Cause::kAgent);
+  // A reason governed by the agent's team break policy may be refused or wait-listed
+  // (then a BreakWaitlisted event is emitted and the state is unchanged). A supervisor's
+  // forced not-ready of an agent on a call takes effect when the call ends.
+  Status set_not_ready(AgentId agent, std::string_view reason, Cause cause = Cause::kAgent);
+  Status end_wrap_up(AgentId agent);
+  Status set_work_mode(AgentId agent, WorkMode mode);
+  Status cancel_break_request(AgentId agent);
+  Status set_agent_skills(AgentId agent, std::vector<AgentSkill> skills);
+
+  // ---- Inbound call progress (from the SIP adapter) ----
+  Status enqueue(CallSpec spec, QueueId queue);
+  Status offer_ringing(CallId call, AgentId agent);
+  Status offer_answered(CallId call, AgentId agent);
+  Status offer_failed(CallId call, AgentId agent, OfferEndReason reason);
+  // The caller or the agent ended the call. Before an agent answered, this is an abandon.
+  Status hang_up(CallId call);
+  // The caller chose a breakout option (e.g. "press 1 for voicemail").
+  Status leave_queue(CallId call, ExitDestination destination);
+  Status hold(CallId call);
+  Status retrieve(CallId call);
+  Status set_call_priority(CallId call, int priority);
+
+  // ---- Outbound and internal calls placed by an agent ----
+  // kind is kOutbound (to an outside number) or kInternal (to agent `callee`, who must be
+  // Ready or NotReady; their phone rings).
+  Status start_outbound(AgentId agent, CallId call, CallKind kind, AgentId callee = AgentId{});
+  Status outbound_answered(CallId call);
+  Status outbound_failed(CallId call);
+
+  // ---- Time ----
+  [[nodiscard]] TimePoint next_deadline() const;
+  // Fires every timer whose deadline is at or before clock.now(). Returns how many fired.
+  std::size_t run_due_timers();
+
+  // ---- Reads ----
+  [[nodiscard]] CoreSnapshot snapshot() const;
+  [[nodiscard]] std::optional<AgentView> agent(AgentId agent) const;
+  [[nodiscard]] std::optional<CallView> call(CallId call) const;
+  [[nodiscard]] std::optional<QueueSnapshot> queue(QueueId queue) const;
+  [[nodiscard]] int overflow_tier(QueueId queue) const;
+  [[nodiscard]] std::size_t calls_in_system() const;
+  [[nodiscard]] std::string_view reason_name(ReasonId id) const;
+  [[nodiscard]] std::optional<ReasonId> find_reason(std::string_view name) const;
+
+  void reset_statistics();
+
+  // Walks all state and checks the core's invariants (every agent holds at most one call,
+  // indices agree with states, no waiting call could be given to a ready agent, ...).
+  // Costs O(agents x calls): for tests and simulations.
+  [[nodiscard]] Status check_invariants() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace acd::core
