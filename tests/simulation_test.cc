@@ -464,8 +464,7 @@ TEST_CASE("The same seed gives the same run", "[sim]") {
 }
 
 // ---- Reproductions of core issues the simulator found ----
-// Hidden ([.]): run with `simulation_tests "[core-issue]"`. Each fails until the core is
-// fixed (or the contract is clarified), then can join the regular tests.
+// Regressions: each reproduces a core issue the simulator found (now fixed).
 
 struct Recorder final : core::CoreObserver {
   std::vector<core::CoreEvent> events;
@@ -477,7 +476,7 @@ struct Recorder final : core::CoreObserver {
 // inside rona_retry, as soon as a max-wait exit moves the call to another queue
 // (enqueue_into clears the call's exclusions).
 TEST_CASE("A call avoids an agent who let it ring out, also after moving queue",
-          "[.][core-issue]") {
+          "[core-issue]") {
   core::ManualClock clock(core::TimePoint{1000s});
   core::Xoshiro256 random(1);
   Recorder recorder;

@@ -55,8 +55,8 @@ bool transition_exists(AgentState from, AgentState to) {
              to == S::kLoggedOut;
     case S::kRinging:
       return to == S::kTalking || to == S::kReady || to == S::kNotReady || to == S::kLoggedOut;
-    case S::kDialing:
-      return to == S::kTalking || to == S::kReady || to == S::kNotReady;
+    case S::kDialing:  // LoggedOut: a forced logout pending when the dial fails
+      return to == S::kTalking || to == S::kReady || to == S::kNotReady || to == S::kLoggedOut;
     case S::kTalking:
       return to == S::kHeld || to == S::kWrapUp || to == S::kReady || to == S::kNotReady ||
              to == S::kLoggedOut;

@@ -14,8 +14,6 @@
 
 namespace acd::core {
 
-using namespace std::chrono_literals;
-
 constexpr int kMinProficiency = 1;
 constexpr int kMaxProficiency = 10;
 constexpr int kMaxTier = 9;
@@ -105,11 +103,12 @@ struct EscalationStep {
 struct OverflowRule {
   bool enabled = false;
   int min_calls = 5;
-  Duration min_wait = 10s;
-  Duration sustain = 5min;
+  Duration min_wait = std::chrono::seconds(10);
+  Duration sustain = std::chrono::minutes(5);
   int max_tier = 4;
   int clear_below_calls = 2;
-  Duration clear_after = 2min;
+  Duration clear_after = std::chrono::minutes(2);
+  bool operator==(const OverflowRule&) const = default;
 };
 
 struct ExitDestination {
@@ -133,11 +132,11 @@ struct QueueConfig {
   Strategy strategy = Strategy::kLongestIdle;
   std::vector<SkillRequirement> required_skills;
 
-  Duration sl_threshold = 20s;  // service-level threshold
-  Duration ring_timeout = 15s;
-  Duration wrap_up = 0s;  // timed after-call work; 0: none
+  Duration sl_threshold = std::chrono::seconds(20);  // service-level threshold
+  Duration ring_timeout = std::chrono::seconds(15);
+  Duration wrap_up{0};  // timed after-call work; 0: none
   bool manual_wrap_up = false;  // wrap-up lasts until the agent ends it
-  Duration default_handle_time = 180s;  // used for wait estimates before any call is handled
+  Duration default_handle_time = std::chrono::seconds(180);  // used for wait estimates before any call is handled
 
   // Exits. Zero means "no limit".
   Duration max_wait{0};
@@ -156,13 +155,13 @@ struct QueueConfig {
   OverflowRule overflow;
 
   RonaPolicy rona_policy = RonaPolicy::kNotReady;
-  Duration rona_retry = 30s;  // the call avoids an agent who failed to answer it this long
+  Duration rona_retry = std::chrono::seconds(30);  // the call avoids an agent who failed to answer it this long
   int ring_all_limit = 32;    // ring-all: most agents rung at once
 
   // Sticky (last-agent) routing: a caller served within `sticky_window` prefers that agent
   // for up to `sticky_wait`. Zero window disables it.
   Duration sticky_window{0};
-  Duration sticky_wait = 30s;
+  Duration sticky_wait = std::chrono::seconds(30);
 };
 
 struct QueueMember {

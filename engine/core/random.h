@@ -13,8 +13,14 @@ class Random {
 
   // Uniform in [0, 1).
   double uniform01() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
-  // Uniform in [0, n); n > 0.
-  std::uint64_t below(std::uint64_t n) { return next_u64() % n; }
+  // Uniform in [0, n); n > 0. Rejection sampling: no modulo bias.
+  std::uint64_t below(std::uint64_t n) {
+    const std::uint64_t limit = -n % n;  // 2^64 mod n
+    for (;;) {
+      const std::uint64_t x = next_u64();
+      if (x >= limit) return x % n;
+    }
+  }
 };
 
 class Xoshiro256 final : public Random {

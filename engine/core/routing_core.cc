@@ -84,6 +84,7 @@ struct Membership {
   bool indexed = false;  // present in a ready bucket
   std::uint32_t bucket = 0;
   ReadyKey key;
+  std::set<ReadyKey>::iterator entry;  // valid while indexed: O(1) removal
 };
 
 struct AgentRt {
@@ -93,12 +94,15 @@ struct AgentRt {
   AgentState state = AgentState::kLoggedOut;
   ReasonId reason;
   TimePoint since{};
+  TimePoint accounted_since{};  // start of the time not yet added to the counters
   TimePoint idle_since{};
   CallId call;
   CallKind call_kind = CallKind::kNone;
   // Where an outbound caller returns if the call never connects.
   AgentState state_before_dial = AgentState::kReady;
   ReasonId reason_before_dial;
+  // After an outbound/internal call placed or taken from NotReady, the agent returns there.
+  std::optional<ReasonId> return_reason;
   std::vector<Membership> memberships;  // sorted by queue_priority
   AgentCounters counters;
   std::uint32_t last_queue = UINT32_MAX;  // queue of the last inbound call (wrap-up stats)
@@ -120,12 +124,13 @@ struct QueueRt {
   std::vector<std::set<WaitKey>> waiting;  // per step
   int waiting_count = 0;
   int offering_count = 0;
-  std::vector<ReadyBucket> buckets;
+  std::deque<ReadyBucket> buckets;  // deque: growth never moves a set (members hold iterators)
   std::vector<std::uint32_t> members;  // agent indices, list order
   int logged_in_members = 0;
   int rr_last_position = -1;
   // Overflow rule state.
   int overflow_tier = 1;
+  bool overflow_rule_changed = false;  // by the configuration being applied
   int over_threshold = 0;
   Trend trend = Trend::kNeutral;
   std::uint32_t overflow_gen = 0;
@@ -408,14 +413,16 @@ struct RoutingCore::Impl {
       QueueRt& q = queues[m.queue];
       m.bucket = bucket_for(q, m);
       m.key = ready_key(a, idx, q, m);
-      q.buckets[m.bucket].agents.insert(m.key);
+      // Most strategies key on idle-since: a newly Ready agent usually sorts last.
+      auto& set = q.buckets[m.bucket].agents;
+      m.entry = set.insert(set.end(), m.key);
       m.indexed = true;
     }
   }
   void unindex_ready(AgentRt& a) {
     for (auto& m : a.memberships) {
       if (!m.indexed) continue;
-      queues[m.queue].buckets[m.bucket].agents.erase(m.key);
+      queues[m.queue].buckets[m.bucket].agents.erase(m.entry);
       m.indexed = false;
     }
   }
@@ -428,6 +435,7 @@ struct RoutingCore::Impl {
   void after_call(AgentRt& a, Duration wrap_up, bool manual_wrap_up);
   void finish_wrap_up(AgentRt& a, Cause cause);
   void do_logout(AgentRt& a, Cause cause);
+  void return_to_not_ready(AgentRt& a, ReasonId reason, Cause cause);
   bool break_slot_free(const TeamRt& t) const;
   bool is_break_reason(const TeamRt& t, ReasonId r) const;
   void grant_waitlisted_breaks(TeamRt& t);
@@ -470,7 +478,7 @@ struct RoutingCore::Impl {
 // =====================================================================================
 
 void RoutingCore::Impl::account_leave(AgentRt& a, TimePoint t) {
-  const Duration d = t - a.since;
+  const Duration d = t - a.accounted_since;
   switch (a.state) {
     case AgentState::kReady: a.counters.ready += d; break;
     case AgentState::kTalking: a.counters.talk += d; break;
@@ -528,6 +536,7 @@ void RoutingCore::Impl::set_state(AgentRt& a, AgentState to, Cause cause, Reason
   a.state = to;
   a.reason = to == AgentState::kNotReady ? reason : ReasonId{};
   a.since = t;
+  a.accounted_since = t;
   if (to == AgentState::kReady && !keep_idle) a.idle_since = t;
   if (from == AgentState::kLoggedOut)
     for (auto& m : a.memberships) ++queues[m.queue].logged_in_members;
@@ -569,6 +578,7 @@ void RoutingCore::Impl::grant_waitlisted_breaks(TeamRt& t) {
 
 void RoutingCore::Impl::make_ready(AgentRt& a, Cause cause, bool keep_idle) {
   a.pending_not_ready.reset();
+  a.return_reason.reset();
   if (a.retiring) {
     do_logout(a, Cause::kSystem);
     return;
@@ -608,7 +618,14 @@ void RoutingCore::Impl::finish_wrap_up(AgentRt& a, Cause cause) {
   if (a.pending_not_ready) {
     const ReasonId r = *a.pending_not_ready;
     a.pending_not_ready.reset();
+    a.return_reason.reset();
     set_state(a, AgentState::kNotReady, Cause::kSupervisor, r);
+    return;
+  }
+  if (a.return_reason) {
+    const ReasonId r = *a.return_reason;
+    a.return_reason.reset();
+    return_to_not_ready(a, r, cause);
     return;
   }
   if (a.cfg.work_mode == WorkMode::kManual) {
@@ -624,8 +641,30 @@ void RoutingCore::Impl::finish_wrap_up(AgentRt& a, Cause cause) {
   make_ready(a, cause);
 }
 
+// Back to a not-ready reason the agent left for a call. A break reason goes through the
+// team's break policy again: with no slot free the agent returns to work (wait-listed if the
+// policy says so) rather than exceed the limit.
+void RoutingCore::Impl::return_to_not_ready(AgentRt& a, ReasonId reason, Cause cause) {
+  TeamRt* team = team_of(a);
+  if (team != nullptr && is_break_reason(*team, reason) && !a.on_counted_break &&
+      !break_slot_free(*team)) {
+    if (team->cfg.break_policy.over_limit == BreakPolicy::OverLimit::kWaitlist && !a.waitlisted) {
+      const AgentId id(static_cast<std::uint32_t>(&a - agents.data()));
+      a.waitlisted = true;
+      a.waitlist_reason = reason;
+      team->waitlist.push_back(id);
+      emit(BreakWaitlisted{id, a.cfg.tenant, a.cfg.team, reason,
+                           static_cast<int>(team->waitlist.size()), now()});
+    }
+    make_ready(a, cause);
+    return;
+  }
+  set_state(a, AgentState::kNotReady, cause, reason);
+}
+
 void RoutingCore::Impl::do_logout(AgentRt& a, Cause cause) {
   remove_from_waitlist(a);
+  a.return_reason.reset();
   a.logout_pending = false;
   a.pending_not_ready.reset();
   ++a.wrap_gen;
@@ -878,6 +917,7 @@ void RoutingCore::Impl::end_offer(CallRt& c, AgentId agent, OfferEndReason reaso
     case OfferEndReason::kBusy:
     case OfferEndReason::kFailed: {
       if (reason == OfferEndReason::kNoAnswer) ++a.counters.rona;
+      if (c.preferred == agent) c.preferred = AgentId{};  // stop waiting for them
       c.excluded.emplace_back(agent, t + q.cfg.rona_retry);
       schedule(t + q.cfg.rona_retry, TimerKind::kExclusionExpire, c.spec.id.value, c.gen);
       a.call = CallId{};
@@ -915,6 +955,10 @@ void RoutingCore::Impl::return_to_queue(CallRt& c) {
   insert_waiting(c);  // same key: the call's original place
   if (c.max_wait_reached) {
     exit_call(c, ExitReason::kMaxWait, q.cfg.on_timeout);
+    return;
+  }
+  if (q.cfg.leave_when_empty && q.logged_in_members == 0) {
+    exit_call(c, ExitReason::kNoAgents, q.cfg.on_empty);
     return;
   }
   route_call(c);
@@ -975,6 +1019,8 @@ void RoutingCore::Impl::schedule_call_timers(CallRt& c) {
   if (q.cfg.overflow.enabled && !c.over_threshold)
     schedule(c.enqueued + q.cfg.overflow.min_wait, TimerKind::kOverThreshold, id, c.gen);
   if (sticky_active(c, now())) schedule(c.sticky_until, TimerKind::kStickyExpire, id, c.gen);
+  for (const auto& [agent, until] : c.excluded)
+    if (until > now()) schedule(until, TimerKind::kExclusionExpire, id, c.gen);
 }
 
 Status RoutingCore::Impl::enqueue_into(CallRt& c, std::uint32_t qi, bool /*first_entry*/) {
@@ -997,7 +1043,8 @@ Status RoutingCore::Impl::enqueue_into(CallRt& c, std::uint32_t qi, bool /*first
   c.step = 0;
   c.over_threshold = false;
   c.max_wait_reached = false;
-  c.excluded.clear();
+  // Exclusions (agents who just failed to answer this caller) follow the call to a new queue.
+  std::erase_if(c.excluded, [&](const auto& e) { return e.second <= t; });
   c.preferred = AgentId{};
   c.key = WaitKey{rank_of(q, c.spec, t), t.time_since_epoch().count(), c.spec.id.value, &c};
   c.phase = CallPhase::kWaiting;
@@ -1065,7 +1112,7 @@ void RoutingCore::Impl::delete_closed_queue_if_empty(QueueRt& q) {
     auto it = std::find_if(a.memberships.begin(), a.memberships.end(),
                            [&](const Membership& m) { return m.queue == qi; });
     if (it == a.memberships.end()) continue;
-    if (it->indexed) q.buckets[it->bucket].agents.erase(it->key);
+    if (it->indexed) q.buckets[it->bucket].agents.erase(it->entry);
     a.memberships.erase(it);
   }
   q.members.clear();
@@ -1393,6 +1440,7 @@ Status RoutingCore::Impl::apply_config(const CoreConfig& cfg) {
     queue_seen.resize(queues.size(), false);
     queue_seen[qc.id.value] = true;
     QueueRt& q = queues[qc.id.value];
+    q.overflow_rule_changed = !q.exists || !(q.cfg.overflow == qc.overflow);
     q.cfg = qc;
     q.exists = true;
     q.closed = false;
@@ -1495,6 +1543,11 @@ Status RoutingCore::Impl::apply_config(const CoreConfig& cfg) {
     if (a.exists && a.state == AgentState::kReady) index_ready(a);
   for (auto& q : queues) {
     if (!q.exists) continue;
+    if (!q.overflow_rule_changed) {
+      // Same rule: the running sustain/clear countdown continues; only a changed count matters.
+      reevaluate_overflow(q);
+      continue;
+    }
     q.trend = Trend::kNeutral;
     ++q.overflow_gen;
     if (!q.cfg.overflow.enabled) q.overflow_tier = 1;
@@ -1580,7 +1633,7 @@ CoreSnapshot RoutingCore::Impl::snapshot() const {
     AgentRt copy_for_accounting;
     copy_for_accounting.state = a.state;
     copy_for_accounting.reason = a.reason;
-    copy_for_accounting.since = a.since;
+    copy_for_accounting.accounted_since = a.accounted_since;
     copy_for_accounting.counters = a.counters;
     copy_for_accounting.last_queue = UINT32_MAX;
     const_cast<Impl*>(this)->account_leave(copy_for_accounting, t);
@@ -1753,13 +1806,14 @@ Status RoutingCore::set_not_ready(AgentId agent, std::string_view reason, Cause 
   if (a == nullptr) return Impl::not_found("agent", agent.value);
   if (reason.empty() || reason.size() > 64)
     return {ErrorCode::kInvalidArgument, "reason code must be 1 to 64 characters"};
+  if (a->state == AgentState::kLoggedOut) return Impl::bad_state(*a, "become NotReady", "a logged-in state");
+  if (is_on_call(a->state) && cause != Cause::kSupervisor)
+    return Impl::bad_state(*a, "become NotReady", "Ready, NotReady or WrapUp; the agent is on a call");
+  // Interned only once the request is acceptable: refused requests cannot fill the table.
   const auto r = impl_->intern(reason);
   if (!r) return {ErrorCode::kLimitReached, "too many distinct reason codes (at most 1024)"};
-  if (a->state == AgentState::kLoggedOut) return Impl::bad_state(*a, "become NotReady", "a logged-in state");
   if (is_on_call(a->state)) {
-    if (cause != Cause::kSupervisor)
-      return Impl::bad_state(*a, "become NotReady", "Ready, NotReady or WrapUp; the agent is on a call");
-    a->pending_not_ready = *r;  // takes effect when the call ends
+    a->pending_not_ready = *r;  // a supervisor's request, applied when the call ends  // takes effect when the call ends
     return Status::ok();
   }
   if (a->state == AgentState::kNotReady && a->reason == *r) return Status::ok();
@@ -2059,6 +2113,8 @@ Status RoutingCore::start_outbound(AgentId agent, CallId call, CallKind kind, Ag
     if (x == nullptr) continue;
     x->state_before_dial = x->state;
     x->reason_before_dial = x->reason;
+    x->return_reason.reset();
+    if (x->state == AgentState::kNotReady) x->return_reason = x->reason;
     x->call = call;
     x->call_kind = kind;
   }
@@ -2089,12 +2145,13 @@ Status RoutingCore::outbound_failed(CallId call) {
     if (x == nullptr) continue;
     x->call = CallId{};
     x->call_kind = CallKind::kNone;
+    x->return_reason.reset();
     if (x->logout_pending || x->retiring || x->pending_not_ready)
       impl_->release_offered_agent(*x, Cause::kCall, true);
     else if (x->state_before_dial == AgentState::kReady)
       impl_->make_ready(*x, Cause::kCall, /*keep_idle=*/true);
     else
-      impl_->set_state(*x, AgentState::kNotReady, Cause::kCall, x->reason_before_dial);
+      impl_->return_to_not_ready(*x, x->reason_before_dial, Cause::kCall);
   }
   return Status::ok();
 }
@@ -2182,7 +2239,7 @@ void RoutingCore::reset_statistics() {
   const TimePoint t = impl_->now();
   for (auto& a : impl_->agents) {
     a.counters = AgentCounters{};
-    a.since = t;  // time in the current state counts from now
+    a.accounted_since = t;  // time in the current state counts from now
   }
 }
 

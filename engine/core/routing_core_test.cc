@@ -10,7 +10,7 @@
 // event stream: AgentStateChanged events form an unbroken chain per agent that matches the
 // agent's current state, no call gets two CallFinished events, and a finished call is gone.
 //
-// Tests tagged [!shouldfail] document behaviour where the core is wrong ("CORE BUG").
+// Tests marked "Regression" reproduce core bugs found while writing this suite.
 #include "engine/core/routing_core.h"
 
 #include <algorithm>
@@ -26,14 +26,6 @@
 
 using namespace acd::core;
 using namespace std::chrono_literals;
-
-// Tests that hit an assert() in the core would abort the whole run in builds with assertions:
-// they are hidden there (run them by tag) and run, as [!shouldfail], in NDEBUG builds.
-#ifdef NDEBUG
-#define ACD_HIDDEN_IF_ASSERTS ""
-#else
-#define ACD_HIDDEN_IF_ASSERTS "[.]"
-#endif
 
 namespace {
 
@@ -568,15 +560,10 @@ TEST_CASE("a supervisor's logout of an agent on a call happens when the call end
   }
 }
 
-// CORE BUG: a supervisor's logout of an agent who is Dialing is accepted as pending, but when
-// the outbound call then fails (outbound_failed, or hang_up while dialing), the core calls
-// release_offered_agent -> do_logout -> set_state(Dialing -> LoggedOut), an edge the state
-// machine does not have (transition_exists(kDialing, kLoggedOut) is false). Debug builds
-// abort on the assert in set_state; release builds emit an illegal transition. The same
-// happens for a removed (retiring) agent whose outbound call fails. Hidden in builds with
-// assertions (it would abort the whole run); run it with: core_tests "[core-bug-abort]".
+// Regression: a supervisor's logout of an agent who is Dialing is pending; when the outbound
+// call fails the agent goes Dialing -> LoggedOut (once a missing edge of the state machine).
 TEST_CASE("a supervisor's logout of a dialing agent happens when the outbound call fails",
-          "[core][agent][outbound][core-bug-abort][!shouldfail]" ACD_HIDDEN_IF_ASSERTS) {
+          "[core][agent][outbound]") {
   Harness h;
   h.setup(1);
   h.apply();
@@ -981,12 +968,12 @@ TEST_CASE("a failed outbound call returns the agent to their previous state",
   CHECK_FALSE(h.exists(50));
 }
 
-// CORE BUG: when an outbound call placed from NotReady ends (answered, then hung up) with
+// Regression (fixed core bug): when an outbound call placed from NotReady ends (answered, then hung up) with
 // no outbound wrap-up, the core makes the agent Ready (finish_wrap_up -> make_ready)
 // instead of returning them "straight back" to NotReady(reason) as outbound_failed does.
 // An agent doing call-backs in NotReady("callbacks") starts receiving inbound calls.
 TEST_CASE("an outbound call placed from NotReady leaves the agent NotReady when it ends",
-          "[core][agent][outbound][!shouldfail]") {
+          "[core][agent][outbound]") {
   Harness h;
   h.setup(1);
   h.apply();
@@ -1099,12 +1086,12 @@ TEST_CASE("an internal call is refused when the callee cannot take it", "[core][
   }
 }
 
-// CORE BUG: the callee of an internal call always goes to after_call(..., 0) ->
+// Regression (fixed core bug): the callee of an internal call always goes to after_call(..., 0) ->
 // finish_wrap_up -> make_ready when the call ends. An agent on NotReady("lunch") who picks
 // up a colleague's internal call comes back Ready and is given inbound calls; they should
 // return to their previous NotReady reason (as outbound_failed already does).
 TEST_CASE("the NotReady callee of an internal call returns to NotReady when it ends",
-          "[core][agent][internal][!shouldfail]") {
+          "[core][agent][internal]") {
   Harness h;
   h.setup(2);
   h.apply();
@@ -1120,8 +1107,8 @@ TEST_CASE("the NotReady callee of an internal call returns to NotReady when it e
 }
 
 TEST_CASE("every request refused by the state machine leaves the reason table unchanged",
-          "[core][agent][!shouldfail]") {
-  // CORE BUG: set_not_ready interns the reason name before checking the agent's state, so
+          "[core][agent]") {
+  // Regression (fixed core bug): set_not_ready interns the reason name before checking the agent's state, so
   // a refused request (logged out, on a call) still adds the name to the reason table
   // (visible in snapshot().reasons and find_reason). Refused requests must change nothing;
   // also any desktop can fill the 1024-entry table with refused requests.
@@ -2177,13 +2164,13 @@ TEST_CASE("overflow is off unless enabled", "[core][overflow]") {
   CHECK(h.core.overflow_tier(Q(0)) == 1);
 }
 
-// CORE BUG: apply_config resets every queue's overflow trend to neutral and re-evaluates it,
+// Regression (fixed core bug): apply_config resets every queue's overflow trend to neutral and re-evaluates it,
 // which restarts the sustain (and clear_after) countdown even when nothing relevant changed.
 // The daemon reloads configuration whenever an administrator edits anything; reloads more
 // often than `sustain` would keep the backup tiers out forever although the condition has
 // held continuously.
 TEST_CASE("overflow: a configuration reload does not restart the sustain countdown",
-          "[core][overflow][config][!shouldfail]") {
+          "[core][overflow][config]") {
   Harness h;
   overflow_setup(h);
   for (std::uint64_t c = 1; c <= 5; ++c) h.enqueue(c);
@@ -2349,12 +2336,12 @@ TEST_CASE("an offer that fails: busy, declined, unreachable", "[core][rona]") {
   CHECK(h.state(1) == AgentState::kNotReady);
 }
 
-// CORE BUG: when the sticky-preferred agent fails to answer (RONA), the call keeps its
+// Regression (fixed core bug): when the sticky-preferred agent fails to answer (RONA), the call keeps its
 // preference for that agent (now excluded, NotReady) and is not offered to anybody else until
 // sticky_wait runs out. After a failed offer the preference should be dropped so the call goes
 // to the next eligible agent at once, as ring-no-answer promises.
 TEST_CASE("ring-no-answer by the sticky agent offers the call to the next agent at once",
-          "[core][rona][sticky][!shouldfail]") {
+          "[core][rona][sticky]") {
   Harness h;
   h.setup(2);
   h.cb.q(0).sticky_window = 1h;
@@ -2508,13 +2495,13 @@ TEST_CASE("leave_when_empty: waiting callers leave when the last member logs out
   CHECK(h.finished(2)->state == FinalState::kVoicemail);
 }
 
-// CORE BUG: leave_when_empty is checked in on_member_logged_out only against calls that are
+// Regression (fixed core bug): leave_when_empty is checked in on_member_logged_out only against calls that are
 // *waiting*. When the last member is logged out while being offered a call (RONA with
 // rona_policy kLogout, or a supervisor's forced logout of a Reserved/Ringing agent), the call
 // is in the offering phase at that moment; it then returns to the queue and waits forever in
 // a queue with nobody logged in, instead of leaving with kNoAgents.
 TEST_CASE("leave_when_empty also applies to the call being offered to the last member",
-          "[core][exits][rona][!shouldfail]") {
+          "[core][exits][rona]") {
   Harness h;
   h.setup(1);
   auto& q = h.cb.q(0);
@@ -3111,13 +3098,13 @@ TEST_CASE("agent statistics: time per not-ready reason, including the current st
   CHECK(snap.at == h.now());
 }
 
-// CORE BUG: reset_statistics() sets every agent's `since` to now so that the counters start
+// Regression (fixed core bug): reset_statistics() sets every agent's `since` to now so that the counters start
 // afresh, but `since` is also the agent's time-in-state (AgentView::since,
 // AgentSnapshot::state_since, AgentStateChanged timing on wallboards). Resetting statistics
 // (e.g. at midnight or at the start of a shift report) makes every agent appear to have just
 // entered their current state. The counters need their own accounting start.
 TEST_CASE("reset_statistics does not change how long agents have been in their state",
-          "[core][stats][!shouldfail]") {
+          "[core][stats]") {
   Harness h;
   h.setup(1);
   h.apply();
@@ -3147,14 +3134,14 @@ TEST_CASE("snapshot lists queues, agents and calls in the system", "[core][stats
   CHECK(snap.queues[1].waiting == 1);
 }
 
-// CORE BUG: an agent on a counted break who places a call (start_outbound from
+// Regression (fixed core bug): an agent on a counted break who places a call (start_outbound from
 // NotReady("break")) leaves the break for Dialing, which frees the team's slot and grants it
 // to the first wait-listed agent; when the call fails, outbound_failed puts the first agent
 // straight back into NotReady("break") without consulting the policy, so the team has more
 // agents on break than max_concurrent. (Either the slot must stay reserved while the agent
 // dials from a break, or the return must go through the policy.)
 TEST_CASE("break policy: the limit holds when an agent on break places a call that fails",
-          "[core][break][outbound][!shouldfail]") {
+          "[core][break][outbound]") {
   Harness h;
   break_setup(h, BreakPolicy::OverLimit::kWaitlist);
   h.not_ready(0, "break");
@@ -3531,7 +3518,7 @@ TEST_CASE("config reload: escalation and max_wait keep counting from the call's 
   }
 }
 
-// CORE BUG: apply_config bumps every queued call's `gen` and re-schedules its queue timers
+// Regression (fixed core bug): apply_config bumps every queued call's `gen` and re-schedules its queue timers
 // (max wait, escalation, overflow threshold, sticky expiry) but not the kExclusionExpire
 // timers of agents excluded after a ring-no-answer. The old timers are then ignored (gen
 // mismatch), so when the exclusion runs out nothing re-routes the call: it waits while an
@@ -3539,7 +3526,7 @@ TEST_CASE("config reload: escalation and max_wait keep counting from the call's 
 TEST_CASE(
     "config reload: a call excluded from an agent after RONA is offered to them when the "
     "exclusion ends",
-    "[core][config][rona][!shouldfail]") {
+    "[core][config][rona]") {
   Harness h;
   h.setup(1);
   h.cb.q(0).rona_policy = RonaPolicy::kReady;
