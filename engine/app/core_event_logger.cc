@@ -4,19 +4,11 @@
 #include <vector>
 
 #include "engine/app/logging.h"
+#include "engine/core/overloaded.h"
 #include "engine/core/routing_core.h"
 
 namespace acd::app {
-namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
-}  // namespace
+using core::Overloaded;
 
 void CoreEventLogger::on_core_event(const core::CoreEvent& event, const core::RoutingCore& core) {
   if (!log_enabled(level_) && !log_enabled(LogLevel::kWarn)) return;

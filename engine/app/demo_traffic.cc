@@ -10,17 +10,13 @@
 #include <fmt/format.h>
 
 #include "engine/app/logging.h"
+#include "engine/core/overloaded.h"
 #include "engine/core/routing_core.h"
 
 namespace acd::app {
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
+using core::Overloaded;
 
 constexpr std::string_view kBreakReason = "break";
 
