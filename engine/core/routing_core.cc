@@ -82,6 +82,7 @@ struct Membership {
   int optional_gap = 0;
   int proficiency = 0;
   bool indexed = false;  // present in a ready bucket
+  bool bucket_known = false;  // `bucket` matches the current gaps and tier
   std::uint32_t bucket = 0;
   ReadyKey key;
   std::set<ReadyKey>::iterator entry;  // valid while indexed: O(1) removal
@@ -311,6 +312,7 @@ struct RoutingCore::Impl {
     return std::max(0, min_level - level);
   }
   void compute_gaps(const AgentRt& a, const QueueRt& q, Membership& m) const {
+    m.bucket_known = false;
     m.required_gap = 0;
     m.optional_gap = 0;
     m.proficiency = 0;
@@ -411,7 +413,10 @@ struct RoutingCore::Impl {
     for (auto& m : a.memberships) {
       if (m.required_gap >= kNeverEligible) continue;
       QueueRt& q = queues[m.queue];
-      m.bucket = bucket_for(q, m);
+      if (!m.bucket_known) {
+        m.bucket = bucket_for(q, m);
+        m.bucket_known = true;
+      }
       m.key = ready_key(a, idx, q, m);
       // Most strategies key on idle-since: a newly Ready agent usually sorts last.
       auto& set = q.buckets[m.bucket].agents;
@@ -2210,6 +2215,7 @@ std::optional<QueueSnapshot> RoutingCore::queue(QueueId queue) const {
     return std::nullopt;
   const TimePoint t = impl_->now();
   QueueSnapshot s = impl_->queue_snapshot(impl_->queues[queue.value], t);
+  if (s.offering == 0) return s;  // only calls being rung are outside the waiting sets
   for (const auto& [id, c] : impl_->calls)
     if (c->in_queue && c->queue == queue.value && c->phase == CallPhase::kOffering)
       s.longest_wait = std::max(s.longest_wait, t - c->enqueued);
