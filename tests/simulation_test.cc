@@ -475,8 +475,7 @@ struct Recorder final : core::CoreObserver {
 // a queue whose RONA policy leaves the agent Ready is offered to that same agent again,
 // inside rona_retry, as soon as a max-wait exit moves the call to another queue
 // (enqueue_into clears the call's exclusions).
-TEST_CASE("A call avoids an agent who let it ring out, also after moving queue",
-          "[core-issue]") {
+TEST_CASE("A call avoids an agent who let it ring out, also after moving queue", "[core-issue]") {
   core::ManualClock clock(core::TimePoint{1000s});
   core::Xoshiro256 random(1);
   Recorder recorder;

@@ -1,5 +1,7 @@
 #include "engine/app/config.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -7,8 +9,6 @@
 #include <limits>
 #include <map>
 #include <sstream>
-
-#include <yaml-cpp/yaml.h>
 
 #include "engine/app/spelling.h"
 #include "engine/app/yaml_reader.h"
@@ -19,8 +19,8 @@ namespace {
 using core::Duration;
 
 constexpr EnumName<LogLevel> kLogLevels[] = {
-    {"trace", LogLevel::kTrace}, {"debug", LogLevel::kDebug},       {"info", LogLevel::kInfo},
-    {"warn", LogLevel::kWarn},   {"error", LogLevel::kError},       {"critical", LogLevel::kCritical},
+    {"trace", LogLevel::kTrace}, {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
+    {"warn", LogLevel::kWarn},   {"error", LogLevel::kError}, {"critical", LogLevel::kCritical},
     {"off", LogLevel::kOff}};
 
 constexpr EnumName<LogFormat> kLogFormats[] = {{"text", LogFormat::kText},
@@ -44,17 +44,18 @@ constexpr EnumName<core::BreakPolicy::OverLimit> kOverLimit[] = {
     {"refuse", core::BreakPolicy::OverLimit::kRefuse},
     {"waitlist", core::BreakPolicy::OverLimit::kWaitlist}};
 
-constexpr EnumName<core::RonaPolicy> kRonaPolicies[] = {
-    {"not-ready", core::RonaPolicy::kNotReady},
-    {"ready", core::RonaPolicy::kReady},
-    {"logout", core::RonaPolicy::kLogout}};
+constexpr EnumName<core::RonaPolicy> kRonaPolicies[] = {{"not-ready", core::RonaPolicy::kNotReady},
+                                                        {"ready", core::RonaPolicy::kReady},
+                                                        {"logout", core::RonaPolicy::kLogout}};
 
 // Reasons the core uses on its own; agents' configured reason lists need not name them.
 constexpr std::string_view kSystemReasons[] = {"no-answer", "manual-ready"};
 
 constexpr int kMaxSmallInt = 1'000'000;
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 // A name declared in the file, with where it was declared.
 struct Declared {
@@ -139,8 +140,8 @@ class Loader {
   void read_agent(const TenantDraft& tenant, const EntityDraft& draft);
   void read_queue(const TenantDraft& tenant, const EntityDraft& draft);
   std::optional<core::ExitDestination> read_exit(const TenantDraft& tenant,
-                                                 const EntityDraft& queue,
-                                                 const YAML::Node& node, const std::string& path);
+                                                 const EntityDraft& queue, const YAML::Node& node,
+                                                 const std::string& path);
   void read_escalation(const YAML::Node& node, const std::string& path, core::QueueConfig& queue);
   void read_overflow(const YAML::Node& node, const std::string& path, core::OverflowRule& rule);
   void read_members(const TenantDraft& tenant, const YAML::Node& node, const std::string& path,
@@ -148,8 +149,8 @@ class Loader {
 
   // Resolves a reference to an entity of `tenant`. Errors say when the name belongs to
   // another tenant, and suggest a close spelling.
-  std::optional<std::uint32_t> resolve(const TenantDraft& tenant, Kind kind,
-                                       const YAML::Node& node, const std::string& path);
+  std::optional<std::uint32_t> resolve(const TenantDraft& tenant, Kind kind, const YAML::Node& node,
+                                       const std::string& path);
   void require_positive(const MapReader& map, std::string_view key, Duration value);
 
   ErrorList errors_;
@@ -217,11 +218,11 @@ void Loader::read_shutdown(const YAML::Node& node, const std::string& path) {
 }
 
 void Loader::read_demo(const YAML::Node& node, const std::string& path) {
-  MapReader map(node, path, errors_,
-                {"enabled", "seed", "calls_per_minute", "queues", "answer_delay",
-                 "no_answer_probability", "mean_talk_time", "mean_patience", "vip_probability",
-                 "break_probability", "mean_break", "ready_delay", "manual_wrap_up_time",
-                 "report_interval"});
+  MapReader map(
+      node, path, errors_,
+      {"enabled", "seed", "calls_per_minute", "queues", "answer_delay", "no_answer_probability",
+       "mean_talk_time", "mean_patience", "vip_probability", "break_probability", "mean_break",
+       "ready_delay", "manual_wrap_up_time", "report_interval"});
   if (!map.ok()) return;
   DemoConfig& demo = config_.demo;
   map.read("enabled", demo.enabled);
@@ -314,10 +315,19 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
   for (std::size_t i = 0; i < list.size(); ++i) {
     const YAML::Node node = list[i];
     const std::string tenant_path = index_path(path, i);
-    TenantDraft tenant{"", {},
-                       MapReader(node, tenant_path, errors_,
-                                 {"name", "skills", "not_ready_reasons", "teams", "agents", "queues"}),
-                       {}, {}, {}, {}, {}, {}, {}, {}};
+    TenantDraft tenant{
+        "",
+        {},
+        MapReader(node, tenant_path, errors_,
+                  {"name", "skills", "not_ready_reasons", "teams", "agents", "queues"}),
+        {},
+        {},
+        {},
+        {},
+        {},
+        {},
+        {},
+        {}};
     if (!tenant.reader.ok()) continue;
     std::string name;
     if (tenant.reader.read_name("name", name, true)) {
@@ -348,8 +358,8 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
                             std::to_string(found->second.mark.line + 1) + ")");
             continue;
           }
-          tenant.skills.emplace(*skill, Declared{registry_.skill(tenant.id, *skill).value,
-                                                 skill_node.Mark()});
+          tenant.skills.emplace(
+              *skill, Declared{registry_.skill(tenant.id, *skill).value, skill_node.Mark()});
         }
       }
     }
@@ -362,15 +372,14 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
                        {"name", "extension", "team", "work_mode", "skills", "outbound_wrap_up"});
     }
     if (auto n = tenant.reader.get("queues")) {
-      declare_entities(
-          tenant, *n, tenant.reader.path_of("queues"), Kind::kQueue,
-          {"name",           "strategy",        "required_skills",  "sl_threshold",
-           "ring_timeout",   "wrap_up",         "manual_wrap_up",   "default_handle_time",
-           "max_wait",       "max_length",      "join_when_empty",  "leave_when_empty",
-           "on_timeout",     "on_full",         "on_empty",         "aging_per_minute",
-           "vip_boost",      "escalation",      "overflow",         "rona_policy",
-           "rona_retry",     "ring_all_limit",  "sticky_window",    "sticky_wait",
-           "members"});
+      declare_entities(tenant, *n, tenant.reader.path_of("queues"), Kind::kQueue,
+                       {"name",         "strategy",       "required_skills", "sl_threshold",
+                        "ring_timeout", "wrap_up",        "manual_wrap_up",  "default_handle_time",
+                        "max_wait",     "max_length",     "join_when_empty", "leave_when_empty",
+                        "on_timeout",   "on_full",        "on_empty",        "aging_per_minute",
+                        "vip_boost",    "escalation",     "overflow",        "rona_policy",
+                        "rona_retry",   "ring_all_limit", "sticky_window",   "sticky_wait",
+                        "members"});
     }
     tenants_.push_back(std::move(tenant));
   }
@@ -430,7 +439,8 @@ std::optional<std::uint32_t> Loader::resolve(const TenantDraft& tenant, Kind kin
                         " in tenant " + quoted(tenant.name);
   std::vector<std::string> candidates;
   for (const auto& [candidate, declared] : own) candidates.push_back(candidate);
-  if (auto guess = closest_match(*name, candidates)) message += " (did you mean " + quoted(*guess) + "?)";
+  if (auto guess = closest_match(*name, candidates))
+    message += " (did you mean " + quoted(*guess) + "?)";
   errors_.add(node.Mark(), path, std::move(message));
   return std::nullopt;
 }
@@ -488,11 +498,12 @@ void Loader::read_team(const TenantDraft& tenant, const EntityDraft& draft) {
           auto reason = read_name(item, item_path, errors_);
           if (!reason) continue;
           const auto& allowed = tenant.not_ready_reasons;
-          if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *reason) == allowed.end()) {
-            std::string message = "not-ready reason " + quoted(*reason) +
-                                  " is not in tenant " + quoted(tenant.name) +
-                                  "'s not_ready_reasons";
-            if (auto guess = closest_match(*reason, allowed)) message += " (did you mean " + quoted(*guess) + "?)";
+          if (!allowed.empty() &&
+              std::find(allowed.begin(), allowed.end(), *reason) == allowed.end()) {
+            std::string message = "not-ready reason " + quoted(*reason) + " is not in tenant " +
+                                  quoted(tenant.name) + "'s not_ready_reasons";
+            if (auto guess = closest_match(*reason, allowed))
+              message += " (did you mean " + quoted(*guess) + "?)";
             errors_.add(item.Mark(), item_path, std::move(message));
             continue;
           }
@@ -503,11 +514,10 @@ void Loader::read_team(const TenantDraft& tenant, const EntityDraft& draft) {
     policy.read("max_concurrent", team.break_policy.max_concurrent, 0, kMaxSmallInt);
     double minutes = 0;
     if (policy.read("max_minutes", minutes, 0.0, 24.0 * 60.0)) {
-      team.break_policy.max_duration =
-          std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::ratio<60>>(minutes));
+      team.break_policy.max_duration = std::chrono::duration_cast<Duration>(
+          std::chrono::duration<double, std::ratio<60>>(minutes));
     }
-    policy.read_enum("over_limit", team.break_policy.over_limit, kOverLimit,
-                     "over-limit action");
+    policy.read_enum("over_limit", team.break_policy.over_limit, kOverLimit, "over-limit action");
   }
   config_.domain.teams.push_back(std::move(team));
 }
@@ -523,9 +533,9 @@ void Loader::read_agent(const TenantDraft& tenant, const EntityDraft& draft) {
     if (auto text = read_string(*ext, ext_path, errors_)) {
       bool valid = !text->empty() && text->size() <= 32;
       for (char c : *text) {
-        valid = valid && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                          (c >= 'A' && c <= 'Z') || c == '*' || c == '#' || c == '+' ||
-                          c == '.' || c == '_' || c == '-');
+        valid =
+            valid && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      c == '*' || c == '#' || c == '+' || c == '.' || c == '_' || c == '-');
       }
       if (!valid) {
         errors_.add(ext->Mark(), ext_path,
@@ -560,11 +570,12 @@ void Loader::read_agent(const TenantDraft& tenant, const EntityDraft& draft) {
     } else {
       for (auto it = skills->begin(); it != skills->end(); ++it) {
         const YAML::Node key = it->first;
-        const std::string skill_path = key.IsScalar() ? key_path(skills_path, key.Scalar()) : skills_path;
+        const std::string skill_path =
+            key.IsScalar() ? key_path(skills_path, key.Scalar()) : skills_path;
         auto skill = resolve(tenant, Kind::kSkill, key, skill_path);
         if (!skill) continue;
-        auto level = read_int(it->second, skill_path, errors_, core::kMinProficiency,
-                              core::kMaxProficiency);
+        auto level =
+            read_int(it->second, skill_path, errors_, core::kMinProficiency, core::kMaxProficiency);
         if (!level) continue;
         bool duplicate = false;
         for (const auto& s : agent.skills) duplicate = duplicate || s.skill.value == *skill;
@@ -597,7 +608,8 @@ std::optional<core::ExitDestination> Loader::read_exit(const TenantDraft& tenant
   }
   core::ExitDestination dest;
   // A text value; an empty value (`hangup:`) means no message.
-  auto text_of = [&](const YAML::Node& value, const std::string& value_path) -> std::optional<std::string> {
+  auto text_of = [&](const YAML::Node& value,
+                     const std::string& value_path) -> std::optional<std::string> {
     if (value.IsNull()) return std::string();
     return read_string(value, value_path, errors_);
   };
@@ -663,13 +675,13 @@ void Loader::read_overflow(const YAML::Node& node, const std::string& path,
                  "clear_after"});
   if (!map.ok()) return;
   map.read("enabled", rule.enabled);
-  const bool min_ok = map.read("min_calls", rule.min_calls, 1, kMaxSmallInt) || !map.get("min_calls");
+  const bool min_ok =
+      map.read("min_calls", rule.min_calls, 1, kMaxSmallInt) || !map.get("min_calls");
   map.read("min_wait", rule.min_wait);
   map.read("sustain", rule.sustain);
   map.read("max_tier", rule.max_tier, 1, core::kMaxTier);
-  const bool clear_ok =
-      map.read("clear_below_calls", rule.clear_below_calls, 0, kMaxSmallInt) ||
-      !map.get("clear_below_calls");
+  const bool clear_ok = map.read("clear_below_calls", rule.clear_below_calls, 0, kMaxSmallInt) ||
+                        !map.get("clear_below_calls");
   map.read("clear_after", rule.clear_after);
   if (min_ok && clear_ok && rule.clear_below_calls > rule.min_calls) {
     auto where = map.get("clear_below_calls") ? map.get("clear_below_calls")->Mark() : map.mark();
@@ -733,7 +745,8 @@ void Loader::read_queue(const TenantDraft& tenant, const EntityDraft& draft) {
         item.read("optional", req.optional);
         if (!skill) continue;
         bool duplicate = false;
-        for (const auto& r : queue.required_skills) duplicate = duplicate || r.skill.value == *skill;
+        for (const auto& r : queue.required_skills)
+          duplicate = duplicate || r.skill.value == *skill;
         if (duplicate) {
           errors_.add(skill_node->Mark(), item.path_of("skill"),
                       "skill " + quoted(skill_node->Scalar()) + " is required twice");
@@ -745,8 +758,10 @@ void Loader::read_queue(const TenantDraft& tenant, const EntityDraft& draft) {
     }
   }
 
-  if (map.read("sl_threshold", queue.sl_threshold)) require_positive(map, "sl_threshold", queue.sl_threshold);
-  if (map.read("ring_timeout", queue.ring_timeout)) require_positive(map, "ring_timeout", queue.ring_timeout);
+  if (map.read("sl_threshold", queue.sl_threshold))
+    require_positive(map, "sl_threshold", queue.sl_threshold);
+  if (map.read("ring_timeout", queue.ring_timeout))
+    require_positive(map, "ring_timeout", queue.ring_timeout);
   map.read("wrap_up", queue.wrap_up);
   map.read("manual_wrap_up", queue.manual_wrap_up);
   if (map.read("default_handle_time", queue.default_handle_time)) {
@@ -756,9 +771,9 @@ void Loader::read_queue(const TenantDraft& tenant, const EntityDraft& draft) {
   map.read("max_length", queue.max_length, 0, kMaxSmallInt);
   map.read("join_when_empty", queue.join_when_empty);
   map.read("leave_when_empty", queue.leave_when_empty);
-  for (auto [key, field] : {std::pair{"on_timeout", &queue.on_timeout},
-                            std::pair{"on_full", &queue.on_full},
-                            std::pair{"on_empty", &queue.on_empty}}) {
+  for (auto [key, field] :
+       {std::pair{"on_timeout", &queue.on_timeout}, std::pair{"on_full", &queue.on_full},
+        std::pair{"on_empty", &queue.on_empty}}) {
     if (auto node = map.get(key)) {
       if (auto dest = read_exit(tenant, draft, *node, map.path_of(key))) *field = *dest;
     }
@@ -766,7 +781,8 @@ void Loader::read_queue(const TenantDraft& tenant, const EntityDraft& draft) {
   map.read("aging_per_minute", queue.aging_per_minute, 0.0, 1e6);
   map.read("vip_boost", queue.vip_boost, 0, kMaxSmallInt);
   if (auto node = map.get("escalation")) read_escalation(*node, map.path_of("escalation"), queue);
-  if (auto node = map.get("overflow")) read_overflow(*node, map.path_of("overflow"), queue.overflow);
+  if (auto node = map.get("overflow"))
+    read_overflow(*node, map.path_of("overflow"), queue.overflow);
   map.read_enum("rona_policy", queue.rona_policy, kRonaPolicies, "RONA policy");
   map.read("rona_retry", queue.rona_retry);
   map.read("ring_all_limit", queue.ring_all_limit, 1, 1000);
@@ -828,6 +844,8 @@ ConfigResult load_config_file(const std::string& path, NameRegistry& registry) {
   return load_config_text(text.str(), path, registry);
 }
 
-core::CoreConfig to_core_config(const DaemonConfig& config) { return config.domain; }
+core::CoreConfig to_core_config(const DaemonConfig& config) {
+  return config.domain;
+}
 
 }  // namespace acd::app

@@ -87,7 +87,7 @@ struct DaemonConfig {
   ShutdownConfig shutdown;
   DemoConfig demo;
   std::vector<TenantSettings> tenants;
-  core::CoreConfig domain;  // what RoutingCore::apply_config takes
+  core::CoreConfig domain;                 // what RoutingCore::apply_config takes
   std::shared_ptr<const NameTable> names;  // every name the registry knows, by id
 };
 

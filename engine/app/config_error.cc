@@ -1,9 +1,9 @@
 #include "engine/app/config_error.h"
 
+#include <yaml-cpp/mark.h>
+
 #include <algorithm>
 #include <tuple>
-
-#include <yaml-cpp/mark.h>
 
 namespace acd::app {
 
@@ -45,8 +45,8 @@ std::vector<ConfigError> ErrorList::take() {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
   });
   if (truncated_) {
-    errors_.push_back({file_, 0, 0, "",
-                       "too many errors; stopped after " + std::to_string(limit_)});
+    errors_.push_back(
+        {file_, 0, 0, "", "too many errors; stopped after " + std::to_string(limit_)});
     truncated_ = false;
   }
   return std::move(errors_);

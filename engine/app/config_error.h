@@ -4,21 +4,20 @@
 // ErrorList belongs to the one load that fills it.
 #pragma once
 
+#include <yaml-cpp/mark.h>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <yaml-cpp/mark.h>
-
-
 namespace acd::app {
 
 struct ConfigError {
   std::string file;
-  int line = 0;    // 1-based; 0 when the error concerns the whole file
-  int column = 0;  // 1-based; 0 when unknown
+  int line = 0;      // 1-based; 0 when the error concerns the whole file
+  int column = 0;    // 1-based; 0 when unknown
   std::string path;  // key path; empty for file-level errors (unreadable, YAML syntax)
   std::string message;
 

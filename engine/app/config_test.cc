@@ -1,7 +1,6 @@
 #include "engine/app/config.h"
 
 #include <algorithm>
-
 #include <catch2/catch.hpp>
 
 namespace acd::app {
@@ -149,18 +148,18 @@ TEST_CASE("config: the example file loads", "[config]") {
 }
 
 constexpr std::string_view kMinimal =
-    "tenants:\n"                         // 1
-    "  - name: acme\n"                   // 2
-    "    skills: [english]\n"            // 3
-    "    agents:\n"                      // 4
-    "      - name: alice\n"              // 5
-    "        extension: \"1001\"\n"      // 6
-    "        skills: {english: 5}\n"     // 7
-    "    queues:\n"                      // 8
-    "      - name: sales\n"              // 9
-    "        strategy: round-robin\n"    // 10
-    "        members:\n"                 // 11
-    "          - agent: alice\n";        // 12
+    "tenants:\n"                       // 1
+    "  - name: acme\n"                 // 2
+    "    skills: [english]\n"          // 3
+    "    agents:\n"                    // 4
+    "      - name: alice\n"            // 5
+    "        extension: \"1001\"\n"    // 6
+    "        skills: {english: 5}\n"   // 7
+    "    queues:\n"                    // 8
+    "      - name: sales\n"            // 9
+    "        strategy: round-robin\n"  // 10
+    "        members:\n"               // 11
+    "          - agent: alice\n";      // 12
 
 TEST_CASE("config: a minimal file loads with defaults", "[config]") {
   NameRegistry registry;
@@ -181,23 +180,28 @@ TEST_CASE("config: unknown keys are errors with location and a suggestion", "[co
   CHECK(single_error("log:\n  level: info\n  formt: json\ntenants: []\n") ==
         "test.yaml:3:3: log.formt: unknown key \"formt\" (did you mean \"format\"?); "
         "expected one of level, format");
-  CHECK_THAT(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
-                          "        ring_timout: 10s\n"),
-             Catch::StartsWith("test.yaml:5:9: tenants[0].queues[0].ring_timout: unknown key "
-                               "\"ring_timout\" (did you mean \"ring_timeout\"?); expected one of name, "
-                               "strategy, "));
+  CHECK_THAT(
+      single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
+                   "        ring_timout: 10s\n"),
+      Catch::StartsWith("test.yaml:5:9: tenants[0].queues[0].ring_timout: unknown key "
+                        "\"ring_timout\" (did you mean \"ring_timeout\"?); expected one of name, "
+                        "strategy, "));
   const auto top = errors_of("tenant: []\n");
   REQUIRE(top.size() == 2);
-  CHECK_THAT(top[0], Catch::StartsWith("test.yaml:1:1: tenant: unknown key \"tenant\" (did you mean \"tenants\"?)"));
+  CHECK_THAT(top[0],
+             Catch::StartsWith(
+                 "test.yaml:1:1: tenant: unknown key \"tenant\" (did you mean \"tenants\"?)"));
   CHECK(top[1] == "test.yaml:1:1: missing required key \"tenants\"");
 }
 
 TEST_CASE("config: bad durations name the key and the problem", "[config]") {
-  CHECK(single_error("shutdown:\n  drain_timeout: 10 minutes\ntenants: []\n") ==
-        "test.yaml:2:18: shutdown.drain_timeout: malformed duration \"10 minutes\"; every part of a "
-        "compound duration needs a unit (ms, s, m, h)");
-  CHECK(single_error("shutdown:\n  drain_timeout: -5s\ntenants: []\n") ==
-        "test.yaml:2:18: shutdown.drain_timeout: negative duration \"-5s\"; durations must be >= 0");
+  CHECK(
+      single_error("shutdown:\n  drain_timeout: 10 minutes\ntenants: []\n") ==
+      "test.yaml:2:18: shutdown.drain_timeout: malformed duration \"10 minutes\"; every part of a "
+      "compound duration needs a unit (ms, s, m, h)");
+  CHECK(
+      single_error("shutdown:\n  drain_timeout: -5s\ntenants: []\n") ==
+      "test.yaml:2:18: shutdown.drain_timeout: negative duration \"-5s\"; durations must be >= 0");
   CHECK(single_error("core:\n  snapshot_interval: 0s\ntenants: []\n") ==
         "test.yaml:2:22: core.snapshot_interval: must be greater than zero");
 }
@@ -224,10 +228,11 @@ TEST_CASE("config: bad levels and tiers", "[config]") {
 TEST_CASE("config: unknown strategy lists the known ones", "[config]") {
   std::string text(kMinimal);
   text.replace(text.find("round-robin"), 11, "fastest");
-  CHECK(single_error(text) ==
-        "test.yaml:10:19: tenants[0].queues[0].strategy: unknown strategy \"fastest\"; expected one "
-        "of longest-idle, least-talk-time, fewest-calls, round-robin, top-down, ring-all, random, "
-        "weighted-random, best-proficiency");
+  CHECK(
+      single_error(text) ==
+      "test.yaml:10:19: tenants[0].queues[0].strategy: unknown strategy \"fastest\"; expected one "
+      "of longest-idle, least-talk-time, fewest-calls, round-robin, top-down, ring-all, random, "
+      "weighted-random, best-proficiency");
 }
 
 TEST_CASE("config: references across tenants are errors naming both tenants", "[config]") {
@@ -258,12 +263,13 @@ TEST_CASE("config: unknown references suggest a close name", "[config]") {
 
 TEST_CASE("config: duplicate names", "[config]") {
   const std::string agent_twice = std::string(kMinimal) +
-                                  "    teams:\n"                  // 13
-                                  "      - name: t1\n"            // 14
-                                  "      - name: t1\n";           // 15
-  CHECK(single_error(agent_twice) ==
-        "test.yaml:15:15: tenants[0].teams[1].name: duplicate team \"t1\" in tenant \"acme\" (first "
-        "defined at line 14)");
+                                  "    teams:\n"         // 13
+                                  "      - name: t1\n"   // 14
+                                  "      - name: t1\n";  // 15
+  CHECK(
+      single_error(agent_twice) ==
+      "test.yaml:15:15: tenants[0].teams[1].name: duplicate team \"t1\" in tenant \"acme\" (first "
+      "defined at line 14)");
 
   CHECK(single_error("tenants:\n  - name: acme\n  - name: acme\n") ==
         "test.yaml:3:11: tenants[1].name: duplicate tenant \"acme\" (first defined at line 2)");
@@ -274,7 +280,8 @@ TEST_CASE("config: duplicate names", "[config]") {
   // The same name in two tenants is fine.
   NameRegistry registry;
   const DaemonConfig c = loaded(
-      "tenants:\n  - name: a\n    queues: [{name: q}]\n  - name: b\n    queues: [{name: q}]\n", registry);
+      "tenants:\n  - name: a\n    queues: [{name: q}]\n  - name: b\n    queues: [{name: q}]\n",
+      registry);
   REQUIRE(c.domain.queues.size() == 2);
   CHECK(c.domain.queues[0].id != c.domain.queues[1].id);
 }
@@ -300,9 +307,10 @@ TEST_CASE("config: wrong shapes and missing keys", "[config]") {
   CHECK(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
                      "        on_timeout: {queue: q}\n") ==
         "test.yaml:5:29: tenants[0].queues[0].on_timeout.queue: queue \"q\" cannot exit to itself");
-  CHECK(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
-                     "        join_when_empty: yes\n") ==
-        "test.yaml:5:26: tenants[0].queues[0].join_when_empty: expected true or false, got \"yes\"");
+  CHECK(
+      single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
+                   "        join_when_empty: yes\n") ==
+      "test.yaml:5:26: tenants[0].queues[0].join_when_empty: expected true or false, got \"yes\"");
   CHECK(single_error("tenants: []\ndemo:\n  queues: [acme/sales]\n") ==
         "test.yaml:3:12: demo.queues[0]: unknown tenant \"acme\"");
   CHECK(single_error("tenants:\n  - name: bad name\n") ==
@@ -323,13 +331,15 @@ TEST_CASE("config: semantic checks", "[config]") {
                      "        overflow: {min_calls: 2, clear_below_calls: 3}\n") ==
         "test.yaml:5:53: tenants[0].queues[0].overflow.clear_below_calls: clear_below_calls (3) "
         "must not exceed min_calls (2)");
-  CHECK(single_error(std::string(kMinimal) + "          - agent: alice\n") ==
-        "test.yaml:13:20: tenants[0].queues[0].members[1].agent: agent \"alice\" is already a member "
-        "of queue \"sales\" (line 12)");
-  CHECK(single_error("tenants:\n  - name: acme\n    agents:\n"
-                     "      - {name: a, extension: \"1\"}\n      - {name: b, extension: \"1\"}\n") ==
-        "test.yaml:5:30: tenants[0].agents[1].extension: extension \"1\" is already used by agent "
-        "\"a\" in tenant \"acme\"");
+  CHECK(
+      single_error(std::string(kMinimal) + "          - agent: alice\n") ==
+      "test.yaml:13:20: tenants[0].queues[0].members[1].agent: agent \"alice\" is already a member "
+      "of queue \"sales\" (line 12)");
+  CHECK(
+      single_error("tenants:\n  - name: acme\n    agents:\n"
+                   "      - {name: a, extension: \"1\"}\n      - {name: b, extension: \"1\"}\n") ==
+      "test.yaml:5:30: tenants[0].agents[1].extension: extension \"1\" is already used by agent "
+      "\"a\" in tenant \"acme\"");
 }
 
 TEST_CASE("config: every error is collected, up to a limit", "[config]") {
@@ -390,7 +400,8 @@ TEST_CASE("config: unreadable file", "[config]") {
   auto result = load_config_file("/nonexistent/acdd.yaml", registry);
   REQUIRE_FALSE(result.ok());
   REQUIRE(result.error().size() == 1);
-  CHECK(result.error()[0].to_string() == "/nonexistent/acdd.yaml: cannot open: No such file or directory");
+  CHECK(result.error()[0].to_string() ==
+        "/nonexistent/acdd.yaml: cannot open: No such file or directory");
 }
 
 TEST_CASE("config: log levels", "[config]") {

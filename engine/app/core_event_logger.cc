@@ -13,104 +13,106 @@ using core::Overloaded;
 void CoreEventLogger::on_core_event(const core::CoreEvent& event, const core::RoutingCore& core) {
   if (!log_enabled(level_) && !log_enabled(LogLevel::kWarn)) return;
   const NameTable& n = *names_;
-  std::visit(
-      Overloaded{
-          [&](const core::AgentStateChanged& e) {
-            const std::string tenant = n.tenant(e.tenant), agent = n.agent(e.agent);
-            std::vector<LogField> f{{"tenant", tenant},
-                                    {"agent", agent},
-                                    {"from", core::to_string(e.from)},
-                                    {"to", core::to_string(e.to)}};
-            if (e.reason.valid()) f.emplace_back("reason", core.reason_name(e.reason));
-            f.emplace_back("cause", core::to_string(e.cause));
-            if (e.call.valid()) f.emplace_back("call", e.call.value);
-            log_event(level_, "agent.state", f);
-          },
-          [&](const core::CallQueued& e) {
-            log_event(level_, "call.queued",
-                      {{"tenant", n.tenant(e.tenant)}, {"call", e.call.value}, {"queue", n.queue(e.queue)}});
-          },
-          [&](const core::CallOffered& e) {
-            log_event(level_, "call.offered",
-                      {{"tenant", n.tenant(e.tenant)},
-                       {"call", e.call.value},
-                       {"queue", n.queue(e.queue)},
-                       {"agent", n.agent(e.agent)},
-                       {"ring_timeout_ms", to_ms(e.ring_timeout)}});
-          },
-          [&](const core::OfferEnded& e) {
-            log_event(level_, "call.offer_ended",
-                      {{"tenant", n.tenant(e.tenant)},
-                       {"call", e.call.value},
-                       {"agent", n.agent(e.agent)},
-                       {"reason", core::to_string(e.reason)}});
-          },
-          [&](const core::CallConnected& e) {
-            log_event(level_, "call.connected",
-                      {{"tenant", n.tenant(e.tenant)},
-                       {"call", e.call.value},
-                       {"queue", n.queue(e.queue)},
-                       {"agent", n.agent(e.agent)},
-                       {"waited_ms", to_ms(e.waited)}});
-          },
-          [&](const core::CallEscalated& e) {
-            log_event(level_, "call.escalated",
-                      {{"tenant", n.tenant(e.tenant)},
-                       {"call", e.call.value},
-                       {"queue", n.queue(e.queue)},
-                       {"step", e.step}});
-          },
-          [&](const core::CallExited& e) {
-            const std::string destination =
-                e.destination.kind == core::ExitDestination::Kind::kQueue ? n.queue(e.destination.queue)
-                                                                          : e.destination.target;
-            log_event(level_, "call.exited",
-                      {{"tenant", n.tenant(e.tenant)},
-                       {"call", e.call.value},
-                       {"queue", n.queue(e.queue)},
-                       {"reason", core::to_string(e.reason)},
-                       {"exit", core::to_string(e.destination.kind)},
-                       {"target", destination}});
-          },
-          [&](const core::CallFinished& e) {
-            const std::string tenant = n.tenant(e.tenant), queue = n.queue(e.queue),
-                              agent = n.agent(e.agent);
-            std::vector<LogField> f{{"tenant", tenant},
-                                    {"call", e.call.value},
-                                    {"queue", queue},
-                                    {"state", core::to_string(e.state)}};
-            if (e.agent.valid()) f.emplace_back("agent", agent);
-            f.emplace_back("waited_ms", to_ms(e.waited));
-            f.emplace_back("talk_ms", to_ms(e.talk));
-            f.emplace_back("hold_ms", to_ms(e.hold));
-            log_event(level_, "call.finished", f);
-          },
-          [&](const core::OverflowLevelChanged& e) {
-            log_event(level_, "queue.overflow",
-                      {{"tenant", n.tenant(e.tenant)},
-                       {"queue", n.queue(e.queue)},
-                       {"from_tier", e.from_tier},
-                       {"to_tier", e.to_tier}});
-          },
-          [&](const core::SupervisorAlert& e) {
-            log_event(LogLevel::kWarn, "supervisor.alert",
-                      {{"kind", core::to_string(e.kind)},
-                       {"tenant", n.tenant(e.tenant)},
-                       {"team", n.team(e.team)},
-                       {"agent", n.agent(e.agent)},
-                       {"reason", core.reason_name(e.reason)},
-                       {"overrun_ms", to_ms(e.overrun)}});
-          },
-          [&](const core::BreakWaitlisted& e) {
-            log_event(level_, "agent.break_waitlisted",
-                      {{"tenant", n.tenant(e.tenant)},
-                       {"agent", n.agent(e.agent)},
-                       {"team", n.team(e.team)},
-                       {"reason", core.reason_name(e.reason)},
-                       {"position", e.position}});
-          },
-      },
-      event);
+  std::visit(Overloaded{
+                 [&](const core::AgentStateChanged& e) {
+                   const std::string tenant = n.tenant(e.tenant), agent = n.agent(e.agent);
+                   std::vector<LogField> f{{"tenant", tenant},
+                                           {"agent", agent},
+                                           {"from", core::to_string(e.from)},
+                                           {"to", core::to_string(e.to)}};
+                   if (e.reason.valid()) f.emplace_back("reason", core.reason_name(e.reason));
+                   f.emplace_back("cause", core::to_string(e.cause));
+                   if (e.call.valid()) f.emplace_back("call", e.call.value);
+                   log_event(level_, "agent.state", f);
+                 },
+                 [&](const core::CallQueued& e) {
+                   log_event(level_, "call.queued",
+                             {{"tenant", n.tenant(e.tenant)},
+                              {"call", e.call.value},
+                              {"queue", n.queue(e.queue)}});
+                 },
+                 [&](const core::CallOffered& e) {
+                   log_event(level_, "call.offered",
+                             {{"tenant", n.tenant(e.tenant)},
+                              {"call", e.call.value},
+                              {"queue", n.queue(e.queue)},
+                              {"agent", n.agent(e.agent)},
+                              {"ring_timeout_ms", to_ms(e.ring_timeout)}});
+                 },
+                 [&](const core::OfferEnded& e) {
+                   log_event(level_, "call.offer_ended",
+                             {{"tenant", n.tenant(e.tenant)},
+                              {"call", e.call.value},
+                              {"agent", n.agent(e.agent)},
+                              {"reason", core::to_string(e.reason)}});
+                 },
+                 [&](const core::CallConnected& e) {
+                   log_event(level_, "call.connected",
+                             {{"tenant", n.tenant(e.tenant)},
+                              {"call", e.call.value},
+                              {"queue", n.queue(e.queue)},
+                              {"agent", n.agent(e.agent)},
+                              {"waited_ms", to_ms(e.waited)}});
+                 },
+                 [&](const core::CallEscalated& e) {
+                   log_event(level_, "call.escalated",
+                             {{"tenant", n.tenant(e.tenant)},
+                              {"call", e.call.value},
+                              {"queue", n.queue(e.queue)},
+                              {"step", e.step}});
+                 },
+                 [&](const core::CallExited& e) {
+                   const std::string destination =
+                       e.destination.kind == core::ExitDestination::Kind::kQueue
+                           ? n.queue(e.destination.queue)
+                           : e.destination.target;
+                   log_event(level_, "call.exited",
+                             {{"tenant", n.tenant(e.tenant)},
+                              {"call", e.call.value},
+                              {"queue", n.queue(e.queue)},
+                              {"reason", core::to_string(e.reason)},
+                              {"exit", core::to_string(e.destination.kind)},
+                              {"target", destination}});
+                 },
+                 [&](const core::CallFinished& e) {
+                   const std::string tenant = n.tenant(e.tenant), queue = n.queue(e.queue),
+                                     agent = n.agent(e.agent);
+                   std::vector<LogField> f{{"tenant", tenant},
+                                           {"call", e.call.value},
+                                           {"queue", queue},
+                                           {"state", core::to_string(e.state)}};
+                   if (e.agent.valid()) f.emplace_back("agent", agent);
+                   f.emplace_back("waited_ms", to_ms(e.waited));
+                   f.emplace_back("talk_ms", to_ms(e.talk));
+                   f.emplace_back("hold_ms", to_ms(e.hold));
+                   log_event(level_, "call.finished", f);
+                 },
+                 [&](const core::OverflowLevelChanged& e) {
+                   log_event(level_, "queue.overflow",
+                             {{"tenant", n.tenant(e.tenant)},
+                              {"queue", n.queue(e.queue)},
+                              {"from_tier", e.from_tier},
+                              {"to_tier", e.to_tier}});
+                 },
+                 [&](const core::SupervisorAlert& e) {
+                   log_event(LogLevel::kWarn, "supervisor.alert",
+                             {{"kind", core::to_string(e.kind)},
+                              {"tenant", n.tenant(e.tenant)},
+                              {"team", n.team(e.team)},
+                              {"agent", n.agent(e.agent)},
+                              {"reason", core.reason_name(e.reason)},
+                              {"overrun_ms", to_ms(e.overrun)}});
+                 },
+                 [&](const core::BreakWaitlisted& e) {
+                   log_event(level_, "agent.break_waitlisted",
+                             {{"tenant", n.tenant(e.tenant)},
+                              {"agent", n.agent(e.agent)},
+                              {"team", n.team(e.team)},
+                              {"reason", core.reason_name(e.reason)},
+                              {"position", e.position}});
+                 },
+             },
+             event);
 }
 
 }  // namespace acd::app

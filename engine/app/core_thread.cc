@@ -1,10 +1,9 @@
 #include "engine/app/core_thread.h"
 
+#include <boost/asio/post.hpp>
 #include <exception>
 #include <limits>
 #include <random>
-
-#include <boost/asio/post.hpp>
 
 #include "engine/app/logging.h"
 
@@ -20,7 +19,9 @@ std::uint64_t seed_or_random(std::uint64_t seed) {
 
 }  // namespace
 
-void CoreThread::Observer::on_event(const core::CoreEvent& event) { owner_.dispatch(event); }
+void CoreThread::Observer::on_event(const core::CoreEvent& event) {
+  owner_.dispatch(event);
+}
 
 CoreThread::CoreThread(Options options)
     : options_(options),
@@ -34,7 +35,9 @@ CoreThread::CoreThread(Options options)
   publish_snapshot();
 }
 
-CoreThread::~CoreThread() { stop(); }
+CoreThread::~CoreThread() {
+  stop();
+}
 
 void CoreThread::start() {
   if (thread_.joinable() || stopped_) return;
@@ -167,10 +170,10 @@ void CoreThread::arm_deadline() {
   // The engine clock is steady_clock shifted to the Unix epoch: a delay in one is the
   // same delay in the other. Measuring the delay before setting the timer can only make
   // the timer fire late (by nanoseconds), never early.
-  deadline_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay));
-  deadline_timer_.async_wait([this, generation](const boost::system::error_code& ec) {
-    on_deadline(generation, ec);
-  });
+  deadline_timer_.expires_after(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay));
+  deadline_timer_.async_wait(
+      [this, generation](const boost::system::error_code& ec) { on_deadline(generation, ec); });
 }
 
 void CoreThread::on_deadline(std::uint64_t generation, const boost::system::error_code& ec) {
@@ -184,8 +187,8 @@ void CoreThread::request_snapshot() {
   snapshot_dirty_ = true;
   if (snapshot_timer_armed_) return;
   const auto now = std::chrono::steady_clock::now();
-  const auto due = last_publish_ +
-                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.snapshot_interval);
+  const auto due = last_publish_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                       options_.snapshot_interval);
   if (now >= due) {
     publish_snapshot();
     return;

@@ -23,7 +23,12 @@
 // that live on the core thread (their handlers run on it).
 #pragma once
 
+#include <concurrentqueue/concurrentqueue.h>
+
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <future>
@@ -31,11 +36,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <concurrentqueue/concurrentqueue.h>
 
 #include "engine/app/core_listener.h"
 #include "engine/app/unique_function.h"

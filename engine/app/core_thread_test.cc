@@ -1,9 +1,8 @@
 #include "engine/app/core_thread.h"
 
 #include <algorithm>
-#include <thread>
-
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "engine/app/event_recorder_test_util.h"
 
@@ -40,15 +39,18 @@ core::CoreConfig make_config(int agents, core::Duration wrap_up = 0s) {
 }
 
 Status apply(CoreThread& thread, const core::CoreConfig& config) {
-  return thread.submit_and_wait([&config](RoutingCore& core) { return core.apply_config(config); }).get();
+  return thread.submit_and_wait([&config](RoutingCore& core) { return core.apply_config(config); })
+      .get();
 }
 
 std::optional<AgentState> state_of(CoreThread& thread, AgentId agent) {
   std::optional<AgentState> state;
-  const Status status = thread.submit_and_wait([&](RoutingCore& core) {
-    if (auto view = core.agent(agent)) state = view->state;
-    return Status::ok();
-  }).get();
+  const Status status = thread
+                            .submit_and_wait([&](RoutingCore& core) {
+                              if (auto view = core.agent(agent)) state = view->state;
+                              return Status::ok();
+                            })
+                            .get();
   REQUIRE(status.is_ok());
   return state;
 }
@@ -80,7 +82,8 @@ TEST_CASE("core thread: many producers, exact final state", "[core_thread]") {
           const AgentId agent(static_cast<std::uint32_t>(t * kAgentsPerThread + a));
           thread.submit([&, agent, i](RoutingCore& core) {
             ++executed;
-            const Status s = i % 2 == 0 ? core.set_not_ready(agent, "lunch") : core.set_ready(agent);
+            const Status s =
+                i % 2 == 0 ? core.set_not_ready(agent, "lunch") : core.set_ready(agent);
             if (!s.is_ok()) ++failed;
           });
         }
@@ -91,11 +94,14 @@ TEST_CASE("core thread: many producers, exact final state", "[core_thread]") {
 
   int seen_executed = -1;
   int seen_failed = -1;
-  REQUIRE(thread.submit_and_wait([&](RoutingCore& core) {
-    seen_executed = executed;
-    seen_failed = failed;
-    return core.check_invariants();
-  }).get().is_ok());
+  REQUIRE(thread
+              .submit_and_wait([&](RoutingCore& core) {
+                seen_executed = executed;
+                seen_failed = failed;
+                return core.check_invariants();
+              })
+              .get()
+              .is_ok());
   CHECK(seen_executed == kThreads * kAgentsPerThread * (1 + kToggles));
   CHECK(seen_failed == 0);
   for (int i = 0; i < kThreads * kAgentsPerThread; ++i) {
@@ -110,16 +116,18 @@ TEST_CASE("core thread: snapshots are published and their sequence increases", "
   REQUIRE(initial != nullptr);
   thread.start();
   REQUIRE(apply(thread, make_config(2)).is_ok());
-  REQUIRE(thread.submit_and_wait([](RoutingCore& core) { return core.login(AgentId(0), true); }).get().is_ok());
+  REQUIRE(thread.submit_and_wait([](RoutingCore& core) { return core.login(AgentId(0), true); })
+              .get()
+              .is_ok());
 
   // Wait (generously) for a snapshot that shows the change.
   std::shared_ptr<const core::CoreSnapshot> latest;
   const auto give_up = std::chrono::steady_clock::now() + 30s;
   for (;;) {
     latest = thread.latest_snapshot();
-    const bool shows_login = std::any_of(latest->agents.begin(), latest->agents.end(), [](const auto& a) {
-      return a.id == AgentId(0) && a.state == AgentState::kReady;
-    });
+    const bool shows_login = std::any_of(
+        latest->agents.begin(), latest->agents.end(),
+        [](const auto& a) { return a.id == AgentId(0) && a.state == AgentState::kReady; });
     if (shows_login || std::chrono::steady_clock::now() > give_up) break;
     std::this_thread::sleep_for(5ms);
   }
@@ -128,7 +136,9 @@ TEST_CASE("core thread: snapshots are published and their sequence increases", "
   REQUIRE(latest->agents.size() == 2);
 
   const auto before = latest->sequence;
-  REQUIRE(thread.submit_and_wait([](RoutingCore& core) { return core.login(AgentId(1), true); }).get().is_ok());
+  REQUIRE(thread.submit_and_wait([](RoutingCore& core) { return core.login(AgentId(1), true); })
+              .get()
+              .is_ok());
   thread.stop();  // publishes a last snapshot
   CHECK(thread.latest_snapshot()->sequence > before);
 }
@@ -142,20 +152,31 @@ TEST_CASE("core thread: the deadline timer runs the core's timers", "[core_threa
 
   const AgentId agent(0);
   const core::CallId call(1);
-  REQUIRE(thread.submit_and_wait([&](RoutingCore& core) { return core.login(agent, true); }).get().is_ok());
-  REQUIRE(thread.submit_and_wait([&](RoutingCore& core) {
-    core::CallSpec spec;
-    spec.id = call;
-    spec.tenant = core::TenantId(0);
-    return core.enqueue(std::move(spec), core::QueueId(0));
-  }).get().is_ok());
+  REQUIRE(thread.submit_and_wait([&](RoutingCore& core) { return core.login(agent, true); })
+              .get()
+              .is_ok());
+  REQUIRE(thread
+              .submit_and_wait([&](RoutingCore& core) {
+                core::CallSpec spec;
+                spec.id = call;
+                spec.tenant = core::TenantId(0);
+                return core.enqueue(std::move(spec), core::QueueId(0));
+              })
+              .get()
+              .is_ok());
   REQUIRE(events.wait_until([](const auto& all) {
     return std::any_of(all.begin(), all.end(),
                        [](const auto& e) { return std::holds_alternative<core::CallOffered>(e); });
   }));
-  REQUIRE(thread.submit_and_wait([&](RoutingCore& core) { return core.offer_ringing(call, agent); }).get().is_ok());
-  REQUIRE(thread.submit_and_wait([&](RoutingCore& core) { return core.offer_answered(call, agent); }).get().is_ok());
-  REQUIRE(thread.submit_and_wait([&](RoutingCore& core) { return core.hang_up(call); }).get().is_ok());
+  REQUIRE(thread.submit_and_wait([&](RoutingCore& core) { return core.offer_ringing(call, agent); })
+              .get()
+              .is_ok());
+  REQUIRE(
+      thread.submit_and_wait([&](RoutingCore& core) { return core.offer_answered(call, agent); })
+          .get()
+          .is_ok());
+  REQUIRE(
+      thread.submit_and_wait([&](RoutingCore& core) { return core.hang_up(call); }).get().is_ok());
 
   // Nobody touches the core now: only the armed deadline can end the 50 ms wrap-up.
   const bool wrap_up_ended = events.wait_until([](const auto& all) {
@@ -186,9 +207,8 @@ TEST_CASE("core thread: stop runs what was submitted, then refuses", "[core_thre
 
 TEST_CASE("core thread: commands submitted before start run after it", "[core_thread]") {
   CoreThread thread(CoreThread::Options{});
-  auto applied = thread.submit_and_wait([config = make_config(1)](RoutingCore& core) {
-    return core.apply_config(config);
-  });
+  auto applied = thread.submit_and_wait(
+      [config = make_config(1)](RoutingCore& core) { return core.apply_config(config); });
   thread.start();
   CHECK(applied.get().is_ok());
   CHECK(state_of(thread, AgentId(0)) == AgentState::kLoggedOut);

@@ -1,11 +1,10 @@
 #include "engine/app/daemon.h"
 
-#include <csignal>
 #include <unistd.h>
 
 #include <atomic>
-
 #include <boost/asio/post.hpp>
+#include <csignal>
 
 #include "engine/app/logging.h"
 #include "engine/core/routing_core.h"
@@ -34,7 +33,9 @@ std::vector<LogField> config_counts(const DaemonConfig& config) {
 
 }  // namespace
 
-const char* version() { return ACD_VERSION; }
+const char* version() {
+  return ACD_VERSION;
+}
 
 // While the daemon drains, counts the calls left after every call that ends and reports
 // the count to the main thread. Thread-safety: a CoreListener (core thread); start() from
@@ -49,7 +50,8 @@ class Daemon::DrainWatcher final : public CoreListener {
   }
 
   void on_core_event(const core::CoreEvent& event, const core::RoutingCore&) override {
-    if (active_.load(std::memory_order_relaxed) && std::holds_alternative<core::CallFinished>(event)) {
+    if (active_.load(std::memory_order_relaxed) &&
+        std::holds_alternative<core::CallFinished>(event)) {
       check();  // the count is read by a command, after the event's command has finished
     }
   }
@@ -78,7 +80,9 @@ Daemon::Daemon(DaemonOptions options, DaemonConfig config, NameRegistry registry
       event_logger_(config_->names),
       drain_watcher_(std::make_unique<DrainWatcher>(thread_, *this)) {}
 
-Daemon::~Daemon() { thread_.stop(); }
+Daemon::~Daemon() {
+  thread_.stop();
+}
 
 void Daemon::configure_logs(const DaemonConfig& config) const {
   configure_logging(options_.log_level.value_or(config.log.level), config.log.format);
@@ -91,9 +95,11 @@ int Daemon::run() {
   thread_.start();
 
   const auto config = config_;
-  const core::Status applied = thread_.submit_and_wait([config](core::RoutingCore& core) {
-    return core.apply_config(config->domain);
-  }).get();
+  const core::Status applied = thread_
+                                   .submit_and_wait([config](core::RoutingCore& core) {
+                                     return core.apply_config(config->domain);
+                                   })
+                                   .get();
   if (!applied.is_ok()) {
     // The loader validates everything the core checks; reaching this is a bug in one of them.
     log_event(LogLevel::kCritical, "config.rejected",
@@ -160,14 +166,16 @@ void Daemon::reload() {
   }
   auto config = std::make_shared<const DaemonConfig>(std::move(loaded).value());
   DemoTraffic* demo = demo_.get();
-  const core::Status applied =
-      thread_.submit_and_wait([this, config, demo](core::RoutingCore& core) {
-        core::Status status = core.apply_config(config->domain);
-        if (!status.is_ok()) return status;
-        event_logger_.set_names(config->names);
-        if (demo != nullptr && config->demo.enabled) demo->update_config(*config, core);
-        return status;
-      }).get();
+  const core::Status applied = thread_
+                                   .submit_and_wait([this, config, demo](core::RoutingCore& core) {
+                                     core::Status status = core.apply_config(config->domain);
+                                     if (!status.is_ok()) return status;
+                                     event_logger_.set_names(config->names);
+                                     if (demo != nullptr && config->demo.enabled)
+                                       demo->update_config(*config, core);
+                                     return status;
+                                   })
+                                   .get();
   if (!applied.is_ok()) {
     log_event(LogLevel::kError, "config.reload_failed",
               {{"config", options_.config_path},
@@ -201,8 +209,8 @@ void Daemon::begin_shutdown(int signal_number) {
              {"drain_timeout_ms", to_ms(config_->shutdown.drain_timeout)}});
   // No new calls: the demo is the only source of calls until the SIP adapter exists.
   if (demo_) demo_->stop_arrivals();
-  drain_timer_.expires_after(
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config_->shutdown.drain_timeout));
+  drain_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      config_->shutdown.drain_timeout));
   drain_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     const auto latest = thread_.latest_snapshot();
@@ -230,7 +238,8 @@ void Daemon::finish(const char* why) {
   if (demo_) demo_->stop();
   thread_.stop();
   const auto snapshot = thread_.latest_snapshot();
-  log_event(LogLevel::kInfo, "stopped", {{"reason", why}, {"calls_in_system", snapshot->calls_in_system}});
+  log_event(LogLevel::kInfo, "stopped",
+            {{"reason", why}, {"calls_in_system", snapshot->calls_in_system}});
   exit_code_ = 0;
   io_.stop();
 }

@@ -1,13 +1,13 @@
 #include "engine/app/demo_traffic.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
+#include <boost/asio/post.hpp>
 #include <cmath>
 #include <random>
 #include <string>
-
-#include <boost/asio/post.hpp>
-#include <fmt/format.h>
 
 #include "engine/app/logging.h"
 #include "engine/core/overloaded.h"
@@ -41,9 +41,7 @@ void refused(std::string_view action, const core::Status& status, std::uint64_t 
 }  // namespace
 
 DemoTraffic::DemoTraffic(CoreThread& thread, const DaemonConfig& config)
-    : thread_(thread),
-      rng_(demo_seed(config.demo.seed)),
-      timers_(thread.io_context()) {
+    : thread_(thread), rng_(demo_seed(config.demo.seed)), timers_(thread.io_context()) {
   take_settings(config);
 }
 
@@ -125,8 +123,8 @@ void DemoTraffic::update_config(const DaemonConfig& config, core::RoutingCore& c
 
 core::Duration DemoTraffic::exponential(core::Duration mean) {
   const double u = rng_.uniform01();
-  return std::chrono::duration_cast<core::Duration>(
-      std::chrono::duration<double, std::nano>(-std::log1p(-u) * static_cast<double>(mean.count())));
+  return std::chrono::duration_cast<core::Duration>(std::chrono::duration<double, std::nano>(
+      -std::log1p(-u) * static_cast<double>(mean.count())));
 }
 
 core::Duration DemoTraffic::jittered(core::Duration base) {
@@ -135,7 +133,9 @@ core::Duration DemoTraffic::jittered(core::Duration base) {
       std::chrono::duration<double, std::nano>(factor * static_cast<double>(base.count())));
 }
 
-bool DemoTraffic::chance(double probability) { return rng_.uniform01() < probability; }
+bool DemoTraffic::chance(double probability) {
+  return rng_.uniform01() < probability;
+}
 
 void DemoTraffic::schedule_arrival() {
   arrival_timer_ = TimerSet::kNone;
@@ -181,15 +181,16 @@ void DemoTraffic::arrive() {
   calls_.emplace(id.value, call);
   calls_created_.fetch_add(1, std::memory_order_relaxed);
 
-  thread_.submit([this, spec = std::move(spec), q = queue->queue, id](core::RoutingCore& core) mutable {
-    if (!running_) return;
-    const core::Status status = core.enqueue(std::move(spec), q);
-    if (!status.is_ok()) {
-      log_event(LogLevel::kWarn, "demo.enqueue_refused",
-                {{"call", id.value}, {"error", status.to_string()}});
-      forget_call(id);
-    }
-  });
+  thread_.submit(
+      [this, spec = std::move(spec), q = queue->queue, id](core::RoutingCore& core) mutable {
+        if (!running_) return;
+        const core::Status status = core.enqueue(std::move(spec), q);
+        if (!status.is_ok()) {
+          log_event(LogLevel::kWarn, "demo.enqueue_refused",
+                    {{"call", id.value}, {"error", status.to_string()}});
+          forget_call(id);
+        }
+      });
 }
 
 void DemoTraffic::forget_call(core::CallId call) {
@@ -220,56 +221,57 @@ void DemoTraffic::schedule_agent_action(core::AgentId agent, core::Duration dela
 
 void DemoTraffic::on_core_event(const core::CoreEvent& event, const core::RoutingCore& core) {
   if (!running_) return;
-  std::visit(
-      Overloaded{
-          [&](const core::CallOffered& e) {
-            if (calls_.count(e.call.value) == 0) return;  // not a demo call
-            const core::CallId call = e.call;
-            const core::AgentId agent = e.agent;
-            // The "phone" starts ringing at once.
-            thread_.submit([this, call, agent](core::RoutingCore& c) {
-              if (running_) refused("ringing", c.offer_ringing(call, agent), call.value);
-            });
-            if (chance(settings_.no_answer_probability)) return;  // let it ring out (RONA)
-            answers_[{call.value, agent.value}] =
-                timers_.schedule(steady(jittered(settings_.answer_delay)), [this, call, agent] {
-                  answers_.erase({call.value, agent.value});
-                  thread_.submit([this, call, agent](core::RoutingCore& c) {
-                    if (running_) refused("answer", c.offer_answered(call, agent), call.value);
-                  });
-                });
-          },
-          [&](const core::OfferEnded& e) {
-            auto it = answers_.find({e.call.value, e.agent.value});
-            if (it == answers_.end()) return;
-            timers_.cancel(it->second);
-            answers_.erase(it);
-          },
-          [&](const core::CallConnected& e) {
-            auto it = calls_.find(e.call.value);
-            if (it == calls_.end()) return;
-            it->second.connected = true;
-            timers_.cancel(it->second.patience);
-            it->second.patience = TimerSet::kNone;
-            agent_last_queue_[e.agent.value] = e.queue;
-            const core::CallId call = e.call;
-            it->second.talk = timers_.schedule(steady(exponential(settings_.mean_talk_time)), [this, call] {
-              auto found = calls_.find(call.value);
-              if (found != calls_.end()) found->second.talk = TimerSet::kNone;
-              thread_.submit([this, call](core::RoutingCore& c) {
-                if (running_) refused("hang_up", c.hang_up(call), call.value);
-              });
-            });
-          },
-          [&](const core::CallFinished& e) {
-            if (calls_.count(e.call.value) == 0) return;
-            forget_call(e.call);
-            calls_finished_.fetch_add(1, std::memory_order_relaxed);
-          },
-          [&](const core::AgentStateChanged& e) { on_agent_state(e, core); },
-          [](const auto&) {},
-      },
-      event);
+  std::visit(Overloaded{
+                 [&](const core::CallOffered& e) {
+                   if (calls_.count(e.call.value) == 0) return;  // not a demo call
+                   const core::CallId call = e.call;
+                   const core::AgentId agent = e.agent;
+                   // The "phone" starts ringing at once.
+                   thread_.submit([this, call, agent](core::RoutingCore& c) {
+                     if (running_) refused("ringing", c.offer_ringing(call, agent), call.value);
+                   });
+                   if (chance(settings_.no_answer_probability)) return;  // let it ring out (RONA)
+                   answers_[{call.value, agent.value}] = timers_.schedule(
+                       steady(jittered(settings_.answer_delay)), [this, call, agent] {
+                         answers_.erase({call.value, agent.value});
+                         thread_.submit([this, call, agent](core::RoutingCore& c) {
+                           if (running_)
+                             refused("answer", c.offer_answered(call, agent), call.value);
+                         });
+                       });
+                 },
+                 [&](const core::OfferEnded& e) {
+                   auto it = answers_.find({e.call.value, e.agent.value});
+                   if (it == answers_.end()) return;
+                   timers_.cancel(it->second);
+                   answers_.erase(it);
+                 },
+                 [&](const core::CallConnected& e) {
+                   auto it = calls_.find(e.call.value);
+                   if (it == calls_.end()) return;
+                   it->second.connected = true;
+                   timers_.cancel(it->second.patience);
+                   it->second.patience = TimerSet::kNone;
+                   agent_last_queue_[e.agent.value] = e.queue;
+                   const core::CallId call = e.call;
+                   it->second.talk = timers_.schedule(
+                       steady(exponential(settings_.mean_talk_time)), [this, call] {
+                         auto found = calls_.find(call.value);
+                         if (found != calls_.end()) found->second.talk = TimerSet::kNone;
+                         thread_.submit([this, call](core::RoutingCore& c) {
+                           if (running_) refused("hang_up", c.hang_up(call), call.value);
+                         });
+                       });
+                 },
+                 [&](const core::CallFinished& e) {
+                   if (calls_.count(e.call.value) == 0) return;
+                   forget_call(e.call);
+                   calls_finished_.fetch_add(1, std::memory_order_relaxed);
+                 },
+                 [&](const core::AgentStateChanged& e) { on_agent_state(e, core); },
+                 [](const auto&) {},
+             },
+             event);
 }
 
 void DemoTraffic::on_agent_state(const core::AgentStateChanged& e, const core::RoutingCore& core) {
@@ -303,25 +305,28 @@ void DemoTraffic::on_agent_state(const core::AgentStateChanged& e, const core::R
     }
     case S::kWrapUp: {
       auto it = agent_last_queue_.find(agent.value);
-      if (it == agent_last_queue_.end() || manual_wrap_up_queues_.count(it->second.value) == 0) return;
-      schedule_agent_action(agent, jittered(settings_.manual_wrap_up_time), [agent](core::RoutingCore& c) {
-        auto view = c.agent(agent);
-        if (view && view->state == S::kWrapUp) refused("end_wrap_up", c.end_wrap_up(agent));
-      });
+      if (it == agent_last_queue_.end() || manual_wrap_up_queues_.count(it->second.value) == 0)
+        return;
+      schedule_agent_action(agent, jittered(settings_.manual_wrap_up_time),
+                            [agent](core::RoutingCore& c) {
+                              auto view = c.agent(agent);
+                              if (view && view->state == S::kWrapUp)
+                                refused("end_wrap_up", c.end_wrap_up(agent));
+                            });
       return;
     }
     case S::kLoggedOut: {
       // E.g. a RONA policy of logout: the agent logs back in a little later.
-      schedule_agent_action(agent, jittered(settings_.ready_delay), [this, agent](core::RoutingCore& c) {
-        auto view = c.agent(agent);
-        if (agents_.count(agent.value) != 0 && view && view->state == S::kLoggedOut) {
-          refused("login", c.login(agent, /*ready=*/true));
-        }
-      });
+      schedule_agent_action(
+          agent, jittered(settings_.ready_delay), [this, agent](core::RoutingCore& c) {
+            auto view = c.agent(agent);
+            if (agents_.count(agent.value) != 0 && view && view->state == S::kLoggedOut) {
+              refused("login", c.login(agent, /*ready=*/true));
+            }
+          });
       return;
     }
-    default:
-      return;
+    default: return;
   }
 }
 

@@ -1,8 +1,7 @@
 #include "engine/app/demo_traffic.h"
 
-#include <set>
-
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "engine/app/event_recorder_test_util.h"
 
@@ -62,18 +61,22 @@ TEST_CASE("demo traffic: calls flow through the core and finish", "[demo]") {
   testing::EventRecorder events;
   thread.add_listener(&events);
   thread.start();
-  REQUIRE(thread.submit_and_wait([&](core::RoutingCore& core) {
-    return core.apply_config(config.domain);
-  }).get().is_ok());
+  REQUIRE(thread
+              .submit_and_wait(
+                  [&](core::RoutingCore& core) { return core.apply_config(config.domain); })
+              .get()
+              .is_ok());
 
   DemoTraffic demo(thread, config);
   demo.start();
-  const bool enough = events.wait_until([](const auto& all) {
-    return std::count_if(all.begin(), all.end(), [](const auto& e) {
-             const auto* f = std::get_if<core::CallFinished>(&e);
-             return f != nullptr && f->state == core::FinalState::kCompleted;
-           }) >= 20;
-  }, 60s);
+  const bool enough = events.wait_until(
+      [](const auto& all) {
+        return std::count_if(all.begin(), all.end(), [](const auto& e) {
+                 const auto* f = std::get_if<core::CallFinished>(&e);
+                 return f != nullptr && f->state == core::FinalState::kCompleted;
+               }) >= 20;
+      },
+      60s);
   CHECK(enough);
 
   demo.stop_arrivals();

@@ -9,16 +9,24 @@ namespace {
 using core::Duration;
 using Error = Result<Duration, std::string>;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 }  // namespace
 
 Result<Duration, std::string> parse_duration(std::string_view text) {
-  if (text.empty()) return Error::failure("empty duration; expected e.g. \"20s\", \"500ms\", \"5m\", \"1h\"");
-  if (text.front() == '-') return Error::failure("negative duration " + quoted(text) + "; durations must be >= 0");
+  if (text.empty())
+    return Error::failure("empty duration; expected e.g. \"20s\", \"500ms\", \"5m\", \"1h\"");
+  if (text.front() == '-')
+    return Error::failure("negative duration " + quoted(text) + "; durations must be >= 0");
   if (text.front() == '+') text.remove_prefix(1);
 
   double total_ns = 0;
@@ -30,7 +38,10 @@ Result<Duration, std::string> parse_duration(std::string_view text) {
     bool dot = false;
     bool digits = false;
     while (pos < text.size() && (is_digit(text[pos]) || (text[pos] == '.' && !dot))) {
-      if (text[pos] == '.') dot = true; else digits = true;
+      if (text[pos] == '.')
+        dot = true;
+      else
+        digits = true;
       ++pos;
     }
     if (!digits) {

@@ -45,7 +45,8 @@ TEST_CASE("durations: decimals and compounds", "[duration]") {
 TEST_CASE("durations: malformed input is an error that says why", "[duration]") {
   CHECK_THAT(error_of(""), Catch::Contains("empty duration"));
   CHECK_THAT(error_of("-5s"), Catch::Contains("negative duration \"-5s\""));
-  CHECK_THAT(error_of("5min"), Catch::Contains("unknown unit \"min\" in \"5min\"; expected ms, s, m or h"));
+  CHECK_THAT(error_of("5min"),
+             Catch::Contains("unknown unit \"min\" in \"5min\"; expected ms, s, m or h"));
   CHECK_THAT(error_of("15sec"), Catch::Contains("unknown unit \"sec\""));
   CHECK_THAT(error_of("s"), Catch::Contains("malformed duration"));
   CHECK_THAT(error_of("20 s"), Catch::Contains("malformed duration"));
@@ -55,9 +56,9 @@ TEST_CASE("durations: malformed input is an error that says why", "[duration]") 
 }
 
 TEST_CASE("durations: format_duration round-trips", "[duration]") {
-  for (core::Duration d : {core::Duration(0s), core::Duration(500ms), core::Duration(20s),
-                           core::Duration(90s), core::Duration(1h), core::Duration(1500ms),
-                           core::Duration(1h + 1s)}) {
+  for (core::Duration d :
+       {core::Duration(0s), core::Duration(500ms), core::Duration(20s), core::Duration(90s),
+        core::Duration(1h), core::Duration(1500ms), core::Duration(1h + 1s)}) {
     const std::string text = format_duration(d);
     INFO(text);
     CHECK(parsed(text) == d);

@@ -1,12 +1,12 @@
 #include "engine/app/logging.h"
 
-#include <atomic>
-#include <cmath>
-#include <cstdio>
-
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
 
 namespace acd::app {
 namespace {
@@ -85,7 +85,10 @@ void append_value(std::string& out, LogFormat format, const LogField::Value& val
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::string_view>) {
-          if (format == LogFormat::kJson) append_json_string(out, v); else append_text_value(out, v);
+          if (format == LogFormat::kJson)
+            append_json_string(out, v);
+          else
+            append_text_value(out, v);
         } else if constexpr (std::is_same_v<T, bool>) {
           out += v ? "true" : "false";
         } else if constexpr (std::is_same_v<T, double>) {
@@ -137,15 +140,20 @@ void configure_logging(LogLevel level, LogFormat format) {
   logger->flush_on(spdlog::level::trace);
 }
 
-void set_log_level(LogLevel level) { spdlog::default_logger_raw()->set_level(to_spdlog(level)); }
+void set_log_level(LogLevel level) {
+  spdlog::default_logger_raw()->set_level(to_spdlog(level));
+}
 
-bool log_enabled(LogLevel level) { return spdlog::default_logger_raw()->should_log(to_spdlog(level)); }
+bool log_enabled(LogLevel level) {
+  return spdlog::default_logger_raw()->should_log(to_spdlog(level));
+}
 
 void log_event(LogLevel level, std::string_view event, std::span<const LogField> fields) {
   auto* logger = spdlog::default_logger_raw();
   const auto spd_level = to_spdlog(level);
   if (!logger->should_log(spd_level)) return;
-  const std::string line = format_log_fields(g_format.load(std::memory_order_relaxed), event, fields);
+  const std::string line =
+      format_log_fields(g_format.load(std::memory_order_relaxed), event, fields);
   logger->log(spdlog::source_loc{}, spd_level, spdlog::string_view_t(line.data(), line.size()));
 }
 

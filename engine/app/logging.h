@@ -33,8 +33,8 @@ class LogField {
   template <std::signed_integral T>
   LogField(std::string_view key, T value) : key_(key), value_(static_cast<std::int64_t>(value)) {}
   template <std::unsigned_integral T>
-    requires(!std::same_as<T, bool>)
-  LogField(std::string_view key, T value) : key_(key), value_(static_cast<std::uint64_t>(value)) {}
+  requires(!std::same_as<T, bool>) LogField(std::string_view key, T value)
+      : key_(key), value_(static_cast<std::uint64_t>(value)) {}
   LogField(std::string_view key, double value) : key_(key), value_(value) {}
   LogField(std::string_view key, bool value) : key_(key), value_(value) {}
 

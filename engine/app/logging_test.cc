@@ -7,16 +7,11 @@ namespace {
 
 TEST_CASE("logging: text lines are key=value pairs, quoted when needed", "[logging]") {
   const std::string who = "alice";
-  const LogField fields[] = {{"agent", who},
-                             {"from", "Ready"},
-                             {"call", std::uint64_t{17}},
-                             {"delta", -3},
-                             {"sl", 0.8571428},
-                             {"count", 2.0},
-                             {"ok", true},
-                             {"note", "two words"},
-                             {"empty", ""},
-                             {"quote", "say \"hi\""}};
+  const LogField fields[] = {
+      {"agent", who},         {"from", "Ready"},     {"call", std::uint64_t{17}},
+      {"delta", -3},          {"sl", 0.8571428},     {"count", 2.0},
+      {"ok", true},           {"note", "two words"}, {"empty", ""},
+      {"quote", "say \"hi\""}};
   CHECK(format_log_fields(LogFormat::kText, "agent.state", fields) ==
         "event=agent.state agent=alice from=Ready call=17 delta=-3 sl=0.857 count=2 ok=true "
         "note=\"two words\" empty=\"\" quote=\"say \\\"hi\\\"\"");

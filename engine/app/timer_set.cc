@@ -25,6 +25,8 @@ void TimerSet::cancel(Token token) {
   entries_.erase(token);  // destroying the timer aborts its wait
 }
 
-void TimerSet::cancel_all() { entries_.clear(); }
+void TimerSet::cancel_all() {
+  entries_.clear();
+}
 
 }  // namespace acd::app

@@ -19,9 +19,9 @@ class UniqueFunction<R(Args...)> {
   UniqueFunction() = default;
 
   template <class F>
-    requires(!std::is_same_v<std::decay_t<F>, UniqueFunction> &&
-             std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
-  UniqueFunction(F&& f)  // NOLINT(google-explicit-constructor): a callable converts implicitly
+  requires(!std::is_same_v<std::decay_t<F>, UniqueFunction> &&
+           std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
+      UniqueFunction(F&& f)  // NOLINT(google-explicit-constructor): a callable converts implicitly
       : callable_(std::make_unique<Holder<std::decay_t<F>>>(std::forward<F>(f))) {}
 
   UniqueFunction(UniqueFunction&&) noexcept = default;

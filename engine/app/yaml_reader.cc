@@ -10,7 +10,9 @@
 namespace acd::app {
 namespace {
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 std::string range_text(std::int64_t min, std::int64_t max) {
   if (max >= std::numeric_limits<std::int32_t>::max()) return ">= " + std::to_string(min);
@@ -105,8 +107,8 @@ std::optional<std::int64_t> read_int(const YAML::Node& node, std::string_view pa
   return value;
 }
 
-std::optional<double> read_number(const YAML::Node& node, std::string_view path,
-                                  ErrorList& errors, double min, double max) {
+std::optional<double> read_number(const YAML::Node& node, std::string_view path, ErrorList& errors,
+                                  double min, double max) {
   const std::string range = "from " + number_text(min) + " to " + number_text(max);
   if (!node.IsScalar()) {
     errors.add(node.Mark(), path, "expected a number " + range + ", got " + describe(node));
@@ -132,8 +134,7 @@ std::optional<double> read_number(const YAML::Node& node, std::string_view path,
 std::optional<bool> read_bool(const YAML::Node& node, std::string_view path, ErrorList& errors) {
   if (node.IsScalar() && node.Scalar() == "true") return true;
   if (node.IsScalar() && node.Scalar() == "false") return false;
-  errors.add(node.Mark(), path,
-             "expected true or false, got " + describe(node));
+  errors.add(node.Mark(), path, "expected true or false, got " + describe(node));
   return std::nullopt;
 }
 
@@ -190,7 +191,8 @@ MapReader::MapReader(const YAML::Node& node, std::string path, ErrorList& errors
     for (const auto& a : allowed) known = known || a == name;
     if (!known) {
       std::string message = "unknown key " + quoted(name);
-      if (auto guess = closest_match(name, allowed_names)) message += " (did you mean " + quoted(*guess) + "?)";
+      if (auto guess = closest_match(name, allowed_names))
+        message += " (did you mean " + quoted(*guess) + "?)";
       message += "; expected one of ";
       for (std::size_t i = 0; i < allowed_names.size(); ++i) {
         if (i > 0) message += ", ";

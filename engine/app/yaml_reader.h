@@ -6,6 +6,8 @@
 // and its key path. Readers never throw. Thread-safety: belongs to one load.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -15,8 +17,6 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "engine/app/config_error.h"
 #include "engine/core/time.h"
@@ -47,8 +47,8 @@ std::optional<std::string> read_name(const YAML::Node& node, std::string_view pa
                                      ErrorList& errors);
 std::optional<std::int64_t> read_int(const YAML::Node& node, std::string_view path,
                                      ErrorList& errors, std::int64_t min, std::int64_t max);
-std::optional<double> read_number(const YAML::Node& node, std::string_view path,
-                                  ErrorList& errors, double min, double max);
+std::optional<double> read_number(const YAML::Node& node, std::string_view path, ErrorList& errors,
+                                  double min, double max);
 // Only `true` and `false`: YAML 1.1's yes/no/on/off are too easy to write by accident.
 std::optional<bool> read_bool(const YAML::Node& node, std::string_view path, ErrorList& errors);
 std::optional<core::Duration> read_duration(const YAML::Node& node, std::string_view path,
@@ -58,7 +58,8 @@ bool expect_list(const YAML::Node& node, std::string_view path, ErrorList& error
 
 template <class E>
 std::optional<E> read_enum(const YAML::Node& node, std::string_view path, ErrorList& errors,
-                           std::type_identity_t<std::span<const EnumName<E>>> names, std::string_view noun) {
+                           std::type_identity_t<std::span<const EnumName<E>>> names,
+                           std::string_view noun) {
   auto text = read_string(node, path, errors);
   if (!text) return std::nullopt;
   std::string expected;
@@ -99,7 +100,8 @@ class MapReader {
   bool read(std::string_view key, double& out, double min, double max) const;
   bool read(std::string_view key, core::Duration& out) const;
   template <class E>
-  bool read_enum(std::string_view key, E& out, std::type_identity_t<std::span<const EnumName<E>>> names,
+  bool read_enum(std::string_view key, E& out,
+                 std::type_identity_t<std::span<const EnumName<E>>> names,
                  std::string_view noun) const {
     auto node = get(key);
     if (!node) return false;

@@ -42,8 +42,7 @@ const char* to_string(Cause c) {
 bool transition_exists(AgentState from, AgentState to) {
   using S = AgentState;
   switch (from) {
-    case S::kLoggedOut:
-      return to == S::kNotReady || to == S::kReady;
+    case S::kLoggedOut: return to == S::kNotReady || to == S::kReady;
     case S::kNotReady:  // NotReady -> NotReady changes the reason code
       return to == S::kNotReady || to == S::kReady || to == S::kLoggedOut || to == S::kDialing ||
              to == S::kRinging;
@@ -63,8 +62,7 @@ bool transition_exists(AgentState from, AgentState to) {
     case S::kHeld:
       return to == S::kTalking || to == S::kWrapUp || to == S::kReady || to == S::kNotReady ||
              to == S::kLoggedOut;
-    case S::kWrapUp:
-      return to == S::kReady || to == S::kNotReady || to == S::kLoggedOut;
+    case S::kWrapUp: return to == S::kReady || to == S::kNotReady || to == S::kLoggedOut;
   }
   return false;
 }

@@ -15,8 +15,8 @@ enum class AgentState : std::uint8_t {
   kRinging,   // phone ringing (inbound offer, or an internal call to this agent)
   kDialing,   // placing an outbound or internal call
   kTalking,
-  kHeld,      // the agent's call is on hold
-  kWrapUp     // after-call work
+  kHeld,   // the agent's call is on hold
+  kWrapUp  // after-call work
 };
 constexpr int kAgentStateCount = 9;
 
@@ -41,7 +41,9 @@ const char* to_string(Cause c);
 // take that edge (e.g. an agent may not leave Talking for Ready) is decided by the core.
 bool transition_exists(AgentState from, AgentState to);
 
-inline bool is_logged_in(AgentState s) { return s != AgentState::kLoggedOut; }
+inline bool is_logged_in(AgentState s) {
+  return s != AgentState::kLoggedOut;
+}
 inline bool is_on_call(AgentState s) {
   return s == AgentState::kReserved || s == AgentState::kRinging || s == AgentState::kDialing ||
          s == AgentState::kTalking || s == AgentState::kHeld;

@@ -17,7 +17,8 @@ double probability_of_waiting(int agents, double offered_load) {
   return agents * b / (agents - offered_load * (1.0 - b));
 }
 
-double service_level(int agents, double offered_load, double aht_seconds, double threshold_seconds) {
+double service_level(int agents, double offered_load, double aht_seconds,
+                     double threshold_seconds) {
   if (offered_load >= agents) return 0.0;
   const double p_wait = probability_of_waiting(agents, offered_load);
   return 1.0 - p_wait * std::exp(-(agents - offered_load) * threshold_seconds / aht_seconds);

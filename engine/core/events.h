@@ -43,13 +43,13 @@ struct CallOffered {
 };
 
 enum class OfferEndReason : std::uint8_t {
-  kNoAnswer,          // ring timeout (RONA)
-  kBusy,              // the phone answered busy
-  kDeclined,          // the agent rejected the offer
-  kFailed,            // the phone could not be reached
-  kAnsweredElsewhere, // ring-all: another agent took it
-  kCallerGone,        // the caller hung up while the agent was being rung
-  kWithdrawn          // supervisor/system withdrew the agent (force logout, reload)
+  kNoAnswer,           // ring timeout (RONA)
+  kBusy,               // the phone answered busy
+  kDeclined,           // the agent rejected the offer
+  kFailed,             // the phone could not be reached
+  kAnsweredElsewhere,  // ring-all: another agent took it
+  kCallerGone,         // the caller hung up while the agent was being rung
+  kWithdrawn           // supervisor/system withdrew the agent (force logout, reload)
 };
 
 // An offer ended without the agent taking the call: stop ringing that phone.
@@ -99,21 +99,21 @@ struct CallExited {
 };
 
 enum class FinalState : std::uint8_t {
-  kCompleted,    // answered by an agent, then ended
-  kAbandoned,    // the caller hung up before an agent answered
-  kVoicemail,    // left through an exit to voicemail
-  kCallback,     // left through an exit to a callback request
-  kHungUp,       // left through an exit that hangs up (with a message)
-  kCancelled,    // ended by the system (shutdown, failure) before an agent answered
-  kUnanswered    // an outbound or internal call that never connected
+  kCompleted,  // answered by an agent, then ended
+  kAbandoned,  // the caller hung up before an agent answered
+  kVoicemail,  // left through an exit to voicemail
+  kCallback,   // left through an exit to a callback request
+  kHungUp,     // left through an exit that hangs up (with a message)
+  kCancelled,  // ended by the system (shutdown, failure) before an agent answered
+  kUnanswered  // an outbound or internal call that never connected
 };
 
 // The one final event of every call.
 struct CallFinished {
   CallId call;
   TenantId tenant;
-  QueueId queue;      // the last queue the call was in
-  AgentId agent;      // the agent who answered (kCompleted)
+  QueueId queue;  // the last queue the call was in
+  AgentId agent;  // the agent who answered (kCompleted)
   FinalState state;
   TimePoint arrived;  // first entered the engine
   Duration waited;    // time in the last queue before answer/abandon/exit

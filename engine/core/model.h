@@ -134,9 +134,10 @@ struct QueueConfig {
 
   Duration sl_threshold = std::chrono::seconds(20);  // service-level threshold
   Duration ring_timeout = std::chrono::seconds(15);
-  Duration wrap_up{0};  // timed after-call work; 0: none
+  Duration wrap_up{0};          // timed after-call work; 0: none
   bool manual_wrap_up = false;  // wrap-up lasts until the agent ends it
-  Duration default_handle_time = std::chrono::seconds(180);  // used for wait estimates before any call is handled
+  Duration default_handle_time =
+      std::chrono::seconds(180);  // used for wait estimates before any call is handled
 
   // Exits. Zero means "no limit".
   Duration max_wait{0};
@@ -155,8 +156,9 @@ struct QueueConfig {
   OverflowRule overflow;
 
   RonaPolicy rona_policy = RonaPolicy::kNotReady;
-  Duration rona_retry = std::chrono::seconds(30);  // the call avoids an agent who failed to answer it this long
-  int ring_all_limit = 32;    // ring-all: most agents rung at once
+  Duration rona_retry =
+      std::chrono::seconds(30);  // the call avoids an agent who failed to answer it this long
+  int ring_all_limit = 32;       // ring-all: most agents rung at once
 
   // Sticky (last-agent) routing: a caller served within `sticky_window` prefers that agent
   // for up to `sticky_wait`. Zero window disables it.
@@ -167,10 +169,10 @@ struct QueueConfig {
 struct QueueMember {
   QueueId queue;
   AgentId agent;
-  int tier = 1;             // 1 = primary; 2.. = backup tiers brought in by escalation/overflow
-  int penalty = 0;          // within a tier, lower penalty is tried first
-  int queue_priority = 0;   // the agent's own preference among queues, lower first
-  int weight = 1;           // weighted-random strategy
+  int tier = 1;            // 1 = primary; 2.. = backup tiers brought in by escalation/overflow
+  int penalty = 0;         // within a tier, lower penalty is tried first
+  int queue_priority = 0;  // the agent's own preference among queues, lower first
+  int weight = 1;          // weighted-random strategy
 };
 
 struct CoreConfig {

@@ -81,7 +81,7 @@ struct Membership {
   int required_gap = 0;
   int optional_gap = 0;
   int proficiency = 0;
-  bool indexed = false;  // present in a ready bucket
+  bool indexed = false;       // present in a ready bucket
   bool bucket_known = false;  // `bucket` matches the current gaps and tier
   std::uint32_t bucket = 0;
   ReadyKey key;
@@ -125,7 +125,7 @@ struct QueueRt {
   std::vector<std::set<WaitKey>> waiting;  // per step
   int waiting_count = 0;
   int offering_count = 0;
-  std::deque<ReadyBucket> buckets;  // deque: growth never moves a set (members hold iterators)
+  std::deque<ReadyBucket> buckets;     // deque: growth never moves a set (members hold iterators)
   std::vector<std::uint32_t> members;  // agent indices, list order
   int logged_in_members = 0;
   int rr_last_position = -1;
@@ -258,9 +258,7 @@ struct RoutingCore::Impl {
     if (!id.valid() || id.value >= agents.size() || !agents[id.value].exists) return nullptr;
     return &agents[id.value];
   }
-  const AgentRt* find_agent(AgentId id) const {
-    return const_cast<Impl*>(this)->find_agent(id);
-  }
+  const AgentRt* find_agent(AgentId id) const { return const_cast<Impl*>(this)->find_agent(id); }
   QueueRt* find_queue(QueueId id) {
     if (!id.valid() || id.value >= queues.size() || !queues[id.value].exists) return nullptr;
     return &queues[id.value];
@@ -375,9 +373,7 @@ struct RoutingCore::Impl {
       case Strategy::kLongestIdle:
       case Strategy::kRingAll:
       case Strategy::kRandom:
-      case Strategy::kWeightedRandom:
-        k.primary = idle;
-        break;
+      case Strategy::kWeightedRandom: k.primary = idle; break;
       case Strategy::kLeastTalkTime:
         k.primary = a.counters.talk.count();
         k.secondary = idle;
@@ -387,9 +383,7 @@ struct RoutingCore::Impl {
         k.secondary = idle;
         break;
       case Strategy::kRoundRobin:
-      case Strategy::kTopDown:
-        k.primary = m.position;
-        break;
+      case Strategy::kTopDown: k.primary = m.position; break;
       case Strategy::kBestProficiency:
         k.primary = -m.proficiency;
         k.secondary = idle;
@@ -496,8 +490,10 @@ void RoutingCore::Impl::account_leave(AgentRt& a, TimePoint t) {
       auto& list = a.counters.not_ready_by_reason;
       auto it = std::find_if(list.begin(), list.end(),
                              [&](const auto& e) { return e.first == a.reason; });
-      if (it == list.end()) list.emplace_back(a.reason, d);
-      else it->second += d;
+      if (it == list.end())
+        list.emplace_back(a.reason, d);
+      else
+        it->second += d;
       break;
     }
     default: break;
@@ -522,8 +518,8 @@ void RoutingCore::Impl::set_state(AgentRt& a, AgentState to, Cause cause, Reason
 
   TeamRt* team = team_of(a);
   const bool was_break = a.on_counted_break;
-  const bool now_break = team != nullptr && to == AgentState::kNotReady &&
-                         is_break_reason(*team, reason);
+  const bool now_break =
+      team != nullptr && to == AgentState::kNotReady && is_break_reason(*team, reason);
   if (was_break && !now_break) {
     if (team != nullptr) --team->on_break;
     a.on_counted_break = false;
@@ -722,8 +718,9 @@ bool RoutingCore::Impl::route_agent(AgentRt& a) {
         if (!residual_ok(a, id, c, q, t)) continue;
         const double prio = effective_priority(q, c, t);
         if (best == nullptr || prio > best_priority ||
-            (prio == best_priority && (c.enqueued < best->enqueued ||
-                                       (c.enqueued == best->enqueued && c.spec.id < best->spec.id)))) {
+            (prio == best_priority &&
+             (c.enqueued < best->enqueued ||
+              (c.enqueued == best->enqueued && c.spec.id < best->spec.id)))) {
           best = &c;
           best_priority = prio;
           best_group = m.queue_priority;
@@ -782,8 +779,8 @@ bool RoutingCore::Impl::route_call(CallRt& c) {
       std::sort(found.begin(), found.end());
       scratch_agents.clear();
       if (strategy == Strategy::kRingAll) {
-        const std::size_t n = std::min<std::size_t>(found.size(),
-                                                    std::max(1, q.cfg.ring_all_limit));
+        const std::size_t n =
+            std::min<std::size_t>(found.size(), std::max(1, q.cfg.ring_all_limit));
         for (std::size_t i = 0; i < n; ++i) scratch_agents.push_back(found[i].second);
       } else if (strategy == Strategy::kRandom) {
         scratch_agents.push_back(found[random.below(found.size())].second);
@@ -824,7 +821,8 @@ bool RoutingCore::Impl::route_call(CallRt& c) {
       const ReadyKey* after = nullptr;
       for (auto& b : q.buckets) {
         if (b.tier != tier || !gaps_ok(b.required_gap, b.optional_gap, rule)) continue;
-        for (auto it = b.agents.lower_bound(ReadyKey{penalty, q.rr_last_position + 1, INT64_MIN, 0});
+        for (auto it =
+                 b.agents.lower_bound(ReadyKey{penalty, q.rr_last_position + 1, INT64_MIN, 0});
              it != b.agents.end() && it->penalty == penalty; ++it) {
           if (after != nullptr && !(*it < *after)) break;
           if (!residual_ok(agents[it->agent], AgentId(it->agent), c, q, t)) continue;
@@ -972,8 +970,10 @@ void RoutingCore::Impl::return_to_queue(CallRt& c) {
 void RoutingCore::Impl::leave_queue_accounting(CallRt& c) {
   if (!c.in_queue) return;
   QueueRt& q = queues[c.queue];
-  if (c.phase == CallPhase::kWaiting) erase_waiting(c);
-  else if (c.phase == CallPhase::kOffering) --q.offering_count;
+  if (c.phase == CallPhase::kWaiting)
+    erase_waiting(c);
+  else if (c.phase == CallPhase::kOffering)
+    --q.offering_count;
   c.in_queue = false;
   ++c.gen;
   if (c.over_threshold) {
@@ -1141,7 +1141,7 @@ void RoutingCore::Impl::on_member_logged_out(std::uint32_t qi) {
 void RoutingCore::Impl::reevaluate_overflow(QueueRt& q) {
   const OverflowRule& rule = q.cfg.overflow;
   if (!rule.enabled) return;
-  const Trend want = q.over_threshold >= rule.min_calls        ? Trend::kRising
+  const Trend want = q.over_threshold >= rule.min_calls          ? Trend::kRising
                      : q.over_threshold < rule.clear_below_calls ? Trend::kFalling
                                                                  : Trend::kNeutral;
   if (want == q.trend) return;
@@ -1217,8 +1217,10 @@ void RoutingCore::Impl::fire(const Timer& timer) {
   QueueRt& q = queues[c->queue];
   switch (timer.kind) {
     case TimerKind::kMaxWait:
-      if (c->phase == CallPhase::kWaiting) exit_call(*c, ExitReason::kMaxWait, q.cfg.on_timeout);
-      else c->max_wait_reached = true;  // leaves if the current offer is not answered
+      if (c->phase == CallPhase::kWaiting)
+        exit_call(*c, ExitReason::kMaxWait, q.cfg.on_timeout);
+      else
+        c->max_wait_reached = true;  // leaves if the current offer is not answered
       return;
     case TimerKind::kEscalation: {
       const int next = c->step + 1;
@@ -1264,9 +1266,9 @@ Status check_ids(const std::vector<T>& items, const char* what) {
   std::unordered_set<std::uint32_t> seen;
   for (const auto& item : items) {
     if (!item.id.valid() || item.id.value >= kMaxEntityId)
-      return {ErrorCode::kInvalidArgument,
-              std::string(what) + " '" + item.name + "': id out of range (expected 0.." +
-                  std::to_string(kMaxEntityId - 1) + ")"};
+      return {ErrorCode::kInvalidArgument, std::string(what) + " '" + item.name +
+                                               "': id out of range (expected 0.." +
+                                               std::to_string(kMaxEntityId - 1) + ")"};
     if (!seen.insert(item.id.value).second)
       return {ErrorCode::kAlreadyExists,
               std::string(what) + " id " + std::to_string(item.id.value) + " is used twice"};
@@ -1277,7 +1279,9 @@ Status check_ids(const std::vector<T>& items, const char* what) {
   return Status::ok();
 }
 
-Status invalid(std::string message) { return {ErrorCode::kInvalidArgument, std::move(message)}; }
+Status invalid(std::string message) {
+  return {ErrorCode::kInvalidArgument, std::move(message)};
+}
 
 }  // namespace
 
@@ -1290,7 +1294,8 @@ Status RoutingCore::Impl::validate(const CoreConfig& cfg) const {
   for (const auto& t : cfg.tenants) tenant_by_id[t.id.value] = &t;
   std::unordered_map<std::uint32_t, TenantId> skill_tenant, team_tenant, agent_tenant, queue_tenant;
   auto tenant_ok = [&](TenantId t, const std::string& who) -> Status {
-    if (!tenant_by_id.count(t.value)) return invalid(who + ": unknown tenant id " + std::to_string(t.value));
+    if (!tenant_by_id.count(t.value))
+      return invalid(who + ": unknown tenant id " + std::to_string(t.value));
     return Status::ok();
   };
   for (const auto& s : cfg.skills) {
@@ -1299,17 +1304,23 @@ Status RoutingCore::Impl::validate(const CoreConfig& cfg) const {
   }
   auto skill_ok = [&](SkillId skill, int level, TenantId tenant, const std::string& who) -> Status {
     auto it = skill_tenant.find(skill.value);
-    if (it == skill_tenant.end()) return invalid(who + ": unknown skill id " + std::to_string(skill.value));
-    if (it->second != tenant) return invalid(who + ": skill id " + std::to_string(skill.value) + " belongs to another tenant");
+    if (it == skill_tenant.end())
+      return invalid(who + ": unknown skill id " + std::to_string(skill.value));
+    if (it->second != tenant)
+      return invalid(who + ": skill id " + std::to_string(skill.value) +
+                     " belongs to another tenant");
     if (level < kMinProficiency || level > kMaxProficiency)
-      return invalid(who + ": proficiency " + std::to_string(level) + " out of range (expected 1..10)");
+      return invalid(who + ": proficiency " + std::to_string(level) +
+                     " out of range (expected 1..10)");
     return Status::ok();
   };
   for (const auto& t : cfg.teams) {
     const std::string who = "team '" + t.name + "'";
     if (Status st = tenant_ok(t.tenant, who); !st) return st;
-    if (t.break_policy.max_concurrent < 0) return invalid(who + ": break max_concurrent must be >= 0");
-    if (t.break_policy.max_duration < Duration::zero()) return invalid(who + ": break max_duration must be >= 0");
+    if (t.break_policy.max_concurrent < 0)
+      return invalid(who + ": break max_concurrent must be >= 0");
+    if (t.break_policy.max_duration < Duration::zero())
+      return invalid(who + ": break max_duration must be >= 0");
     team_tenant[t.id.value] = t.tenant;
   }
   for (const auto& a : cfg.agents) {
@@ -1317,7 +1328,8 @@ Status RoutingCore::Impl::validate(const CoreConfig& cfg) const {
     if (Status st = tenant_ok(a.tenant, who); !st) return st;
     if (a.team.valid()) {
       auto it = team_tenant.find(a.team.value);
-      if (it == team_tenant.end()) return invalid(who + ": unknown team id " + std::to_string(a.team.value));
+      if (it == team_tenant.end())
+        return invalid(who + ": unknown team id " + std::to_string(a.team.value));
       if (it->second != a.tenant) return invalid(who + ": team belongs to another tenant");
     }
     std::unordered_set<std::uint32_t> seen;
@@ -1325,7 +1337,8 @@ Status RoutingCore::Impl::validate(const CoreConfig& cfg) const {
       if (Status st = skill_ok(sk.skill, sk.level, a.tenant, who); !st) return st;
       if (!seen.insert(sk.skill.value).second) return invalid(who + ": skill listed twice");
     }
-    if (a.outbound_wrap_up < Duration::zero()) return invalid(who + ": outbound_wrap_up must be >= 0");
+    if (a.outbound_wrap_up < Duration::zero())
+      return invalid(who + ": outbound_wrap_up must be >= 0");
     if (a.id.value < agents.size() && agents[a.id.value].exists &&
         agents[a.id.value].cfg.tenant != a.tenant)
       return invalid(who + ": an agent cannot move to another tenant");
@@ -1335,13 +1348,15 @@ Status RoutingCore::Impl::validate(const CoreConfig& cfg) const {
   for (const auto& q : cfg.queues) {
     const std::string who = "queue '" + q.name + "'";
     if (Status st = tenant_ok(q.tenant, who); !st) return st;
-    if (q.id.value < queues.size() && queues[q.id.value].exists && queues[q.id.value].cfg.tenant != q.tenant)
+    if (q.id.value < queues.size() && queues[q.id.value].exists &&
+        queues[q.id.value].cfg.tenant != q.tenant)
       return invalid(who + ": a queue cannot move to another tenant");
     for (const auto& r : q.required_skills)
-      if (Status st = skill_ok(r.skill, r.min_level, q.tenant, who + " required skill"); !st) return st;
+      if (Status st = skill_ok(r.skill, r.min_level, q.tenant, who + " required skill"); !st)
+        return st;
     if (q.ring_timeout <= Duration::zero()) return invalid(who + ": ring_timeout must be > 0");
-    for (Duration d : {q.sl_threshold, q.wrap_up, q.max_wait, q.rona_retry, q.sticky_window, q.sticky_wait,
-                       q.default_handle_time})
+    for (Duration d : {q.sl_threshold, q.wrap_up, q.max_wait, q.rona_retry, q.sticky_window,
+                       q.sticky_wait, q.default_handle_time})
       if (d < Duration::zero()) return invalid(who + ": durations must be >= 0");
     if (q.max_length < 0) return invalid(who + ": max_length must be >= 0");
     if (q.ring_all_limit < 1) return invalid(who + ": ring_all_limit must be >= 1");
@@ -1361,16 +1376,19 @@ Status RoutingCore::Impl::validate(const CoreConfig& cfg) const {
     const auto& o = q.overflow;
     if (o.enabled) {
       if (o.min_calls < 1) return invalid(who + ": overflow min_calls must be >= 1");
-      if (o.max_tier < 1 || o.max_tier > kMaxTier) return invalid(who + ": overflow max_tier out of range (expected 1..9)");
+      if (o.max_tier < 1 || o.max_tier > kMaxTier)
+        return invalid(who + ": overflow max_tier out of range (expected 1..9)");
       if (o.clear_below_calls < 0 || o.clear_below_calls > o.min_calls)
         return invalid(who + ": overflow clear_below_calls must be in 0..min_calls (hysteresis)");
-      if (o.sustain <= Duration::zero() || o.clear_after <= Duration::zero() || o.min_wait < Duration::zero())
+      if (o.sustain <= Duration::zero() || o.clear_after <= Duration::zero() ||
+          o.min_wait < Duration::zero())
         return invalid(who + ": overflow sustain and clear_after must be > 0, min_wait >= 0");
     }
     for (const ExitDestination* d : {&q.on_timeout, &q.on_full, &q.on_empty}) {
       if (d->kind != ExitDestination::Kind::kQueue) continue;
       auto it = queue_tenant.find(d->queue.value);
-      if (!d->queue.valid() || it == queue_tenant.end()) return invalid(who + ": exit to an unknown queue");
+      if (!d->queue.valid() || it == queue_tenant.end())
+        return invalid(who + ": exit to an unknown queue");
       if (it->second != q.tenant) return invalid(who + ": exit to a queue of another tenant");
       if (d->queue == q.id) return invalid(who + ": exit to itself");
     }
@@ -1381,9 +1399,12 @@ Status RoutingCore::Impl::validate(const CoreConfig& cfg) const {
     auto at = agent_tenant.find(m.agent.value);
     const std::string who = "member (queue " + std::to_string(m.queue.value) + ", agent " +
                             std::to_string(m.agent.value) + ")";
-    if (qt == queue_tenant.end() || at == agent_tenant.end()) return invalid(who + ": unknown queue or agent");
-    if (qt->second != at->second) return invalid(who + ": agent and queue belong to different tenants");
-    if (m.tier < 1 || m.tier > kMaxTier) return invalid(who + ": tier out of range (expected 1..9)");
+    if (qt == queue_tenant.end() || at == agent_tenant.end())
+      return invalid(who + ": unknown queue or agent");
+    if (qt->second != at->second)
+      return invalid(who + ": agent and queue belong to different tenants");
+    if (m.tier < 1 || m.tier > kMaxTier)
+      return invalid(who + ": tier out of range (expected 1..9)");
     if (m.weight < 1) return invalid(who + ": weight must be >= 1");
     if (!pairs.emplace(m.queue.value, m.agent.value).second) return invalid(who + ": listed twice");
   }
@@ -1513,8 +1534,8 @@ Status RoutingCore::Impl::apply_config(const CoreConfig& cfg) {
   for (auto& a : agents) {
     if (!a.exists) continue;
     TeamRt* team = team_of(a);
-    const bool counted = team != nullptr && a.state == AgentState::kNotReady &&
-                         is_break_reason(*team, a.reason);
+    const bool counted =
+        team != nullptr && a.state == AgentState::kNotReady && is_break_reason(*team, a.reason);
     if (counted) ++team->on_break;
     if (counted && !a.on_counted_break) a.break_since = now();
     a.on_counted_break = counted;
@@ -1597,8 +1618,10 @@ QueueSnapshot RoutingCore::Impl::queue_snapshot(const QueueRt& q, TimePoint t) c
     const AgentRt& a = agents[ai];
     if (!a.exists || a.state == AgentState::kLoggedOut) continue;
     ++s.members_logged_in;
-    if (a.state == AgentState::kReady) ++s.members_ready;
-    else if (a.state != AgentState::kNotReady) ++s.members_busy;
+    if (a.state == AgentState::kReady)
+      ++s.members_ready;
+    else if (a.state != AgentState::kNotReady)
+      ++s.members_busy;
     if (a.state != AgentState::kNotReady) ++serving;
   }
   const Duration aht = q.counters.handled > 0 ? s.aht() : q.cfg.default_handle_time;
@@ -1672,7 +1695,8 @@ Status RoutingCore::Impl::check_invariants() const {
         if (c.offered.empty()) return fail(cs + " is offering to nobody");
         for (AgentId a : c.offered) {
           const AgentRt& ag = agents[a.value];
-          if (ag.call != id || (ag.state != AgentState::kReserved && ag.state != AgentState::kRinging))
+          if (ag.call != id ||
+              (ag.state != AgentState::kReserved && ag.state != AgentState::kRinging))
             return fail(cs + " offered to agent " + ag.cfg.name + " who is " + to_string(ag.state));
           if (!hold(a, id)) return fail("agent " + ag.cfg.name + " holds two calls");
         }
@@ -1695,7 +1719,8 @@ Status RoutingCore::Impl::check_invariants() const {
     for (const auto& step : q.waiting) in_sets += step.size();
     if (static_cast<int>(in_sets) != q.waiting_count || q.waiting_count != waiting[qi])
       return fail("queue " + q.cfg.name + " waiting count mismatch");
-    if (q.offering_count != offering[qi]) return fail("queue " + q.cfg.name + " offering count mismatch");
+    if (q.offering_count != offering[qi])
+      return fail("queue " + q.cfg.name + " offering count mismatch");
   }
   std::vector<int> logged_in(queues.size(), 0);
   for (std::size_t i = 0; i < agents.size(); ++i) {
@@ -1755,15 +1780,21 @@ RoutingCore::RoutingCore(Clock& clock, Random& random, CoreObserver* observer)
 
 RoutingCore::~RoutingCore() = default;
 
-Status RoutingCore::apply_config(const CoreConfig& config) { return impl_->apply_config(config); }
+Status RoutingCore::apply_config(const CoreConfig& config) {
+  return impl_->apply_config(config);
+}
 
 Status RoutingCore::login(AgentId agent, bool ready, Cause cause) {
   AgentRt* ag = impl_->find_agent(agent);
   if (ag == nullptr) return Impl::not_found("agent", agent.value);
-  if (ag->retiring) return {ErrorCode::kInvalidState, "agent '" + ag->cfg.name + "' was removed from the configuration"};
+  if (ag->retiring)
+    return {ErrorCode::kInvalidState,
+            "agent '" + ag->cfg.name + "' was removed from the configuration"};
   if (ag->state != AgentState::kLoggedOut) return Impl::bad_state(*ag, "log in", "LoggedOut");
-  if (ready) impl_->make_ready(*ag, cause);
-  else impl_->set_state(*ag, AgentState::kNotReady, cause, impl_->kLogin);
+  if (ready)
+    impl_->make_ready(*ag, cause);
+  else
+    impl_->set_state(*ag, AgentState::kNotReady, cause, impl_->kLogin);
   return Status::ok();
 }
 
@@ -1771,13 +1802,10 @@ Status RoutingCore::logout(AgentId agent, Cause cause) {
   AgentRt* a = impl_->find_agent(agent);
   if (a == nullptr) return Impl::not_found("agent", agent.value);
   switch (a->state) {
-    case AgentState::kLoggedOut:
-      return Impl::bad_state(*a, "log out", "any logged-in state");
+    case AgentState::kLoggedOut: return Impl::bad_state(*a, "log out", "any logged-in state");
     case AgentState::kReady:
     case AgentState::kNotReady:
-    case AgentState::kWrapUp:
-      impl_->do_logout(*a, cause);
-      return Status::ok();
+    case AgentState::kWrapUp: impl_->do_logout(*a, cause); return Status::ok();
     default:
       if (cause != Cause::kSupervisor && cause != Cause::kSystem)
         return Impl::bad_state(*a, "log out", "Ready, NotReady or WrapUp; the agent is on a call");
@@ -1811,14 +1839,17 @@ Status RoutingCore::set_not_ready(AgentId agent, std::string_view reason, Cause 
   if (a == nullptr) return Impl::not_found("agent", agent.value);
   if (reason.empty() || reason.size() > 64)
     return {ErrorCode::kInvalidArgument, "reason code must be 1 to 64 characters"};
-  if (a->state == AgentState::kLoggedOut) return Impl::bad_state(*a, "become NotReady", "a logged-in state");
+  if (a->state == AgentState::kLoggedOut)
+    return Impl::bad_state(*a, "become NotReady", "a logged-in state");
   if (is_on_call(a->state) && cause != Cause::kSupervisor)
-    return Impl::bad_state(*a, "become NotReady", "Ready, NotReady or WrapUp; the agent is on a call");
+    return Impl::bad_state(*a, "become NotReady",
+                           "Ready, NotReady or WrapUp; the agent is on a call");
   // Interned only once the request is acceptable: refused requests cannot fill the table.
   const auto r = impl_->intern(reason);
   if (!r) return {ErrorCode::kLimitReached, "too many distinct reason codes (at most 1024)"};
   if (is_on_call(a->state)) {
-    a->pending_not_ready = *r;  // a supervisor's request, applied when the call ends  // takes effect when the call ends
+    a->pending_not_ready = *r;  // a supervisor's request, applied when the call ends  // takes
+                                // effect when the call ends
     return Status::ok();
   }
   if (a->state == AgentState::kNotReady && a->reason == *r) return Status::ok();
@@ -1827,16 +1858,17 @@ Status RoutingCore::set_not_ready(AgentId agent, std::string_view reason, Cause 
       !impl_->break_slot_free(*team)) {
     const auto& policy = team->cfg.break_policy;
     if (policy.over_limit == BreakPolicy::OverLimit::kRefuse || cause == Cause::kSupervisor)
-      return {ErrorCode::kLimitReached,
-              "team '" + team->cfg.name + "' already has " + std::to_string(team->on_break) +
-                  " agents on a break (at most " + std::to_string(policy.max_concurrent) +
-                  " at once)"};
+      return {ErrorCode::kLimitReached, "team '" + team->cfg.name + "' already has " +
+                                            std::to_string(team->on_break) +
+                                            " agents on a break (at most " +
+                                            std::to_string(policy.max_concurrent) + " at once)"};
     if (!a->waitlisted) {
       a->waitlisted = true;
       team->waitlist.push_back(agent);
     }
     a->waitlist_reason = *r;
-    const auto pos = std::find(team->waitlist.begin(), team->waitlist.end(), agent) - team->waitlist.begin();
+    const auto pos =
+        std::find(team->waitlist.begin(), team->waitlist.end(), agent) - team->waitlist.begin();
     impl_->emit(BreakWaitlisted{agent, a->cfg.tenant, a->cfg.team, *r, static_cast<int>(pos) + 1,
                                 impl_->now()});
     return Status::ok();
@@ -1869,7 +1901,8 @@ Status RoutingCore::set_work_mode(AgentId agent, WorkMode mode) {
 Status RoutingCore::cancel_break_request(AgentId agent) {
   AgentRt* a = impl_->find_agent(agent);
   if (a == nullptr) return Impl::not_found("agent", agent.value);
-  if (!a->waitlisted) return {ErrorCode::kInvalidState, "agent '" + a->cfg.name + "' has no break request waiting"};
+  if (!a->waitlisted)
+    return {ErrorCode::kInvalidState, "agent '" + a->cfg.name + "' has no break request waiting"};
   impl_->remove_from_waitlist(*a);
   return Status::ok();
 }
@@ -1886,7 +1919,8 @@ Status RoutingCore::set_agent_skills(AgentId agent, std::vector<AgentSkill> skil
       return {ErrorCode::kPermissionDenied, "skill '" + it->name + "' belongs to another tenant"};
     if (sk.level < kMinProficiency || sk.level > kMaxProficiency)
       return {ErrorCode::kInvalidArgument, "skill '" + it->name + "': proficiency " +
-                                               std::to_string(sk.level) + " out of range (expected 1..10)"};
+                                               std::to_string(sk.level) +
+                                               " out of range (expected 1..10)"};
     if (!seen.insert(sk.skill.value).second)
       return {ErrorCode::kInvalidArgument, "skill '" + it->name + "' listed twice"};
   }
@@ -1902,11 +1936,13 @@ Status RoutingCore::enqueue(CallSpec spec, QueueId queue) {
   QueueRt* q = impl_->find_queue(queue);
   if (q == nullptr) return Impl::not_found("queue", queue.value);
   if (!spec.id.valid()) return {ErrorCode::kInvalidArgument, "call id is missing"};
-  if (impl_->calls.count(spec.id)) return {ErrorCode::kAlreadyExists, "call " + std::to_string(spec.id.value) + " already exists"};
+  if (impl_->calls.count(spec.id))
+    return {ErrorCode::kAlreadyExists, "call " + std::to_string(spec.id.value) + " already exists"};
   if (!spec.tenant.valid()) spec.tenant = q->cfg.tenant;
   if (spec.tenant != q->cfg.tenant)
     return {ErrorCode::kPermissionDenied, "a call of tenant " + std::to_string(spec.tenant.value) +
-                                              " cannot join queue '" + q->cfg.name + "' of another tenant"};
+                                              " cannot join queue '" + q->cfg.name +
+                                              "' of another tenant"};
   if (spec.vip_level < 0 || spec.vip_level > 100)
     return {ErrorCode::kInvalidArgument, "vip_level out of range (expected 0..100)"};
   if (spec.priority < -1000000 || spec.priority > 1000000)
@@ -1915,7 +1951,8 @@ Status RoutingCore::enqueue(CallSpec spec, QueueId queue) {
     auto it = std::find_if(impl_->skills.begin(), impl_->skills.end(),
                            [&](const SkillConfig& s) { return s.id == req.skill; });
     if (it == impl_->skills.end()) return Impl::not_found("skill", req.skill.value);
-    if (it->tenant != spec.tenant) return {ErrorCode::kPermissionDenied, "skill '" + it->name + "' belongs to another tenant"};
+    if (it->tenant != spec.tenant)
+      return {ErrorCode::kPermissionDenied, "skill '" + it->name + "' belongs to another tenant"};
     if (req.min_level < kMinProficiency || req.min_level > kMaxProficiency)
       return {ErrorCode::kInvalidArgument, "required proficiency out of range (expected 1..10)"};
   }
@@ -1939,7 +1976,9 @@ Status RoutingCore::offer_ringing(CallId call, AgentId agent) {
   if (c == nullptr) return no_call(call);
   if (c->phase != CallPhase::kOffering ||
       std::find(c->offered.begin(), c->offered.end(), agent) == c->offered.end())
-    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not being offered to agent " + std::to_string(agent.value)};
+    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) +
+                                          " is not being offered to agent " +
+                                          std::to_string(agent.value)};
   AgentRt& a = impl_->agents[agent.value];
   if (a.state == AgentState::kReserved) impl_->set_state(a, AgentState::kRinging, Cause::kCall);
   return Status::ok();
@@ -1950,7 +1989,9 @@ Status RoutingCore::offer_answered(CallId call, AgentId agent) {
   if (c == nullptr) return no_call(call);
   if (c->phase != CallPhase::kOffering ||
       std::find(c->offered.begin(), c->offered.end(), agent) == c->offered.end())
-    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not being offered to agent " + std::to_string(agent.value)};
+    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) +
+                                          " is not being offered to agent " +
+                                          std::to_string(agent.value)};
   const TimePoint t = impl_->now();
   QueueRt& q = impl_->queues[c->queue];
   for (AgentId other : std::vector<AgentId>(c->offered))
@@ -1973,12 +2014,15 @@ Status RoutingCore::offer_answered(CallId call, AgentId agent) {
 Status RoutingCore::offer_failed(CallId call, AgentId agent, OfferEndReason reason) {
   if (reason != OfferEndReason::kNoAnswer && reason != OfferEndReason::kBusy &&
       reason != OfferEndReason::kDeclined && reason != OfferEndReason::kFailed)
-    return {ErrorCode::kInvalidArgument, "offer failure reason must be no-answer, busy, declined or failed"};
+    return {ErrorCode::kInvalidArgument,
+            "offer failure reason must be no-answer, busy, declined or failed"};
   CallRt* c = impl_->find_call(call);
   if (c == nullptr) return no_call(call);
   if (c->phase != CallPhase::kOffering ||
       std::find(c->offered.begin(), c->offered.end(), agent) == c->offered.end())
-    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not being offered to agent " + std::to_string(agent.value)};
+    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) +
+                                          " is not being offered to agent " +
+                                          std::to_string(agent.value)};
   impl_->end_offer(*c, agent, reason, /*requeue=*/true);
   return Status::ok();
 }
@@ -2001,8 +2045,7 @@ Status RoutingCore::hang_up(CallId call) {
       impl_->finish(*c, FinalState::kAbandoned, waited);
       return Status::ok();
     }
-    case CallPhase::kDialing:
-      return outbound_failed(call);
+    case CallPhase::kDialing: return outbound_failed(call);
     case CallPhase::kConnected: {
       AgentRt& a = impl_->agents[c->agent.value];
       if (c->kind == CallKind::kInbound) {
@@ -2036,13 +2079,16 @@ Status RoutingCore::hang_up(CallId call) {
 Status RoutingCore::leave_queue(CallId call, ExitDestination destination) {
   CallRt* c = impl_->find_call(call);
   if (c == nullptr) return no_call(call);
-  if (!c->in_queue) return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not in a queue"};
+  if (!c->in_queue)
+    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not in a queue"};
   if (destination.kind == ExitDestination::Kind::kQueue) {
     QueueRt* target = impl_->find_queue(destination.queue);
     if (target == nullptr) return Impl::not_found("queue", destination.queue.value);
     if (target->cfg.tenant != c->spec.tenant)
-      return {ErrorCode::kPermissionDenied, "queue '" + target->cfg.name + "' belongs to another tenant"};
-    if (destination.queue.value == c->queue) return {ErrorCode::kInvalidArgument, "the call is already in that queue"};
+      return {ErrorCode::kPermissionDenied,
+              "queue '" + target->cfg.name + "' belongs to another tenant"};
+    if (destination.queue.value == c->queue)
+      return {ErrorCode::kInvalidArgument, "the call is already in that queue"};
   }
   for (AgentId a : std::vector<AgentId>(c->offered))
     impl_->end_offer(*c, a, OfferEndReason::kWithdrawn, false);
@@ -2054,7 +2100,8 @@ Status RoutingCore::hold(CallId call) {
   CallRt* c = impl_->find_call(call);
   if (c == nullptr) return no_call(call);
   if (c->phase != CallPhase::kConnected || c->held)
-    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not connected and talking"};
+    return {ErrorCode::kInvalidState,
+            "call " + std::to_string(call.value) + " is not connected and talking"};
   c->held = true;
   c->hold_started = impl_->now();
   impl_->set_state(impl_->agents[c->agent.value], AgentState::kHeld, Cause::kAgent);
@@ -2075,7 +2122,8 @@ Status RoutingCore::retrieve(CallId call) {
 Status RoutingCore::set_call_priority(CallId call, int priority) {
   CallRt* c = impl_->find_call(call);
   if (c == nullptr) return no_call(call);
-  if (c->kind != CallKind::kInbound) return {ErrorCode::kInvalidState, "only queued calls have a priority"};
+  if (c->kind != CallKind::kInbound)
+    return {ErrorCode::kInvalidState, "only queued calls have a priority"};
   if (priority < -1000000 || priority > 1000000)
     return {ErrorCode::kInvalidArgument, "priority out of range (expected -1000000..1000000)"};
   const bool waiting = c->in_queue && c->phase == CallPhase::kWaiting;
@@ -2092,17 +2140,21 @@ Status RoutingCore::start_outbound(AgentId agent, CallId call, CallKind kind, Ag
   if (kind != CallKind::kOutbound && kind != CallKind::kInternal)
     return {ErrorCode::kInvalidArgument, "call kind must be outbound or internal"};
   if (!call.valid()) return {ErrorCode::kInvalidArgument, "call id is missing"};
-  if (impl_->calls.count(call)) return {ErrorCode::kAlreadyExists, "call " + std::to_string(call.value) + " already exists"};
+  if (impl_->calls.count(call))
+    return {ErrorCode::kAlreadyExists, "call " + std::to_string(call.value) + " already exists"};
   if (a->state != AgentState::kReady && a->state != AgentState::kNotReady)
     return Impl::bad_state(*a, "place a call", "Ready or NotReady");
   AgentRt* b = nullptr;
   if (kind == CallKind::kInternal) {
     b = impl_->find_agent(callee);
     if (b == nullptr) return Impl::not_found("agent", callee.value);
-    if (b->cfg.tenant != a->cfg.tenant) return {ErrorCode::kPermissionDenied, "agent '" + b->cfg.name + "' belongs to another tenant"};
+    if (b->cfg.tenant != a->cfg.tenant)
+      return {ErrorCode::kPermissionDenied,
+              "agent '" + b->cfg.name + "' belongs to another tenant"};
     if (b == a) return {ErrorCode::kInvalidArgument, "an agent cannot call themself"};
     if (b->state != AgentState::kReady && b->state != AgentState::kNotReady)
-      return {ErrorCode::kInvalidState, "agent '" + b->cfg.name + "' is " + to_string(b->state) + " and cannot take an internal call"};
+      return {ErrorCode::kInvalidState, "agent '" + b->cfg.name + "' is " + to_string(b->state) +
+                                            " and cannot take an internal call"};
   }
   auto owned = std::make_unique<CallRt>();
   CallRt& c = *owned;
@@ -2131,18 +2183,23 @@ Status RoutingCore::start_outbound(AgentId agent, CallId call, CallKind kind, Ag
 Status RoutingCore::outbound_answered(CallId call) {
   CallRt* c = impl_->find_call(call);
   if (c == nullptr) return no_call(call);
-  if (c->phase != CallPhase::kDialing) return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not being dialled"};
+  if (c->phase != CallPhase::kDialing)
+    return {ErrorCode::kInvalidState,
+            "call " + std::to_string(call.value) + " is not being dialled"};
   c->phase = CallPhase::kConnected;
   c->answered_at = impl_->now();
   impl_->set_state(impl_->agents[c->agent.value], AgentState::kTalking, Cause::kCall);
-  if (AgentRt* b = impl_->find_agent(c->callee)) impl_->set_state(*b, AgentState::kTalking, Cause::kCall);
+  if (AgentRt* b = impl_->find_agent(c->callee))
+    impl_->set_state(*b, AgentState::kTalking, Cause::kCall);
   return Status::ok();
 }
 
 Status RoutingCore::outbound_failed(CallId call) {
   CallRt* c = impl_->find_call(call);
   if (c == nullptr) return no_call(call);
-  if (c->phase != CallPhase::kDialing) return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) + " is not being dialled"};
+  if (c->phase != CallPhase::kDialing)
+    return {ErrorCode::kInvalidState,
+            "call " + std::to_string(call.value) + " is not being dialled"};
   AgentRt* a = impl_->find_agent(c->agent);
   AgentRt* b = impl_->find_agent(c->callee);
   impl_->finish(*c, FinalState::kUnanswered, Duration::zero());
@@ -2177,7 +2234,9 @@ std::size_t RoutingCore::run_due_timers() {
   return fired;
 }
 
-CoreSnapshot RoutingCore::snapshot() const { return impl_->snapshot(); }
+CoreSnapshot RoutingCore::snapshot() const {
+  return impl_->snapshot();
+}
 
 std::optional<AgentView> RoutingCore::agent(AgentId agent) const {
   const AgentRt* a = impl_->find_agent(agent);
@@ -2227,7 +2286,9 @@ int RoutingCore::overflow_tier(QueueId queue) const {
   return impl_->queues[queue.value].overflow_tier;
 }
 
-std::size_t RoutingCore::calls_in_system() const { return impl_->calls.size(); }
+std::size_t RoutingCore::calls_in_system() const {
+  return impl_->calls.size();
+}
 
 std::string_view RoutingCore::reason_name(ReasonId id) const {
   if (!id.valid() || id.value >= impl_->reason_names.size()) return {};
@@ -2249,6 +2310,8 @@ void RoutingCore::reset_statistics() {
   }
 }
 
-Status RoutingCore::check_invariants() const { return impl_->check_invariants(); }
+Status RoutingCore::check_invariants() const {
+  return impl_->check_invariants();
+}
 
 }  // namespace acd::core

@@ -37,8 +37,8 @@ struct CallSpec {
   TenantId tenant;
   std::string caller_number;
   std::string dialed_number;
-  int priority = 0;   // higher is served first
-  int vip_level = 0;  // 0: normal; each level adds the queue's vip_boost
+  int priority = 0;                            // higher is served first
+  int vip_level = 0;                           // 0: normal; each level adds the queue's vip_boost
   std::vector<SkillRequirement> extra_skills;  // beyond the queue's own requirements
   std::vector<std::pair<std::string, std::string>> attributes;
 };

@@ -968,8 +968,8 @@ TEST_CASE("a failed outbound call returns the agent to their previous state",
   CHECK_FALSE(h.exists(50));
 }
 
-// Regression (fixed core bug): when an outbound call placed from NotReady ends (answered, then hung up) with
-// no outbound wrap-up, the core makes the agent Ready (finish_wrap_up -> make_ready)
+// Regression (fixed core bug): when an outbound call placed from NotReady ends (answered, then hung
+// up) with no outbound wrap-up, the core makes the agent Ready (finish_wrap_up -> make_ready)
 // instead of returning them "straight back" to NotReady(reason) as outbound_failed does.
 // An agent doing call-backs in NotReady("callbacks") starts receiving inbound calls.
 TEST_CASE("an outbound call placed from NotReady leaves the agent NotReady when it ends",
@@ -1108,8 +1108,8 @@ TEST_CASE("the NotReady callee of an internal call returns to NotReady when it e
 
 TEST_CASE("every request refused by the state machine leaves the reason table unchanged",
           "[core][agent]") {
-  // Regression (fixed core bug): set_not_ready interns the reason name before checking the agent's state, so
-  // a refused request (logged out, on a call) still adds the name to the reason table
+  // Regression (fixed core bug): set_not_ready interns the reason name before checking the agent's
+  // state, so a refused request (logged out, on a call) still adds the name to the reason table
   // (visible in snapshot().reasons and find_reason). Refused requests must change nothing;
   // also any desktop can fill the 1024-entry table with refused requests.
   Harness h;
@@ -2164,11 +2164,11 @@ TEST_CASE("overflow is off unless enabled", "[core][overflow]") {
   CHECK(h.core.overflow_tier(Q(0)) == 1);
 }
 
-// Regression (fixed core bug): apply_config resets every queue's overflow trend to neutral and re-evaluates it,
-// which restarts the sustain (and clear_after) countdown even when nothing relevant changed.
-// The daemon reloads configuration whenever an administrator edits anything; reloads more
-// often than `sustain` would keep the backup tiers out forever although the condition has
-// held continuously.
+// Regression (fixed core bug): apply_config resets every queue's overflow trend to neutral and
+// re-evaluates it, which restarts the sustain (and clear_after) countdown even when nothing
+// relevant changed. The daemon reloads configuration whenever an administrator edits anything;
+// reloads more often than `sustain` would keep the backup tiers out forever although the condition
+// has held continuously.
 TEST_CASE("overflow: a configuration reload does not restart the sustain countdown",
           "[core][overflow][config]") {
   Harness h;
@@ -2336,10 +2336,10 @@ TEST_CASE("an offer that fails: busy, declined, unreachable", "[core][rona]") {
   CHECK(h.state(1) == AgentState::kNotReady);
 }
 
-// Regression (fixed core bug): when the sticky-preferred agent fails to answer (RONA), the call keeps its
-// preference for that agent (now excluded, NotReady) and is not offered to anybody else until
-// sticky_wait runs out. After a failed offer the preference should be dropped so the call goes
-// to the next eligible agent at once, as ring-no-answer promises.
+// Regression (fixed core bug): when the sticky-preferred agent fails to answer (RONA), the call
+// keeps its preference for that agent (now excluded, NotReady) and is not offered to anybody else
+// until sticky_wait runs out. After a failed offer the preference should be dropped so the call
+// goes to the next eligible agent at once, as ring-no-answer promises.
 TEST_CASE("ring-no-answer by the sticky agent offers the call to the next agent at once",
           "[core][rona][sticky]") {
   Harness h;
@@ -2495,9 +2495,9 @@ TEST_CASE("leave_when_empty: waiting callers leave when the last member logs out
   CHECK(h.finished(2)->state == FinalState::kVoicemail);
 }
 
-// Regression (fixed core bug): leave_when_empty is checked in on_member_logged_out only against calls that are
-// *waiting*. When the last member is logged out while being offered a call (RONA with
-// rona_policy kLogout, or a supervisor's forced logout of a Reserved/Ringing agent), the call
+// Regression (fixed core bug): leave_when_empty is checked in on_member_logged_out only against
+// calls that are *waiting*. When the last member is logged out while being offered a call (RONA
+// with rona_policy kLogout, or a supervisor's forced logout of a Reserved/Ringing agent), the call
 // is in the offering phase at that moment; it then returns to the queue and waits forever in
 // a queue with nobody logged in, instead of leaving with kNoAgents.
 TEST_CASE("leave_when_empty also applies to the call being offered to the last member",
@@ -3098,8 +3098,8 @@ TEST_CASE("agent statistics: time per not-ready reason, including the current st
   CHECK(snap.at == h.now());
 }
 
-// Regression (fixed core bug): reset_statistics() sets every agent's `since` to now so that the counters start
-// afresh, but `since` is also the agent's time-in-state (AgentView::since,
+// Regression (fixed core bug): reset_statistics() sets every agent's `since` to now so that the
+// counters start afresh, but `since` is also the agent's time-in-state (AgentView::since,
 // AgentSnapshot::state_since, AgentStateChanged timing on wallboards). Resetting statistics
 // (e.g. at midnight or at the start of a shift report) makes every agent appear to have just
 // entered their current state. The counters need their own accounting start.
@@ -3518,11 +3518,11 @@ TEST_CASE("config reload: escalation and max_wait keep counting from the call's 
   }
 }
 
-// Regression (fixed core bug): apply_config bumps every queued call's `gen` and re-schedules its queue timers
-// (max wait, escalation, overflow threshold, sticky expiry) but not the kExclusionExpire
-// timers of agents excluded after a ring-no-answer. The old timers are then ignored (gen
-// mismatch), so when the exclusion runs out nothing re-routes the call: it waits while an
-// eligible agent is Ready (check_invariants reports exactly that) until some unrelated event.
+// Regression (fixed core bug): apply_config bumps every queued call's `gen` and re-schedules its
+// queue timers (max wait, escalation, overflow threshold, sticky expiry) but not the
+// kExclusionExpire timers of agents excluded after a ring-no-answer. The old timers are then
+// ignored (gen mismatch), so when the exclusion runs out nothing re-routes the call: it waits while
+// an eligible agent is Ready (check_invariants reports exactly that) until some unrelated event.
 TEST_CASE(
     "config reload: a call excluded from an agent after RONA is offered to them when the "
     "exclusion ends",

@@ -22,8 +22,9 @@ double QueueSnapshot::sl_penalize_late_abandons() const {
 }
 
 Duration QueueSnapshot::asa() const {
-  return counters.answered == 0 ? Duration::zero()
-                                : counters.total_answer_wait / static_cast<std::int64_t>(counters.answered);
+  return counters.answered == 0
+             ? Duration::zero()
+             : counters.total_answer_wait / static_cast<std::int64_t>(counters.answered);
 }
 
 Duration QueueSnapshot::aht() const {

@@ -21,7 +21,7 @@ struct QueueCounters {
   std::uint64_t answered_in_threshold = 0;
   std::uint64_t abandoned = 0;
   std::uint64_t abandoned_in_threshold = 0;
-  std::uint64_t exited = 0;  // left through an exit (timeout, full, empty, closed, breakout)
+  std::uint64_t exited = 0;   // left through an exit (timeout, full, empty, closed, breakout)
   std::uint64_t handled = 0;  // answered calls that have ended
   Duration total_answer_wait{0};
   Duration total_talk{0};
@@ -76,7 +76,7 @@ struct AgentSnapshot {
   CallKind call_kind = CallKind::kNone;
   CallId call;
   TimePoint state_since;
-  TimePoint idle_since;  // meaningful in Ready
+  TimePoint idle_since;    // meaningful in Ready
   AgentCounters counters;  // includes time in the current state up to `at`
 };
 

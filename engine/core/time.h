@@ -55,6 +55,8 @@ class SteadyWallClock final : public Clock {
   TimePoint wall_origin_;
 };
 
-inline double to_seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+inline double to_seconds(Duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 }  // namespace acd::core
