@@ -128,6 +128,7 @@ class Loader {
   void read_log(const YAML::Node& node, const std::string& path);
   void read_core(const YAML::Node& node, const std::string& path);
   void read_shutdown(const YAML::Node& node, const std::string& path);
+  void read_database(const YAML::Node& node, const std::string& path);
   void read_demo(const YAML::Node& node, const std::string& path);
 
   // Pass 1: names and ids.
@@ -181,11 +182,12 @@ ConfigResult Loader::load(std::string_view text) {
 }
 
 void Loader::read_root(const YAML::Node& root) {
-  MapReader map(root, "", errors_, {"log", "core", "shutdown", "demo", "tenants"});
+  MapReader map(root, "", errors_, {"log", "core", "shutdown", "database", "demo", "tenants"});
   if (!map.ok()) return;
   if (auto n = map.get("log")) read_log(*n, "log");
   if (auto n = map.get("core")) read_core(*n, "core");
   if (auto n = map.get("shutdown")) read_shutdown(*n, "shutdown");
+  if (auto n = map.get("database")) read_database(*n, "database");
   if (auto n = map.require("tenants")) {
     declare_tenants(*n, "tenants");
     for (auto& tenant : tenants_) read_tenant(tenant);
@@ -215,6 +217,17 @@ void Loader::read_core(const YAML::Node& node, const std::string& path) {
 void Loader::read_shutdown(const YAML::Node& node, const std::string& path) {
   MapReader map(node, path, errors_, {"drain_timeout"});
   map.read("drain_timeout", config_.shutdown.drain_timeout);
+}
+
+void Loader::read_database(const YAML::Node& node, const std::string& path) {
+  MapReader map(node, path, errors_, {"dsn", "data_dir", "migrate_on_start"});
+  if (!map.ok()) return;
+  map.read("dsn", config_.database.dsn);
+  if (map.read("data_dir", config_.database.data_dir) && config_.database.data_dir.empty()) {
+    errors_.add(map.get("data_dir")->Mark(), map.path_of("data_dir"),
+                "must not be empty; a directory for the embedded PostgreSQL cluster");
+  }
+  map.read("migrate_on_start", config_.database.migrate_on_start);
 }
 
 void Loader::read_demo(const YAML::Node& node, const std::string& path) {

@@ -46,6 +46,14 @@ struct ShutdownConfig {
   core::Duration drain_timeout = std::chrono::seconds(30);
 };
 
+// Where the daemon keeps its data (engine/store). With no DSN the daemon runs a private
+// PostgreSQL cluster under data_dir (see engine/store/embedded_cluster.h).
+struct DatabaseConfig {
+  std::string dsn;                 // libpq connection string; empty: the embedded cluster
+  std::string data_dir = "var/pg"; // the embedded cluster's directory (relative: to the cwd)
+  bool migrate_on_start = true;    // apply pending migrations before serving
+};
+
 struct DemoQueue {
   core::TenantId tenant;
   core::QueueId queue;
@@ -85,6 +93,7 @@ struct DaemonConfig {
   LogConfig log;
   CoreSettings core;
   ShutdownConfig shutdown;
+  DatabaseConfig database;
   DemoConfig demo;
   std::vector<TenantSettings> tenants;
   core::CoreConfig domain;                 // what RoutingCore::apply_config takes

@@ -415,3 +415,24 @@ TEST_CASE("config: log levels", "[config]") {
 
 }  // namespace
 }  // namespace acd::app
+
+TEST_CASE("the database section has defaults, reads its keys and rejects unknown ones") {
+  acd::app::NameRegistry registry;
+  auto defaults = acd::app::load_config_text("tenants: []\n", "test.yaml", registry);
+  REQUIRE(defaults.ok());
+  CHECK(defaults->database.dsn.empty());
+  CHECK(defaults->database.data_dir == "var/pg");
+  CHECK(defaults->database.migrate_on_start);
+  auto set = acd::app::load_config_text(
+      "database:\n  dsn: host=/tmp dbname=x\n  data_dir: /srv/pg\n  migrate_on_start: false\n"
+      "tenants: []\n",
+      "test.yaml", registry);
+  REQUIRE(set.ok());
+  CHECK(set->database.dsn == "host=/tmp dbname=x");
+  CHECK(set->database.data_dir == "/srv/pg");
+  CHECK_FALSE(set->database.migrate_on_start);
+  auto bad = acd::app::load_config_text("database:\n  dns: x\ntenants: []\n", "test.yaml", registry);
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().front().to_string(), Catch::Contains("test.yaml:2:3") &&
+                                                  Catch::Contains("database.dns"));
+}

@@ -82,6 +82,46 @@ Daemon::Daemon(DaemonOptions options, DaemonConfig config, NameRegistry registry
 
 Daemon::~Daemon() {
   thread_.stop();
+  close_store();
+}
+
+bool Daemon::open_store() {
+  const DatabaseConfig& config = config_->database;
+  log_event(LogLevel::kInfo, "database.opening",
+            {{"embedded", config.dsn.empty()},
+             {"data_dir", config.dsn.empty() ? config.data_dir : std::string()},
+             {"migrate", config.migrate_on_start}});
+  auto opened = open_database(config, config.migrate_on_start);
+  if (!opened) {
+    log_event(LogLevel::kCritical, "database.failed",
+              {{"error", opened.error().message},
+               {"action", "exiting; fix database.* in the configuration or the server"}});
+    return false;
+  }
+  Database db = std::move(opened).value();
+  cluster_ = std::move(db.cluster);
+  if (db.migrated) {
+    std::string applied;
+    for (int v : db.report.applied) applied += (applied.empty() ? "" : ",") + migration_label(v);
+    log_event(LogLevel::kInfo, "database.migrated",
+              {{"schema_version", db.report.version},
+               {"applied", applied.empty() ? std::string("none") : applied}});
+  }
+  log_event(LogLevel::kInfo, "database.ready",
+            {{"embedded", cluster_ != nullptr},
+             {"socket_dir", cluster_ ? cluster_->dir().string() : std::string()}});
+  return true;
+}
+
+void Daemon::close_store() {
+  if (!cluster_) return;
+  auto stopped = cluster_->stop();
+  if (stopped.ok()) {
+    log_event(LogLevel::kInfo, "database.stopped", {{"dir", cluster_->dir().string()}});
+  } else {
+    log_event(LogLevel::kError, "database.stop_failed", {{"error", stopped.error().message}});
+  }
+  cluster_.reset();
 }
 
 void Daemon::configure_logs(const DaemonConfig& config) const {
@@ -90,6 +130,7 @@ void Daemon::configure_logs(const DaemonConfig& config) const {
 
 int Daemon::run() {
   configure_logs(*config_);
+  if (!open_store()) return 3;
   thread_.add_listener(&event_logger_);
   thread_.add_listener(drain_watcher_.get());
   thread_.start();
@@ -105,6 +146,7 @@ int Daemon::run() {
     log_event(LogLevel::kCritical, "config.rejected",
               {{"config", config_->path}, {"error", applied.to_string()}});
     thread_.stop();
+    close_store();
     return 2;
   }
 
@@ -238,6 +280,7 @@ void Daemon::finish(const char* why) {
   if (demo_) demo_->stop();
   thread_.stop();
   const auto snapshot = thread_.latest_snapshot();
+  close_store();
   log_event(LogLevel::kInfo, "stopped",
             {{"reason", why}, {"calls_in_system", snapshot->calls_in_system}});
   exit_code_ = 0;

@@ -7,6 +7,9 @@
 //   SIGHUP            re-read and validate the configuration file; if invalid, log every
 //                     error and keep the running configuration; if valid, apply it on the
 //                     core thread and log event=config.reloaded.
+// Before serving, run() opens the database (database.*: the configured DSN, or the
+// embedded cluster it starts) and applies pending migrations; if that fails it logs
+// event=database.failed and returns 3. The embedded cluster is stopped on the way out.
 // Thread-safety: construct and run() on the main thread; everything else happens inside
 // run(), on the main thread or (through CoreThread) on the core thread.
 #pragma once
@@ -22,6 +25,7 @@
 #include "engine/app/config.h"
 #include "engine/app/core_event_logger.h"
 #include "engine/app/core_thread.h"
+#include "engine/app/database.h"
 #include "engine/app/demo_traffic.h"
 #include "engine/app/name_registry.h"
 
@@ -51,6 +55,8 @@ class Daemon {
   class DrainWatcher;
 
   void configure_logs(const DaemonConfig& config) const;
+  bool open_store();
+  void close_store();
   void wait_for_signal();
   void wait_for_hangup();
   void reload();
@@ -66,6 +72,8 @@ class Daemon {
   boost::asio::signal_set stop_signals_;
   boost::asio::signal_set hangup_signal_;
   boost::asio::steady_timer drain_timer_;
+
+  std::unique_ptr<store::EmbeddedCluster> cluster_;  // the embedded database, if started
 
   CoreThread thread_;
   CoreEventLogger event_logger_;

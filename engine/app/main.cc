@@ -1,9 +1,11 @@
 // acdd: the ACD engine daemon.
 //
 //   acdd --config FILE [--check] [--log-level LEVEL]
+//   acdd migrate --config FILE
 //
 // Exit codes: 0 success (or a valid file with --check); 1 invalid file with --check;
-// 2 invalid configuration at start-up; 64 bad command line.
+// 2 invalid configuration at start-up; 3 the database could not be opened or migrated;
+// 64 bad command line.
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -13,21 +15,52 @@
 
 #include "engine/app/config.h"
 #include "engine/app/daemon.h"
+#include "engine/app/database.h"
 #include "engine/app/name_registry.h"
 
 namespace {
 
 constexpr int kExitInvalidCheck = 1;
 constexpr int kExitInvalidConfig = 2;
+constexpr int kExitDatabase = 3;
 constexpr int kExitUsage = 64;
 
 void usage(std::ostream& out) {
   out << "usage: acdd --config FILE [--check] [--log-level LEVEL]\n"
+         "       acdd migrate --config FILE\n"
+         "  migrate            open the database (starting the embedded cluster if no\n"
+         "                     database.dsn is set), apply pending migrations, print the\n"
+         "                     schema version, stop\n"
          "  --config FILE      the YAML configuration (see config/acdd.yaml)\n"
-         "  --check            validate the configuration and exit (0 valid, 1 invalid)\n"
+         "  --check            validate the configuration and exit (0 valid, 1 invalid);\n"
+         "                     touches no database\n"
          "  --log-level LEVEL  trace, debug, info, warn, error, critical or off;\n"
          "                     overrides log.level in the file\n"
          "  --version          print the version and exit\n";
+}
+
+// `acdd migrate`: prints what it applied; the embedded cluster is stopped on return.
+int run_migrate(const acd::app::DaemonConfig& config) {
+  auto opened = acd::app::open_database(config.database, /*migrate=*/true);
+  if (!opened) {
+    std::cerr << "acdd migrate: " << opened.error().message << "\n";
+    return kExitDatabase;
+  }
+  const auto& db = opened.value();
+  if (db.cluster) std::cout << "database: embedded cluster in " << db.cluster->dir().string() << "\n";
+  for (int version : db.report.applied) {
+    std::cout << "applied " << acd::app::migration_label(version) << "\n";
+  }
+  if (db.report.applied.empty()) std::cout << "nothing to apply\n";
+  std::cout << "schema version " << acd::app::migration_label(db.report.version) << "\n";
+  if (db.cluster) {
+    auto stopped = db.cluster->stop();
+    if (!stopped) {
+      std::cerr << "acdd migrate: " << stopped.error().message << "\n";
+      return kExitDatabase;
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -35,14 +68,20 @@ void usage(std::ostream& out) {
 int main(int argc, char** argv) {
   acd::app::DaemonOptions options;
   bool check = false;
-  for (int i = 1; i < argc; ++i) {
+  bool migrate = false;
+  int first = 1;
+  if (argc > 1 && std::string_view(argv[1]) == "migrate") {
+    migrate = true;
+    first = 2;
+  }
+  for (int i = first; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto value = [&](std::string_view name) -> std::optional<std::string> {
       if (arg.starts_with(std::string(name) + "=")) return std::string(arg.substr(name.size() + 1));
       if (arg == name && i + 1 < argc) return std::string(argv[++i]);
       return std::nullopt;
     };
-    if (arg == "--check") {
+    if (arg == "--check" && !migrate) {
       check = true;
     } else if (arg == "--help" || arg == "-h") {
       usage(std::cout);
@@ -86,6 +125,7 @@ int main(int argc, char** argv) {
                 << (loaded.error().size() == 1 ? " error" : " errors") << "\n";
       return check ? kExitInvalidCheck : kExitInvalidConfig;
     }
+    if (migrate) return run_migrate(loaded.value());
     if (check) {
       const auto& domain = loaded->domain;
       std::cout << options.config_path << ": OK (" << domain.tenants.size() << " tenants, "
