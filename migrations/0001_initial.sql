@@ -2,8 +2,8 @@
 -- and their relations) and the event history (calls, queue and agent events).
 -- Every tenant-owned row carries tenant_id; names are unique within their tenant, and a
 -- reference to another entity includes tenant_id in its foreign key, so a row can never
--- point into another tenant. History rows are keyed by (call_id, seq) / (agent_id, seq),
--- so replaying the same event is an idempotent write (INSERT ... ON CONFLICT DO NOTHING).
+-- point into another tenant. The history tables (calls, legs, queue and agent events) come
+-- in 0002_history.sql.
 
 CREATE TABLE tenants (
   id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -79,47 +79,3 @@ CREATE TABLE queue_members (
 );
 CREATE INDEX queue_members_agent ON queue_members (agent_id);
 
--- One row per event in a call's life (arrived, queued, offered, answered, transferred,
--- finished, ...); seq counts the call's events from 1.
-CREATE TABLE call_records (
-  tenant_id   bigint NOT NULL REFERENCES tenants (id),
-  call_id     bigint NOT NULL,
-  seq         int NOT NULL CHECK (seq >= 1),
-  at          timestamptz NOT NULL,
-  kind        text NOT NULL,
-  queue_id    bigint,
-  agent_id    bigint,
-  cause       text,
-  detail      jsonb NOT NULL DEFAULT '{}'::jsonb,
-  PRIMARY KEY (call_id, seq)
-);
-CREATE INDEX call_records_tenant_at ON call_records (tenant_id, at);
-
--- Queue-level events of a call (joined, escalated, overflowed, left, ...).
-CREATE TABLE queue_events (
-  tenant_id   bigint NOT NULL REFERENCES tenants (id),
-  call_id     bigint NOT NULL,
-  seq         int NOT NULL CHECK (seq >= 1),
-  queue_id    bigint NOT NULL,
-  at          timestamptz NOT NULL,
-  kind        text NOT NULL,
-  wait_ms     bigint CHECK (wait_ms >= 0),
-  detail      jsonb NOT NULL DEFAULT '{}'::jsonb,
-  PRIMARY KEY (call_id, seq)
-);
-CREATE INDEX queue_events_queue_at ON queue_events (queue_id, at);
-
--- Agent state transitions; seq counts the agent's transitions from 1.
-CREATE TABLE agent_state_events (
-  tenant_id   bigint NOT NULL REFERENCES tenants (id),
-  agent_id    bigint NOT NULL,
-  seq         bigint NOT NULL CHECK (seq >= 1),
-  at          timestamptz NOT NULL,
-  from_state  text,
-  to_state    text NOT NULL,
-  reason      text,
-  cause       text,
-  call_id     bigint,
-  PRIMARY KEY (agent_id, seq)
-);
-CREATE INDEX agent_state_events_tenant_at ON agent_state_events (tenant_id, at);

@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "engine/app/digest.h"
 #include "engine/app/spelling.h"
 #include "engine/app/yaml_reader.h"
 
@@ -82,9 +83,30 @@ struct TenantDraft {
   std::vector<EntityDraft> agent_drafts;
   std::vector<EntityDraft> queue_drafts;
   std::vector<std::string> not_ready_reasons;
+  // Entities the core does not know (config_entities.h); their ids are 0.
+  std::map<std::string, Declared, std::less<>> users;
+  std::map<std::string, Declared, std::less<>> prompt_sets;
+  std::map<std::string, Declared, std::less<>> calendars;
+  std::map<std::string, Declared, std::less<>> menus;
+  std::map<std::string, Declared, std::less<>> trunks;
+  std::vector<EntityDraft> user_drafts;
+  std::vector<EntityDraft> prompt_set_drafts;
+  std::vector<EntityDraft> calendar_drafts;
+  std::vector<EntityDraft> menu_drafts;
+  std::vector<EntityDraft> trunk_drafts;
 };
 
-enum class Kind : std::uint8_t { kSkill, kTeam, kAgent, kQueue };
+enum class Kind : std::uint8_t {
+  kSkill,
+  kTeam,
+  kAgent,
+  kQueue,
+  kUser,
+  kPromptSet,
+  kCalendar,
+  kMenu,
+  kTrunk
+};
 
 const char* kind_name(Kind k) {
   switch (k) {
@@ -92,6 +114,11 @@ const char* kind_name(Kind k) {
     case Kind::kTeam: return "team";
     case Kind::kAgent: return "agent";
     case Kind::kQueue: return "queue";
+    case Kind::kUser: return "user";
+    case Kind::kPromptSet: return "prompt set";
+    case Kind::kCalendar: return "calendar";
+    case Kind::kMenu: return "IVR menu";
+    case Kind::kTrunk: return "trunk";
   }
   return "?";
 }
@@ -104,8 +131,28 @@ NameMap& names_of(TenantDraft& t, Kind k) {
     case Kind::kTeam: return t.teams;
     case Kind::kAgent: return t.agents;
     case Kind::kQueue: return t.queues;
+    case Kind::kUser: return t.users;
+    case Kind::kPromptSet: return t.prompt_sets;
+    case Kind::kCalendar: return t.calendars;
+    case Kind::kMenu: return t.menus;
+    case Kind::kTrunk: return t.trunks;
   }
   return t.skills;
+}
+
+std::vector<EntityDraft>& drafts_of(TenantDraft& t, Kind k) {
+  switch (k) {
+    case Kind::kTeam: return t.team_drafts;
+    case Kind::kAgent: return t.agent_drafts;
+    case Kind::kUser: return t.user_drafts;
+    case Kind::kPromptSet: return t.prompt_set_drafts;
+    case Kind::kCalendar: return t.calendar_drafts;
+    case Kind::kMenu: return t.menu_drafts;
+    case Kind::kTrunk: return t.trunk_drafts;
+    case Kind::kQueue:
+    case Kind::kSkill: break;
+  }
+  return t.queue_drafts;
 }
 
 const NameMap& names_of(const TenantDraft& t, Kind k) {
@@ -117,7 +164,7 @@ const NameMap& names_of(const TenantDraft& t, Kind k) {
 class Loader {
  public:
   Loader(std::string file, NameRegistry registry)
-      : errors_(std::move(file)), registry_(std::move(registry)) {}
+      : errors_(file), warnings_(file), registry_(std::move(registry)) {}
 
   ConfigResult load(std::string_view text);
   NameRegistry& registry() { return registry_; }
@@ -147,6 +194,24 @@ class Loader {
   void read_overflow(const YAML::Node& node, const std::string& path, core::OverflowRule& rule);
   void read_members(const TenantDraft& tenant, const YAML::Node& node, const std::string& path,
                     core::QueueConfig& queue);
+  // The entities beyond the core (config_entities.h).
+  void read_tenant_extras(const TenantDraft& tenant, TenantSettings& settings);
+  void read_agent_sip(const TenantDraft& tenant, const EntityDraft& draft, const YAML::Node& node,
+                      TenantSettings& settings);
+  std::optional<std::string> read_secret_ha1(const MapReader& map, const std::string& username,
+                                             const std::string& realm);
+  void read_user(const TenantDraft& tenant, const EntityDraft& draft, TenantSettings& settings);
+  void read_prompt_set(const EntityDraft& draft, TenantSettings& settings);
+  void read_calendar(const EntityDraft& draft, TenantSettings& settings);
+  std::optional<DayHours> read_hours(const YAML::Node& node, const std::string& path);
+  void read_menu(const TenantDraft& tenant, const EntityDraft& draft, TenantSettings& settings);
+  std::optional<IvrAction> read_ivr_action(const TenantDraft& tenant, const YAML::Node& node,
+                                           const std::string& path);
+  void read_trunk(const TenantDraft& tenant, const EntityDraft& draft, TenantSettings& settings);
+  // A string value that must satisfy `valid`; records "invalid <noun> ...; expected <what>".
+  std::optional<std::string> read_checked(const YAML::Node& node, const std::string& path,
+                                          bool (*valid)(std::string_view), std::string_view noun,
+                                          std::string_view expected);
 
   // Resolves a reference to an entity of `tenant`. Errors say when the name belongs to
   // another tenant, and suggest a close spelling.
@@ -155,6 +220,8 @@ class Loader {
   void require_positive(const MapReader& map, std::string_view key, Duration value);
 
   ErrorList errors_;
+  ErrorList warnings_;
+  std::map<std::string, int, std::less<>> token_hashes_;  // sha256 -> line, across tenants
   NameRegistry registry_;
   DaemonConfig config_;
   std::vector<TenantDraft> tenants_;
@@ -178,6 +245,7 @@ ConfigResult Loader::load(std::string_view text) {
   }
   if (!errors_.empty()) return ConfigResult::failure(errors_.take());
   config_.names = registry_.table();
+  config_.warnings = warnings_.take();
   return ConfigResult::success(std::move(config_));
 }
 
@@ -220,7 +288,8 @@ void Loader::read_shutdown(const YAML::Node& node, const std::string& path) {
 }
 
 void Loader::read_database(const YAML::Node& node, const std::string& path) {
-  MapReader map(node, path, errors_, {"dsn", "data_dir", "migrate_on_start"});
+  MapReader map(node, path, errors_,
+                {"dsn", "data_dir", "migrate_on_start", "spool_dir", "stop_ship_timeout"});
   if (!map.ok()) return;
   map.read("dsn", config_.database.dsn);
   if (map.read("data_dir", config_.database.data_dir) && config_.database.data_dir.empty()) {
@@ -228,6 +297,11 @@ void Loader::read_database(const YAML::Node& node, const std::string& path) {
                 "must not be empty; a directory for the embedded PostgreSQL cluster");
   }
   map.read("migrate_on_start", config_.database.migrate_on_start);
+  if (map.read("spool_dir", config_.database.spool_dir) && config_.database.spool_dir.empty()) {
+    errors_.add(map.get("spool_dir")->Mark(), map.path_of("spool_dir"),
+                "must not be empty; a directory for the record spool");
+  }
+  map.read("stop_ship_timeout", config_.database.stop_ship_timeout);
 }
 
 void Loader::read_demo(const YAML::Node& node, const std::string& path) {
@@ -328,19 +402,20 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
   for (std::size_t i = 0; i < list.size(); ++i) {
     const YAML::Node node = list[i];
     const std::string tenant_path = index_path(path, i);
-    TenantDraft tenant{
-        "",
-        {},
-        MapReader(node, tenant_path, errors_,
-                  {"name", "skills", "not_ready_reasons", "teams", "agents", "queues"}),
-        {},
-        {},
-        {},
-        {},
-        {},
-        {},
-        {},
-        {}};
+    TenantDraft tenant{"",
+                       {},
+                       MapReader(node, tenant_path, errors_,
+                                 {"name", "sip_realm", "default_language", "time_zone", "skills",
+                                  "not_ready_reasons", "teams", "agents", "queues", "users",
+                                  "prompt_sets", "calendars", "ivr_menus", "trunks"}),
+                       {},
+                       {},
+                       {},
+                       {},
+                       {},
+                       {},
+                       {},
+                       {}};
     if (!tenant.reader.ok()) continue;
     std::string name;
     if (tenant.reader.read_name("name", name, true)) {
@@ -381,8 +456,9 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
                        {"name", "break_policy"});
     }
     if (auto n = tenant.reader.get("agents")) {
-      declare_entities(tenant, *n, tenant.reader.path_of("agents"), Kind::kAgent,
-                       {"name", "extension", "team", "work_mode", "skills", "outbound_wrap_up"});
+      declare_entities(
+          tenant, *n, tenant.reader.path_of("agents"), Kind::kAgent,
+          {"name", "extension", "team", "work_mode", "skills", "outbound_wrap_up", "sip"});
     }
     if (auto n = tenant.reader.get("queues")) {
       declare_entities(tenant, *n, tenant.reader.path_of("queues"), Kind::kQueue,
@@ -394,6 +470,27 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
                         "rona_retry",   "ring_all_limit", "sticky_window",   "sticky_wait",
                         "members"});
     }
+    if (auto n = tenant.reader.get("users")) {
+      declare_entities(tenant, *n, tenant.reader.path_of("users"), Kind::kUser,
+                       {"name", "display_name", "roles", "agent", "tokens"});
+    }
+    if (auto n = tenant.reader.get("prompt_sets")) {
+      declare_entities(tenant, *n, tenant.reader.path_of("prompt_sets"), Kind::kPromptSet,
+                       {"name", "language", "path"});
+    }
+    if (auto n = tenant.reader.get("calendars")) {
+      declare_entities(tenant, *n, tenant.reader.path_of("calendars"), Kind::kCalendar,
+                       {"name", "time_zone", "weekly", "holidays"});
+    }
+    if (auto n = tenant.reader.get("ivr_menus")) {
+      declare_entities(
+          tenant, *n, tenant.reader.path_of("ivr_menus"), Kind::kMenu,
+          {"name", "prompt", "prompt_set", "timeout", "retries", "options", "on_failure"});
+    }
+    if (auto n = tenant.reader.get("trunks")) {
+      declare_entities(tenant, *n, tenant.reader.path_of("trunks"), Kind::kTrunk,
+                       {"name", "allowed_sources", "auth", "caller_id", "dids"});
+    }
     tenants_.push_back(std::move(tenant));
   }
 }
@@ -402,9 +499,7 @@ void Loader::declare_entities(TenantDraft& tenant, const YAML::Node& list, const
                               Kind kind, std::initializer_list<std::string_view> keys) {
   if (!expect_list(list, path, errors_)) return;
   NameMap& names = names_of(tenant, kind);
-  std::vector<EntityDraft>& drafts = kind == Kind::kTeam    ? tenant.team_drafts
-                                     : kind == Kind::kAgent ? tenant.agent_drafts
-                                                            : tenant.queue_drafts;
+  std::vector<EntityDraft>& drafts = drafts_of(tenant, kind);
   for (std::size_t i = 0; i < list.size(); ++i) {
     const YAML::Node node = list[i];
     const std::string entity_path = index_path(path, i);
@@ -424,7 +519,7 @@ void Loader::declare_entities(TenantDraft& tenant, const YAML::Node& list, const
       case Kind::kTeam: draft.id = registry_.team(tenant.id, draft.name).value; break;
       case Kind::kAgent: draft.id = registry_.agent(tenant.id, draft.name).value; break;
       case Kind::kQueue: draft.id = registry_.queue(tenant.id, draft.name).value; break;
-      case Kind::kSkill: break;
+      default: break;  // not known to the core
     }
     names.emplace(draft.name, Declared{draft.id, mark});
     drafts.push_back(std::move(draft));
@@ -491,10 +586,18 @@ void Loader::read_tenant(TenantDraft& tenant) {
     }
   }
   config_.tenants.push_back({tenant.id, tenant.name, tenant.not_ready_reasons});
+  // The reference stays valid: nothing else adds tenants while this one is read.
+  TenantSettings& settings = config_.tenants.back();
+  read_tenant_extras(tenant, settings);
 
   for (const auto& team : tenant.team_drafts) read_team(tenant, team);
   for (const auto& agent : tenant.agent_drafts) read_agent(tenant, agent);
   for (const auto& queue : tenant.queue_drafts) read_queue(tenant, queue);
+  for (const auto& set : tenant.prompt_set_drafts) read_prompt_set(set, settings);
+  for (const auto& calendar : tenant.calendar_drafts) read_calendar(calendar, settings);
+  for (const auto& menu : tenant.menu_drafts) read_menu(tenant, menu, settings);
+  for (const auto& trunk : tenant.trunk_drafts) read_trunk(tenant, trunk, settings);
+  for (const auto& user : tenant.user_drafts) read_user(tenant, user, settings);
 }
 
 void Loader::read_team(const TenantDraft& tenant, const EntityDraft& draft) {
@@ -600,6 +703,7 @@ void Loader::read_agent(const TenantDraft& tenant, const EntityDraft& draft) {
       }
     }
   }
+  if (auto sip = map.get("sip")) read_agent_sip(tenant, draft, *sip, config_.tenants.back());
   config_.domain.agents.push_back(std::move(agent));
 }
 
@@ -803,6 +907,541 @@ void Loader::read_queue(const TenantDraft& tenant, const EntityDraft& draft) {
   map.read("sticky_wait", queue.sticky_wait);
   if (auto node = map.get("members")) read_members(tenant, *node, map.path_of("members"), queue);
   config_.domain.queues.push_back(std::move(queue));
+}
+
+std::optional<std::string> Loader::read_checked(const YAML::Node& node, const std::string& path,
+                                                bool (*valid)(std::string_view),
+                                                std::string_view noun, std::string_view expected) {
+  auto text = read_string(node, path, errors_);
+  if (!text) return std::nullopt;
+  if (!valid(*text)) {
+    errors_.add(node.Mark(), path,
+                "invalid " + std::string(noun) + " " + quoted(*text) + "; expected " +
+                    std::string(expected));
+    return std::nullopt;
+  }
+  return text;
+}
+
+void Loader::read_tenant_extras(const TenantDraft& tenant, TenantSettings& settings) {
+  const MapReader& map = tenant.reader;
+  if (auto n = map.get("sip_realm")) {
+    if (auto realm = read_string(*n, map.path_of("sip_realm"), errors_)) {
+      bool valid = !realm->empty() && realm->size() <= 255;
+      for (char c : *realm) {
+        valid = valid && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                          (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == '_' || c == ':');
+      }
+      if (valid) {
+        settings.sip_realm = *realm;
+      } else {
+        errors_.add(n->Mark(), map.path_of("sip_realm"),
+                    "invalid SIP realm " + quoted(*realm) +
+                        "; expected 1 to 255 letters, digits, '.', '-', '_' or ':' (a domain)");
+      }
+    }
+  }
+  if (auto n = map.get("default_language")) {
+    if (auto v = read_checked(*n, map.path_of("default_language"), is_valid_language, "language",
+                              "a language tag such as \"en\" or \"de-CH\"")) {
+      settings.default_language = *v;
+    }
+  }
+  if (auto n = map.get("time_zone")) {
+    if (auto v = read_checked(*n, map.path_of("time_zone"), is_valid_time_zone, "time zone",
+                              "an IANA time zone such as \"Europe/Berlin\" or \"UTC\"")) {
+      settings.time_zone = *v;
+    }
+  }
+}
+
+std::optional<std::string> Loader::read_secret_ha1(const MapReader& map,
+                                                   const std::string& username,
+                                                   const std::string& realm) {
+  auto password = map.get("password");
+  auto ha1 = map.get("ha1");
+  if ((password ? 1 : 0) + (ha1 ? 1 : 0) != 1) {
+    errors_.add(map.mark(), map.path(),
+                "give exactly one of `password` (hashed to HA1 on load) or `ha1` (32 hex "
+                "digits, md5 of \"username:realm:password\")");
+    return std::nullopt;
+  }
+  if (ha1) {
+    auto text = read_string(*ha1, map.path_of("ha1"), errors_);
+    if (!text) return std::nullopt;
+    std::string lower = *text;
+    for (char& c : lower) c = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (!is_lower_hex(lower, 32)) {
+      errors_.add(ha1->Mark(), map.path_of("ha1"),
+                  "invalid HA1; expected 32 hex digits (md5 of \"username:realm:password\")");
+      return std::nullopt;
+    }
+    return lower;
+  }
+  auto text = read_string(*password, map.path_of("password"), errors_);
+  if (!text) return std::nullopt;
+  if (text->empty()) {
+    errors_.add(password->Mark(), map.path_of("password"), "expected a password, got nothing");
+    return std::nullopt;
+  }
+  warnings_.add(password->Mark(), map.path_of("password"),
+                "password given in plaintext; only its HA1 (realm " + quoted(realm) +
+                    ") is kept. Write `ha1: " + sip_ha1(username, realm, *text) + "` instead");
+  return sip_ha1(username, realm, *text);
+}
+
+void Loader::read_agent_sip(const TenantDraft& tenant, const EntityDraft& draft,
+                            const YAML::Node& node, TenantSettings& settings) {
+  MapReader map(node, draft.reader.path_of("sip"), errors_, {"username", "password", "ha1"});
+  if (!map.ok()) return;
+  std::string username = draft.name;
+  if (auto n = map.get("username")) {
+    auto v = read_checked(*n, map.path_of("username"), is_valid_sip_username, "SIP user name",
+                          "1 to 64 letters, digits or . _ ~ ! $ & ' ( ) * + , ; = % -");
+    if (!v) return;
+    username = *v;
+  }
+  auto ha1 = read_secret_ha1(map, username, settings.realm());
+  if (!ha1) return;
+  for (const auto& other : settings.agent_sip) {
+    if (other.credentials.username == username) {
+      errors_.add(map.get("username") ? map.get("username")->Mark() : map.mark(),
+                  map.path_of("username"),
+                  "SIP user name " + quoted(username) + " is already used by agent " +
+                      quoted(other.agent) + " in tenant " + quoted(tenant.name));
+      return;
+    }
+  }
+  settings.agent_sip.push_back({draft.name, {username, *ha1}});
+}
+
+void Loader::read_user(const TenantDraft& tenant, const EntityDraft& draft,
+                       TenantSettings& settings) {
+  const MapReader& map = draft.reader;
+  UserConfig user;
+  user.name = draft.name;
+  map.read("display_name", user.display_name);
+  static constexpr EnumName<UserRole> kRoles[] = {{"admin", UserRole::kAdmin},
+                                                  {"supervisor", UserRole::kSupervisor},
+                                                  {"agent", UserRole::kAgent},
+                                                  {"read-only", UserRole::kReadOnly}};
+  if (auto roles = map.require("roles")) {
+    const std::string roles_path = map.path_of("roles");
+    if (expect_list(*roles, roles_path, errors_)) {
+      if (roles->size() == 0) {
+        errors_.add(roles->Mark(), roles_path,
+                    "a user needs at least one role: admin, supervisor, agent or read-only");
+      }
+      for (std::size_t i = 0; i < roles->size(); ++i) {
+        const YAML::Node item = (*roles)[i];
+        auto role =
+            acd::app::read_enum<UserRole>(item, index_path(roles_path, i), errors_, kRoles, "role");
+        if (!role) continue;
+        if (std::find(user.roles.begin(), user.roles.end(), *role) != user.roles.end()) {
+          errors_.add(item.Mark(), index_path(roles_path, i),
+                      std::string("duplicate role ") + quoted(to_string(*role)));
+          continue;
+        }
+        user.roles.push_back(*role);
+      }
+    }
+  }
+  if (auto agent = map.get("agent")) {
+    if (resolve(tenant, Kind::kAgent, *agent, map.path_of("agent"))) user.agent = agent->Scalar();
+  }
+  if (auto tokens = map.get("tokens")) {
+    const std::string tokens_path = map.path_of("tokens");
+    if (expect_list(*tokens, tokens_path, errors_)) {
+      for (std::size_t i = 0; i < tokens->size(); ++i) {
+        MapReader item((*tokens)[i], index_path(tokens_path, i), errors_,
+                       {"name", "sha256", "token", "expires_at"});
+        if (!item.ok()) continue;
+        ApiToken token;
+        if (!item.read_name("name", token.name, true)) continue;
+        bool duplicate = false;
+        for (const auto& t : user.tokens) duplicate = duplicate || t.name == token.name;
+        if (duplicate) {
+          errors_.add(item.get("name")->Mark(), item.path_of("name"),
+                      "duplicate token " + quoted(token.name) + " of user " + quoted(user.name));
+          continue;
+        }
+        auto sha = item.get("sha256");
+        auto plain = item.get("token");
+        if ((sha ? 1 : 0) + (plain ? 1 : 0) != 1) {
+          errors_.add(item.mark(), item.path(),
+                      "give exactly one of `sha256` (64 hex digits, the token's SHA-256) or "
+                      "`token` (plaintext, hashed on load)");
+          continue;
+        }
+        YAML::Mark mark;
+        if (sha) {
+          auto text = read_string(*sha, item.path_of("sha256"), errors_);
+          if (!text) continue;
+          std::string lower = *text;
+          for (char& c : lower) c = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+          if (!is_lower_hex(lower, 64)) {
+            errors_.add(sha->Mark(), item.path_of("sha256"),
+                        "invalid SHA-256; expected 64 hex digits");
+            continue;
+          }
+          token.sha256 = lower;
+          mark = sha->Mark();
+        } else {
+          auto text = read_string(*plain, item.path_of("token"), errors_);
+          if (!text) continue;
+          if (text->size() < 16) {
+            errors_.add(plain->Mark(), item.path_of("token"),
+                        "a token needs at least 16 characters");
+            continue;
+          }
+          token.sha256 = sha256_hex(*text);
+          mark = plain->Mark();
+          warnings_.add(mark, item.path_of("token"),
+                        "token given in plaintext; only its SHA-256 is kept. Write `sha256: " +
+                            token.sha256 + "` instead");
+        }
+        auto [it, inserted] = token_hashes_.emplace(token.sha256, mark.line + 1);
+        if (!inserted) {
+          errors_.add(mark, item.path_of(sha ? "sha256" : "token"),
+                      "the same token is already given at line " + std::to_string(it->second));
+          continue;
+        }
+        if (auto expires = item.get("expires_at")) {
+          auto text = read_string(*expires, item.path_of("expires_at"), errors_);
+          if (!text) continue;
+          auto canonical = canonical_timestamp(*text);
+          if (!canonical) {
+            errors_.add(expires->Mark(), item.path_of("expires_at"),
+                        "invalid time " + quoted(*text) +
+                            "; expected \"YYYY-MM-DD\" or \"YYYY-MM-DDTHH:MM:SSZ\" (or an offset "
+                            "such as +01:00 instead of Z)");
+            continue;
+          }
+          token.expires_at = *canonical;
+        }
+        user.tokens.push_back(std::move(token));
+      }
+    }
+  }
+  settings.users.push_back(std::move(user));
+}
+
+void Loader::read_prompt_set(const EntityDraft& draft, TenantSettings& settings) {
+  const MapReader& map = draft.reader;
+  PromptSetConfig set{draft.name, settings.default_language, ""};
+  if (auto n = map.get("language")) {
+    if (auto v = read_checked(*n, map.path_of("language"), is_valid_language, "language",
+                              "a language tag such as \"en\" or \"de-CH\"")) {
+      set.language = *v;
+    }
+  }
+  if (auto n = map.require("path")) {
+    if (auto v = read_string(*n, map.path_of("path"), errors_)) {
+      if (v->empty()) {
+        errors_.add(n->Mark(), map.path_of("path"), "expected a directory, got an empty string");
+      }
+      set.path = *v;
+    }
+  }
+  settings.prompt_sets.push_back(std::move(set));
+}
+
+std::optional<DayHours> Loader::read_hours(const YAML::Node& node, const std::string& path) {
+  if (!expect_list(node, path, errors_)) return std::nullopt;
+  DayHours hours;
+  bool ok = true;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    auto range =
+        read_checked(item, index_path(path, i), is_valid_hours_range, "opening hours",
+                     "\"HH:MM-HH:MM\" with the start before the end, e.g. \"08:00-12:30\"");
+    if (!range) {
+      ok = false;
+      continue;
+    }
+    if (!hours.empty() && range->substr(0, 5) < hours.back().substr(6)) {
+      errors_.add(item.Mark(), index_path(path, i),
+                  "opening hours " + quoted(*range) + " overlap or precede " +
+                      quoted(hours.back()) + "; list a day's ranges in order, without overlap");
+      ok = false;
+      continue;
+    }
+    hours.push_back(*range);
+  }
+  if (!ok) return std::nullopt;
+  return hours;
+}
+
+void Loader::read_calendar(const EntityDraft& draft, TenantSettings& settings) {
+  const MapReader& map = draft.reader;
+  CalendarConfig calendar;
+  calendar.name = draft.name;
+  calendar.time_zone = settings.time_zone;
+  if (auto n = map.get("time_zone")) {
+    if (auto v = read_checked(*n, map.path_of("time_zone"), is_valid_time_zone, "time zone",
+                              "an IANA time zone such as \"Europe/Berlin\" or \"UTC\"")) {
+      calendar.time_zone = *v;
+    }
+  }
+  if (auto weekly = map.get("weekly")) {
+    MapReader days(*weekly, map.path_of("weekly"), errors_,
+                   {"mon", "tue", "wed", "thu", "fri", "sat", "sun"});
+    for (std::size_t d = 0; d < 7; ++d) {
+      if (auto n = days.get(weekday_name(d))) {
+        if (auto hours = read_hours(*n, days.path_of(weekday_name(d))))
+          calendar.weekly[d] = std::move(*hours);
+      }
+    }
+  }
+  if (auto holidays = map.get("holidays")) {
+    const std::string list_path = map.path_of("holidays");
+    if (expect_list(*holidays, list_path, errors_)) {
+      for (std::size_t i = 0; i < holidays->size(); ++i) {
+        MapReader item((*holidays)[i], index_path(list_path, i), errors_,
+                       {"date", "name", "hours"});
+        if (!item.ok()) continue;
+        Holiday holiday;
+        auto date_node = item.require("date");
+        if (!date_node) continue;
+        auto date = read_checked(*date_node, item.path_of("date"), is_valid_date, "date",
+                                 "a date \"YYYY-MM-DD\"");
+        if (!date) continue;
+        bool duplicate = false;
+        for (const auto& h : calendar.holidays) duplicate = duplicate || h.date == *date;
+        if (duplicate) {
+          errors_.add(
+              date_node->Mark(), item.path_of("date"),
+              "duplicate holiday " + quoted(*date) + " in calendar " + quoted(calendar.name));
+          continue;
+        }
+        holiday.date = *date;
+        item.read("name", holiday.name);
+        if (auto hours = item.get("hours")) {
+          auto parsed = read_hours(*hours, item.path_of("hours"));
+          if (!parsed) continue;
+          holiday.hours = std::move(*parsed);
+        }
+        calendar.holidays.push_back(std::move(holiday));
+      }
+    }
+  }
+  settings.calendars.push_back(std::move(calendar));
+}
+
+std::optional<IvrAction> Loader::read_ivr_action(const TenantDraft& tenant, const YAML::Node& node,
+                                                 const std::string& path) {
+  static constexpr std::string_view kKeys[] = {"queue",    "menu",   "voicemail",
+                                               "callback", "hangup", "operator"};
+  MapReader map(node, path, errors_,
+                {"queue", "menu", "voicemail", "callback", "hangup", "operator"});
+  if (!map.ok()) return std::nullopt;
+  int count = 0;
+  for (auto key : kKeys) count += map.get(key) ? 1 : 0;
+  if (count != 1) {
+    if (count > 1 || node.size() == 0) {
+      errors_.add(map.mark(), path,
+                  "an action has exactly one of {queue: name}, {menu: name}, {voicemail: box}, "
+                  "{callback: note}, {hangup: message} or {operator: extension}");
+    }
+    return std::nullopt;
+  }
+  IvrAction action;
+  if (auto q = map.get("queue")) {
+    action.kind = IvrAction::Kind::kQueue;
+    if (!resolve(tenant, Kind::kQueue, *q, map.path_of("queue"))) return std::nullopt;
+    action.target = q->Scalar();
+    return action;
+  }
+  if (auto m = map.get("menu")) {
+    action.kind = IvrAction::Kind::kMenu;
+    if (!resolve(tenant, Kind::kMenu, *m, map.path_of("menu"))) return std::nullopt;
+    action.target = m->Scalar();
+    return action;
+  }
+  for (auto [key, kind] : {std::pair{"voicemail", IvrAction::Kind::kVoicemail},
+                           std::pair{"callback", IvrAction::Kind::kCallback},
+                           std::pair{"hangup", IvrAction::Kind::kHangup},
+                           std::pair{"operator", IvrAction::Kind::kOperator}}) {
+    auto v = map.get(key);
+    if (!v) continue;
+    action.kind = kind;
+    if (v->IsNull()) return action;  // `hangup:` with no message
+    auto text = read_string(*v, map.path_of(key), errors_);
+    if (!text) return std::nullopt;
+    if (kind == IvrAction::Kind::kVoicemail && text->empty()) {
+      errors_.add(v->Mark(), map.path_of(key), "expected a mailbox, got an empty string");
+      return std::nullopt;
+    }
+    if (kind == IvrAction::Kind::kOperator && !text->empty() && !is_valid_number(*text)) {
+      errors_.add(v->Mark(), map.path_of(key),
+                  "invalid extension " + quoted(*text) +
+                      "; expected digits, letters or * # + . _ - (empty: the tenant's operator)");
+      return std::nullopt;
+    }
+    action.target = *text;
+  }
+  return action;
+}
+
+void Loader::read_menu(const TenantDraft& tenant, const EntityDraft& draft,
+                       TenantSettings& settings) {
+  const MapReader& map = draft.reader;
+  IvrMenuConfig menu;
+  menu.name = draft.name;
+  if (auto n = map.require("prompt")) {
+    if (auto v = read_string(*n, map.path_of("prompt"), errors_)) {
+      if (v->empty()) errors_.add(n->Mark(), map.path_of("prompt"), "expected a prompt name");
+      menu.prompt = *v;
+    }
+  }
+  if (auto n = map.get("prompt_set")) {
+    if (resolve(tenant, Kind::kPromptSet, *n, map.path_of("prompt_set")))
+      menu.prompt_set = n->Scalar();
+  }
+  if (map.read("timeout", menu.timeout)) require_positive(map, "timeout", menu.timeout);
+  map.read("retries", menu.retries, 0, 10);
+  if (auto options = map.get("options")) {
+    const std::string options_path = map.path_of("options");
+    if (!options->IsMap()) {
+      errors_.add(
+          options->Mark(), options_path,
+          "expected a map of key: action (keys 0-9, \"*\", \"#\"), got " + describe(*options));
+    } else {
+      for (auto it = options->begin(); it != options->end(); ++it) {
+        const YAML::Node key = it->first;
+        const std::string option_path =
+            key.IsScalar() ? key_path(options_path, key.Scalar()) : options_path;
+        const bool valid_key =
+            key.IsScalar() && key.Scalar().size() == 1 &&
+            std::string_view("0123456789*#").find(key.Scalar()[0]) != std::string_view::npos;
+        if (!valid_key) {
+          errors_.add(key.Mark(), option_path,
+                      "invalid key " + describe(key) + "; expected one of 0-9, \"*\" or \"#\"");
+          continue;
+        }
+        bool duplicate = false;
+        for (const auto& o : menu.options) duplicate = duplicate || o.input == key.Scalar();
+        if (duplicate) {
+          errors_.add(key.Mark(), option_path, "duplicate key " + quoted(key.Scalar()));
+          continue;
+        }
+        if (auto action = read_ivr_action(tenant, it->second, option_path)) {
+          menu.options.push_back({key.Scalar(), std::move(*action)});
+        }
+      }
+    }
+  }
+  if (auto n = map.get("on_failure")) {
+    if (auto action = read_ivr_action(tenant, *n, map.path_of("on_failure")))
+      menu.on_failure = std::move(*action);
+  }
+  settings.ivr_menus.push_back(std::move(menu));
+}
+
+void Loader::read_trunk(const TenantDraft& tenant, const EntityDraft& draft,
+                        TenantSettings& settings) {
+  const MapReader& map = draft.reader;
+  TrunkConfig trunk;
+  trunk.name = draft.name;
+  if (auto sources = map.get("allowed_sources")) {
+    const std::string list_path = map.path_of("allowed_sources");
+    if (expect_list(*sources, list_path, errors_)) {
+      for (std::size_t i = 0; i < sources->size(); ++i) {
+        const YAML::Node item = (*sources)[i];
+        auto text = read_string(item, index_path(list_path, i), errors_);
+        if (!text) continue;
+        auto cidr = canonical_cidr(*text);
+        if (!cidr) {
+          errors_.add(item.Mark(), index_path(list_path, i),
+                      "invalid network " + quoted(*text) +
+                          "; expected an address or CIDR such as \"203.0.113.0/24\" or "
+                          "\"2001:db8::/32\", without bits set beyond the prefix");
+          continue;
+        }
+        if (std::find(trunk.allowed_sources.begin(), trunk.allowed_sources.end(), *cidr) !=
+            trunk.allowed_sources.end()) {
+          errors_.add(item.Mark(), index_path(list_path, i), "duplicate network " + quoted(*cidr));
+          continue;
+        }
+        trunk.allowed_sources.push_back(*cidr);
+      }
+    }
+  }
+  if (auto auth = map.get("auth")) {
+    MapReader a(*auth, map.path_of("auth"), errors_, {"username", "password", "ha1"});
+    if (a.ok()) {
+      if (auto n = a.require("username")) {
+        if (auto username =
+                read_checked(*n, a.path_of("username"), is_valid_sip_username, "SIP user name",
+                             "1 to 64 letters, digits or . _ ~ ! $ & ' ( ) * + , ; = % -")) {
+          if (auto ha1 = read_secret_ha1(a, *username, settings.realm()))
+            trunk.auth = DigestCredentials{*username, *ha1};
+        }
+      }
+    }
+  }
+  if (auto n = map.get("caller_id")) {
+    if (auto v = read_string(*n, map.path_of("caller_id"), errors_)) {
+      if (!v->empty() && !is_valid_number(*v)) {
+        errors_.add(n->Mark(), map.path_of("caller_id"),
+                    "invalid caller id " + quoted(*v) +
+                        "; expected an optional '+' and 1 to 32 digits, letters or * # . _ -");
+      } else {
+        trunk.caller_id = *v;
+      }
+    }
+  }
+  if (auto dids = map.get("dids")) {
+    const std::string list_path = map.path_of("dids");
+    if (expect_list(*dids, list_path, errors_)) {
+      for (std::size_t i = 0; i < dids->size(); ++i) {
+        MapReader item((*dids)[i], index_path(list_path, i), errors_,
+                       {"number", "queue", "ivr_menu"});
+        if (!item.ok()) continue;
+        DidConfig did;
+        auto number_node = item.require("number");
+        std::optional<std::string> number;
+        if (number_node) {
+          number = read_checked(*number_node, item.path_of("number"), is_valid_number, "number",
+                                "an optional '+' and 1 to 32 digits, letters or * # . _ -");
+        }
+        auto queue = item.get("queue");
+        auto menu = item.get("ivr_menu");
+        if ((queue ? 1 : 0) + (menu ? 1 : 0) != 1) {
+          errors_.add(item.mark(), item.path(),
+                      "a number goes to exactly one entry point: {queue: name} or "
+                      "{ivr_menu: name}");
+          continue;
+        }
+        if (queue) {
+          if (!resolve(tenant, Kind::kQueue, *queue, item.path_of("queue"))) continue;
+          did.entry = {EntryPoint::Kind::kQueue, queue->Scalar()};
+        } else {
+          if (!resolve(tenant, Kind::kMenu, *menu, item.path_of("ivr_menu"))) continue;
+          did.entry = {EntryPoint::Kind::kMenu, menu->Scalar()};
+        }
+        if (!number) continue;
+        std::string owner;
+        for (const auto& t : settings.trunks) {
+          for (const auto& d : t.dids) {
+            if (d.number == *number) owner = t.name;
+          }
+        }
+        for (const auto& d : trunk.dids) {
+          if (d.number == *number) owner = trunk.name;
+        }
+        if (!owner.empty()) {
+          errors_.add(number_node->Mark(), item.path_of("number"),
+                      "number " + quoted(*number) + " is already routed by trunk " + quoted(owner) +
+                          " in tenant " + quoted(tenant.name));
+          continue;
+        }
+        did.number = *number;
+        trunk.dids.push_back(std::move(did));
+      }
+    }
+  }
+  settings.trunks.push_back(std::move(trunk));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/app/config_entities.h"
 #include "engine/app/config_error.h"
 #include "engine/app/name_registry.h"
 #include "engine/app/name_table.h"
@@ -49,9 +50,14 @@ struct ShutdownConfig {
 // Where the daemon keeps its data (engine/store). With no DSN the daemon runs a private
 // PostgreSQL cluster under data_dir (see engine/store/embedded_cluster.h).
 struct DatabaseConfig {
-  std::string dsn;                 // libpq connection string; empty: the embedded cluster
-  std::string data_dir = "var/pg"; // the embedded cluster's directory (relative: to the cwd)
-  bool migrate_on_start = true;    // apply pending migrations before serving
+  std::string dsn;                  // libpq connection string; empty: the embedded cluster
+  std::string data_dir = "var/pg";  // the embedded cluster's directory (relative: to the cwd)
+  bool migrate_on_start = true;     // apply pending migrations before serving
+  // The record spool (engine/store/spool.h): every record is written here first.
+  std::string spool_dir = "var/spool";
+  // At shutdown, how long to keep shipping spooled records to the database; the rest is
+  // shipped by the next run.
+  core::Duration stop_ship_timeout = std::chrono::seconds(10);
 };
 
 struct DemoQueue {
@@ -86,6 +92,21 @@ struct TenantSettings {
   // The not-ready reasons agents may choose; break policies may only name these. Empty:
   // any reason. System reasons ("no-answer", "manual-ready") are always allowed.
   std::vector<std::string> not_ready_reasons;
+
+  // The entities the routing core does not use (SIP, media and API layers do); see
+  // config_entities.h. Lists are in file order.
+  std::string sip_realm;  // as written; empty: the tenant's name (see realm())
+  std::string default_language = "en";
+  std::string time_zone = "UTC";
+  std::vector<AgentSip> agent_sip;  // the agents that have SIP credentials
+  std::vector<UserConfig> users;
+  std::vector<PromptSetConfig> prompt_sets;
+  std::vector<CalendarConfig> calendars;
+  std::vector<IvrMenuConfig> ivr_menus;
+  std::vector<TrunkConfig> trunks;
+
+  // The SIP digest realm of the tenant's phones and trunks.
+  [[nodiscard]] const std::string& realm() const { return sip_realm.empty() ? name : sip_realm; }
 };
 
 struct DaemonConfig {
@@ -98,6 +119,8 @@ struct DaemonConfig {
   std::vector<TenantSettings> tenants;
   core::CoreConfig domain;                 // what RoutingCore::apply_config takes
   std::shared_ptr<const NameTable> names;  // every name the registry knows, by id
+  // Accepted but worth fixing, e.g. a secret written in plaintext (the loader hashed it).
+  std::vector<ConfigError> warnings;
 };
 
 using ConfigResult = Result<DaemonConfig, std::vector<ConfigError>>;

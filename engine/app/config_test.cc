@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "engine/app/digest.h"
+
 namespace acd::app {
 namespace {
 
@@ -436,3 +438,136 @@ TEST_CASE("the database section has defaults, reads its keys and rejects unknown
   CHECK_THAT(bad.error().front().to_string(), Catch::Contains("test.yaml:2:3") &&
                                                   Catch::Contains("database.dns"));
 }
+
+namespace acd::app {
+namespace {
+
+const char* const kEntities = R"(tenants:
+  - name: t
+    sip_realm: t.example
+    default_language: de-CH
+    time_zone: Europe/Zurich
+    skills: [en]
+    agents:
+      - {name: ann, extension: "10", sip: {password: "pw"}}
+      - {name: bob, extension: "11", sip: {username: b, ha1: 0123456789ABCDEF0123456789abcdef}}
+    queues:
+      - {name: q}
+    prompt_sets:
+      - {name: p, path: /prompts}
+    calendars:
+      - name: c
+        weekly: {mon: ["08:00-12:00", "13:00-24:00"]}
+        holidays: [{date: 2025-12-25, name: X}, {date: 2025-12-24, hours: ["09:00-12:00"]}]
+    ivr_menus:
+      - name: m
+        prompt: hello
+        prompt_set: p
+        options: {"1": {queue: q}, "*": {menu: m}, "0": {operator: ""}}
+        on_failure: {voicemail: box}
+    trunks:
+      - name: tr
+        allowed_sources: [10.1.2.3, "2001:db8::/32"]
+        auth: {username: carrier, password: secret}
+        caller_id: "+41440000000"
+        dids: [{number: "+41440000001", queue: q}, {number: "100", ivr_menu: m}]
+    users:
+      - name: u
+        roles: [admin, read-only]
+        agent: ann
+        tokens:
+          - {name: a, token: "0123456789abcdef-token"}
+          - {name: b, sha256: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08, expires_at: "2030-01-01T01:00:00+01:00"}
+)";
+
+TEST_CASE("config: tenants carry users, SIP credentials, trunks, menus, prompts, calendars",
+          "[config]") {
+  NameRegistry registry;
+  const DaemonConfig c = loaded(kEntities, registry);
+  REQUIRE(c.tenants.size() == 1);
+  const TenantSettings& t = c.tenants[0];
+  CHECK(t.realm() == "t.example");
+  CHECK(t.default_language == "de-CH");
+  CHECK(t.time_zone == "Europe/Zurich");
+  REQUIRE(t.agent_sip.size() == 2);
+  CHECK(t.agent_sip[0].credentials.username == "ann");
+  CHECK(t.agent_sip[0].credentials.ha1 == sip_ha1("ann", "t.example", "pw"));
+  CHECK(t.agent_sip[1].credentials.ha1 == "0123456789abcdef0123456789abcdef");
+  REQUIRE(t.users.size() == 1);
+  CHECK(t.users[0].roles == std::vector<UserRole>{UserRole::kAdmin, UserRole::kReadOnly});
+  CHECK(t.users[0].agent == "ann");
+  REQUIRE(t.users[0].tokens.size() == 2);
+  CHECK(t.users[0].tokens[0].sha256 == sha256_hex("0123456789abcdef-token"));
+  CHECK(t.users[0].tokens[1].sha256.substr(0, 4) == "9f86");
+  CHECK(t.users[0].tokens[1].expires_at == "2030-01-01T00:00:00Z");
+  REQUIRE(t.trunks.size() == 1);
+  CHECK(t.trunks[0].allowed_sources == std::vector<std::string>{"10.1.2.3/32", "2001:db8::/32"});
+  CHECK(t.trunks[0].auth->ha1 == sip_ha1("carrier", "t.example", "secret"));
+  CHECK(t.trunks[0].dids[1].entry.kind == EntryPoint::Kind::kMenu);
+  REQUIRE(t.ivr_menus.size() == 1);
+  CHECK(t.ivr_menus[0].options.size() == 3);
+  CHECK(t.ivr_menus[0].on_failure.kind == IvrAction::Kind::kVoicemail);
+  CHECK(t.ivr_menus[0].timeout == 5s);
+  REQUIRE(t.prompt_sets.size() == 1);
+  CHECK(t.prompt_sets[0].language == "de-CH");  // the tenant's default
+  REQUIRE(t.calendars.size() == 1);
+  CHECK(t.calendars[0].time_zone == "Europe/Zurich");
+  CHECK(t.calendars[0].weekly[0] == DayHours{"08:00-12:00", "13:00-24:00"});
+  CHECK_FALSE(t.calendars[0].holidays[0].hours.has_value());
+  CHECK(t.calendars[0].holidays[1].hours == DayHours{"09:00-12:00"});
+  // Plaintext secrets are accepted with a warning each, located, that shows the hash.
+  REQUIRE(c.warnings.size() == 3);
+  CHECK_THAT(c.warnings[0].to_string(),
+             Catch::StartsWith("test.yaml:8:54: tenants[0].agents[0].sip.password: password "
+                               "given in plaintext"));
+}
+
+TEST_CASE("config: errors in the new entities are located and explained", "[config]") {
+  auto with = [](std::string from, std::string to) {
+    std::string text = kEntities;
+    auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    return single_error(text);
+  };
+  CHECK(with("queue: q}, {number: \"100\"", "queue: nope}, {number: \"100\"") ==
+        "test.yaml:29:48: tenants[0].trunks[0].dids[0].queue: unknown queue \"nope\" in tenant "
+        "\"t\"");
+  CHECK(with("\"100\", ivr_menu: m}", "\"+41440000001\", ivr_menu: m}") ==
+        "test.yaml:29:61: tenants[0].trunks[0].dids[1].number: number \"+41440000001\" is "
+        "already routed by trunk \"tr\" in tenant \"t\"");
+  CHECK_THAT(with("Europe/Zurich", "Europe/Nowhere"),
+             Catch::Contains("test.yaml:5:16: tenants[0].time_zone: invalid time zone"));
+  CHECK_THAT(with("10.1.2.3,", "10.1.2.3/8,"),
+             Catch::Contains("tenants[0].trunks[0].allowed_sources[0]: invalid network"));
+  CHECK_THAT(with("\"13:00-24:00\"", "\"11:00-13:00\""),
+             Catch::Contains("tenants[0].calendars[0].weekly.mon[1]: opening hours "
+                             "\"11:00-13:00\" overlap"));
+  CHECK_THAT(with("roles: [admin, read-only]", "roles: [admin, root]"),
+             Catch::Contains("tenants[0].users[0].roles[1]: unknown role \"root\""));
+  CHECK_THAT(with("{password: \"pw\"}", "{password: \"pw\", ha1: x}"),
+             Catch::Contains("tenants[0].agents[0].sip: give exactly one of `password`"));
+  CHECK_THAT(with("\"*\": {menu: m}", "\"x\": {menu: m}"),
+             Catch::Contains("tenants[0].ivr_menus[0].options.x: invalid key"));
+  CHECK_THAT(with("sha256: 9F86", "sha256: 9G86"),
+             Catch::Contains("tenants[0].users[0].tokens[1].sha256: invalid SHA-256"));
+  CHECK_THAT(with("agent: ann\n", "agent: zed\n"),
+             Catch::Contains("tenants[0].users[0].agent: unknown agent \"zed\""));
+  CHECK_THAT(with("prompt_set: p", "prompt_sett: p"),
+             Catch::Contains("unknown key \"prompt_sett\" (did you mean \"prompt_set\"?)"));
+  CHECK_THAT(with("2025-12-24", "2025-02-30"),
+             Catch::Contains("tenants[0].calendars[0].holidays[1].date: invalid date"));
+}
+
+TEST_CASE("config: an IVR option may not name another tenant's queue", "[config]") {
+  const std::string text = std::string(kEntities) +
+                           "  - name: other\n"
+                           "    queues: [{name: theirs}]\n"
+                           "    ivr_menus: [{name: m, prompt: p, options: {\"1\": {queue: q}}}]\n";
+  CHECK_THAT(single_error(text),
+             Catch::Contains("tenants[1].ivr_menus[0].options.1.queue: queue \"q\" belongs to "
+                             "tenant \"t\", not to tenant \"other\""));
+}
+
+}  // namespace
+}  // namespace acd::app

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <csignal>
 
+#include "engine/app/config_db.h"
 #include "engine/app/logging.h"
 #include "engine/core/routing_core.h"
 
@@ -78,10 +79,14 @@ Daemon::Daemon(DaemonOptions options, DaemonConfig config, NameRegistry registry
       drain_timer_(io_),
       thread_(CoreThread::Options{config_->core.snapshot_interval, config_->core.random_seed}),
       event_logger_(config_->names),
-      drain_watcher_(std::make_unique<DrainWatcher>(thread_, *this)) {}
+      drain_watcher_(std::make_unique<DrainWatcher>(thread_, *this)) {
+  file_config_ = *config_;
+}
 
 Daemon::~Daemon() {
+  if (watcher_) watcher_->stop();
   thread_.stop();
+  stop_records();
   close_store();
 }
 
@@ -100,6 +105,7 @@ bool Daemon::open_store() {
   }
   Database db = std::move(opened).value();
   cluster_ = std::move(db.cluster);
+  dsn_ = db.dsn;
   if (db.migrated) {
     std::string applied;
     for (int v : db.report.applied) applied += (applied.empty() ? "" : ",") + migration_label(v);
@@ -110,7 +116,44 @@ bool Daemon::open_store() {
   log_event(LogLevel::kInfo, "database.ready",
             {{"embedded", cluster_ != nullptr},
              {"socket_dir", cluster_ ? cluster_->dir().string() : std::string()}});
+
+  store::RecordStoreOptions records;
+  records.dsn = db.dsn;
+  records.spool_dir = config.spool_dir;
+  records.run_id = store::make_run_id();
+  records.log = [](bool is_error, const std::string& message) {
+    log_event(is_error ? LogLevel::kError : LogLevel::kInfo, "records", {{"message", message}});
+  };
+  auto opened_records = store::RecordStore::open(std::move(records));
+  if (!opened_records) {
+    log_event(LogLevel::kCritical, "records.failed",
+              {{"error", opened_records.error().message},
+               {"action", "exiting; database.spool_dir must be a writable directory"}});
+    close_store();
+    return false;
+  }
+  records_ = std::move(opened_records).value();
+  recorder_ = std::make_unique<CallRecorder>(
+      records_->run_id(), config_->names,
+      [store = records_.get()](store::Record&& record) { store->submit(std::move(record)); });
+  log_event(LogLevel::kInfo, "records.ready",
+            {{"spool_dir", config.spool_dir}, {"run_id", records_->run_id()}});
   return true;
+}
+
+void Daemon::stop_records() {
+  if (!records_) return;
+  records_->stop(
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_->database.stop_ship_timeout));
+  const auto stats = records_->stats();
+  log_event(stats.backlog == 0 ? LogLevel::kInfo : LogLevel::kWarn, "records.stopped",
+            {{"run_id", records_->run_id()},
+             {"records", stats.spooled},
+             {"inserted", stats.inserted},
+             {"duplicates", stats.duplicates},
+             {"left_in_spool", stats.backlog},
+             {"database_failures", stats.db_failures}});
+  records_.reset();
 }
 
 void Daemon::close_store() {
@@ -131,6 +174,17 @@ void Daemon::configure_logs(const DaemonConfig& config) const {
 int Daemon::run() {
   configure_logs(*config_);
   if (!open_store()) return 3;
+  auto merged = with_database_domain(file_config_, /*seed=*/true);
+  if (!merged) {
+    stop_records();
+    close_store();
+    return 2;
+  }
+  config_ = std::make_shared<const DaemonConfig>(std::move(*merged));
+  event_logger_.set_names(config_->names);
+  recorder_->set_names(config_->names);
+  // The recorder first: a record is spooled no later than anything else sees the event.
+  thread_.add_listener(recorder_.get());
   thread_.add_listener(&event_logger_);
   thread_.add_listener(drain_watcher_.get());
   thread_.start();
@@ -146,6 +200,7 @@ int Daemon::run() {
     log_event(LogLevel::kCritical, "config.rejected",
               {{"config", config_->path}, {"error", applied.to_string()}});
     thread_.stop();
+    stop_records();
     close_store();
     return 2;
   }
@@ -160,6 +215,27 @@ int Daemon::run() {
   if (config_->demo.enabled) {
     demo_ = std::make_unique<DemoTraffic>(thread_, *config_);
     demo_->start();
+  }
+
+  store::ConfigWatcherOptions watch;
+  watch.dsn = dsn_;
+  watch.on_change = [this](const store::ConfigChange& change) {
+    log_event(LogLevel::kDebug, "config.changed",
+              {{"tenants", change.tenants.size()}, {"full_resync", change.full_resync}});
+    // Coalesced: one resync queued at a time; it reads the database after the change.
+    if (!resync_queued_.exchange(true)) {
+      boost::asio::post(io_, [this] { resync_from_database(); });
+    }
+  };
+  watch.log = [](bool is_error, const std::string& message) {
+    log_event(is_error ? LogLevel::kError : LogLevel::kInfo, "config.watch",
+              {{"message", message}});
+  };
+  watcher_ = std::make_unique<store::ConfigWatcher>(std::move(watch));
+  if (auto watching = watcher_->start(); !watching) {
+    log_event(
+        LogLevel::kError, "config.watch_failed",
+        {{"error", watching.error().message}, {"action", "database changes apply only on SIGHUP"}});
   }
 
   wait_for_signal();
@@ -206,13 +282,81 @@ void Daemon::reload() {
                {"action", "keeping the running configuration"}});
     return;
   }
-  auto config = std::make_shared<const DaemonConfig>(std::move(loaded).value());
+  file_config_ = std::move(loaded).value();
+  auto merged = with_database_domain(file_config_, /*seed=*/false);
+  if (!merged) return;
+  apply_running(std::make_shared<const DaemonConfig>(std::move(*merged)), "sighup");
+}
+
+void Daemon::resync_from_database() {
+  resync_queued_.store(false);
+  if (draining_ || finished_) return;
+  auto merged = with_database_domain(file_config_, /*seed=*/false);
+  if (!merged) return;
+  apply_running(std::make_shared<const DaemonConfig>(std::move(*merged)), "database");
+}
+
+std::optional<DaemonConfig> Daemon::with_database_domain(const DaemonConfig& file, bool seed) {
+  if (seed && !file.tenants.empty()) {
+    auto has = has_configuration(dsn_);
+    if (!has) {
+      log_event(LogLevel::kError, "config.database_failed", {{"error", has.error()}});
+      return std::nullopt;
+    }
+    if (!has.value()) {
+      auto applied = apply_config(dsn_, file);
+      if (!applied) {
+        log_event(LogLevel::kError, "config.seed_failed",
+                  {{"error", applied.error()}, {"config", file.path}});
+        return std::nullopt;
+      }
+      log_event(
+          LogLevel::kInfo, "config.seeded",
+          {{"from", file.path}, {"tenants", file.tenants.size()}, {"rows", applied->rows_written}});
+    }
+  }
+  auto loaded = load_config_from_database(dsn_, registry_);
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.error()) {
+      log_event(LogLevel::kError, "config.invalid", {{"error", error.to_string()}});
+    }
+    log_event(LogLevel::kError, "config.database_invalid",
+              {{"errors", loaded.error().size()}, {"action", "keeping the running configuration"}});
+    return std::nullopt;
+  }
+  DaemonConfig merged = file;
+  merged.tenants = std::move(loaded->tenants);
+  merged.domain = std::move(loaded->domain);
+  merged.names = loaded->names;
+  // Demo traffic: the file's queues that the database has; all of them if none.
+  std::vector<DemoQueue> demo_queues;
+  for (const auto& q : file.demo.queues) {
+    for (const auto& known : merged.domain.queues) {
+      if (known.id == q.queue) demo_queues.push_back(q);
+    }
+  }
+  merged.demo.queues = demo_queues.empty() ? loaded->demo.queues : std::move(demo_queues);
+  if (!file.tenants.empty()) {
+    const auto differences = diff_configs(merged, file, /*prune=*/false);
+    if (!differences.empty()) {
+      log_event(LogLevel::kWarn, "config.file_differs",
+                {{"config", file.path},
+                 {"differences", differences.size()},
+                 {"first", differences.front()},
+                 {"hint", "the database is the source of tenants; see acdd config diff/apply"}});
+    }
+  }
+  return merged;
+}
+
+bool Daemon::apply_running(std::shared_ptr<const DaemonConfig> config, const char* why) {
   DemoTraffic* demo = demo_.get();
   const core::Status applied = thread_
                                    .submit_and_wait([this, config, demo](core::RoutingCore& core) {
                                      core::Status status = core.apply_config(config->domain);
                                      if (!status.is_ok()) return status;
                                      event_logger_.set_names(config->names);
+                                     recorder_->set_names(config->names);
                                      if (demo != nullptr && config->demo.enabled)
                                        demo->update_config(*config, core);
                                      return status;
@@ -220,12 +364,12 @@ void Daemon::reload() {
                                    .get();
   if (!applied.is_ok()) {
     log_event(LogLevel::kError, "config.reload_failed",
-              {{"config", options_.config_path},
+              {{"source", why},
                {"error", applied.to_string()},
                {"action", "keeping the running configuration"}});
-    return;
+    return false;
   }
-  config_ = config;
+  config_ = std::move(config);
   configure_logs(*config_);
   if (config_->demo.enabled && !demo_) {
     demo_ = std::make_unique<DemoTraffic>(thread_, *config_);
@@ -236,10 +380,11 @@ void Daemon::reload() {
     // nothing to do, but they refer to the object, so it lives until the thread stops.
     retired_demos_.push_back(std::move(demo_));
   }
-  std::vector<LogField> fields{{"config", config_->path}};
+  std::vector<LogField> fields{{"source", why}, {"config", config_->path}};
   for (const auto& f : config_counts(*config_)) fields.push_back(f);
   fields.emplace_back("demo", config_->demo.enabled);
   log_event(LogLevel::kInfo, "config.reloaded", fields);
+  return true;
 }
 
 void Daemon::begin_shutdown(int signal_number) {
@@ -274,12 +419,14 @@ void Daemon::finish(const char* why) {
   if (finished_) return;
   finished_ = true;
   drain_timer_.cancel();
+  if (watcher_) watcher_->stop();
   boost::system::error_code ignored;
   stop_signals_.cancel(ignored);
   hangup_signal_.cancel(ignored);
   if (demo_) demo_->stop();
   thread_.stop();
   const auto snapshot = thread_.latest_snapshot();
+  stop_records();
   close_store();
   log_event(LogLevel::kInfo, "stopped",
             {{"reason", why}, {"calls_in_system", snapshot->calls_in_system}});

@@ -4,16 +4,30 @@
 //   SIGINT / SIGTERM  graceful drain: stop demo arrivals (no new calls), wait until no
 //                     call is left in the system or shutdown.drain_timeout passes, logging
 //                     progress, then stop the core thread; a second signal stops at once.
-//   SIGHUP            re-read and validate the configuration file; if invalid, log every
-//                     error and keep the running configuration; if valid, apply it on the
-//                     core thread and log event=config.reloaded.
+//   SIGHUP            re-read and validate the configuration file (its daemon settings:
+//                     log, demo, ...); if invalid, log every error and keep the running
+//                     configuration; if valid, resync the domain from the database and
+//                     apply both on the core thread (event=config.reloaded).
 // Before serving, run() opens the database (database.*: the configured DSN, or the
 // embedded cluster it starts) and applies pending migrations; if that fails it logs
 // event=database.failed and returns 3. The embedded cluster is stopped on the way out.
+//
+// The domain configuration (tenants, agents, queues, ...) comes from the database. At the
+// first start, when the database holds no tenant, the file's tenants are applied to it
+// (event=config.seeded). Afterwards the file's tenants are not used: `acdd config apply`
+// changes the database, and a ConfigWatcher (LISTEN acd_config) tells the daemon, which
+// reloads the domain from the database and applies it live (waiting calls are
+// re-evaluated by the core). While the database is unreachable the running
+// configuration stays in force; after a reconnect the watcher asks for a full resync.
+//
+// Records: a CallRecorder (the first core listener) turns core events into history
+// records and hands them to the RecordStore, which spools them and ships them to
+// PostgreSQL (engine/store/record_store.h).
 // Thread-safety: construct and run() on the main thread; everything else happens inside
 // run(), on the main thread or (through CoreThread) on the core thread.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -22,12 +36,15 @@
 #include <string>
 #include <vector>
 
+#include "engine/app/call_recorder.h"
 #include "engine/app/config.h"
 #include "engine/app/core_event_logger.h"
 #include "engine/app/core_thread.h"
 #include "engine/app/database.h"
 #include "engine/app/demo_traffic.h"
 #include "engine/app/name_registry.h"
+#include "engine/store/config_watcher.h"
+#include "engine/store/record_store.h"
 
 namespace acd::app {
 
@@ -56,16 +73,27 @@ class Daemon {
 
   void configure_logs(const DaemonConfig& config) const;
   bool open_store();
+  void stop_records();
   void close_store();
   void wait_for_signal();
   void wait_for_hangup();
   void reload();
+  // The file's daemon settings with the database's domain configuration; nullopt (after
+  // logging why) when the database's configuration cannot be read or is invalid.
+  std::optional<DaemonConfig> with_database_domain(const DaemonConfig& file, bool seed);
+  // Applies `config` on the core thread and makes it current; false if the core refused.
+  bool apply_running(std::shared_ptr<const DaemonConfig> config, const char* why);
+  void resync_from_database();
   void begin_shutdown(int signal_number);
   void on_calls_in_system(int calls);
   void finish(const char* why);
 
   DaemonOptions options_;
-  std::shared_ptr<const DaemonConfig> config_;
+  std::shared_ptr<const DaemonConfig> config_;  // what runs
+  DaemonConfig file_config_;                    // the file as last loaded
+  std::string dsn_;                             // the database in use
+  std::unique_ptr<store::ConfigWatcher> watcher_;
+  std::atomic<bool> resync_queued_{false};  // a resync is posted to io_
   NameRegistry registry_;
 
   boost::asio::io_context io_;  // the main thread's: signals and the drain timer
@@ -74,6 +102,8 @@ class Daemon {
   boost::asio::steady_timer drain_timer_;
 
   std::unique_ptr<store::EmbeddedCluster> cluster_;  // the embedded database, if started
+  std::unique_ptr<store::RecordStore> records_;      // the store worker (spool + shipping)
+  std::unique_ptr<CallRecorder> recorder_;           // core events -> records_
 
   CoreThread thread_;
   CoreEventLogger event_logger_;

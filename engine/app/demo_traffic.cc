@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 
+#include "engine/app/call_ids.h"
 #include "engine/app/logging.h"
 #include "engine/core/overloaded.h"
 #include "engine/core/routing_core.h"
@@ -41,7 +42,10 @@ void refused(std::string_view action, const core::Status& status, std::uint64_t 
 }  // namespace
 
 DemoTraffic::DemoTraffic(CoreThread& thread, const DaemonConfig& config)
-    : thread_(thread), rng_(demo_seed(config.demo.seed)), timers_(thread.io_context()) {
+    : thread_(thread),
+      rng_(demo_seed(config.demo.seed)),
+      timers_(thread.io_context()),
+      next_call_(first_call_id_of_run()) {
   take_settings(config);
 }
 

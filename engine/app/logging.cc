@@ -29,26 +29,6 @@ spdlog::level::level_enum to_spdlog(LogLevel level) {
 constexpr const char* kTextPattern = "ts=%Y-%m-%dT%H:%M:%S.%e%z level=%l %v";
 constexpr const char* kJsonPattern = R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l",%v})";
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 // logfmt: bare when safe, else quoted with escapes.
 void append_text_value(std::string& out, std::string_view s) {
   bool bare = !s.empty();
@@ -155,6 +135,32 @@ void log_event(LogLevel level, std::string_view event, std::span<const LogField>
   const std::string line =
       format_log_fields(g_format.load(std::memory_order_relaxed), event, fields);
   logger->log(spdlog::source_loc{}, spd_level, spdlog::string_view_t(line.data(), line.size()));
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string json_string(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
 }
 
 }  // namespace acd::app

@@ -47,6 +47,10 @@ class LogField {
 };
 
 // Installs the process logger (stdout) with the given level and line format.
+// A JSON string literal (with quotes) for `text`, and the same appended to `out`.
+std::string json_string(std::string_view text);
+void append_json_string(std::string& out, std::string_view text);
+
 void configure_logging(LogLevel level, LogFormat format);
 void set_log_level(LogLevel level);
 [[nodiscard]] bool log_enabled(LogLevel level);

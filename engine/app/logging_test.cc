@@ -23,5 +23,10 @@ TEST_CASE("logging: json lines are object members", "[logging]") {
         R"("event":"agent.state","agent":"alice","call":17,"ok":false,"msg":"a\nb")");
 }
 
+TEST_CASE("json_string quotes and escapes") {
+  CHECK(json_string("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
+  CHECK(json_string("") == "\"\"");
+}
+
 }  // namespace
 }  // namespace acd::app

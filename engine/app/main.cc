@@ -2,10 +2,13 @@
 //
 //   acdd --config FILE [--check] [--log-level LEVEL]
 //   acdd migrate --config FILE
+//   acdd config diff|apply|export ...   (see engine/app/config_cli.h)
 //
 // Exit codes: 0 success (or a valid file with --check); 1 invalid file with --check;
 // 2 invalid configuration at start-up; 3 the database could not be opened or migrated;
 // 64 bad command line.
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -14,6 +17,7 @@
 #include <string_view>
 
 #include "engine/app/config.h"
+#include "engine/app/config_cli.h"
 #include "engine/app/daemon.h"
 #include "engine/app/database.h"
 #include "engine/app/name_registry.h"
@@ -28,9 +32,19 @@ constexpr int kExitUsage = 64;
 void usage(std::ostream& out) {
   out << "usage: acdd --config FILE [--check] [--log-level LEVEL]\n"
          "       acdd migrate --config FILE\n"
-         "  migrate            open the database (starting the embedded cluster if no\n"
+      << acd::app::config_command_usage()
+      << "  migrate            open the database (starting the embedded cluster if no\n"
          "                     database.dsn is set), apply pending migrations, print the\n"
          "                     schema version, stop\n"
+         "  config diff FILE   compare FILE's tenants with the configuration in the database\n"
+         "                     (DAEMONFILE's database.*); --prune: also list the database's\n"
+         "                     tenants FILE does not name\n"
+         "  config apply FILE  print the difference, then make the database equal to FILE's\n"
+         "                     tenants in one transaction, after --yes or a \"y\" on a\n"
+         "                     terminal; --prune also deletes the tenants FILE lacks.\n"
+         "                     An invalid FILE exits 2 with every error, touching nothing\n"
+         "  config export      print the database's configuration as YAML (--tenant NAME:\n"
+         "                     one tenant; --output FILE: write it there)\n"
          "  --config FILE      the YAML configuration (see config/acdd.yaml)\n"
          "  --check            validate the configuration and exit (0 valid, 1 invalid);\n"
          "                     touches no database\n"
@@ -66,6 +80,10 @@ int run_migrate(const acd::app::DaemonConfig& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "config") {
+    return acd::app::run_config_command(argc - 2, argv + 2, std::cin, std::cout, std::cerr,
+                                        ::isatty(STDIN_FILENO) == 1);
+  }
   acd::app::DaemonOptions options;
   bool check = false;
   bool migrate = false;

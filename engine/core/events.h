@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <variant>
 
 #include "engine/core/agent_state.h"
@@ -30,6 +31,12 @@ struct CallQueued {
   TenantId tenant;
   QueueId queue;
   TimePoint at;
+  // What the call brought with it (for records and screen pops), and the queue's
+  // service-level threshold at the time the call joined.
+  std::string caller_number;
+  std::string dialed_number;
+  int vip_level = 0;
+  Duration sl_threshold{0};
 };
 
 // The router chose `agent` for `call`: the SIP adapter rings the agent's phone.

@@ -1057,7 +1057,8 @@ Status RoutingCore::Impl::enqueue_into(CallRt& c, std::uint32_t qi, bool /*first
   ++c.gen;
   ++q.counters.entered;
   insert_waiting(c);
-  emit(CallQueued{c.spec.id, c.spec.tenant, q.cfg.id, t});
+  emit(CallQueued{c.spec.id, c.spec.tenant, q.cfg.id, t, c.spec.caller_number, c.spec.dialed_number,
+                  c.spec.vip_level, q.cfg.sl_threshold});
   apply_sticky(c, q);
   schedule_call_timers(c);
   route_call(c);

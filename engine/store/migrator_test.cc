@@ -74,9 +74,26 @@ TEST_CASE("migrating an empty database applies everything, a second run nothing"
   CHECK(first->version == builtin.back().version);
   CHECK(count(t.dsn(), "SELECT count(*) FROM schema_migrations") ==
         static_cast<long>(builtin.size()));
-  for (const char* table :
-       {"tenants", "skills", "teams", "agents", "agent_skills", "queues", "queue_members",
-        "call_records", "queue_events", "agent_state_events"}) {
+  for (const char* table : {"tenants",
+                            "skills",
+                            "teams",
+                            "agents",
+                            "agent_skills",
+                            "queues",
+                            "queue_members",
+                            "calls",
+                            "call_legs",
+                            "queue_events",
+                            "agent_state_events",
+                            "queue_overflow_events",
+                            "callbacks",
+                            "recordings",
+                            "voicemails",
+                            "runs",
+                            "users",
+                            "api_tokens",
+                            "trunks",
+                            "dids"}) {
     INFO(table);
     CHECK(count(t.dsn(), std::string("SELECT count(*) FROM ") + table) == 0);
   }
@@ -102,7 +119,9 @@ TEST_CASE("the initial schema keeps names unique per tenant and references in th
   }
   CHECK(count(t.dsn(), "SELECT count(*) FROM skills") == 2);
   pqxx::work tx(c);
-  tx.exec("INSERT INTO agents (tenant_id, name) SELECT id, 'alice' FROM tenants WHERE name='acme'");
+  tx.exec(
+      "INSERT INTO agents (tenant_id, name, extension) SELECT id, 'alice', '1001' FROM tenants "
+      "WHERE name='acme'");
   CHECK_THROWS_AS(tx.exec("INSERT INTO agent_skills (tenant_id, agent_id, skill_id, proficiency) "
                           "SELECT a.tenant_id, a.id, s.id, 5 FROM agents a, skills s, tenants g "
                           "WHERE s.tenant_id = g.id AND g.name = 'globex'"),
@@ -154,8 +173,9 @@ TEST_CASE("a database newer than the known migrations is refused, naming both ve
   }
   auto result = migrate(t.dsn(), builtin_migrations());
   REQUIRE_FALSE(result.ok());
+  const std::string newest = std::to_string(builtin_migrations().back().version);
   CHECK_THAT(result.error().message,
-             Catch::Contains("9999") && Catch::Contains("0001") && Catch::Contains("newer"));
+             Catch::Contains("9999") && Catch::Contains(newest) && Catch::Contains("newer"));
 }
 
 TEST_CASE("an unreachable database is an error value") {

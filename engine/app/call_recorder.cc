@@ -1,0 +1,231 @@
+#include "engine/app/call_recorder.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "engine/app/logging.h"
+#include "engine/core/overloaded.h"
+#include "engine/core/routing_core.h"
+
+namespace acd::app {
+namespace {
+
+store::EpochMicros micros(core::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+std::int64_t millis(core::Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+std::string destination_json(const core::ExitDestination& d, const NameTable& names) {
+  std::string json = "{\"destination\":" + json_string(core::to_string(d.kind));
+  if (d.queue.valid()) json += ",\"to_queue\":" + json_string(names.queue(d.queue));
+  if (!d.target.empty()) json += ",\"target\":" + json_string(d.target);
+  return json + "}";
+}
+
+}  // namespace
+
+const char* record_state_name(core::AgentState state) {
+  switch (state) {
+    case core::AgentState::kLoggedOut: return "logged-out";
+    case core::AgentState::kNotReady: return "not-ready";
+    case core::AgentState::kReady: return "ready";
+    case core::AgentState::kReserved: return "reserved";
+    case core::AgentState::kRinging: return "ringing";
+    case core::AgentState::kDialing: return "dialing";
+    case core::AgentState::kTalking: return "talking";
+    case core::AgentState::kHeld: return "held";
+    case core::AgentState::kWrapUp: return "wrap-up";
+  }
+  return "?";
+}
+
+CallRecorder::CallRecorder(std::int64_t run_id, std::shared_ptr<const NameTable> names, Sink sink)
+    : run_id_(run_id), names_(std::move(names)), sink_(std::move(sink)) {}
+
+CallRecorder::Call& CallRecorder::call(core::CallId id, core::TenantId tenant) {
+  auto [it, inserted] = calls_.try_emplace(id.value);
+  if (inserted) it->second.tenant = names_->tenant(tenant);
+  return it->second;
+}
+
+void CallRecorder::queue_event(core::CallId id, Call& c, std::string queue, core::TimePoint at,
+                               const char* kind, std::string agent,
+                               std::optional<std::int64_t> wait_ms, std::string reason,
+                               std::string detail_json) {
+  store::QueueEventRecord r;
+  r.call_id = static_cast<std::int64_t>(id.value);
+  r.seq = ++c.seq;
+  r.run_id = run_id_;
+  r.tenant = c.tenant;
+  r.queue = std::move(queue);
+  r.at = micros(at);
+  r.kind = kind;
+  r.agent = std::move(agent);
+  r.wait_ms = wait_ms;
+  r.reason = std::move(reason);
+  r.detail_json = std::move(detail_json);
+  sink_(std::move(r));
+}
+
+void CallRecorder::end_leg(core::CallId id, Call& c, std::uint32_t agent, store::EpochMicros at,
+                           std::string result) {
+  auto it = c.open_legs.find(agent);
+  if (it == c.open_legs.end()) return;
+  Leg& leg = it->second;
+  store::CallLegRecord r;
+  r.call_id = static_cast<std::int64_t>(id.value);
+  r.leg = leg.number;
+  r.run_id = run_id_;
+  r.tenant = c.tenant;
+  r.queue = std::move(leg.queue);
+  r.agent = std::move(leg.agent);
+  r.offered_at = leg.offered_at;
+  r.answered_at = leg.answered_at;
+  r.ended_at = at;
+  r.result = std::move(result);
+  c.open_legs.erase(it);
+  sink_(std::move(r));
+}
+
+void CallRecorder::on_core_event(const core::CoreEvent& event, const core::RoutingCore& core) {
+  const NameTable& n = *names_;
+  std::visit(
+      core::Overloaded{
+          [&](const core::AgentStateChanged& e) {
+            store::AgentStateRecord r;
+            r.run_id = run_id_;
+            r.seq = ++agent_seq_;
+            r.tenant = n.tenant(e.tenant);
+            r.agent = n.agent(e.agent);
+            r.at = micros(e.at);
+            r.from_state = record_state_name(e.from);
+            r.to_state = record_state_name(e.to);
+            if (e.reason.valid()) r.reason = std::string(core.reason_name(e.reason));
+            r.cause = core::to_string(e.cause);
+            if (e.call.valid()) r.call_id = static_cast<std::int64_t>(e.call.value);
+            sink_(std::move(r));
+          },
+          [&](const core::CallQueued& e) {
+            Call& c = call(e.call, e.tenant);
+            const std::string queue = n.queue(e.queue);
+            if (c.queues == 0) {
+              c.first_queue = queue;
+              c.caller = e.caller_number;
+              c.dialled = e.dialed_number;
+              c.vip_level = e.vip_level;
+            }
+            ++c.queues;
+            c.last_queue = queue;
+            c.queued_at = micros(e.at);
+            c.sl_threshold_ms = millis(e.sl_threshold);
+            queue_event(e.call, c, queue, e.at, "enter");
+          },
+          [&](const core::CallOffered& e) {
+            Call& c = call(e.call, e.tenant);
+            Leg leg;
+            leg.number = ++c.legs_made;
+            leg.queue = n.queue(e.queue);
+            leg.agent = n.agent(e.agent);
+            leg.offered_at = micros(e.at);
+            queue_event(e.call, c, leg.queue, e.at, "offer", leg.agent);
+            c.open_legs[e.agent.value] = std::move(leg);
+          },
+          [&](const core::OfferEnded& e) {
+            Call& c = call(e.call, e.tenant);
+            const bool rona = e.reason == core::OfferEndReason::kNoAnswer;
+            queue_event(e.call, c, c.last_queue, e.at, rona ? "ring-no-answer" : "offer-ended",
+                        n.agent(e.agent), std::nullopt, core::to_string(e.reason));
+            end_leg(e.call, c, e.agent.value, micros(e.at), core::to_string(e.reason));
+          },
+          [&](const core::CallConnected& e) {
+            Call& c = call(e.call, e.tenant);
+            c.answered_at = micros(e.at);
+            if (auto it = c.open_legs.find(e.agent.value); it != c.open_legs.end()) {
+              it->second.answered_at = micros(e.at);
+            }
+            queue_event(e.call, c, n.queue(e.queue), e.at, "connect", n.agent(e.agent),
+                        millis(e.waited));
+          },
+          [&](const core::CallEscalated& e) {
+            Call& c = call(e.call, e.tenant);
+            queue_event(e.call, c, n.queue(e.queue), e.at, "escalate", {}, std::nullopt, {},
+                        "{\"step\":" + std::to_string(e.step) + "}");
+          },
+          [&](const core::CallExited& e) {
+            Call& c = call(e.call, e.tenant);
+            c.exit_reason = core::to_string(e.reason);
+            const bool to_queue = e.destination.kind == core::ExitDestination::Kind::kQueue;
+            const char* kind = to_queue                                 ? "overflow"
+                               : e.reason == core::ExitReason::kMaxWait ? "timeout"
+                                                                        : "exit";
+            std::string detail = destination_json(e.destination, n);
+            queue_event(e.call, c, n.queue(e.queue), e.at, kind, {}, std::nullopt,
+                        core::to_string(e.reason), std::move(detail));
+          },
+          [&](const core::CallFinished& e) {
+            Call& c = call(e.call, e.tenant);
+            const std::string last_queue = e.queue.valid() ? n.queue(e.queue) : c.last_queue;
+            const store::EpochMicros ended = micros(e.at);
+            const char* kind = e.state == core::FinalState::kCompleted   ? "complete"
+                               : e.state == core::FinalState::kAbandoned ? "abandon"
+                                                                         : "end";
+            const std::string detail = "{\"talk_ms\":" + std::to_string(millis(e.talk)) +
+                                       ",\"hold_ms\":" + std::to_string(millis(e.hold)) + "}";
+            queue_event(
+                e.call, c, last_queue, e.at, kind,
+                e.agent.valid() ? n.agent(e.agent) : std::string(), millis(e.waited),
+                e.state == core::FinalState::kCompleted ? std::string() : core::to_string(e.state),
+                detail);
+            // Legs still open: the answered one ends with the call; others did not get it.
+            std::vector<std::uint32_t> open;
+            for (const auto& [agent, leg] : c.open_legs) open.push_back(agent);
+            std::sort(open.begin(), open.end());
+            for (const std::uint32_t agent : open) {
+              const bool answered = c.open_legs[agent].answered_at.has_value();
+              end_leg(e.call, c, agent, ended, answered ? "answered" : "caller-gone");
+            }
+            store::CallRecord r;
+            r.call_id = static_cast<std::int64_t>(e.call.value);
+            r.run_id = run_id_;
+            r.tenant = c.tenant;
+            r.caller = c.caller;
+            r.dialled = c.dialled;
+            r.first_queue = c.first_queue.empty() ? last_queue : c.first_queue;
+            r.last_queue = last_queue;
+            if (e.agent.valid()) r.agent = n.agent(e.agent);
+            r.final_state = core::to_string(e.state);
+            r.exit_reason = c.exit_reason;
+            r.arrived_at = micros(e.arrived);
+            r.queued_at = c.queued_at;
+            r.answered_at = c.answered_at;
+            r.ended_at = ended;
+            r.wait_ms = millis(e.waited);
+            const store::EpochMicros wait_end = c.answered_at.value_or(ended);
+            r.total_wait_ms = std::max<std::int64_t>(0, (wait_end - r.arrived_at) / 1000);
+            r.talk_ms = millis(e.talk);
+            r.hold_ms = millis(e.hold);
+            if (c.queues > 0) r.sl_threshold_ms = c.sl_threshold_ms;
+            r.offers = c.legs_made;
+            r.queues = c.queues;
+            r.vip_level = c.vip_level;
+            if (c.queues == 0) r.direction = "outbound";
+            if (e.state == core::FinalState::kCallback) {
+              sink_(store::CallbackRecord{r.call_id, r.tenant, last_queue, c.caller, ended});
+            }
+            sink_(std::move(r));
+            calls_.erase(e.call.value);
+          },
+          [&](const core::OverflowLevelChanged& e) {
+            sink_(store::OverflowRecord{run_id_, ++overflow_seq_, n.tenant(e.tenant),
+                                        n.queue(e.queue), micros(e.at), e.from_tier, e.to_tier});
+          },
+          [&](const core::SupervisorAlert&) {},
+          [&](const core::BreakWaitlisted&) {},
+      },
+      event);
+}
+
+}  // namespace acd::app

@@ -1,0 +1,83 @@
+// CallRecorder: turns the routing core's events into the history records of engine/store
+// (records.h): one CallRecord and its CallLegRecords per call when it ends, a
+// QueueEventRecord for every step of a call through its queues, an AgentStateRecord for
+// every agent-state transition, an OverflowRecord per overflow-level change and a
+// CallbackRecord per callback request. Records go to a sink (the RecordStore in the
+// daemon) as they are made; the sink must not block.
+//
+// It keeps what a call's final record needs (arrival, first queue, legs, sequence
+// numbers) while the call is in the system: O(calls in progress) memory.
+// Thread-safety: a CoreListener; on_core_event() and set_names() on the core thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/app/core_listener.h"
+#include "engine/app/name_table.h"
+#include "engine/core/events.h"
+#include "engine/store/records.h"
+
+namespace acd::app {
+
+class CallRecorder final : public CoreListener {
+ public:
+  using Sink = std::function<void(store::Record&&)>;
+
+  CallRecorder(std::int64_t run_id, std::shared_ptr<const NameTable> names, Sink sink);
+
+  void on_core_event(const core::CoreEvent& event, const core::RoutingCore& core) override;
+  // After a reload: the new table (names of entities still referenced stay resolvable).
+  void set_names(std::shared_ptr<const NameTable> names) { names_ = std::move(names); }
+
+  [[nodiscard]] std::size_t calls_tracked() const { return calls_.size(); }
+
+ private:
+  struct Leg {
+    std::int32_t number = 0;
+    std::string queue;
+    std::string agent;
+    store::EpochMicros offered_at = 0;
+    std::optional<store::EpochMicros> answered_at;
+  };
+  struct Call {
+    std::string tenant;
+    std::string caller;
+    std::string dialled;
+    std::string first_queue;
+    std::string last_queue;
+    std::string exit_reason;
+    std::int32_t vip_level = 0;
+    std::int32_t seq = 0;
+    std::int32_t queues = 0;
+    std::int32_t legs_made = 0;
+    std::optional<store::EpochMicros> queued_at;
+    std::optional<store::EpochMicros> answered_at;
+    std::int64_t sl_threshold_ms = 0;
+    std::unordered_map<std::uint32_t, Leg> open_legs;  // by agent id
+  };
+
+  Call& call(core::CallId id, core::TenantId tenant);
+  void queue_event(core::CallId id, Call& c, std::string queue, core::TimePoint at,
+                   const char* kind, std::string agent = {},
+                   std::optional<std::int64_t> wait_ms = std::nullopt, std::string reason = {},
+                   std::string detail_json = "{}");
+  void end_leg(core::CallId id, Call& c, std::uint32_t agent, store::EpochMicros at,
+               std::string result);
+
+  std::int64_t run_id_;
+  std::shared_ptr<const NameTable> names_;
+  Sink sink_;
+  std::unordered_map<std::uint64_t, Call> calls_;
+  std::int64_t agent_seq_ = 0;
+  std::int64_t overflow_seq_ = 0;
+};
+
+// Lower-case, hyphenated state names as the history tables store them ("not-ready").
+const char* record_state_name(core::AgentState state);
+
+}  // namespace acd::app

@@ -1,0 +1,336 @@
+// The configuration in the database against a real PostgreSQL (a throwaway embedded
+// cluster per test case): apply, diff, export, load, notifications, secrets.
+#include "engine/app/config_db.h"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/app/config_cli.h"
+#include "engine/app/digest.h"
+#include "engine/store/migrator.h"
+#include "engine/store/test_cluster_util.h"
+
+namespace acd::app {
+namespace {
+
+class MigratedCluster {
+ public:
+  MigratedCluster() {
+    auto migrated = store::migrate(cluster_.dsn(), store::builtin_migrations());
+    if (!migrated) FAIL(migrated.error().message);
+  }
+  const std::string& dsn() const { return cluster_.dsn(); }
+  const std::filesystem::path& root() const { return cluster_.root(); }
+
+ private:
+  store::testing::TestCluster cluster_;
+};
+
+DaemonConfig parse(const std::string& text) {
+  NameRegistry registry;
+  auto loaded = load_config_text(text, "test.yaml", registry);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.error()) UNSCOPED_INFO(e.to_string());
+  }
+  REQUIRE(loaded.ok());
+  return std::move(loaded).value();
+}
+
+DaemonConfig example() {
+  NameRegistry registry;
+  auto loaded = load_config_file(ACD_EXAMPLE_CONFIG, registry);
+  REQUIRE(loaded.ok());
+  return std::move(loaded).value();
+}
+
+ApplyReport apply_file(const std::string& dsn, const DaemonConfig& config, bool prune = false) {
+  ApplyOptions options;
+  options.prune = prune;
+  auto applied = apply_config(dsn, config, options);
+  if (!applied) FAIL(applied.error());
+  return std::move(applied).value();
+}
+
+std::vector<std::string> diff(const std::string& dsn, const DaemonConfig& config,
+                              bool prune = false) {
+  auto d = diff_config(dsn, config, prune);
+  if (!d) FAIL(d.error());
+  return std::move(d).value();
+}
+
+std::string query1(const std::string& dsn, const std::string& sql) {
+  pqxx::connection c(dsn);
+  pqxx::nontransaction tx(c);
+  auto r = tx.exec(sql);
+  REQUIRE(r.size() == 1);
+  return r[0][0].is_null() ? "NULL" : r[0][0].c_str();
+}
+
+// Collects the payloads on 'acd_config' until the sentinel NOTIFY sent by until_now(),
+// which arrives after every notification committed before it: no sleeping, no guessing.
+class Listener : public pqxx::notification_receiver {
+ public:
+  explicit Listener(pqxx::connection& c) : pqxx::notification_receiver(c, "acd_config") {}
+  void operator()(const std::string& payload, int) override {
+    if (payload == "sentinel") {
+      done_ = true;
+    } else {
+      payloads_.push_back(payload);
+    }
+  }
+  std::vector<std::string> until_now(const std::string& dsn) {
+    {
+      pqxx::connection c(dsn);
+      pqxx::nontransaction tx(c);
+      tx.exec("NOTIFY acd_config, 'sentinel'");
+    }
+    done_ = false;
+    for (int i = 0; i < 300 && !done_; ++i) conn().await_notification(1, 0);
+    REQUIRE(done_);
+    return std::exchange(payloads_, {});
+  }
+
+ private:
+  bool done_ = false;
+  std::vector<std::string> payloads_;
+};
+
+const char* const kSmall = R"(
+tenants:
+  - name: t1
+    skills: [english, french]
+    teams:
+      - name: crew
+    agents:
+      - {name: bob, extension: "11", team: crew, skills: {english: 5}}
+      - {name: ann, extension: "10", team: crew, skills: {english: 7, french: 3},
+         sip: {username: ann, password: "ann's secret phone password"}}
+    queues:
+      - name: sales
+        strategy: longest-idle
+        ring_timeout: 15s
+        required_skills: [{skill: english, min_level: 3}]
+        members: [{agent: ann}, {agent: bob, tier: 2}]
+    users:
+      - name: boss
+        roles: [supervisor]
+        agent: ann
+        tokens: [{name: api, token: "plaintext-token-0123456789"}]
+    trunks:
+      - name: carrier
+        allowed_sources: [192.0.2.0/24]
+        auth: {username: t1-carrier, password: "trunk secret password"}
+        dids: [{number: "+15550100", queue: sales}]
+)";
+
+TEST_CASE("config db: the example applies to an empty database, idempotently", "[config_db]") {
+  MigratedCluster db;
+  auto has = has_configuration(db.dsn());
+  REQUIRE(has.ok());
+  CHECK_FALSE(has.value());
+
+  const DaemonConfig file = example();
+  auto first = apply_file(db.dsn(), file);
+  CHECK(first.rows_written > 50);
+  CHECK(std::find(first.diff.begin(), first.diff.end(), "+ agent acme/alice") != first.diff.end());
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM agents") == "15");
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM queue_members") == "25");
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM dids") == "2");
+  CHECK(has_configuration(db.dsn()).value());
+
+  CHECK(diff(db.dsn(), file).empty());
+
+  // A second apply writes nothing: no notification, no row version changes.
+  const std::string xmins =
+      query1(db.dsn(), "SELECT string_agg(xmin::text, ',' ORDER BY id) FROM agents");
+  pqxx::connection c(db.dsn());
+  Listener listener(c);
+  auto second = apply_file(db.dsn(), file);
+  CHECK(second.diff.empty());
+  CHECK(second.rows_written == 0);
+  CHECK(listener.until_now(db.dsn()).empty());
+  CHECK(query1(db.dsn(), "SELECT string_agg(xmin::text, ',' ORDER BY id) FROM agents") == xmins);
+}
+
+TEST_CASE("config db: the diff names entities and fields, in a stable order", "[config_db]") {
+  MigratedCluster db;
+  apply_file(db.dsn(), parse(kSmall));
+  std::string changed = kSmall;
+  auto replace = [&](const std::string& from, const std::string& to) {
+    auto at = changed.find(from);
+    REQUIRE(at != std::string::npos);
+    changed.replace(at, from.size(), to);
+  };
+  replace("strategy: longest-idle\n        ring_timeout: 15s",
+          "strategy: ring-all\n        ring_timeout: 12s");
+  replace("      - {name: bob, extension: \"11\", team: crew, skills: {english: 5}}\n",
+          "      - {name: zoe, extension: \"12\", skills: {english: 5}}\n");
+  replace("{agent: bob, tier: 2}", "{agent: zoe, tier: 2}");
+  replace("skills: [english, french]", "skills: [english]");
+  replace("skills: {english: 7, french: 3},", "skills: {english: 8},");
+  const std::vector<std::string> expected = {
+      "- skill t1/french",
+      "~ agent t1/ann: skill english: level 7 -> 8; - skill french",
+      "- agent t1/bob",
+      "+ agent t1/zoe",
+      "~ queue t1/sales: strategy longest-idle -> ring-all; ring_timeout 15s -> 12s; members "
+      "order ann, bob -> ann, zoe; + member zoe; - member bob",
+  };
+  const DaemonConfig file = parse(changed);
+  CHECK(diff(db.dsn(), file) == expected);
+  CHECK(apply_file(db.dsn(), file).diff == expected);
+  CHECK(diff(db.dsn(), file).empty());
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM skills") == "1");
+}
+
+TEST_CASE("config db: one changed field updates its row in place and notifies once",
+          "[config_db]") {
+  MigratedCluster db;
+  apply_file(db.dsn(), parse(kSmall));
+  const std::string tenant_id = query1(db.dsn(), "SELECT id FROM tenants WHERE name = 't1'");
+  const std::string queue_id = query1(db.dsn(), "SELECT id FROM queues WHERE name = 'sales'");
+  std::string changed = kSmall;
+  changed.replace(changed.find("ring_timeout: 15s"), 17, "ring_timeout: 20s");
+
+  pqxx::connection c(db.dsn());
+  Listener listener(c);
+  auto report = apply_file(db.dsn(), parse(changed));
+  CHECK(report.diff == std::vector<std::string>{"~ queue t1/sales: ring_timeout 15s -> 20s"});
+  CHECK(report.rows_written == 1);
+  CHECK(listener.until_now(db.dsn()) ==
+        std::vector<std::string>{"{\"table\":\"queues\",\"tenant\":" + tenant_id +
+                                 ",\"id\":" + queue_id + ",\"op\":\"UPDATE\"}"});
+  CHECK(query1(db.dsn(), "SELECT id FROM queues WHERE name = 'sales'") == queue_id);
+  CHECK(query1(db.dsn(), "SELECT ring_timeout_ms FROM queues WHERE name = 'sales'") == "20000");
+}
+
+TEST_CASE("config db: export round-trips through apply", "[config_db]") {
+  MigratedCluster db;
+  const DaemonConfig file = example();
+  apply_file(db.dsn(), file);
+  apply_file(db.dsn(), parse(kSmall));  // a third tenant with secrets given in plaintext
+  auto exported = export_config(db.dsn());
+  REQUIRE(exported.ok());
+  INFO(exported.value());
+  const DaemonConfig again = parse(exported.value());
+  CHECK(again.tenants.size() == 3);
+  CHECK(diff(db.dsn(), again).empty());
+  CHECK(diff_configs(again, file, false).empty());
+  CHECK(apply_file(db.dsn(), again).rows_written == 0);
+
+  auto one = export_config(db.dsn(), std::string("globex"));
+  REQUIRE(one.ok());
+  CHECK(parse(one.value()).tenants.size() == 1);
+  CHECK_FALSE(export_config(db.dsn(), std::string("nobody")).ok());
+
+  // Loading from the database: all tenants, or some by name or id.
+  NameRegistry registry;
+  auto all = load_config_from_database(db.dsn(), registry);
+  REQUIRE(all.ok());
+  CHECK(all->domain.agents.size() == 15 + 2);
+  const std::int64_t globex_id =
+      std::stoll(query1(db.dsn(), "SELECT id FROM tenants WHERE name = 'globex'"));
+  TenantSelection some;
+  some.ids = {globex_id};
+  some.names = {"t1"};
+  auto partial = load_config_from_database(db.dsn(), registry, some);
+  REQUIRE(partial.ok());
+  REQUIRE(partial->tenants.size() == 2);
+  CHECK(partial->tenants[0].name == "globex");
+  // Ids stay with their names across loads.
+  CHECK(*registry.find_tenant("globex") == partial->tenants[0].id);
+}
+
+TEST_CASE("config db: tenants not in the file stay unless pruned", "[config_db]") {
+  MigratedCluster db;
+  apply_file(db.dsn(), example());
+  const DaemonConfig only_t1 = parse(kSmall);
+  apply_file(db.dsn(), only_t1);
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM tenants") == "3");
+  CHECK(diff(db.dsn(), only_t1, true) ==
+        std::vector<std::string>{"- tenant acme", "- tenant globex"});
+  apply_file(db.dsn(), only_t1, true);
+  CHECK(query1(db.dsn(), "SELECT string_agg(name, ',') FROM tenants") == "t1");
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM agents") == "2");
+}
+
+TEST_CASE("config db: secrets are stored only as hashes", "[config_db]") {
+  MigratedCluster db;
+  const DaemonConfig file = parse(kSmall);
+  CHECK(file.warnings.size() == 3);  // the token and both passwords
+  apply_file(db.dsn(), file);
+  for (const char* table : {"tenants", "agents", "users", "api_tokens", "trunks", "dids"}) {
+    INFO(table);
+    for (const char* secret : {"plaintext-token", "secret phone", "trunk secret"}) {
+      CHECK(query1(db.dsn(), std::string("SELECT count(*) FROM ") + table +
+                                 " x WHERE to_jsonb(x)::text LIKE '%" + secret + "%'") == "0");
+    }
+  }
+  CHECK(query1(db.dsn(), "SELECT sip_ha1 FROM agents WHERE name = 'ann'") ==
+        sip_ha1("ann", "t1", "ann's secret phone password"));
+  CHECK(query1(db.dsn(), "SELECT auth_ha1 FROM trunks") ==
+        sip_ha1("t1-carrier", "t1", "trunk secret password"));
+  CHECK(query1(db.dsn(), "SELECT sha256 FROM api_tokens") ==
+        sha256_hex("plaintext-token-0123456789"));
+  auto exported = export_config(db.dsn());
+  REQUIRE(exported.ok());
+  CHECK(exported->find("secret") == std::string::npos);
+  CHECK(exported->find("plaintext") == std::string::npos);
+}
+
+TEST_CASE("config db: the schema refuses references across tenants", "[config_db]") {
+  MigratedCluster db;
+  apply_file(db.dsn(), example());
+  pqxx::connection c(db.dsn());
+  pqxx::work tx(c);
+  CHECK_THROWS_AS(tx.exec("INSERT INTO queue_members (tenant_id, queue_id, agent_id) "
+                          "SELECT q.tenant_id, q.id, a.id FROM queues q, agents a "
+                          "WHERE q.name = 'helpdesk' AND a.name = 'alice'"),
+                  pqxx::foreign_key_violation);
+}
+
+TEST_CASE("config db: a broken file is refused with its lines, the database untouched",
+          "[config_db]") {
+  MigratedCluster db;
+  const auto daemon = db.root() / "daemon.yaml";
+  const auto broken = db.root() / "broken.yaml";
+  std::ofstream(daemon) << "database:\n  dsn: \"" << db.dsn() << "\"\ntenants: []\n";
+  std::ofstream(broken) << "tenants:\n"
+                           "  - name: t1\n"
+                           "    queues: [{name: q}]\n"
+                           "    trunks:\n"
+                           "      - name: c\n"
+                           "        dids: [{number: \"100\", queue: nowhere}]\n";
+  const std::string daemon_path = daemon.string(), broken_path = broken.string();
+  const char* args[] = {"apply", broken_path.c_str(), "--config", daemon_path.c_str(), "--yes"};
+  std::istringstream in;
+  std::ostringstream out, err;
+  CHECK(run_config_command(5, args, in, out, err, false) == 2);
+  CHECK_THAT(err.str(),
+             Catch::Contains(broken_path + ":6:39: tenants[0].trunks[0].dids[0].queue: "
+                                           "unknown queue \"nowhere\" in tenant \"t1\""));
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM tenants") == "0");
+
+  // Without a terminal and without --yes, apply refuses.
+  std::ofstream(broken, std::ios::trunc) << kSmall;
+  const char* no_yes[] = {"apply", broken_path.c_str(), "--config", daemon_path.c_str()};
+  std::ostringstream out2, err2;
+  CHECK(run_config_command(4, no_yes, in, out2, err2, false) == 1);
+  CHECK_THAT(err2.str(), Catch::Contains("--yes"));
+  CHECK_THAT(out2.str(), Catch::Contains("+ tenant t1"));
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM tenants") == "0");
+
+  // On a terminal, "y" applies.
+  std::istringstream yes("y\n");
+  std::ostringstream out3, err3;
+  CHECK(run_config_command(4, no_yes, yes, out3, err3, true) == 0);
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM tenants") == "1");
+}
+
+}  // namespace
+}  // namespace acd::app

@@ -1,0 +1,148 @@
+// The configuration entities beyond what the routing core keeps: users and API tokens,
+// agents' SIP credentials, trunks and dialled numbers, IVR menus, prompt sets and
+// business-hours calendars (see the `tenants:` section of config/acdd.yaml). The loader
+// (config.h) validates them and carries them per tenant in TenantSettings; the SIP,
+// media and gRPC layers read them. Every reference is by name within the tenant.
+// Secrets appear only hashed: API tokens as SHA-256 (hex), SIP passwords as the digest
+// HA1 = md5("username:realm:password") (hex); a plaintext given in the file is hashed by
+// the loader, which warns about it. Thread-safety: plain values.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/core/time.h"
+
+namespace acd::app {
+
+enum class UserRole : std::uint8_t { kAdmin, kSupervisor, kAgent, kReadOnly };
+const char* to_string(UserRole role);  // "admin", "supervisor", "agent", "read-only"
+
+struct ApiToken {
+  std::string name;
+  std::string sha256;      // 64 lower-case hex digits
+  std::string expires_at;  // "YYYY-MM-DDTHH:MM:SSZ" (UTC); empty: never
+  bool operator==(const ApiToken&) const = default;
+};
+
+struct UserConfig {
+  std::string name;
+  std::string display_name;
+  std::vector<UserRole> roles;  // at least one, no duplicates, in file order
+  std::string agent;            // the agent the user works as; empty: none
+  std::vector<ApiToken> tokens;
+};
+
+// HTTP digest credentials as SIP uses them: the user name and HA1 (32 lower-case hex).
+struct DigestCredentials {
+  std::string username;
+  std::string ha1;
+  bool operator==(const DigestCredentials&) const = default;
+};
+
+// An agent's phone registers with these credentials, in the tenant's realm.
+struct AgentSip {
+  std::string agent;
+  DigestCredentials credentials;
+};
+
+// What an IVR key (or a menu's failure) does.
+struct IvrAction {
+  enum class Kind : std::uint8_t { kQueue, kMenu, kVoicemail, kCallback, kHangup, kOperator };
+  Kind kind = Kind::kHangup;
+  // kQueue, kMenu: the name; kVoicemail: mailbox; kCallback: note; kHangup: message;
+  // kOperator: extension or number (empty: the tenant's operator).
+  std::string target;
+  bool operator==(const IvrAction&) const = default;
+};
+const char* to_string(IvrAction::Kind kind);  // "queue", "menu", ...
+
+struct IvrOption {
+  std::string input;  // one key: 0-9, * or #
+  IvrAction action;
+};
+
+struct IvrMenuConfig {
+  std::string name;
+  std::string prompt;                                // the prompt played (a name in the prompt set)
+  std::string prompt_set;                            // empty: the tenant's default for its language
+  core::Duration timeout = std::chrono::seconds(5);  // wait for a key after the prompt
+  int retries = 2;                                   // repeats after a timeout or an invalid key
+  std::vector<IvrOption> options;                    // in file order
+  IvrAction on_failure;                              // after the retries; default: hang up
+};
+
+struct PromptSetConfig {
+  std::string name;
+  std::string language;  // e.g. "en", "de-CH"
+  std::string path;      // directory of the prompt files
+};
+
+// Opening hours of one day: "HH:MM-HH:MM" ranges, ascending, not overlapping.
+using DayHours = std::vector<std::string>;
+
+struct Holiday {
+  std::string date;  // "YYYY-MM-DD"
+  std::string name;
+  std::optional<DayHours> hours;  // nullopt: closed all day
+};
+
+struct CalendarConfig {
+  std::string name;
+  std::string time_zone;           // IANA name; the tenant's when not given
+  std::array<DayHours, 7> weekly;  // mon..sun; empty: closed
+  std::vector<Holiday> holidays;   // in file order, dates unique
+};
+// "mon", "tue", ... "sun" for 0..6.
+const char* weekday_name(std::size_t day);
+
+// Where a dialled number goes: a queue or an IVR menu (call flows later).
+struct EntryPoint {
+  enum class Kind : std::uint8_t { kQueue, kMenu };
+  Kind kind = Kind::kQueue;
+  std::string target;  // the queue's or menu's name
+};
+
+struct DidConfig {
+  std::string number;
+  EntryPoint entry;
+};
+
+struct TrunkConfig {
+  std::string name;
+  std::vector<std::string> allowed_sources;  // CIDRs, canonical ("10.0.0.0/8", "2001:db8::/32")
+  std::optional<DigestCredentials> auth;     // digest authentication, in the tenant's realm
+  std::string caller_id;                     // for outbound calls; empty: none
+  std::vector<DidConfig> dids;
+};
+
+}  // namespace acd::app
+
+// Validation and canonical forms of the entities' values, shared by the loader and the
+// database layer. Each returns the canonical text, or nothing when `text` is invalid.
+namespace acd::app {
+
+// "10.0.0.0/8"; an address alone is a host ("10.0.0.1" -> "10.0.0.1/32"); bits set
+// beyond the prefix are invalid (as PostgreSQL's cidr).
+std::optional<std::string> canonical_cidr(std::string_view text);
+// "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS]" with "Z", "+HH:MM" or "-HH:MM" (none: UTC) ->
+// "YYYY-MM-DDTHH:MM:SSZ" in UTC.
+std::optional<std::string> canonical_timestamp(std::string_view text);
+// A calendar date "YYYY-MM-DD" that exists.
+bool is_valid_date(std::string_view text);
+// "HH:MM-HH:MM", from earlier than to, to at most 24:00.
+bool is_valid_hours_range(std::string_view text);
+// A language tag: 2-3 lower-case letters, then "-" subtags ("en", "de-CH").
+bool is_valid_language(std::string_view text);
+// An IANA time zone name such as "Europe/Berlin" or "UTC": its syntax, and, where the
+// system has /usr/share/zoneinfo, that the zone exists there.
+bool is_valid_time_zone(std::string_view text);
+// A dialled number or caller id: an optional '+', then 1-32 digits, letters or * # . _ -.
+bool is_valid_number(std::string_view text);
+// A SIP user name: 1-64 unreserved characters (letters, digits, . _ ~ ! $ & ' ( ) * + , ; = % -).
+bool is_valid_sip_username(std::string_view text);
+
+}  // namespace acd::app

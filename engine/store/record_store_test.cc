@@ -1,0 +1,236 @@
+#include "engine/store/record_store.h"
+
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <pqxx/pqxx>
+
+#include "engine/store/migrator.h"
+#include "engine/store/record_codec.h"
+#include "engine/store/test_cluster_util.h"
+
+namespace acd::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kGenerous = 60s;
+
+// Collects the store's log lines and lets a test wait for one.
+class LogWatch {
+ public:
+  std::function<void(bool, const std::string&)> sink() {
+    return [this](bool is_error, const std::string& message) {
+      std::lock_guard lock(mutex_);
+      lines_.push_back((is_error ? "error: " : "info: ") + message);
+      cv_.notify_all();
+    };
+  }
+  bool wait_for(const std::string& needle) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, kGenerous, [&] {
+      for (const auto& line : lines_) {
+        if (line.find(needle) != std::string::npos) return true;
+      }
+      return false;
+    });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::string> lines_;
+};
+
+std::int64_t count(const std::string& dsn, const std::string& sql) {
+  pqxx::connection c(dsn);
+  pqxx::nontransaction tx(c);
+  return tx.exec(sql)[0][0].as<std::int64_t>();
+}
+
+// A finished call with its events; call ids and times derived from `n`.
+std::vector<Record> finished_call(std::int64_t run, std::int64_t n) {
+  const std::int64_t id = 1'000'000 + n;
+  const EpochMicros t0 = 1'800'000'000'000'000 + n * 1'000'000;
+  QueueEventRecord enter{id, 1, run, "acme", "sales", t0, "enter", "", std::nullopt, "", "{}"};
+  QueueEventRecord offer{id,      2,       run,          "acme", "sales", t0 + 1000,
+                         "offer", "alice", std::nullopt, "",     "{}"};
+  QueueEventRecord connect{id, 3, run, "acme", "sales", t0 + 2000, "connect", "alice", 2, "", "{}"};
+  QueueEventRecord complete{id,         4,       run,          "acme", "sales",           t0 + 9000,
+                            "complete", "alice", std::nullopt, "",     R"({"talk_ms":7})"};
+  CallLegRecord leg{id,      1,         run,       "acme",    "sales",
+                    "alice", t0 + 1000, t0 + 2000, t0 + 9000, "answered"};
+  CallRecord call;
+  call.call_id = id;
+  call.run_id = run;
+  call.tenant = "acme";
+  call.first_queue = call.last_queue = "sales";
+  call.agent = "alice";
+  call.final_state = "completed";
+  call.arrived_at = t0;
+  call.queued_at = t0;
+  call.answered_at = t0 + 2000;
+  call.ended_at = t0 + 9000;
+  call.wait_ms = 2;
+  call.talk_ms = 7;
+  call.offers = 1;
+  call.queues = 1;
+  return {enter, offer, connect, complete, leg, call};
+}
+
+RecordStoreOptions options_for(const std::string& dsn, const std::filesystem::path& spool,
+                               std::int64_t run, LogWatch& watch) {
+  RecordStoreOptions o;
+  o.dsn = dsn;
+  o.spool_dir = spool;
+  o.run_id = run;
+  o.retry_min = 20ms;
+  o.retry_max = 200ms;
+  o.batch_records = 7;  // small, so batches cross record kinds and segment boundaries
+  o.segment_bytes = 2048;
+  o.log = watch.sink();
+  return o;
+}
+
+TEST_CASE("records reach the database once, and a full replay inserts nothing",
+          "[records][store]") {
+  testing::TestCluster t;
+  REQUIRE(migrate(t.dsn(), builtin_migrations()).ok());
+  const auto spool = t.root() / "spool";
+  LogWatch watch;
+  {
+    auto store = RecordStore::open(options_for(t.dsn(), spool, 10, watch));
+    REQUIRE(store.ok());
+    for (int n = 0; n < 40; ++n) (*store)->submit(finished_call(10, n));
+    (*store)->submit(AgentStateRecord{10, 1, "acme", "alice", 5, "logged-out", "ready", "", "agent",
+                                      std::nullopt});
+    REQUIRE((*store)->wait_shipped(kGenerous));
+    const auto stats = (*store)->stats();
+    CHECK(stats.spooled == stats.submitted);
+    CHECK(stats.duplicates == 0);
+    CHECK(stats.backlog == 0);
+    (*store)->stop(10s);
+  }
+  CHECK(count(t.dsn(), "SELECT count(*) FROM calls") == 40);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM queue_events") == 160);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM call_legs") == 40);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM agent_state_events") == 1);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM runs WHERE run_id = 10 AND stopped_at IS NOT NULL") ==
+        1);
+
+  SECTION("replaying the whole spool again") {
+    // Make every segment unshipped again: the checkpoint back to the start. (Segments are
+    // deleted once shipped, so write the same records into a fresh spool as a crashed run
+    // would have left them.)
+    std::filesystem::remove_all(spool);
+    {
+      auto writer = SpoolWriter::open({spool, 1 << 20});
+      REQUIRE(writer.ok());
+      std::string frames;
+      std::string payload;
+      for (int n = 0; n < 40; ++n) {
+        for (const Record& r : finished_call(10, n)) {
+          payload.clear();
+          encode_record(r, payload);
+          append_frame(payload, frames);
+        }
+      }
+      REQUIRE((*writer)->write(frames).ok());
+    }
+    auto store = RecordStore::open(options_for(t.dsn(), spool, 11, watch));
+    REQUIRE(store.ok());
+    REQUIRE((*store)->wait_shipped(kGenerous));
+    (*store)->stop(10s);
+    const auto stats = (*store)->stats();
+    CHECK(stats.duplicates == 240);  // every replayed row was already there
+    CHECK(count(t.dsn(), "SELECT count(*) FROM calls") == 40);
+    CHECK(count(t.dsn(), "SELECT count(*) FROM queue_events") == 160);
+  }
+}
+
+TEST_CASE("while the database is down records wait in the spool, then arrive in order",
+          "[records][store][outage]") {
+  testing::TestCluster t;
+  REQUIRE(migrate(t.dsn(), builtin_migrations()).ok());
+  LogWatch watch;
+  auto store = RecordStore::open(options_for(t.dsn(), t.root() / "spool", 20, watch));
+  REQUIRE(store.ok());
+  for (int n = 0; n < 5; ++n) (*store)->submit(finished_call(20, n));
+  REQUIRE((*store)->wait_shipped(kGenerous));
+
+  REQUIRE(t.cluster().stop().ok());
+  for (int n = 5; n < 60; ++n) (*store)->submit(finished_call(20, n));
+  REQUIRE(watch.wait_for("records are kept in the spool"));
+  CHECK_FALSE((*store)->stats().database_up);
+  CHECK((*store)->stats().backlog > 0);
+
+  EmbeddedClusterOptions again;
+  again.dir = t.root() / "pg";
+  auto restarted = EmbeddedCluster::start(again);
+  REQUIRE(restarted.ok());
+  REQUIRE(watch.wait_for("reachable again"));
+  REQUIRE((*store)->wait_shipped(kGenerous));
+  (*store)->stop(10s);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM calls") == 60);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM queue_events") == 240);
+  // Every call's events are 1..4 with no gap.
+  CHECK(count(t.dsn(),
+              "SELECT count(*) FROM (SELECT call_id FROM queue_events GROUP BY call_id "
+              "HAVING min(seq) = 1 AND max(seq) = 4 AND count(*) = 4) ok") == 60);
+  REQUIRE((*restarted)->stop().ok());
+}
+
+TEST_CASE("a later run replays what a dead run spooled and closes the dead run out",
+          "[records][store][crash]") {
+  testing::TestCluster t;
+  REQUIRE(migrate(t.dsn(), builtin_migrations()).ok());
+  const auto spool = t.root() / "spool";
+  LogWatch watch;
+  {
+    // The first run never reaches its database (as if killed before it could).
+    auto dead = RecordStore::open(
+        options_for("host=/nonexistent/acd dbname=acd connect_timeout=1", spool, 30, watch));
+    REQUIRE(dead.ok());
+    for (int n = 0; n < 3; ++n) (*dead)->submit(finished_call(30, n));
+    // A call still in its queue and another being talked when the run died.
+    (*dead)->submit(QueueEventRecord{77, 1, 30, "acme", "sales", 1'800'000'100'000'000, "enter", "",
+                                     std::nullopt, "", "{}"});
+    (*dead)->submit(QueueEventRecord{78, 1, 30, "acme", "support", 1'800'000'100'000'000, "enter",
+                                     "", std::nullopt, "", "{}"});
+    (*dead)->submit(QueueEventRecord{78, 2, 30, "acme", "support", 1'800'000'101'000'000, "connect",
+                                     "bob", 1000, "", "{}"});
+    (*dead)->submit(AgentStateRecord{30, 1, "acme", "bob", 1'800'000'099'000'000, "logged-out",
+                                     "ready", "", "agent", std::nullopt});
+    (*dead)->submit(AgentStateRecord{30, 2, "acme", "bob", 1'800'000'101'000'000, "ready",
+                                     "talking", "", "call", 78});
+    (*dead)->submit(AgentStateRecord{30, 3, "acme", "carol", 1'800'000'099'000'000, "logged-out",
+                                     "ready", "", "agent", std::nullopt});
+    (*dead)->submit(AgentStateRecord{30, 4, "acme", "carol", 1'800'000'099'500'000, "ready",
+                                     "logged-out", "", "agent", std::nullopt});
+    REQUIRE(watch.wait_for("records are kept in the spool"));
+    (*dead)->stop(0ms);
+  }
+  auto next = RecordStore::open(options_for(t.dsn(), spool, 31, watch));
+  REQUIRE(next.ok());
+  REQUIRE((*next)->wait_shipped(kGenerous));
+  REQUIRE(watch.wait_for("closed out 1 earlier run"));
+  (*next)->stop(10s);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM calls WHERE final_state = 'completed'") == 3);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM calls WHERE final_state = 'interrupted'") == 2);
+  CHECK(count(t.dsn(),
+              "SELECT count(*) FROM calls WHERE call_id = 78 AND agent = 'bob' AND "
+              "answered_at IS NOT NULL AND last_queue = 'support'") == 1);
+  // Bob was left talking: he gets a final logged-out; Carol had logged out herself.
+  CHECK(count(t.dsn(),
+              "SELECT count(*) FROM agent_state_events WHERE agent = 'bob' AND "
+              "to_state = 'logged-out' AND reason = 'engine-restart' AND seq = 5") == 1);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM agent_state_events WHERE agent = 'carol'") == 2);
+  CHECK(count(t.dsn(),
+              "SELECT count(*) FROM runs WHERE run_id = 30 AND closed_out_at IS NOT "
+              "NULL") == 1);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM runs WHERE run_id = 31 AND closed_out_at IS NULL") ==
+        1);
+}
+
+}  // namespace
+}  // namespace acd::store

@@ -1,0 +1,138 @@
+// Records: the history rows the engine writes to PostgreSQL (see migrations/0002_history.sql),
+// as plain values. The routing side (engine/app/call_recorder) makes them from the core's
+// events; the RecordStore spools them to disk and ships them to the database.
+//
+// Every record carries the keys that make writing it idempotent: a call row its call_id,
+// a call's leg and queue events (call_id, seq), agent-state and overflow events
+// (run_id, seq). Times are microseconds since the Unix epoch; durations milliseconds.
+// Names (tenant, queue, agent, reason) are text as the configuration spells them.
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace acd::store {
+
+using EpochMicros = std::int64_t;
+
+struct CallRecord {
+  std::int64_t call_id = 0;
+  std::int64_t run_id = 0;
+  std::string tenant;
+  std::string direction = "inbound";  // inbound, outbound, internal
+  std::string caller;                 // empty: unknown
+  std::string dialled;
+  std::string first_queue;
+  std::string last_queue;
+  std::string agent;        // who answered; empty: nobody
+  std::string final_state;  // completed, abandoned, ... (see the calls table)
+  std::string exit_reason;  // empty: none
+  EpochMicros arrived_at = 0;
+  std::optional<EpochMicros> queued_at;
+  std::optional<EpochMicros> answered_at;
+  EpochMicros ended_at = 0;
+  std::int64_t wait_ms = 0;
+  std::int64_t total_wait_ms = 0;
+  std::int64_t talk_ms = 0;
+  std::int64_t hold_ms = 0;
+  std::optional<std::int64_t> sl_threshold_ms;
+  std::int32_t offers = 0;
+  std::int32_t queues = 0;
+  std::int32_t vip_level = 0;
+
+  friend bool operator==(const CallRecord&, const CallRecord&) = default;
+};
+
+struct CallLegRecord {
+  std::int64_t call_id = 0;
+  std::int32_t leg = 0;  // 1-based
+  std::int64_t run_id = 0;
+  std::string tenant;
+  std::string queue;
+  std::string agent;
+  EpochMicros offered_at = 0;
+  std::optional<EpochMicros> answered_at;
+  EpochMicros ended_at = 0;
+  std::string result;  // answered, no-answer, busy, ...
+
+  friend bool operator==(const CallLegRecord&, const CallLegRecord&) = default;
+};
+
+struct QueueEventRecord {
+  std::int64_t call_id = 0;
+  std::int32_t seq = 0;  // 1-based within the call
+  std::int64_t run_id = 0;
+  std::string tenant;
+  std::string queue;  // empty: none
+  EpochMicros at = 0;
+  std::string kind;  // enter, offer, ring-no-answer, ... (see the queue_events table)
+  std::string agent;
+  std::optional<std::int64_t> wait_ms;
+  std::string reason;
+  std::string detail_json = "{}";  // a JSON object
+
+  friend bool operator==(const QueueEventRecord&, const QueueEventRecord&) = default;
+};
+
+struct AgentStateRecord {
+  std::int64_t run_id = 0;
+  std::int64_t seq = 0;  // 1-based within the run
+  std::string tenant;
+  std::string agent;
+  EpochMicros at = 0;
+  std::string from_state;
+  std::string to_state;
+  std::string reason;  // empty: none
+  std::string cause;
+  std::optional<std::int64_t> call_id;
+
+  friend bool operator==(const AgentStateRecord&, const AgentStateRecord&) = default;
+};
+
+struct OverflowRecord {
+  std::int64_t run_id = 0;
+  std::int64_t seq = 0;  // 1-based within the run
+  std::string tenant;
+  std::string queue;
+  EpochMicros at = 0;
+  std::int32_t from_tier = 0;
+  std::int32_t to_tier = 0;
+
+  friend bool operator==(const OverflowRecord&, const OverflowRecord&) = default;
+};
+
+struct CallbackRecord {
+  std::int64_t call_id = 0;
+  std::string tenant;
+  std::string queue;
+  std::string number;
+  EpochMicros requested_at = 0;
+
+  friend bool operator==(const CallbackRecord&, const CallbackRecord&) = default;
+};
+
+// Announces a daemon run (written first in every run's spool): lets a later run close out
+// the calls this one left unfinished.
+struct RunStartedRecord {
+  std::int64_t run_id = 0;
+  EpochMicros at = 0;
+
+  friend bool operator==(const RunStartedRecord&, const RunStartedRecord&) = default;
+};
+
+// Written last by a run that stops cleanly.
+struct RunStoppedRecord {
+  std::int64_t run_id = 0;
+  EpochMicros at = 0;
+
+  friend bool operator==(const RunStoppedRecord&, const RunStoppedRecord&) = default;
+};
+
+// The order of the alternatives is the spool's type byte: append only.
+using Record = std::variant<CallRecord, CallLegRecord, QueueEventRecord, AgentStateRecord,
+                            OverflowRecord, CallbackRecord, RunStartedRecord, RunStoppedRecord>;
+
+}  // namespace acd::store

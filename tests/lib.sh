@@ -1,0 +1,68 @@
+# Shared by the black-box daemon tests (sourced): a temporary directory with the daemon's
+# embedded PostgreSQL cluster, the daemon's log as the event stream, and helpers.
+#   Expects: $acdd (the binary). Provides: $dir, $log, $acdd_pid, pg, sql, wait_log,
+#   start_acdd CONFIG, stop_acdd, fail. Cleans up (kills what it started, stops the
+#   cluster, removes $dir) on exit, printing the log's tail when the test failed.
+set -euo pipefail
+
+dir="$(mktemp -d "${TMPDIR:-/tmp}/acd-test-XXXXXX")"
+chmod 711 "$dir"
+log="$dir/acdd.log"
+pids=()
+acdd_pid=
+
+cleanup() {
+  local rc=$?
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  pg stop -m immediate >/dev/null 2>&1 || true
+  if ((rc != 0)); then
+    echo "---- last lines of the daemon's log ($log) ----"
+    grep -v -E 'event=(call|agent)[.]' "$log" 2>/dev/null | tail -n 30 || true
+  fi
+  rm -rf "$dir"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+pg() {
+  if ((EUID == 0)); then
+    runuser -u postgres -- "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/postgresql.log" "$@"
+  else
+    "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/postgresql.log" "$@"
+  fi
+}
+sql() {
+  psql -X -q -t -A -v ON_ERROR_STOP=1 "host=$dir/pg dbname=acd user=acd" -c "$1"
+}
+
+# Waits until the log holds `count` lines matching `pattern` (extended regex), looking
+# every 100 ms (the daemon is a separate process; its log is the event stream here).
+wait_log() {
+  local pattern="$1" count="${2:-1}" limit="${3:-120}"
+  local deadline=$((SECONDS + limit))
+  while (($(grep -E -c -- "$pattern" "$log" 2>/dev/null || true) < count)); do
+    ((SECONDS < deadline)) ||
+      fail "timed out after ${limit}s waiting for $count log line(s) matching: $pattern"
+    kill -0 "$acdd_pid" 2>/dev/null || fail "acdd exited while waiting for: $pattern"
+    sleep 0.1
+  done
+}
+
+start_acdd() {
+  "$acdd" --config "$1" >>"$log" 2>&1 &
+  pids+=($!)
+  acdd_pid=$!
+}
+
+stop_acdd() {
+  kill -TERM "$acdd_pid"
+  local rc=0
+  wait "$acdd_pid" || rc=$?
+  ((rc == 0)) || fail "acdd exited with $rc after SIGTERM"
+}
