@@ -11,6 +11,7 @@
 //
 // Run in Release: build/release/bench/records_bench. ACD_BENCH_SCALE=small shrinks the
 // run (the ctest smoke test). Prints one figure per line.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -86,7 +87,7 @@ constexpr int kRecordsPerCall = 15;
 
 void print_latency(const char* name, std::vector<std::int64_t>& samples) {
   const auto s = acd::bench::summarize(samples);
-  std::printf("%-34s p50 %8.1f us  p99 %8.1f us  p99.9 %8.1f us  max %8.1f us  (%zu samples)\n",
+  std::printf("%-44s p50 %8.1f us  p99 %8.1f us  p99.9 %8.1f us  max %8.1f us  (%zu samples)\n",
               name, s.p50_ns / 1e3, s.p99_ns / 1e3, s.p999_ns / 1e3, s.max_ns / 1e3, s.count);
 }
 
@@ -195,6 +196,8 @@ int main() {
         for (int i = 0; i < per_tick_calls; ++i) call_records(run, next_call++, agent_seq, records);
         // What the core thread pays: handing the records over, one at a time as the
         // recorder does.
+        // Wall time: it includes the moments the OS ran something else on this core (the
+        // preemption count below says how often that happened).
         for (Record& r : records) {
           const std::int64_t t0 = acd::bench::now_ns();
           (*store)->submit(std::move(r));
@@ -218,6 +221,10 @@ int main() {
         : shipped    ? "all shipped"
                      : "NOT ALL SHIPPED");
     print_latency((std::string(label) + ": submit() per record").c_str(), submit_ns);
+    rusage usage{};
+    ::getrusage(RUSAGE_THREAD, &usage);
+    std::printf("%s: the loop thread was preempted %ld times (involuntary context switches)\n",
+                label, usage.ru_nivcsw);
     print_latency((std::string(label) + ": timer tick lateness").c_str(), lateness_ns);
     return shipped;
   };
