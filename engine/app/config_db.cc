@@ -49,21 +49,6 @@ std::string join(const std::vector<std::string>& items, const char* separator = 
   return out;
 }
 
-// A text[] (or cidr[]) literal, every element quoted.
-std::string pg_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 std::string json_array(const std::vector<std::string>& items) {
   std::string out = "[";
   for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + json_string(items[i]);
@@ -177,7 +162,7 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     field(e, "default_language", t.default_language, "default_language", text(t.default_language));
     field(e, "time_zone", t.time_zone, "time_zone", text(t.time_zone));
     field(e, "not_ready_reasons", join(t.not_ready_reasons), "not_ready_reasons",
-          text(pg_array(t.not_ready_reasons)));
+          text(store::text_array(t.not_ready_reasons)));
     out.push_back(std::move(e));
   }
   for (const auto& s : d.skills) {
@@ -187,7 +172,8 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     if (team.tenant != t.id) continue;
     Entity e = entity(2, "team", "teams", team.name);
     const auto& p = team.break_policy;
-    field(e, "break_policy.reasons", join(p.reasons), "break_reasons", text(pg_array(p.reasons)));
+    field(e, "break_policy.reasons", join(p.reasons), "break_reasons",
+          text(store::text_array(p.reasons)));
     field(e, "break_policy.max_concurrent", std::to_string(p.max_concurrent), "max_on_break",
           optional_value("", p.max_concurrent > 0 ? std::to_string(p.max_concurrent) : ""));
     char seconds[32] = "";
@@ -374,7 +360,8 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
            {{"name", h.name}, {"hours", h.hours ? join(*h.hours, ",") : "closed"}},
            {ref_value("calendar_id", "calendars", c.name), text_value("day", h.date)},
            {text_value("name", h.name),
-            {"hours", h.hours ? std::optional<std::string>(pg_array(*h.hours)) : std::nullopt,
+            {"hours",
+             h.hours ? std::optional<std::string>(store::text_array(*h.hours)) : std::nullopt,
              ""}}});
     }
     e.children.push_back(std::move(holidays));
@@ -412,7 +399,7 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
   for (const auto& tr : t.trunks) {
     Entity e = entity(8, "trunk", "trunks", tr.name);
     field(e, "allowed_sources", join(tr.allowed_sources), "allowed_sources",
-          text(pg_array(tr.allowed_sources)));
+          text(store::text_array(tr.allowed_sources)));
     field(e, "auth.username", tr.auth ? tr.auth->username : "(none)", "auth_username",
           optional_value("", tr.auth ? tr.auth->username : ""));
     e.row.fields.push_back({"auth.ha1", tr.auth ? tr.auth->ha1 : "", true});
@@ -437,7 +424,7 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     field(e, "display_name", u.display_name, "display_name", text(u.display_name));
     std::vector<std::string> roles;
     for (auto r : u.roles) roles.push_back(to_string(r));
-    field(e, "roles", join(roles), "roles", text(pg_array(roles)));
+    field(e, "roles", join(roles), "roles", text(store::text_array(roles)));
     e.row.fields.push_back({"agent", u.agent.empty() ? "(none)" : u.agent});
     e.row.columns.push_back(ref_value("agent_id", "agents", u.agent));
     ChildList tokens{"api_tokens", {}};

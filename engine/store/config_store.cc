@@ -112,7 +112,8 @@ constexpr TableQuery kQueries[] = {
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, tr.id, x.id"},
 };
 
-// {"a","b"}: a text[] literal with every element quoted.
+}  // namespace
+
 std::string text_array(const std::vector<std::string>& items) {
   std::string out = "{";
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -126,8 +127,6 @@ std::string text_array(const std::vector<std::string>& items) {
   }
   return out + "}";
 }
-
-}  // namespace
 
 const std::vector<ConfigRow>& ConfigTables::rows(std::string_view table) const {
   static const std::vector<ConfigRow> kNone;

@@ -82,4 +82,7 @@ class ConfigSession {
 // True when the database holds at least one tenant.
 Result<bool> has_configuration(const std::string& dsn);
 
+// {"a","b"}: a PostgreSQL text[] (or cidr[]) literal with every element quoted.
+std::string text_array(const std::vector<std::string>& items);
+
 }  // namespace acd::store
