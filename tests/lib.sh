@@ -19,7 +19,7 @@ cleanup() {
     echo "---- last lines of the daemon's log ($log) ----"
     grep -v -E 'event=(call|agent)[.]' "$log" 2>/dev/null | tail -n 30 || true
   fi
-  rm -rf "$dir"
+  if [[ -n "${ACD_TEST_KEEP:-}" ]]; then echo "kept $dir"; else rm -rf "$dir"; fi
   exit "$rc"
 }
 trap cleanup EXIT

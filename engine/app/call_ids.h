@@ -5,6 +5,7 @@
 // next run's range. Thread-safety: a pure function.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -15,6 +16,13 @@ inline std::uint64_t first_call_id_of_run() {
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
   return (static_cast<std::uint64_t>(seconds) << 24) + 1;
+}
+
+// The next call id of this process: every source of calls (SIP, demo traffic) takes its
+// ids here, so they never collide. Thread-safety: any thread.
+inline std::uint64_t next_call_id() {
+  static std::atomic<std::uint64_t> next{first_call_id_of_run()};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace acd::app

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "engine/app/digest.h"
+#include "engine/app/duration.h"
 #include "engine/app/spelling.h"
 #include "engine/app/yaml_reader.h"
 
@@ -48,6 +49,18 @@ constexpr EnumName<core::BreakPolicy::OverLimit> kOverLimit[] = {
 constexpr EnumName<core::RonaPolicy> kRonaPolicies[] = {{"not-ready", core::RonaPolicy::kNotReady},
                                                         {"ready", core::RonaPolicy::kReady},
                                                         {"logout", core::RonaPolicy::kLogout}};
+
+constexpr EnumName<SipListen::Transport> kSipTransports[] = {{"udp", SipListen::Transport::kUdp},
+                                                             {"tcp", SipListen::Transport::kTcp},
+                                                             {"tls", SipListen::Transport::kTls}};
+
+constexpr EnumName<SipConfig::UnknownSource> kUnknownSources[] = {
+    {"reject", SipConfig::UnknownSource::kReject}, {"drop", SipConfig::UnknownSource::kDrop}};
+
+constexpr EnumName<SipConfig::AgentLogin> kAgentLogins[] = {
+    {"none", SipConfig::AgentLogin::kNone},
+    {"not-ready", SipConfig::AgentLogin::kNotReady},
+    {"ready", SipConfig::AgentLogin::kReady}};
 
 // Reasons the core uses on its own; agents' configured reason lists need not name them.
 constexpr std::string_view kSystemReasons[] = {"no-answer", "manual-ready"};
@@ -176,6 +189,11 @@ class Loader {
   void read_core(const YAML::Node& node, const std::string& path);
   void read_shutdown(const YAML::Node& node, const std::string& path);
   void read_database(const YAML::Node& node, const std::string& path);
+  void read_sip(const YAML::Node& node, const std::string& path);
+  void read_sip_listen(const YAML::Node& node, const std::string& path);
+  // A literal IP address in canonical form; `noun` names it in messages.
+  std::optional<std::string> read_ip_address(const YAML::Node& node, const std::string& path,
+                                             std::string_view noun);
   void read_demo(const YAML::Node& node, const std::string& path);
 
   // Pass 1: names and ids.
@@ -208,6 +226,9 @@ class Loader {
   std::optional<IvrAction> read_ivr_action(const TenantDraft& tenant, const YAML::Node& node,
                                            const std::string& path);
   void read_trunk(const TenantDraft& tenant, const EntityDraft& draft, TenantSettings& settings);
+  // The tenant's outbound_trunk, once its trunks are read.
+  void read_outbound_trunk(const TenantDraft& tenant, TenantSettings& settings);
+  std::optional<std::string> read_sip_uri(const YAML::Node& node, const std::string& path);
   // A string value that must satisfy `valid`; records "invalid <noun> ...; expected <what>".
   std::optional<std::string> read_checked(const YAML::Node& node, const std::string& path,
                                           bool (*valid)(std::string_view), std::string_view noun,
@@ -250,12 +271,14 @@ ConfigResult Loader::load(std::string_view text) {
 }
 
 void Loader::read_root(const YAML::Node& root) {
-  MapReader map(root, "", errors_, {"log", "core", "shutdown", "database", "demo", "tenants"});
+  MapReader map(root, "", errors_,
+                {"log", "core", "shutdown", "database", "sip", "demo", "tenants"});
   if (!map.ok()) return;
   if (auto n = map.get("log")) read_log(*n, "log");
   if (auto n = map.get("core")) read_core(*n, "core");
   if (auto n = map.get("shutdown")) read_shutdown(*n, "shutdown");
   if (auto n = map.get("database")) read_database(*n, "database");
+  if (auto n = map.get("sip")) read_sip(*n, "sip");
   if (auto n = map.require("tenants")) {
     declare_tenants(*n, "tenants");
     for (auto& tenant : tenants_) read_tenant(tenant);
@@ -302,6 +325,220 @@ void Loader::read_database(const YAML::Node& node, const std::string& path) {
                 "must not be empty; a directory for the record spool");
   }
   map.read("stop_ship_timeout", config_.database.stop_ship_timeout);
+}
+
+std::optional<std::string> Loader::read_ip_address(const YAML::Node& node, const std::string& path,
+                                                   std::string_view noun) {
+  auto text = read_string(node, path, errors_);
+  if (!text) return std::nullopt;
+  auto address = canonical_ip_address(*text);
+  if (!address) {
+    errors_.add(node.Mark(), path,
+                "invalid " + std::string(noun) + " " + quoted(*text) +
+                    "; expected a literal IPv4 or IPv6 address such as \"192.0.2.10\" or "
+                    "\"2001:db8::10\" (no host name, no brackets, no port)");
+  }
+  return address;
+}
+
+void Loader::read_sip_listen(const YAML::Node& node, const std::string& path) {
+  if (!expect_list(node, path, errors_)) return;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string item_path = index_path(path, i);
+    MapReader map(node[i], item_path, errors_, {"transport", "address", "port"});
+    if (!map.ok()) continue;
+    SipListen listen;
+    bool ok = true;
+    if (map.get("transport"))
+      ok = map.read_enum("transport", listen.transport, kSipTransports, "transport");
+    if (auto n = map.get("address")) {
+      auto address = read_ip_address(*n, map.path_of("address"), "listen address");
+      if (address) listen.address = *address;
+      ok = ok && address.has_value();
+    }
+    if (listen.transport == SipListen::Transport::kTls) listen.port = 5061;
+    int port = listen.port;
+    if (map.read("port", port, 0, 65535)) {
+      listen.port = static_cast<std::uint16_t>(port);
+    } else if (map.get("port")) {
+      ok = false;
+    }
+    if (!ok) continue;
+    bool duplicate = false;
+    for (const auto& other : config_.sip.listen) {
+      duplicate = duplicate || (listen.port != 0 && other.transport == listen.transport &&
+                                other.address == listen.address && other.port == listen.port);
+    }
+    if (duplicate) {
+      errors_.add(map.mark(), item_path,
+                  std::string("duplicate listen address ") + to_string(listen.transport) + " " +
+                      listen.address + " port " + std::to_string(listen.port));
+      continue;
+    }
+    config_.sip.listen.push_back(std::move(listen));
+  }
+}
+
+void Loader::read_sip(const YAML::Node& node, const std::string& path) {
+  MapReader map(
+      node, path, errors_,
+      {"enabled", "listen", "public_address", "tls_certificate_dir", "media", "unknown_source",
+       "rate_limit", "max_calls", "retry_after", "registration", "session_timer", "user_agent"});
+  if (!map.ok()) return;
+  SipConfig& sip = config_.sip;
+  map.read("enabled", sip.enabled);
+  const std::size_t errors_before = errors_.size();
+  auto listen = map.get("listen");
+  if (listen) read_sip_listen(*listen, map.path_of("listen"));
+  if (auto n = map.get("public_address")) {
+    if (auto text = read_string(*n, map.path_of("public_address"), errors_);
+        text && !text->empty()) {
+      if (auto address = read_ip_address(*n, map.path_of("public_address"), "public address")) {
+        if (is_wildcard_address(*address)) {
+          errors_.add(n->Mark(), map.path_of("public_address"),
+                      "the public address may not be the wildcard " + quoted(*address) +
+                          "; expected the address phones and trunks reach the engine at");
+        } else {
+          sip.public_address = *address;
+        }
+      }
+    }
+  }
+  map.read("tls_certificate_dir", sip.tls_certificate_dir);
+  if (auto media = map.get("media")) {
+    MapReader m(*media, map.path_of("media"), errors_, {"address", "rtp_port_min", "rtp_port_max"});
+    if (auto n = m.get("address")) {
+      if (auto text = read_string(*n, m.path_of("address"), errors_); text && !text->empty()) {
+        if (auto address = read_ip_address(*n, m.path_of("address"), "media address")) {
+          if (is_wildcard_address(*address)) {
+            errors_.add(n->Mark(), m.path_of("address"),
+                        "the media address may not be the wildcard " + quoted(*address) +
+                            "; it is written in SDP: expected the address callers send RTP to");
+          } else {
+            sip.media_address = *address;
+          }
+        }
+      }
+    }
+    int low = sip.rtp_port_min, high = sip.rtp_port_max;
+    const bool low_ok = m.read("rtp_port_min", low, 1024, 65534) || !m.get("rtp_port_min");
+    const bool high_ok = m.read("rtp_port_max", high, 1025, 65535) || !m.get("rtp_port_max");
+    if (low_ok && high_ok) {
+      if (low % 2 != 0) {
+        errors_.add(m.get("rtp_port_min")->Mark(), m.path_of("rtp_port_min"),
+                    "rtp_port_min (" + std::to_string(low) +
+                        ") must be even: RTP takes the even port of each pair, RTCP the odd one");
+      } else if (low >= high) {
+        auto where = m.get("rtp_port_max") ? m.get("rtp_port_max")->Mark() : m.mark();
+        errors_.add(where, m.path_of("rtp_port_max"),
+                    "rtp_port_max (" + std::to_string(high) +
+                        ") must be greater than rtp_port_min (" + std::to_string(low) + ")");
+      } else {
+        sip.rtp_port_min = static_cast<std::uint16_t>(low);
+        sip.rtp_port_max = static_cast<std::uint16_t>(high);
+      }
+    }
+  }
+  map.read_enum("unknown_source", sip.unknown_source, kUnknownSources, "unknown-source action");
+  if (auto limit = map.get("rate_limit")) {
+    MapReader r(*limit, map.path_of("rate_limit"), errors_,
+                {"requests_per_second", "burst", "ban_time"});
+    if (r.read("requests_per_second", sip.rate_limit_per_second, 0.0, 1e6) &&
+        sip.rate_limit_per_second <= 0) {
+      errors_.add(r.get("requests_per_second")->Mark(), r.path_of("requests_per_second"),
+                  "must be greater than zero");
+    }
+    r.read("burst", sip.rate_limit_burst, 1.0, 1e6);
+    if (r.read("ban_time", sip.ban_time)) require_positive(r, "ban_time", sip.ban_time);
+  }
+  map.read("max_calls", sip.max_calls, 1, kMaxSmallInt);
+  map.read("retry_after", sip.retry_after);
+  if (auto reg = map.get("registration")) {
+    MapReader r(*reg, map.path_of("registration"), errors_,
+                {"min_expires", "max_expires", "default_expires", "login"});
+    bool ok = true;
+    for (auto [key, field] : {std::pair{"min_expires", &sip.min_register_expires},
+                              std::pair{"max_expires", &sip.max_register_expires},
+                              std::pair{"default_expires", &sip.default_register_expires}}) {
+      if (r.read(key, *field)) {
+        if (*field < std::chrono::seconds(1)) {
+          errors_.add(r.get(key)->Mark(), r.path_of(key),
+                      "must be at least 1s (Expires is in whole seconds)");
+          ok = false;
+        }
+      } else if (r.get(key)) {
+        ok = false;
+      }
+    }
+    if (ok && !(sip.min_register_expires <= sip.default_register_expires &&
+                sip.default_register_expires <= sip.max_register_expires)) {
+      errors_.add(r.mark(), r.path(),
+                  "expected min_expires <= default_expires <= max_expires, got " +
+                      format_duration(sip.min_register_expires) + ", " +
+                      format_duration(sip.default_register_expires) + " and " +
+                      format_duration(sip.max_register_expires));
+    }
+    r.read_enum("login", sip.login_on_register, kAgentLogins, "login action");
+  }
+  if (auto timer = map.get("session_timer")) {
+    MapReader t(*timer, map.path_of("session_timer"), errors_,
+                {"session_expires", "min_session_expires"});
+    const bool se_ok = t.read("session_expires", sip.session_expires) || !t.get("session_expires");
+    bool min_ok = true;
+    if (t.read("min_session_expires", sip.min_session_expires)) {
+      if (sip.min_session_expires < std::chrono::seconds(90)) {
+        errors_.add(t.get("min_session_expires")->Mark(), t.path_of("min_session_expires"),
+                    "must be at least 90s (RFC 4028's smallest Min-SE)");
+        min_ok = false;
+      }
+    } else if (t.get("min_session_expires")) {
+      min_ok = false;
+    }
+    if (se_ok && min_ok && sip.session_expires < sip.min_session_expires) {
+      auto where = t.get("session_expires") ? t.get("session_expires")->Mark() : t.mark();
+      errors_.add(where, t.path_of("session_expires"),
+                  "session_expires (" + format_duration(sip.session_expires) +
+                      ") must not be shorter than min_session_expires (" +
+                      format_duration(sip.min_session_expires) + ")");
+    }
+  }
+  if (auto n = map.get("user_agent")) {
+    if (auto text = read_string(*n, map.path_of("user_agent"), errors_)) {
+      bool valid =
+          !text->empty() && text->size() <= 128 && text->front() != ' ' && text->back() != ' ';
+      for (char c : *text) valid = valid && c >= 0x20 && c <= 0x7e;
+      if (valid) {
+        sip.user_agent = *text;
+      } else {
+        errors_.add(n->Mark(), map.path_of("user_agent"),
+                    "invalid user agent " + quoted(*text) +
+                        "; expected 1 to 128 printable ASCII characters, e.g. \"acd/1.0\"");
+      }
+    }
+  }
+
+  // Checks across keys, when the keys themselves were valid.
+  if (!sip.enabled || errors_.size() != errors_before) return;
+  if (sip.listen.empty()) {
+    errors_.add(listen ? listen->Mark() : map.mark(), map.path_of("listen"),
+                "at least one listen address is needed when sip.enabled is true, e.g. "
+                "{transport: udp, address: 127.0.0.1, port: 5060}");
+    return;
+  }
+  for (std::size_t i = 0; i < sip.listen.size(); ++i) {
+    if (sip.listen[i].transport == SipListen::Transport::kTls && sip.tls_certificate_dir.empty()) {
+      errors_.add((*listen)[i].Mark(), index_path(map.path_of("listen"), i),
+                  "a tls listen address needs sip.tls_certificate_dir (a directory with "
+                  "agent.pem)");
+      break;
+    }
+  }
+  if (sip.public_address.empty() && is_wildcard_address(sip.listen.front().address)) {
+    errors_.add((*listen)[0].Mark(), index_path(map.path_of("listen"), 0),
+                "the first listen address " + quoted(sip.listen.front().address) +
+                    " is a wildcard; set sip.public_address to the address phones and trunks "
+                    "reach the engine at");
+  }
 }
 
 void Loader::read_demo(const YAML::Node& node, const std::string& path) {
@@ -402,20 +639,21 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
   for (std::size_t i = 0; i < list.size(); ++i) {
     const YAML::Node node = list[i];
     const std::string tenant_path = index_path(path, i);
-    TenantDraft tenant{"",
-                       {},
-                       MapReader(node, tenant_path, errors_,
-                                 {"name", "sip_realm", "default_language", "time_zone", "skills",
-                                  "not_ready_reasons", "teams", "agents", "queues", "users",
-                                  "prompt_sets", "calendars", "ivr_menus", "trunks"}),
-                       {},
-                       {},
-                       {},
-                       {},
-                       {},
-                       {},
-                       {},
-                       {}};
+    TenantDraft tenant{
+        "",
+        {},
+        MapReader(node, tenant_path, errors_,
+                  {"name", "sip_realm", "default_language", "time_zone", "skills",
+                   "not_ready_reasons", "transfer", "outbound_trunk", "teams", "agents", "queues",
+                   "users", "prompt_sets", "calendars", "ivr_menus", "trunks"}),
+        {},
+        {},
+        {},
+        {},
+        {},
+        {},
+        {},
+        {}};
     if (!tenant.reader.ok()) continue;
     std::string name;
     if (tenant.reader.read_name("name", name, true)) {
@@ -489,7 +727,7 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
     }
     if (auto n = tenant.reader.get("trunks")) {
       declare_entities(tenant, *n, tenant.reader.path_of("trunks"), Kind::kTrunk,
-                       {"name", "allowed_sources", "auth", "caller_id", "dids"});
+                       {"name", "allowed_sources", "auth", "caller_id", "outbound", "dids"});
     }
     tenants_.push_back(std::move(tenant));
   }
@@ -598,6 +836,7 @@ void Loader::read_tenant(TenantDraft& tenant) {
   for (const auto& menu : tenant.menu_drafts) read_menu(tenant, menu, settings);
   for (const auto& trunk : tenant.trunk_drafts) read_trunk(tenant, trunk, settings);
   for (const auto& user : tenant.user_drafts) read_user(tenant, user, settings);
+  read_outbound_trunk(tenant, settings);
 }
 
 void Loader::read_team(const TenantDraft& tenant, const EntityDraft& draft) {
@@ -953,6 +1192,45 @@ void Loader::read_tenant_extras(const TenantDraft& tenant, TenantSettings& setti
       settings.time_zone = *v;
     }
   }
+  if (auto n = map.get("transfer")) {
+    MapReader transfer(*n, map.path_of("transfer"), errors_, {"allow_external"});
+    transfer.read("allow_external", settings.allow_external_transfer);
+  }
+}
+
+void Loader::read_outbound_trunk(const TenantDraft& tenant, TenantSettings& settings) {
+  auto n = tenant.reader.get("outbound_trunk");
+  if (!n) return;
+  const std::string path = tenant.reader.path_of("outbound_trunk");
+  if (!resolve(tenant, Kind::kTrunk, *n, path)) return;
+  // A trunk whose `outbound` is invalid has its own error.
+  auto written = [&](const std::string& trunk) {
+    for (const auto& draft : tenant.trunk_drafts) {
+      if (draft.name != trunk) continue;
+      auto uri = draft.reader.get("outbound");
+      return uri && !(uri->IsScalar() && uri->Scalar().empty());
+    }
+    return false;
+  };
+  for (const auto& trunk : settings.trunks) {
+    if (trunk.name != n->Scalar()) continue;
+    if (trunk.outbound_uri.empty() && !written(trunk.name)) {
+      errors_.add(n->Mark(), path,
+                  "trunk " + quoted(trunk.name) +
+                      " takes no outbound calls; give it an `outbound` URI or name another trunk");
+      return;
+    }
+  }
+  // A trunk that failed to load has its own error; the reference itself is fine.
+  settings.outbound_trunk = n->Scalar();
+}
+
+std::optional<std::string> Loader::read_sip_uri(const YAML::Node& node, const std::string& path) {
+  return read_checked(node, path, is_valid_sip_uri, "SIP URI",
+                      "\"sip:\" or \"sips:\", an optional user and '@', a host name, IPv4 "
+                      "address or [IPv6 address], an optional :port (1-65535) and optional "
+                      ";parameters (transport=udp, tcp or tls), e.g. "
+                      "\"sip:carrier.example.com:5060;transport=udp\"");
 }
 
 std::optional<std::string> Loader::read_secret_ha1(const MapReader& map,
@@ -992,27 +1270,47 @@ std::optional<std::string> Loader::read_secret_ha1(const MapReader& map,
 
 void Loader::read_agent_sip(const TenantDraft& tenant, const EntityDraft& draft,
                             const YAML::Node& node, TenantSettings& settings) {
-  MapReader map(node, draft.reader.path_of("sip"), errors_, {"username", "password", "ha1"});
+  MapReader map(node, draft.reader.path_of("sip"), errors_,
+                {"username", "password", "ha1", "contact"});
   if (!map.ok()) return;
-  std::string username = draft.name;
-  if (auto n = map.get("username")) {
-    auto v = read_checked(*n, map.path_of("username"), is_valid_sip_username, "SIP user name",
-                          "1 to 64 letters, digits or . _ ~ ! $ & ' ( ) * + , ; = % -");
-    if (!v) return;
-    username = *v;
+  AgentSip sip;
+  sip.agent = draft.name;
+  bool ok = true;
+  if (auto n = map.get("contact")) {
+    auto contact = read_sip_uri(*n, map.path_of("contact"));
+    if (contact) sip.contact = *contact;
+    ok = contact.has_value();
   }
-  auto ha1 = read_secret_ha1(map, username, settings.realm());
-  if (!ha1) return;
-  for (const auto& other : settings.agent_sip) {
-    if (other.credentials.username == username) {
-      errors_.add(map.get("username") ? map.get("username")->Mark() : map.mark(),
-                  map.path_of("username"),
-                  "SIP user name " + quoted(username) + " is already used by agent " +
-                      quoted(other.agent) + " in tenant " + quoted(tenant.name));
+  const bool has_secret = map.get("password") || map.get("ha1");
+  if (map.get("username") || has_secret || !map.get("contact")) {
+    // Credentials: the phone registers (a contact alone needs none).
+    if (!has_secret && !map.get("username")) {
+      errors_.add(map.mark(), map.path(),
+                  "give credentials the phone registers with (`password` or `ha1`, and "
+                  "optionally `username`), a static `contact`, or both");
       return;
     }
+    std::string username = draft.name;
+    if (auto n = map.get("username")) {
+      auto v = read_checked(*n, map.path_of("username"), is_valid_sip_username, "SIP user name",
+                            "1 to 64 letters, digits or . _ ~ ! $ & ' ( ) * + , ; = % -");
+      if (!v) return;
+      username = *v;
+    }
+    auto ha1 = read_secret_ha1(map, username, settings.realm());
+    if (!ha1) return;
+    for (const auto& other : settings.agent_sip) {
+      if (other.credentials && other.credentials->username == username) {
+        errors_.add(map.get("username") ? map.get("username")->Mark() : map.mark(),
+                    map.path_of("username"),
+                    "SIP user name " + quoted(username) + " is already used by agent " +
+                        quoted(other.agent) + " in tenant " + quoted(tenant.name));
+        return;
+      }
+    }
+    sip.credentials = DigestCredentials{username, *ha1};
   }
-  settings.agent_sip.push_back({draft.name, {username, *ha1}});
+  if (ok) settings.agent_sip.push_back(std::move(sip));
 }
 
 void Loader::read_user(const TenantDraft& tenant, const EntityDraft& draft,
@@ -1391,14 +1689,34 @@ void Loader::read_trunk(const TenantDraft& tenant, const EntityDraft& draft,
       }
     }
   }
+  if (auto n = map.get("outbound")) {
+    if (auto text = read_string(*n, map.path_of("outbound"), errors_); text && !text->empty()) {
+      if (auto uri = read_sip_uri(*n, map.path_of("outbound"))) trunk.outbound_uri = *uri;
+    }
+  }
   if (auto dids = map.get("dids")) {
     const std::string list_path = map.path_of("dids");
     if (expect_list(*dids, list_path, errors_)) {
       for (std::size_t i = 0; i < dids->size(); ++i) {
         MapReader item((*dids)[i], index_path(list_path, i), errors_,
-                       {"number", "queue", "ivr_menu"});
+                       {"number", "queue", "ivr_menu", "priority", "vip_level", "answer"});
         if (!item.ok()) continue;
         DidConfig did;
+        const bool priority_ok =
+            item.read("priority", did.priority, -1000, 1000) || !item.get("priority");
+        const bool vip_ok = item.read("vip_level", did.vip_level, 0, 10) || !item.get("vip_level");
+        if (!priority_ok || !vip_ok) continue;
+        if (auto answer = item.get("answer")) {
+          auto mode = read_string(*answer, item.path_of("answer"), errors_);
+          if (!mode) continue;
+          if (*mode == "on-connect") {
+            did.answer_on_connect = true;
+          } else if (*mode != "immediate") {
+            errors_.add(answer->Mark(), item.path_of("answer"),
+                        "expected immediate or on-connect, got '" + *mode + "'");
+            continue;
+          }
+        }
         auto number_node = item.require("number");
         std::optional<std::string> number;
         if (number_node) {
@@ -1445,6 +1763,27 @@ void Loader::read_trunk(const TenantDraft& tenant, const EntityDraft& draft,
 }
 
 }  // namespace
+
+const char* to_string(SipListen::Transport transport) {
+  for (const auto& n : kSipTransports) {
+    if (n.value == transport) return n.name;
+  }
+  return "?";
+}
+
+const char* to_string(SipConfig::UnknownSource action) {
+  for (const auto& n : kUnknownSources) {
+    if (n.value == action) return n.name;
+  }
+  return "?";
+}
+
+const char* to_string(SipConfig::AgentLogin login) {
+  for (const auto& n : kAgentLogins) {
+    if (n.value == login) return n.name;
+  }
+  return "?";
+}
 
 const char* to_string(LogLevel level) {
   for (const auto& n : kLogLevels) {

@@ -102,6 +102,10 @@ struct Entity {
   std::string table;
   Row row;
   std::vector<ChildList> children;
+  // Columns written after every entity and child row (an UPDATE of `row`'s row): references
+  // to entities of a higher rank, such as the tenant's outbound trunk. Its fields are
+  // compared; `row` carries them for showing (not in_row).
+  Row late;
   [[nodiscard]] std::string label() const {
     return kind + " " + (kind == "tenant" ? name : tenant + "/" + name);
   }
@@ -163,6 +167,15 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     field(e, "time_zone", t.time_zone, "time_zone", text(t.time_zone));
     field(e, "not_ready_reasons", join(t.not_ready_reasons), "not_ready_reasons",
           text(store::text_array(t.not_ready_reasons)));
+    field(e, "transfer.allow_external", bool_text(t.allow_external_transfer),
+          "allow_external_transfer", text(bool_text(t.allow_external_transfer)));
+    // The trunk may be new in this apply: written once the trunks are.
+    const std::string trunk = t.outbound_trunk.empty() ? "(none)" : t.outbound_trunk;
+    e.row.fields.push_back({"outbound_trunk", trunk, false, false, false});
+    e.late.label = e.row.label;
+    e.late.key = e.row.key;
+    e.late.fields.push_back({"outbound_trunk", trunk});
+    e.late.columns.push_back(ref_value("outbound_trunk_id", "trunks", t.outbound_trunk));
     out.push_back(std::move(e));
   }
   for (const auto& s : d.skills) {
@@ -201,13 +214,18 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     field(e, "outbound_wrap_up", duration_text(a.outbound_wrap_up), "outbound_wrap_up_ms",
           text(std::to_string(ms_of(a.outbound_wrap_up))));
     const DigestCredentials* sip = nullptr;
+    std::string contact;
     for (const auto& s : t.agent_sip) {
-      if (s.agent == a.name) sip = &s.credentials;
+      if (s.agent != a.name) continue;
+      if (s.credentials) sip = &*s.credentials;
+      contact = s.contact;
     }
     field(e, "sip.username", sip ? sip->username : "(none)", "sip_username",
           optional_value("", sip ? sip->username : ""));
     e.row.fields.push_back({"sip.ha1", sip ? sip->ha1 : "", true});
     e.row.columns.push_back(optional_value("sip_ha1", sip ? sip->ha1 : ""));
+    field(e, "sip.contact", contact.empty() ? "(none)" : contact, "sip_contact",
+          optional_value("", contact));
     ChildList skills{"agent_skills", {}};
     std::vector<core::AgentSkill> sorted = a.skills;
     std::sort(sorted.begin(), sorted.end(), [&](const auto& x, const auto& y) {
@@ -405,16 +423,25 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     e.row.fields.push_back({"auth.ha1", tr.auth ? tr.auth->ha1 : "", true});
     e.row.columns.push_back(optional_value("auth_ha1", tr.auth ? tr.auth->ha1 : ""));
     field(e, "caller_id", tr.caller_id, "caller_id", text(tr.caller_id));
+    field(e, "outbound", tr.outbound_uri.empty() ? "(none)" : tr.outbound_uri, "outbound_uri",
+          text(tr.outbound_uri));
     ChildList dids{"dids", {}};
     for (const auto& did : tr.dids) {
       const bool queue = did.entry.kind == EntryPoint::Kind::kQueue;
+      const std::string priority = std::to_string(did.priority);
+      const std::string vip_level = std::to_string(did.vip_level);
       dids.rows.push_back(
           {"did " + did.number,
-           {{"entry", (queue ? "queue " : "ivr_menu ") + did.entry.target}},
+           {{"entry", (queue ? "queue " : "ivr_menu ") + did.entry.target},
+            {"priority", priority},
+            {"vip_level", vip_level},
+            {"answer", did.answer_on_connect ? "on-connect" : "immediate"}},
            {ref_value("trunk_id", "trunks", tr.name), text_value("number", did.number)},
            {text_value("kind", queue ? "queue" : "menu"),
             ref_value("queue_id", "queues", queue ? did.entry.target : ""),
-            ref_value("menu_id", "ivr_menus", queue ? "" : did.entry.target)}});
+            ref_value("menu_id", "ivr_menus", queue ? "" : did.entry.target),
+            text_value("priority", priority), text_value("vip_level", vip_level),
+            text_value("answer", did.answer_on_connect ? "on-connect" : "immediate")}});
     }
     e.children.push_back(std::move(dids));
     out.push_back(std::move(e));
@@ -587,6 +614,20 @@ Plan plan(const std::map<EntityKey, Entity>& current, const std::map<EntityKey, 
       }
     }
   }
+  // Late columns, once every entity they may reference exists (and before the entities
+  // the file no longer has are deleted).
+  for (const Entity* e : order) {
+    if (e->late.columns.empty()) continue;
+    auto it = current.find({e->tenant, e->rank, e->name});
+    bool differs = false;
+    if (it == current.end()) {
+      for (const auto& c : e->late.columns) differs = differs || c.text.has_value();
+    } else {
+      differs = !rows_equal(it->second.late, e->late, false);
+    }
+    if (differs)
+      p.changes.push_back(change(ConfigChange::Op::kUpdate, e->table, e->tenant, e->late));
+  }
   // Entities the file no longer has, referencing kinds first (their child rows cascade).
   std::vector<const Entity*> gone;
   for (const auto& [key, e] : current) {
@@ -694,6 +735,12 @@ std::string tables_to_yaml(const store::ConfigTables& tables) {
       y << YAML::Key << "not_ready_reasons" << YAML::Value;
       emit_flow_list(y, reasons);
     }
+    if (col(t, "allow_external_transfer") == "true") {
+      y << YAML::Key << "transfer" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+        << "allow_external" << YAML::Value << "true" << YAML::EndMap;
+    }
+    if (!is_null(t, "outbound_trunk"))
+      y << YAML::Key << "outbound_trunk" << YAML::Value << col(t, "outbound_trunk");
 
     if (auto teams = rows_of(tables, "teams", tenant); !teams.empty()) {
       y << YAML::Key << "teams" << YAML::Value << YAML::BeginSeq;
@@ -740,10 +787,16 @@ std::string tables_to_yaml(const store::ConfigTables& tables) {
         if (col(*r, "outbound_wrap_up_ms") != "0")
           y << YAML::Key << "outbound_wrap_up" << YAML::Value
             << ms_text(col(*r, "outbound_wrap_up_ms"));
-        if (!is_null(*r, "sip_username")) {
-          y << YAML::Key << "sip" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
-            << "username" << YAML::Value << col(*r, "sip_username") << YAML::Key << "ha1"
-            << YAML::Value << col(*r, "sip_ha1") << YAML::EndMap;
+        if (!is_null(*r, "sip_username") || !is_null(*r, "sip_contact")) {
+          y << YAML::Key << "sip" << YAML::Value << YAML::Flow << YAML::BeginMap;
+          if (!is_null(*r, "sip_username")) {
+            y << YAML::Key << "username" << YAML::Value << col(*r, "sip_username") << YAML::Key
+              << "ha1" << YAML::Value << col(*r, "sip_ha1");
+          }
+          if (!is_null(*r, "sip_contact"))
+            y << YAML::Key << "contact" << YAML::Value << YAML::DoubleQuoted
+              << col(*r, "sip_contact");
+          y << YAML::EndMap;
         }
         y << YAML::EndMap;
       }
@@ -951,14 +1004,20 @@ std::string tables_to_yaml(const store::ConfigTables& tables) {
         if (!col(*r, "caller_id").empty())
           y << YAML::Key << "caller_id" << YAML::Value << YAML::DoubleQuoted
             << col(*r, "caller_id");
+        if (!col(*r, "outbound_uri").empty())
+          y << YAML::Key << "outbound" << YAML::Value << YAML::DoubleQuoted
+            << col(*r, "outbound_uri");
         if (auto dids = rows_of(tables, "dids", tenant, "trunk", name); !dids.empty()) {
           y << YAML::Key << "dids" << YAML::Value << YAML::BeginSeq;
           for (const auto* d : dids) {
             const bool queue = col(*d, "kind") == "queue";
             y << YAML::Flow << YAML::BeginMap << YAML::Key << "number" << YAML::Value
               << YAML::DoubleQuoted << col(*d, "number") << YAML::Key
-              << (queue ? "queue" : "ivr_menu") << YAML::Value << col(*d, queue ? "queue" : "menu")
-              << YAML::EndMap;
+              << (queue ? "queue" : "ivr_menu") << YAML::Value << col(*d, queue ? "queue" : "menu");
+            emit_unless(y, "priority", col(*d, "priority"), "0");
+            emit_unless(y, "vip_level", col(*d, "vip_level"), "0");
+            emit_unless(y, "answer", col(*d, "answer"), "immediate");
+            y << YAML::EndMap;
           }
           y << YAML::EndSeq;
         }

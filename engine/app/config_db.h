@@ -69,7 +69,7 @@ struct TenantSelection {
 // The configuration's domain part (tenants, core config, entities) from the database,
 // validated like a file ("database" names it in errors). Ids come from `registry` (kept
 // by name, as for file reloads); on failure the registry is unchanged. The other sections
-// (log, core, database, demo) keep their defaults.
+// (log, core, shutdown, database, sip, demo) keep their defaults.
 ConfigResult load_config_from_database(const std::string& dsn, NameRegistry& registry,
                                        const TenantSelection& tenants = {});
 

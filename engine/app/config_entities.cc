@@ -205,4 +205,129 @@ bool is_valid_sip_username(std::string_view text) {
   });
 }
 
+std::optional<std::string> canonical_ip_address(std::string_view text) {
+  const std::string address(text);
+  unsigned char bytes[16] = {};
+  int family = AF_INET;
+  if (::inet_pton(AF_INET, address.c_str(), bytes) != 1) {
+    family = AF_INET6;
+    if (::inet_pton(AF_INET6, address.c_str(), bytes) != 1) return std::nullopt;
+  }
+  char out[INET6_ADDRSTRLEN] = {};
+  if (::inet_ntop(family, bytes, out, sizeof out) == nullptr) return std::nullopt;
+  return std::string(out);
+}
+
+bool is_wildcard_address(std::string_view canonical) {
+  return canonical == "0.0.0.0" || canonical == "::";
+}
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// A DNS host name: dot-separated labels of letters, digits and '-' (not at either end of
+// a label), 1-63 characters each, 253 at most in all; the last label is not all digits.
+bool is_valid_host_name(std::string_view host) {
+  if (host.empty() || host.size() > 253) return false;
+  std::size_t start = 0;
+  std::string_view last;
+  while (true) {
+    const std::size_t dot = host.find('.', start);
+    const std::string_view label =
+        host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
+    if (!all_of(label, [](char c) { return is_alnum(c) || c == '-'; })) return false;
+    last = label;
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return !all_of(last, is_digit);  // "10.0.0.300" is a bad address, not a name
+}
+
+// A URI parameter's name or value (RFC 3261 token characters; values may also hold an
+// IPv6 reference such as maddr=[2001:db8::1]).
+bool is_param_char(char c) {
+  return is_alnum(c) || std::string_view("-.!%*_+`'~").find(c) != std::string_view::npos;
+}
+
+}  // namespace
+
+bool is_valid_sip_uri(std::string_view text) {
+  std::string_view rest;
+  if (text.size() > 4 && iequals(text.substr(0, 4), "sip:")) {
+    rest = text.substr(4);
+  } else if (text.size() > 5 && iequals(text.substr(0, 5), "sips:")) {
+    rest = text.substr(5);
+  } else {
+    return false;
+  }
+  if (rest.size() > 1024 || rest.find('?') != std::string_view::npos) return false;
+  // The user part ends at the first '@' (user names may contain ';' but not '@').
+  if (const std::size_t at = rest.find('@'); at != std::string_view::npos) {
+    if (!is_valid_sip_username(rest.substr(0, at))) return false;  // also refuses ':password'
+    rest = rest.substr(at + 1);
+  }
+  // The host.
+  std::string_view host;
+  if (!rest.empty() && rest.front() == '[') {
+    const std::size_t close = rest.find(']');
+    if (close == std::string_view::npos) return false;
+    host = rest.substr(1, close - 1);
+    unsigned char bytes[16];
+    if (::inet_pton(AF_INET6, std::string(host).c_str(), bytes) != 1) return false;
+    rest = rest.substr(close + 1);
+  } else {
+    const std::size_t end = rest.find_first_of(":;");
+    host = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+    unsigned char bytes[4];
+    const bool dotted_digits =
+        !host.empty() && all_of(host, [](char c) { return is_digit(c) || c == '.'; });
+    if (dotted_digits ? ::inet_pton(AF_INET, std::string(host).c_str(), bytes) != 1
+                      : !is_valid_host_name(host)) {
+      return false;
+    }
+  }
+  // The port.
+  if (!rest.empty() && rest.front() == ':') {
+    const std::size_t end = rest.find(';');
+    const std::string_view digits = rest.substr(1, end == std::string_view::npos ? end : end - 1);
+    if (digits.empty() || digits.size() > 5 || !all_of(digits, is_digit)) return false;
+    int port = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (port < 1 || port > 65535) return false;
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+  }
+  // The parameters.
+  while (!rest.empty()) {
+    if (rest.front() != ';') return false;
+    rest.remove_prefix(1);
+    const std::size_t end = rest.find(';');
+    const std::string_view param = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+    const std::size_t eq = param.find('=');
+    const std::string_view name = param.substr(0, eq);
+    if (name.empty() || !all_of(name, is_param_char)) return false;
+    if (eq == std::string_view::npos) continue;
+    const std::string_view value = param.substr(eq + 1);
+    if (value.empty() ||
+        !all_of(value, [](char c) { return is_param_char(c) || c == '[' || c == ']' || c == ':'; }))
+      return false;
+    if (iequals(name, "transport") && !iequals(value, "udp") && !iequals(value, "tcp") &&
+        !iequals(value, "tls")) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace acd::app

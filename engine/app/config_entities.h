@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/core/time.h"
@@ -43,10 +44,13 @@ struct DigestCredentials {
   bool operator==(const DigestCredentials&) const = default;
 };
 
-// An agent's phone registers with these credentials, in the tenant's realm.
+// How an agent's phone is reached: it registers with `credentials` (in the tenant's
+// realm), or it is always at the static `contact`, or both (a registration wins while it
+// lasts). At least one of the two is set.
 struct AgentSip {
   std::string agent;
-  DigestCredentials credentials;
+  std::optional<DigestCredentials> credentials;  // nullopt: the phone does not register
+  std::string contact;                           // a sip:/sips: URI; empty: none
 };
 
 // What an IVR key (or a menu's failure) does.
@@ -109,6 +113,11 @@ struct EntryPoint {
 struct DidConfig {
   std::string number;
   EntryPoint entry;
+  int priority = 0;   // the priority calls on this number get in the queue, -1000..1000
+  int vip_level = 0;  // the callers' VIP level, 0..10 (0: not a VIP)
+  // When the caller's INVITE is answered: at once (they wait in the queue on a connected
+  // call) or only when an agent answers (they hear ringing; a CANCEL is an abandon).
+  bool answer_on_connect = false;
 };
 
 struct TrunkConfig {
@@ -116,6 +125,9 @@ struct TrunkConfig {
   std::vector<std::string> allowed_sources;  // CIDRs, canonical ("10.0.0.0/8", "2001:db8::/32")
   std::optional<DigestCredentials> auth;     // digest authentication, in the tenant's realm
   std::string caller_id;                     // for outbound calls; empty: none
+  // Where outbound calls over this trunk are sent: a sip:/sips: URI as written; empty: the
+  // trunk takes no outbound calls.
+  std::string outbound_uri;
   std::vector<DidConfig> dids;
 };
 
@@ -144,5 +156,17 @@ bool is_valid_time_zone(std::string_view text);
 bool is_valid_number(std::string_view text);
 // A SIP user name: 1-64 unreserved characters (letters, digits, . _ ~ ! $ & ' ( ) * + , ; = % -).
 bool is_valid_sip_username(std::string_view text);
+// A SIP URI as the configuration writes one: "sip:" or "sips:" (any case), an optional
+// user part (a SIP user name) and '@', a host (a DNS name, an IPv4 address or an IPv6
+// address in brackets), an optional port 1-65535 and optional ";name[=value]" parameters
+// (a transport parameter must be udp, tcp or tls). No password, no headers ("?").
+// Examples: "sip:carrier.example.com:5060;transport=udp", "sip:1001@127.0.0.1:5070",
+// "sips:[2001:db8::1]".
+bool is_valid_sip_uri(std::string_view text);
+// A literal IPv4 or IPv6 address (no brackets, no port) -> its canonical text
+// ("2001:DB8::0001" -> "2001:db8::1"); nothing when `text` is anything else.
+std::optional<std::string> canonical_ip_address(std::string_view text);
+// True for the unspecified addresses 0.0.0.0 and :: (canonical text).
+bool is_wildcard_address(std::string_view canonical);
 
 }  // namespace acd::app

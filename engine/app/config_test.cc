@@ -147,6 +147,39 @@ TEST_CASE("config: the example file loads", "[config]") {
 
   CHECK(c.names->agent(alice.id) == "alice");
   CHECK(to_core_config(c).agents.size() == 15);
+
+  // The SIP section and the tenant's SIP settings.
+  CHECK(c.sip.enabled);
+  REQUIRE(c.sip.listen.size() == 2);
+  CHECK(c.sip.listen[0].transport == SipListen::Transport::kUdp);
+  CHECK(c.sip.listen[1].transport == SipListen::Transport::kTcp);
+  CHECK(c.sip.listen[1].address == "127.0.0.1");
+  CHECK(c.sip.listen[1].port == 5060);
+  CHECK(c.sip.effective_public_address() == "127.0.0.1");
+  CHECK(c.sip.effective_media_address() == "127.0.0.1");
+  CHECK(c.sip.rtp_port_min == 20000);
+  CHECK(c.sip.rtp_port_max == 29999);
+  CHECK(c.sip.login_on_register == SipConfig::AgentLogin::kReady);
+  const TenantSettings& acme = c.tenants[0];
+  CHECK_FALSE(acme.allow_external_transfer);
+  CHECK(acme.outbound_trunk == "local-test");
+  REQUIRE(acme.trunks.size() == 2);
+  const TrunkConfig& local = acme.trunks[1];
+  CHECK(local.name == "local-test");
+  CHECK(local.allowed_sources == std::vector<std::string>{"127.0.0.0/8"});
+  CHECK(local.outbound_uri == "sip:127.0.0.1:5080;transport=udp");
+  REQUIRE(local.dids.size() == 2);
+  CHECK(local.dids[0].number == "100");
+  CHECK(local.dids[0].entry.target == "sales");
+  CHECK(local.dids[0].priority == 10);
+  CHECK(local.dids[1].entry.target == "support");
+  CHECK(local.dids[1].priority == 0);
+  REQUIRE(acme.agent_sip.size() == 2);
+  CHECK(acme.agent_sip[0].credentials.has_value());
+  CHECK(acme.agent_sip[0].contact.empty());
+  CHECK(acme.agent_sip[1].agent == "bob");
+  CHECK_FALSE(acme.agent_sip[1].credentials.has_value());
+  CHECK(acme.agent_sip[1].contact == "sip:1002@127.0.0.1:5070");
 }
 
 constexpr std::string_view kMinimal =
@@ -168,6 +201,10 @@ TEST_CASE("config: a minimal file loads with defaults", "[config]") {
   const DaemonConfig c = loaded(kMinimal, registry);
   CHECK(c.log.level == LogLevel::kInfo);
   CHECK_FALSE(c.demo.enabled);
+  CHECK_FALSE(c.sip.enabled);
+  CHECK(c.sip.listen.empty());
+  CHECK(c.tenants[0].outbound_trunk.empty());
+  CHECK_FALSE(c.tenants[0].allow_external_transfer);
   REQUIRE(c.domain.queues.size() == 1);
   const auto& q = c.domain.queues[0];
   CHECK(q.ring_timeout == 15s);
@@ -433,10 +470,11 @@ TEST_CASE("the database section has defaults, reads its keys and rejects unknown
   CHECK(set->database.dsn == "host=/tmp dbname=x");
   CHECK(set->database.data_dir == "/srv/pg");
   CHECK_FALSE(set->database.migrate_on_start);
-  auto bad = acd::app::load_config_text("database:\n  dns: x\ntenants: []\n", "test.yaml", registry);
+  auto bad =
+      acd::app::load_config_text("database:\n  dns: x\ntenants: []\n", "test.yaml", registry);
   REQUIRE_FALSE(bad.ok());
-  CHECK_THAT(bad.error().front().to_string(), Catch::Contains("test.yaml:2:3") &&
-                                                  Catch::Contains("database.dns"));
+  CHECK_THAT(bad.error().front().to_string(),
+             Catch::Contains("test.yaml:2:3") && Catch::Contains("database.dns"));
 }
 
 namespace acd::app {
@@ -490,9 +528,9 @@ TEST_CASE("config: tenants carry users, SIP credentials, trunks, menus, prompts,
   CHECK(t.default_language == "de-CH");
   CHECK(t.time_zone == "Europe/Zurich");
   REQUIRE(t.agent_sip.size() == 2);
-  CHECK(t.agent_sip[0].credentials.username == "ann");
-  CHECK(t.agent_sip[0].credentials.ha1 == sip_ha1("ann", "t.example", "pw"));
-  CHECK(t.agent_sip[1].credentials.ha1 == "0123456789abcdef0123456789abcdef");
+  CHECK(t.agent_sip[0].credentials->username == "ann");
+  CHECK(t.agent_sip[0].credentials->ha1 == sip_ha1("ann", "t.example", "pw"));
+  CHECK(t.agent_sip[1].credentials->ha1 == "0123456789abcdef0123456789abcdef");
   REQUIRE(t.users.size() == 1);
   CHECK(t.users[0].roles == std::vector<UserRole>{UserRole::kAdmin, UserRole::kReadOnly});
   CHECK(t.users[0].agent == "ann");
@@ -567,6 +605,325 @@ TEST_CASE("config: an IVR option may not name another tenant's queue", "[config]
   CHECK_THAT(single_error(text),
              Catch::Contains("tenants[1].ivr_menus[0].options.1.queue: queue \"q\" belongs to "
                              "tenant \"t\", not to tenant \"other\""));
+}
+
+}  // namespace
+}  // namespace acd::app
+
+namespace acd::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* const kSip = R"(sip:
+  enabled: true
+  listen:
+    - {transport: udp, address: 192.0.2.10, port: 5070}
+    - {transport: tcp, address: "2001:DB8::0010"}
+    - {transport: tls, address: 0.0.0.0}
+  public_address: 198.51.100.7
+  tls_certificate_dir: /etc/acd/tls
+  media: {address: 192.0.2.11, rtp_port_min: 30000, rtp_port_max: 30999}
+  unknown_source: drop
+  rate_limit: {requests_per_second: 2.5, burst: 10, ban_time: 1m}
+  max_calls: 20
+  retry_after: 5s
+  registration: {min_expires: 30s, max_expires: 2h, default_expires: 5m, login: not-ready}
+  session_timer: {session_expires: 10m, min_session_expires: 2m}
+  user_agent: acd/1.0
+tenants: []
+)";
+
+// The text of kSip with `from` replaced by `to`.
+std::string sip_with(const std::string& from, const std::string& to) {
+  std::string text = kSip;
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), to);
+  return text;
+}
+
+TEST_CASE("config: the sip section", "[config][sip]") {
+  NameRegistry registry;
+  const DaemonConfig c = loaded(kSip, registry);
+  const SipConfig& sip = c.sip;
+  CHECK(sip.enabled);
+  REQUIRE(sip.listen.size() == 3);
+  CHECK(sip.listen[0].transport == SipListen::Transport::kUdp);
+  CHECK(sip.listen[0].address == "192.0.2.10");
+  CHECK(sip.listen[0].port == 5070);
+  CHECK(sip.listen[1].transport == SipListen::Transport::kTcp);
+  CHECK(sip.listen[1].address == "2001:db8::10");  // canonical
+  CHECK(sip.listen[1].port == 5060);
+  CHECK(sip.listen[2].transport == SipListen::Transport::kTls);
+  CHECK(sip.listen[2].port == 5061);  // the TLS default
+  CHECK(sip.public_address == "198.51.100.7");
+  CHECK(sip.effective_public_address() == "198.51.100.7");
+  CHECK(sip.tls_certificate_dir == "/etc/acd/tls");
+  CHECK(sip.media_address == "192.0.2.11");
+  CHECK(sip.rtp_port_min == 30000);
+  CHECK(sip.rtp_port_max == 30999);
+  CHECK(sip.unknown_source == SipConfig::UnknownSource::kDrop);
+  CHECK(sip.rate_limit_per_second == 2.5);
+  CHECK(sip.rate_limit_burst == 10);
+  CHECK(sip.ban_time == 1min);
+  CHECK(sip.max_calls == 20);
+  CHECK(sip.retry_after == 5s);
+  CHECK(sip.min_register_expires == 30s);
+  CHECK(sip.max_register_expires == 2h);
+  CHECK(sip.default_register_expires == 5min);
+  CHECK(sip.login_on_register == SipConfig::AgentLogin::kNotReady);
+  CHECK(sip.session_expires == 10min);
+  CHECK(sip.min_session_expires == 2min);
+  CHECK(sip.user_agent == "acd/1.0");
+  CHECK(std::string(to_string(sip.listen[2].transport)) == "tls");
+  CHECK(std::string(to_string(sip.unknown_source)) == "drop");
+  CHECK(std::string(to_string(sip.login_on_register)) == "not-ready");
+
+  // Defaults.
+  const DaemonConfig d = loaded("sip:\n  enabled: true\n  listen: [{}]\ntenants: []\n", registry);
+  REQUIRE(d.sip.listen.size() == 1);
+  CHECK(d.sip.listen[0].transport == SipListen::Transport::kUdp);
+  CHECK(d.sip.listen[0].address == "127.0.0.1");
+  CHECK(d.sip.listen[0].port == 5060);
+  CHECK(d.sip.effective_media_address() == "127.0.0.1");
+  CHECK(d.sip.unknown_source == SipConfig::UnknownSource::kReject);
+  CHECK(d.sip.login_on_register == SipConfig::AgentLogin::kReady);
+  CHECK(d.sip.max_calls == 1000);
+  CHECK(d.sip.session_expires == 30min);
+  CHECK(d.sip.user_agent == "acd");
+
+  // Disabled, nothing else is needed (port 0: any free port).
+  CHECK_FALSE(loaded("sip: {enabled: false}\ntenants: []\n", registry).sip.enabled);
+  CHECK(loaded("sip: {enabled: true, listen: [{port: 0}, {port: 0}]}\ntenants: []\n", registry)
+            .sip.listen.size() == 2);
+}
+
+TEST_CASE("config: errors in the sip section are located and explained", "[config][sip]") {
+  CHECK(single_error(sip_with("user_agent:", "user_agnt:")) ==
+        "test.yaml:16:3: sip.user_agnt: unknown key \"user_agnt\" (did you mean "
+        "\"user_agent\"?); expected one of enabled, listen, public_address, tls_certificate_dir, "
+        "media, unknown_source, rate_limit, max_calls, retry_after, registration, session_timer, "
+        "user_agent");
+  CHECK(single_error(sip_with("transport: udp", "transport: sctp")) ==
+        "test.yaml:4:19: sip.listen[0].transport: unknown transport \"sctp\"; expected one of "
+        "udp, tcp, tls");
+  CHECK(single_error(sip_with("address: 192.0.2.10", "address: pbx.example.com")) ==
+        "test.yaml:4:33: sip.listen[0].address: invalid listen address \"pbx.example.com\"; "
+        "expected a literal IPv4 or IPv6 address such as \"192.0.2.10\" or \"2001:db8::10\" "
+        "(no host name, no brackets, no port)");
+  CHECK(single_error(sip_with("port: 5070", "port: 65536")) ==
+        "test.yaml:4:51: sip.listen[0].port: value 65536 is out of range; expected an integer "
+        "from 0 to 65535");
+  CHECK(single_error(sip_with("transport: tcp, address: \"2001:DB8::0010\"",
+                              "transport: udp, address: 192.0.2.10, port: 5070")) ==
+        "test.yaml:5:7: sip.listen[1]: duplicate listen address udp 192.0.2.10 port 5070");
+  CHECK(single_error(sip_with("  tls_certificate_dir: /etc/acd/tls\n", "")) ==
+        "test.yaml:6:7: sip.listen[2]: a tls listen address needs sip.tls_certificate_dir (a "
+        "directory with agent.pem)");
+  CHECK(single_error(sip_with("public_address: 198.51.100.7", "public_address: \"::\"")) ==
+        "test.yaml:7:19: sip.public_address: the public address may not be the wildcard \"::\"; "
+        "expected the address phones and trunks reach the engine at");
+  CHECK(single_error(sip_with("media: {address: 192.0.2.11", "media: {address: 0.0.0.0")) ==
+        "test.yaml:9:20: sip.media.address: the media address may not be the wildcard "
+        "\"0.0.0.0\"; it is written in SDP: expected the address callers send RTP to");
+  CHECK(single_error(sip_with("rtp_port_min: 30000", "rtp_port_min: 30001")) ==
+        "test.yaml:9:46: sip.media.rtp_port_min: rtp_port_min (30001) must be even: RTP takes "
+        "the even port of each pair, RTCP the odd one");
+  CHECK(single_error(sip_with("rtp_port_max: 30999", "rtp_port_max: 30000")) ==
+        "test.yaml:9:67: sip.media.rtp_port_max: rtp_port_max (30000) must be greater than "
+        "rtp_port_min (30000)");
+  CHECK(single_error(sip_with("rtp_port_min: 30000", "rtp_port_min: 80")) ==
+        "test.yaml:9:46: sip.media.rtp_port_min: value 80 is out of range; expected an integer "
+        "from 1024 to 65534");
+  CHECK(single_error(sip_with("unknown_source: drop", "unknown_source: ignore")) ==
+        "test.yaml:10:19: sip.unknown_source: unknown unknown-source action \"ignore\"; expected "
+        "one of reject, drop");
+  CHECK(single_error(sip_with("requests_per_second: 2.5", "requests_per_second: 0")) ==
+        "test.yaml:11:37: sip.rate_limit.requests_per_second: must be greater than zero");
+  CHECK(single_error(sip_with("burst: 10", "burst: 0.5")) ==
+        "test.yaml:11:49: sip.rate_limit.burst: value 0.5 is out of range; expected a number "
+        "from 1 to 1000000");
+  CHECK(single_error(sip_with("ban_time: 1m", "ban_time: 0s")) ==
+        "test.yaml:11:63: sip.rate_limit.ban_time: must be greater than zero");
+  CHECK(single_error(sip_with("max_calls: 20", "max_calls: 0")) ==
+        "test.yaml:12:14: sip.max_calls: value 0 is out of range; expected an integer from 1 to "
+        "1000000");
+  CHECK(single_error(sip_with("default_expires: 5m", "default_expires: 3h")) ==
+        "test.yaml:14:17: sip.registration: expected min_expires <= default_expires <= "
+        "max_expires, got 30s, 3h and 2h");
+  CHECK(single_error(sip_with("min_expires: 30s", "min_expires: 500ms")) ==
+        "test.yaml:14:31: sip.registration.min_expires: must be at least 1s (Expires is in whole "
+        "seconds)");
+  CHECK(single_error(sip_with("login: not-ready", "login: auto")) ==
+        "test.yaml:14:81: sip.registration.login: unknown login action \"auto\"; expected one of "
+        "none, not-ready, ready");
+  CHECK(single_error(sip_with("min_session_expires: 2m", "min_session_expires: 60s")) ==
+        "test.yaml:15:62: sip.session_timer.min_session_expires: must be at least 90s (RFC "
+        "4028's smallest Min-SE)");
+  CHECK(single_error(sip_with("session_expires: 10m", "session_expires: 100s")) ==
+        "test.yaml:15:36: sip.session_timer.session_expires: session_expires (1m40s) must not be "
+        "shorter than min_session_expires (2m)");
+  CHECK(single_error(sip_with("user_agent: acd/1.0", "user_agent: \"\"")) ==
+        "test.yaml:16:15: sip.user_agent: invalid user agent \"\"; expected 1 to 128 printable "
+        "ASCII characters, e.g. \"acd/1.0\"");
+  CHECK(single_error("sip: {enabled: true}\ntenants: []\n") ==
+        "test.yaml:1:6: sip.listen: at least one listen address is needed when sip.enabled is "
+        "true, e.g. {transport: udp, address: 127.0.0.1, port: 5060}");
+  CHECK(single_error("sip: {enabled: true, listen: [{address: 0.0.0.0}]}\ntenants: []\n") ==
+        "test.yaml:1:31: sip.listen[0]: the first listen address \"0.0.0.0\" is a wildcard; set "
+        "sip.public_address to the address phones and trunks reach the engine at");
+  CHECK(single_error("sip: {enabled: true, listen: {transport: udp}}\ntenants: []\n") ==
+        "test.yaml:1:30: sip.listen: expected a list, got a map");
+  // Not enabled: the cross checks do not apply (the section can be prepared).
+  NameRegistry registry;
+  CHECK_FALSE(loaded("sip: {listen: [{address: 0.0.0.0}]}\ntenants: []\n", registry).sip.enabled);
+}
+
+TEST_CASE("config: SIP URIs", "[config][sip]") {
+  for (const char* good :
+       {"sip:carrier.example.com", "sip:carrier.example.com:5060;transport=udp",
+        "SIP:carrier.example.com;transport=TCP", "sips:carrier.example.com:5061",
+        "sip:1001@127.0.0.1:5070", "sip:+4930123@[2001:db8::1]:5060;user=phone;lr",
+        "sip:alice@host-1.example", "sip:[::1]", "sip:h;maddr=[2001:db8::2]"}) {
+    INFO(good);
+    CHECK(is_valid_sip_uri(good));
+  }
+  for (const char* bad : {"",
+                          "sip:",
+                          "tel:+4930123",
+                          "http://example.com",
+                          "carrier.example.com",
+                          "sip:@host",
+                          "sip:user:password@host",
+                          "sip:host:0",
+                          "sip:host:65536",
+                          "sip:host:",
+                          "sip:host:50a",
+                          "sip:-host.example",
+                          "sip:host..example",
+                          "sip:10.0.0.300",
+                          "sip:[2001:db8::1",
+                          "sip:[not-v6]",
+                          "sip:2001:db8::1",
+                          "sip:host;transport=sctp",
+                          "sip:host;=x",
+                          "sip:host;transport=",
+                          "sip:host?subject=x",
+                          "sip:ho st",
+                          "sip:a@b@c"}) {
+    INFO(bad);
+    CHECK_FALSE(is_valid_sip_uri(bad));
+  }
+  CHECK(canonical_ip_address("2001:DB8:0::1") == "2001:db8::1");
+  CHECK(canonical_ip_address("127.0.0.1") == "127.0.0.1");
+  CHECK_FALSE(canonical_ip_address("[::1]").has_value());
+  CHECK_FALSE(canonical_ip_address("localhost").has_value());
+  CHECK(is_wildcard_address("::"));
+  CHECK_FALSE(is_wildcard_address("::1"));
+}
+
+const char* const kSipTenant = R"(tenants:
+  - name: t
+    transfer: {allow_external: true}
+    outbound_trunk: out
+    queues: [{name: q}]
+    agents:
+      - {name: ann, extension: "10", sip: {contact: "sip:10@127.0.0.1:5070"}}
+      - {name: bob, extension: "11", sip: {password: pw, contact: "sips:bob@phones.example"}}
+      - {name: cid, extension: "12", sip: {username: c, ha1: 0123456789abcdef0123456789abcdef}}
+    trunks:
+      - name: in
+        dids: [{number: "100", queue: q, priority: -5, vip_level: 2}]
+      - name: out
+        outbound: "sip:carrier.example.com:5060;transport=udp"
+        dids: [{number: "200", queue: q}]
+)";
+
+std::string tenant_with(const std::string& from, const std::string& to) {
+  std::string text = kSipTenant;
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), to);
+  return text;
+}
+
+TEST_CASE("config: tenants' SIP settings: transfers, outbound trunk, DIDs, static contacts",
+          "[config][sip]") {
+  NameRegistry registry;
+  const DaemonConfig c = loaded(kSipTenant, registry);
+  const TenantSettings& t = c.tenants[0];
+  CHECK(t.allow_external_transfer);
+  CHECK(t.outbound_trunk == "out");
+  REQUIRE(t.trunks.size() == 2);
+  CHECK(t.trunks[0].outbound_uri.empty());
+  CHECK(t.trunks[1].outbound_uri == "sip:carrier.example.com:5060;transport=udp");
+  CHECK(t.trunks[0].dids[0].priority == -5);
+  CHECK(t.trunks[0].dids[0].vip_level == 2);
+  CHECK(t.trunks[1].dids[0].priority == 0);
+  CHECK(t.trunks[1].dids[0].vip_level == 0);
+  REQUIRE(t.agent_sip.size() == 3);
+  CHECK(t.agent_sip[0].agent == "ann");
+  CHECK_FALSE(t.agent_sip[0].credentials.has_value());
+  CHECK(t.agent_sip[0].contact == "sip:10@127.0.0.1:5070");
+  REQUIRE(t.agent_sip[1].credentials.has_value());
+  CHECK(t.agent_sip[1].credentials->username == "bob");
+  CHECK(t.agent_sip[1].credentials->ha1 == sip_ha1("bob", "t", "pw"));
+  CHECK(t.agent_sip[1].contact == "sips:bob@phones.example");
+  REQUIRE(t.agent_sip[2].credentials.has_value());
+  CHECK(t.agent_sip[2].credentials->username == "c");
+  CHECK(t.agent_sip[2].contact.empty());
+}
+
+TEST_CASE("config: errors in tenants' SIP settings are located and explained", "[config][sip]") {
+  CHECK(single_error(tenant_with("outbound_trunk: out", "outbound_trunk: in")) ==
+        "test.yaml:4:21: tenants[0].outbound_trunk: trunk \"in\" takes no outbound calls; give it "
+        "an `outbound` URI or name another trunk");
+  CHECK(single_error(tenant_with("outbound_trunk: out", "outbound_trunk: ot")) ==
+        "test.yaml:4:21: tenants[0].outbound_trunk: unknown trunk \"ot\" in tenant \"t\" (did "
+        "you mean \"out\"?)");
+  CHECK_THAT(single_error(std::string(kSipTenant) + "  - name: u\n    outbound_trunk: out\n"),
+             Catch::Contains("tenants[1].outbound_trunk: trunk \"out\" belongs to tenant \"t\", "
+                             "not to tenant \"u\""));
+  CHECK(single_error(tenant_with("allow_external: true", "allow_external: yes")) ==
+        "test.yaml:3:32: tenants[0].transfer.allow_external: expected true or false, got \"yes\"");
+  CHECK_THAT(single_error(tenant_with("transfer: {allow_external", "transfer: {allow_externals")),
+             Catch::Contains("test.yaml:3:16: tenants[0].transfer.allow_externals: unknown key"));
+  CHECK(single_error(tenant_with("carrier.example.com:5060;", "carrier.example.com:99999;")) ==
+        "test.yaml:14:19: tenants[0].trunks[1].outbound: invalid SIP URI "
+        "\"sip:carrier.example.com:99999;transport=udp\"; expected \"sip:\" or \"sips:\", an "
+        "optional user and '@', a host name, IPv4 address or [IPv6 address], an optional :port "
+        "(1-65535) and optional ;parameters (transport=udp, tcp or tls), e.g. "
+        "\"sip:carrier.example.com:5060;transport=udp\"");
+  CHECK_THAT(single_error(tenant_with("\"sip:carrier.example.com:5060;transport=udp\"",
+                                      "\"carrier.example.com\"")),
+             Catch::Contains("tenants[0].trunks[1].outbound: invalid SIP URI"));
+  CHECK(single_error(tenant_with("priority: -5", "priority: 1001")) ==
+        "test.yaml:12:52: tenants[0].trunks[0].dids[0].priority: value 1001 is out of range; "
+        "expected an integer from -1000 to 1000");
+  CHECK(single_error(tenant_with("vip_level: 2", "vip_level: 11")) ==
+        "test.yaml:12:67: tenants[0].trunks[0].dids[0].vip_level: value 11 is out of range; "
+        "expected an integer from 0 to 10");
+  CHECK_THAT(single_error(tenant_with("vip_level: 2", "vip_levl: 2")),
+             Catch::Contains("tenants[0].trunks[0].dids[0].vip_levl: unknown key \"vip_levl\" (did "
+                             "you mean \"vip_level\"?)"));
+  CHECK(single_error(
+            tenant_with("\"sip:10@127.0.0.1:5070\"", "\"sip:10@127.0.0.1:5070;transport=ws\"")) ==
+        "test.yaml:7:53: tenants[0].agents[0].sip.contact: invalid SIP URI "
+        "\"sip:10@127.0.0.1:5070;transport=ws\"; expected \"sip:\" or \"sips:\", an optional "
+        "user and '@', a host name, IPv4 address or [IPv6 address], an optional :port (1-65535) "
+        "and optional ;parameters (transport=udp, tcp or tls), e.g. "
+        "\"sip:carrier.example.com:5060;transport=udp\"");
+  CHECK(single_error(tenant_with("sip: {contact: \"sip:10@127.0.0.1:5070\"}", "sip: {}")) ==
+        "test.yaml:7:43: tenants[0].agents[0].sip: give credentials the phone registers with "
+        "(`password` or `ha1`, and optionally `username`), a static `contact`, or both");
+  CHECK_THAT(single_error(
+                 tenant_with("sip: {contact: \"sip:10@127.0.0.1:5070\"}", "sip: {username: ann}")),
+             Catch::Contains("tenants[0].agents[0].sip: give exactly one of `password`"));
+  CHECK_THAT(single_error(tenant_with("sip: {contact: \"sip:10@127.0.0.1:5070\"}",
+                                      "sip: {username: c, password: x}")),
+             Catch::Contains("tenants[0].agents[2].sip.username: SIP user name \"c\" is already "
+                             "used by agent \"ann\" in tenant \"t\""));
 }
 
 }  // namespace

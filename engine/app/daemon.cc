@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <csignal>
 
+#include "engine/app/call_ids.h"
 #include "engine/app/config_db.h"
 #include "engine/app/logging.h"
 #include "engine/core/routing_core.h"
@@ -85,6 +86,7 @@ Daemon::Daemon(DaemonOptions options, DaemonConfig config, NameRegistry registry
 
 Daemon::~Daemon() {
   if (watcher_) watcher_->stop();
+  stop_sip();
   thread_.stop();
   stop_records();
   close_store();
@@ -167,6 +169,44 @@ void Daemon::close_store() {
   cluster_.reset();
 }
 
+bool Daemon::start_sip() {
+  if (!config_->sip.enabled) return true;
+  sip::SipHooks hooks;
+  hooks.submit = [this](std::function<void(core::RoutingCore&)> command) {
+    return thread_.submit(
+        [command = std::move(command)](core::RoutingCore& core) { command(core); });
+  };
+  hooks.next_call_id = [] { return core::CallId(next_call_id()); };
+  hooks.log = make_sip_logger();
+  sip_ = sip::SipService::create(make_sip_options(config_->sip), make_sip_directory(*config_),
+                                 std::move(hooks));
+  sip_forwarder_ = std::make_unique<SipEventForwarder>(*sip_);
+  thread_.add_listener(sip_forwarder_.get());
+  if (auto error = sip_->start()) {
+    log_event(LogLevel::kCritical, "sip.failed",
+              {{"error", *error}, {"action", "exiting; fix sip.* in the configuration"}});
+    thread_.remove_listener(sip_forwarder_.get()).wait();
+    sip_.reset();
+    return false;
+  }
+  return true;
+}
+
+// Ends the calls the SIP side still holds (BYE/CANCEL) and stops its thread; the core
+// thread still runs, so commands the SIP side submitted on the way out are taken.
+void Daemon::stop_sip() {
+  if (!sip_) return;
+  sip_->stop();
+  const auto stats = sip_->stats();
+  log_event(LogLevel::kInfo, "sip.stopped",
+            {{"requests", stats.requests},
+             {"registrations", stats.registrations},
+             {"rejected_overload", stats.rejected_overload},
+             {"rejected_source", stats.rejected_source},
+             {"dropped_flood", stats.dropped_flood},
+             {"bans", stats.bans}});
+}
+
 void Daemon::configure_logs(const DaemonConfig& config) const {
   configure_logging(options_.log_level.value_or(config.log.level), config.log.format);
 }
@@ -205,11 +245,19 @@ int Daemon::run() {
     return 2;
   }
 
+  if (!start_sip()) {
+    thread_.stop();
+    stop_records();
+    close_store();
+    return 3;
+  }
+
   std::vector<LogField> started{{"version", version()},
                                 {"pid", static_cast<std::int64_t>(::getpid())},
                                 {"config", config_->path}};
   for (const auto& f : config_counts(*config_)) started.push_back(f);
   started.emplace_back("demo", config_->demo.enabled);
+  started.emplace_back("sip", config_->sip.enabled);
   log_event(LogLevel::kInfo, "started", started);
 
   if (config_->demo.enabled) {
@@ -371,6 +419,7 @@ bool Daemon::apply_running(std::shared_ptr<const DaemonConfig> config, const cha
   }
   config_ = std::move(config);
   configure_logs(*config_);
+  if (sip_) sip_->set_directory(make_sip_directory(*config_));
   if (config_->demo.enabled && !demo_) {
     demo_ = std::make_unique<DemoTraffic>(thread_, *config_);
     demo_->start();
@@ -394,7 +443,8 @@ void Daemon::begin_shutdown(int signal_number) {
             {{"signal", signal_name(signal_number)},
              {"calls_in_system", snapshot->calls_in_system},
              {"drain_timeout_ms", to_ms(config_->shutdown.drain_timeout)}});
-  // No new calls: the demo is the only source of calls until the SIP adapter exists.
+  // No new calls: new INVITEs get 503, the demo stops generating callers.
+  if (sip_) sip_->stop_accepting();
   if (demo_) demo_->stop_arrivals();
   drain_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       config_->shutdown.drain_timeout));
@@ -424,6 +474,7 @@ void Daemon::finish(const char* why) {
   stop_signals_.cancel(ignored);
   hangup_signal_.cancel(ignored);
   if (demo_) demo_->stop();
+  stop_sip();
   thread_.stop();
   const auto snapshot = thread_.latest_snapshot();
   stop_records();

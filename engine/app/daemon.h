@@ -43,6 +43,7 @@
 #include "engine/app/database.h"
 #include "engine/app/demo_traffic.h"
 #include "engine/app/name_registry.h"
+#include "engine/app/sip_wiring.h"
 #include "engine/store/config_watcher.h"
 #include "engine/store/record_store.h"
 
@@ -75,6 +76,8 @@ class Daemon {
   bool open_store();
   void stop_records();
   void close_store();
+  bool start_sip();
+  void stop_sip();
   void wait_for_signal();
   void wait_for_hangup();
   void reload();
@@ -109,6 +112,8 @@ class Daemon {
   CoreEventLogger event_logger_;
   std::unique_ptr<DrainWatcher> drain_watcher_;
   std::unique_ptr<DemoTraffic> demo_;
+  std::unique_ptr<sip::SipService> sip_;                     // the SIP side, when sip.enabled
+  std::unique_ptr<SipEventForwarder> sip_forwarder_;         // core events -> sip_
   std::vector<std::unique_ptr<DemoTraffic>> retired_demos_;  // disabled by a reload
 
   bool draining_ = false;

@@ -44,8 +44,7 @@ void refused(std::string_view action, const core::Status& status, std::uint64_t 
 DemoTraffic::DemoTraffic(CoreThread& thread, const DaemonConfig& config)
     : thread_(thread),
       rng_(demo_seed(config.demo.seed)),
-      timers_(thread.io_context()),
-      next_call_(first_call_id_of_run()) {
+      timers_(thread.io_context()) {
   take_settings(config);
 }
 
@@ -165,7 +164,7 @@ void DemoTraffic::arrive() {
     }
     pick -= q.weight;
   }
-  const core::CallId id(next_call_++);
+  const core::CallId id(next_call_id());
   core::CallSpec spec;
   spec.id = id;
   spec.tenant = queue->tenant;

@@ -104,7 +104,6 @@ class DemoTraffic final : public CoreListener {
   TimerSet::Token arrival_timer_ = TimerSet::kNone;
   bool running_ = false;
   bool arrivals_on_ = false;
-  std::uint64_t next_call_;  // from first_call_id_of_run() (call_ids.h)
 
   std::atomic<std::uint64_t> calls_created_{0};
   std::atomic<std::uint64_t> calls_finished_{0};

@@ -15,8 +15,10 @@ struct TableQuery {
 constexpr TableQuery kQueries[] = {
     {"tenants",
      "SELECT t.name AS tenant, t.sip_realm, t.default_language, t.time_zone, "
-     "to_json(t.not_ready_reasons)::text AS not_ready_reasons "
-     "FROM tenants t WHERE t.name = ANY($1::text[]) ORDER BY t.id"},
+     "to_json(t.not_ready_reasons)::text AS not_ready_reasons, "
+     "t.allow_external_transfer::text AS allow_external_transfer, ot.name AS outbound_trunk "
+     "FROM tenants t LEFT JOIN trunks ot ON ot.id = t.outbound_trunk_id "
+     "WHERE t.name = ANY($1::text[]) ORDER BY t.id"},
     {"skills",
      "SELECT t.name AS tenant, x.name FROM skills x JOIN tenants t ON t.id = x.tenant_id "
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, x.id"},
@@ -28,7 +30,8 @@ constexpr TableQuery kQueries[] = {
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, x.id"},
     {"agents",
      "SELECT t.name AS tenant, x.name, x.extension, tm.name AS team, x.work_mode, "
-     "x.outbound_wrap_up_ms::text AS outbound_wrap_up_ms, x.sip_username, x.sip_ha1 "
+     "x.outbound_wrap_up_ms::text AS outbound_wrap_up_ms, x.sip_username, x.sip_ha1, "
+     "x.sip_contact "
      "FROM agents x JOIN tenants t ON t.id = x.tenant_id LEFT JOIN teams tm ON tm.id = x.team_id "
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, x.id"},
     {"agent_skills",
@@ -101,12 +104,12 @@ constexpr TableQuery kQueries[] = {
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, m.id, x.id"},
     {"trunks",
      "SELECT t.name AS tenant, x.name, to_json(x.allowed_sources)::text AS allowed_sources, "
-     "x.auth_username, x.auth_ha1, x.caller_id "
+     "x.auth_username, x.auth_ha1, x.caller_id, x.outbound_uri "
      "FROM trunks x JOIN tenants t ON t.id = x.tenant_id "
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, x.id"},
     {"dids",
      "SELECT t.name AS tenant, tr.name AS trunk, x.number, x.kind, q.name AS queue, "
-     "m.name AS menu "
+     "m.name AS menu, x.priority::text AS priority, x.vip_level::text AS vip_level, x.answer "
      "FROM dids x JOIN tenants t ON t.id = x.tenant_id JOIN trunks tr ON tr.id = x.trunk_id "
      "LEFT JOIN queues q ON q.id = x.queue_id LEFT JOIN ivr_menus m ON m.id = x.menu_id "
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, tr.id, x.id"},

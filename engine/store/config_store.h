@@ -1,7 +1,8 @@
-// The configuration tables of migrations/0003_config.sql, as rows of text: what
-// `acdd config` (engine/app/config_db.h) reads and writes. This layer knows the tables,
-// their columns and how references between rows are resolved (by name within the row's
-// tenant); it knows nothing of the YAML model, which engine/app maps to and from rows.
+// The configuration tables of migrations/0003_config.sql (with the columns 0005_sip.sql
+// adds), as rows of text: what `acdd config` (engine/app/config_db.h) reads and writes.
+// This layer knows the tables, their columns and how references between rows are resolved
+// (by name within the row's tenant); it knows nothing of the YAML model, which engine/app
+// maps to and from rows.
 //
 // A ConfigSession is one connection with one open transaction. Opening it takes the
 // transaction-scoped advisory lock kConfigLockKey, so two sessions (two `acdd config

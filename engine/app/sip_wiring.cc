@@ -1,0 +1,133 @@
+#include "engine/app/sip_wiring.h"
+
+#include <vector>
+
+#include "engine/app/logging.h"
+
+namespace acd::app {
+namespace {
+
+sip::Transport to_sip(SipListen::Transport transport) {
+  switch (transport) {
+    case SipListen::Transport::kUdp: return sip::Transport::kUdp;
+    case SipListen::Transport::kTcp: return sip::Transport::kTcp;
+    case SipListen::Transport::kTls: return sip::Transport::kTls;
+  }
+  return sip::Transport::kUdp;
+}
+
+std::optional<sip::SipCredentials> to_sip(const std::optional<DigestCredentials>& credentials) {
+  if (!credentials) return std::nullopt;
+  return sip::SipCredentials{credentials->username, credentials->ha1};
+}
+
+}  // namespace
+
+sip::SipOptions make_sip_options(const SipConfig& config) {
+  sip::SipOptions options;
+  for (const auto& l : config.listen)
+    options.listen.push_back({to_sip(l.transport), l.address, l.port});
+  options.public_address = config.effective_public_address();
+  options.tls_certificate_dir = config.tls_certificate_dir;
+  options.media_address = config.effective_media_address();
+  options.rtp_port_min = config.rtp_port_min;
+  options.rtp_port_max = config.rtp_port_max;
+  options.drop_unknown_sources = config.unknown_source == SipConfig::UnknownSource::kDrop;
+  options.rate_limit_per_second = config.rate_limit_per_second;
+  options.rate_limit_burst = config.rate_limit_burst;
+  options.ban_time = config.ban_time;
+  options.max_calls = config.max_calls;
+  options.retry_after = config.retry_after;
+  options.min_register_expires = config.min_register_expires;
+  options.max_register_expires = config.max_register_expires;
+  options.default_register_expires = config.default_register_expires;
+  options.session_expires = config.session_expires;
+  options.min_session_expires = config.min_session_expires;
+  switch (config.login_on_register) {
+    case SipConfig::AgentLogin::kNone:
+      options.login_on_register = sip::LoginOnRegister::kNone;
+      break;
+    case SipConfig::AgentLogin::kNotReady:
+      options.login_on_register = sip::LoginOnRegister::kNotReady;
+      break;
+    case SipConfig::AgentLogin::kReady:
+      options.login_on_register = sip::LoginOnRegister::kReady;
+      break;
+  }
+  options.user_agent = config.user_agent;
+  return options;
+}
+
+std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& config) {
+  auto directory = std::make_shared<sip::SipDirectory>();
+  for (const auto& settings : config.tenants) {
+    sip::SipTenant tenant;
+    tenant.id = settings.id;
+    tenant.name = settings.name;
+    tenant.realm = settings.realm();
+    tenant.allow_external_transfer = settings.allow_external_transfer;
+    tenant.outbound_trunk = settings.outbound_trunk;
+    for (const auto& queue : config.domain.queues)
+      if (queue.tenant == settings.id) tenant.queues.push_back({queue.id, queue.name});
+    for (const auto& agent : config.domain.agents) {
+      if (agent.tenant != settings.id) continue;
+      sip::SipAgent a;
+      a.id = agent.id;
+      a.name = agent.name;
+      a.extension = agent.extension;
+      for (const auto& phone : settings.agent_sip) {
+        if (phone.agent != agent.name) continue;
+        a.credentials = to_sip(phone.credentials);
+        a.static_contact = phone.contact;
+      }
+      tenant.agents.push_back(std::move(a));
+    }
+    for (const auto& trunk : settings.trunks) {
+      sip::SipTrunk t;
+      t.name = trunk.name;
+      std::string error;
+      // The loader has validated every CIDR; an invalid one leaves the trunk closed.
+      if (auto sources = sip::CidrSet::parse(trunk.allowed_sources, &error)) t.sources = *sources;
+      t.auth = to_sip(trunk.auth);
+      t.caller_id = trunk.caller_id;
+      t.outbound_uri = trunk.outbound_uri;
+      for (const auto& did : trunk.dids) {
+        sip::SipDid d;
+        d.number = did.number;
+        d.priority = did.priority;
+        d.vip_level = did.vip_level;
+        d.answer_on_connect = did.answer_on_connect;
+        if (did.entry.kind == EntryPoint::Kind::kMenu) {
+          d.menu = did.entry.target;
+        } else {
+          for (const auto& q : tenant.queues)
+            if (q.name == did.entry.target) d.queue = q.id;
+        }
+        t.dids.push_back(std::move(d));
+      }
+      tenant.trunks.push_back(std::move(t));
+    }
+    directory->tenants.push_back(std::move(tenant));
+  }
+  return directory;
+}
+
+sip::SipLogger make_sip_logger() {
+  return [](sip::SipLogLevel level, std::string_view event,
+            std::initializer_list<sip::SipLogField> fields) {
+    LogLevel l = LogLevel::kInfo;
+    switch (level) {
+      case sip::SipLogLevel::kDebug: l = LogLevel::kDebug; break;
+      case sip::SipLogLevel::kInfo: l = LogLevel::kInfo; break;
+      case sip::SipLogLevel::kWarn: l = LogLevel::kWarn; break;
+      case sip::SipLogLevel::kError: l = LogLevel::kError; break;
+    }
+    if (!log_enabled(l)) return;
+    std::vector<LogField> out;
+    out.reserve(fields.size());
+    for (const auto& f : fields) out.emplace_back(f.key, f.value);
+    log_event(l, event, out);
+  };
+}
+
+}  // namespace acd::app

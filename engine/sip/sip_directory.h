@@ -1,0 +1,74 @@
+// SipDirectory: what the SIP layer needs to know of the configuration, as plain values:
+// per tenant its digest realm, its agents (extension, phone credentials, static contact),
+// its trunks (allowed sources, authentication, dialled numbers and where they go) and its
+// queues by name. The daemon builds one from its configuration (engine/app) and hands
+// the SIP service a new one on every reload; the service swaps it in on its own thread,
+// so a directory is immutable once built. Thread-safety: a plain value, shared as
+// std::shared_ptr<const SipDirectory>.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/core/ids.h"
+#include "engine/sip/address.h"
+
+namespace acd::sip {
+
+// HTTP digest credentials: the user name and HA1 = md5("username:realm:password") as 32
+// lower-case hex digits.
+struct SipCredentials {
+  std::string username;
+  std::string ha1;
+};
+
+struct SipAgent {
+  core::AgentId id;
+  std::string name;
+  std::string extension;
+  std::optional<SipCredentials> credentials;  // the phone registers with these
+  std::string static_contact;                 // a phone reached without registering
+};
+
+// Where a dialled number goes. Menus need the media plane; until it exists a call to a
+// menu is refused with 480.
+struct SipDid {
+  std::string number;
+  core::QueueId queue;  // valid: the queue the caller joins
+  std::string menu;     // not empty: an IVR menu
+  int priority = 0;
+  int vip_level = 0;
+  bool answer_on_connect = false;  // ring the caller until an agent answers
+};
+
+struct SipTrunk {
+  std::string name;
+  CidrSet sources;  // where its calls may come from
+  std::optional<SipCredentials> auth;
+  std::string caller_id;
+  std::string outbound_uri;
+  std::vector<SipDid> dids;
+};
+
+struct SipQueue {
+  core::QueueId id;
+  std::string name;
+};
+
+struct SipTenant {
+  core::TenantId id;
+  std::string name;
+  std::string realm;
+  bool allow_external_transfer = false;
+  std::string outbound_trunk;
+  std::vector<SipAgent> agents;
+  std::vector<SipTrunk> trunks;
+  std::vector<SipQueue> queues;
+};
+
+struct SipDirectory {
+  std::vector<SipTenant> tenants;
+};
+
+}  // namespace acd::sip

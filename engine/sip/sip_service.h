@@ -1,0 +1,132 @@
+// SipService: the engine's SIP side, a back-to-back user agent on sofia-sip's transaction
+// layer (nta). It terminates trunks (callers), registers and rings agents' phones, and
+// turns SIP into the routing core's commands and the core's events into SIP:
+//
+//   trunk INVITE -> trunk/DID lookup, SDP answer, 200 OK -> core.enqueue()
+//   CallOffered  -> INVITE to the agent's phone; 180 -> offer_ringing; 200 -> ACK,
+//                   offer_answered; 486/603/failure -> offer_failed
+//   OfferEnded   -> CANCEL (or BYE) the agent's INVITE
+//   BYE on either leg -> core.hang_up(); CallFinished -> BYE the other leg
+//   re-INVITE sendonly/inactive from the agent's phone -> core.hold(); sendrecv -> retrieve
+//   REGISTER (digest) -> location binding; per config the agent logs in/out
+//
+// Everything sofia-sip stays inside engine/sip (sofia_sip_service.cc): the service runs
+// its own thread with sofia's event loop, owns every dialog and transaction, and talks
+// to the rest of the daemon only in plain values: commands submitted to the core thread
+// (SubmitToCore), core events handed in with on_core_event() from the core thread, log
+// lines through the SipLogger. Thread-safety: every public member may be called from any
+// thread; start() and stop() from one controlling thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/core/events.h"
+#include "engine/core/time.h"
+#include "engine/sip/sip_directory.h"
+
+namespace acd::core {
+class RoutingCore;
+}
+
+namespace acd::sip {
+
+enum class Transport : std::uint8_t { kUdp, kTcp, kTls };
+const char* to_string(Transport transport);  // "udp", "tcp", "tls"
+
+struct ListenAddress {
+  Transport transport = Transport::kUdp;
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 5060;  // 0: any free port
+};
+
+enum class LoginOnRegister : std::uint8_t { kNone, kNotReady, kReady };
+
+struct SipOptions {
+  std::vector<ListenAddress> listen;
+  std::string public_address;  // Contact, SDP; empty: the first listen address
+  std::string tls_certificate_dir;
+  std::string media_address;  // empty: public address
+  std::uint16_t rtp_port_min = 20000;
+  std::uint16_t rtp_port_max = 29999;
+  bool drop_unknown_sources = false;  // false: 403
+  double rate_limit_per_second = 50;
+  double rate_limit_burst = 100;
+  core::Duration ban_time = std::chrono::minutes(5);
+  int max_calls = 1000;
+  core::Duration retry_after = std::chrono::seconds(30);
+  core::Duration min_register_expires = std::chrono::seconds(60);
+  core::Duration max_register_expires = std::chrono::hours(1);
+  core::Duration default_register_expires = std::chrono::minutes(10);
+  core::Duration session_expires = std::chrono::minutes(30);
+  core::Duration min_session_expires = std::chrono::seconds(90);
+  LoginOnRegister login_on_register = LoginOnRegister::kReady;
+  std::string user_agent = "acd";
+};
+
+enum class SipLogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
+
+struct SipLogField {
+  std::string_view key;
+  std::string value;
+};
+
+// Writes one structured log line; called on the SIP thread.
+using SipLogger = std::function<void(SipLogLevel, std::string_view event,
+                                     std::initializer_list<SipLogField> fields)>;
+
+struct SipHooks {
+  // Runs a command on the routing core's thread; false when the core no longer takes
+  // commands (shutting down).
+  std::function<bool(std::function<void(core::RoutingCore&)>)> submit;
+  // A call id unique across runs (shared with every other source of calls).
+  std::function<core::CallId()> next_call_id;
+  SipLogger log;
+};
+
+struct BoundTransport {
+  Transport transport;
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+struct SipStats {
+  std::uint64_t calls = 0;  // caller legs now
+  std::uint64_t requests = 0;
+  std::uint64_t rejected_overload = 0;
+  std::uint64_t rejected_source = 0;
+  std::uint64_t dropped_flood = 0;
+  std::uint64_t bans = 0;
+  std::uint64_t registrations = 0;
+};
+
+class SipService {
+ public:
+  static std::unique_ptr<SipService> create(SipOptions options,
+                                            std::shared_ptr<const SipDirectory> directory,
+                                            SipHooks hooks);
+  virtual ~SipService() = default;
+
+  // Binds every listen address and starts the SIP thread; an error text on failure (a
+  // port in use, a missing certificate), and then nothing runs.
+  virtual std::optional<std::string> start() = 0;
+  // Ends every call (CANCEL or BYE on each leg), refuses new ones and joins the thread.
+  virtual void stop() = 0;
+  // New INVITEs get 503 from now on; calls in progress go on.
+  virtual void stop_accepting() = 0;
+
+  virtual void set_directory(std::shared_ptr<const SipDirectory> directory) = 0;
+  // Called on the core thread for every core event (cheap: copies and posts).
+  virtual void on_core_event(const core::CoreEvent& event) = 0;
+
+  [[nodiscard]] virtual std::vector<BoundTransport> bound() const = 0;
+  [[nodiscard]] virtual SipStats stats() const = 0;
+};
+
+}  // namespace acd::sip

@@ -1,0 +1,1639 @@
+// The SipService on sofia-sip's transaction layer (nta). See sip_service.h for the call
+// flow. This is the only file that includes sofia-sip: every nta object, message and
+// header lives here and on the SIP thread, and nothing of sofia's leaves it.
+//
+// Threads: the SIP thread runs sofia's su_root loop. Other threads reach it through
+// post(): a lock-free queue of closures and an eventfd registered with the loop (one
+// wake-up per batch, as CoreThread does). Core commands leave through hooks_.submit;
+// their results come back through post().
+//
+// Out-of-dialog requests arrive at the agent's message callback before any transaction
+// exists, so a flooding or unknown source is dropped without state; accepted requests
+// become server transactions (nta_incoming_create). In-dialog requests go to the leg
+// callback of their dialog; ACK and CANCEL of a caller's INVITE to the transaction's own
+// callback.
+#include <concurrentqueue/concurrentqueue.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cinttypes>
+#include <future>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "engine/core/routing_core.h"
+#include "engine/sip/digest_auth.h"
+#include "engine/sip/location.h"
+#include "engine/sip/media_ports.h"
+#include "engine/sip/rate_limiter.h"
+#include "engine/sip/sdp.h"
+#include "engine/sip/sip_service.h"
+
+// sofia-sip is C; its headers are not warning-clean C++.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wshadow"
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/nta.h>
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_log.h>
+#include <sofia-sip/su_string.h>
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport.h>
+#include <sofia-sip/tport_tag.h>
+#pragma GCC diagnostic pop
+
+// sofia-sip's per-module loggers (exported, not declared in its public headers).
+extern "C" su_log_t nta_log[];
+extern "C" su_log_t tport_log[];
+
+namespace acd::sip {
+
+const char* to_string(Transport transport) {
+  switch (transport) {
+    case Transport::kUdp: return "udp";
+    case Transport::kTcp: return "tcp";
+    case Transport::kTls: return "tls";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr const char* kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO";
+constexpr const char* kSupported = "timer, 100rel";
+
+using Clock = std::chrono::steady_clock;
+
+std::string str(const char* text) {
+  return text == nullptr ? std::string() : std::string(text);
+}
+
+long long seconds_of(core::Duration d) {
+  return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+}
+
+// "udp:127.0.0.1:5070" of where a message came from.
+struct Source {
+  IpAddress ip;
+  std::string text;  // for logs
+  bool valid = false;
+};
+
+Source source_of(msg_t* msg) {
+  Source source;
+  su_addrinfo_t* info = msg_addrinfo(msg);
+  if (info == nullptr || info->ai_addr == nullptr) return source;
+  char host[64] = {0};
+  const auto* su = reinterpret_cast<const su_sockaddr_t*>(info->ai_addr);
+  if (su->su_family == AF_INET) {
+    su_inet_ntop(AF_INET, &su->su_sin.sin_addr, host, sizeof host);
+  } else if (su->su_family == AF_INET6) {
+    su_inet_ntop(AF_INET6, &su->su_sin6.sin6_addr, host, sizeof host);
+  } else {
+    return source;
+  }
+  auto ip = IpAddress::parse(host);
+  if (!ip) return source;
+  source.ip = *ip;
+  source.valid = true;
+  const char* proto = info->ai_protocol == IPPROTO_TCP ? "tcp" : "udp";
+  source.text = std::string(proto) + ":" + host + ":" + std::to_string(ntohs(su->su_port));
+  return source;
+}
+
+std::string body_of(const sip_t* sip) {
+  if (sip->sip_payload == nullptr || sip->sip_payload->pl_data == nullptr) return {};
+  return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+}
+
+bool has_sdp(const sip_t* sip) {
+  return sip->sip_payload != nullptr && sip->sip_payload->pl_len > 0;
+}
+
+bool is_sdp_type(const sip_t* sip) {
+  return sip->sip_content_type == nullptr || sip->sip_content_type->c_type == nullptr ||
+         su_casematch(sip->sip_content_type->c_type, "application/sdp");
+}
+
+bool has_feature(const msg_list_t* list, const char* feature) {
+  return list != nullptr && sip_has_feature(list, feature);
+}
+
+std::string header_text(const sip_header_t* header) {
+  if (header == nullptr) return {};
+  su_home_t home[1] = {SU_HOME_INIT(home)};
+  char* text = sip_header_as_string(home, header);
+  std::string result = str(text);
+  su_home_deinit(home);
+  return result;
+}
+
+}  // namespace
+
+class SofiaSipService final : public SipService {
+ public:
+  SofiaSipService(SipOptions options, std::shared_ptr<const SipDirectory> directory,
+                  SipHooks hooks);
+  ~SofiaSipService() override;
+
+  std::optional<std::string> start() override;
+  void stop() override;
+  void stop_accepting() override { accepting_.store(false); }
+  void set_directory(std::shared_ptr<const SipDirectory> directory) override;
+  void on_core_event(const core::CoreEvent& event) override;
+  [[nodiscard]] std::vector<BoundTransport> bound() const override;
+  [[nodiscard]] SipStats stats() const override;
+
+ private:
+  struct Call;
+
+  // A dialog of a call: the caller's (we are its UAS) or an agent phone's (we are UAC).
+  struct Leg {
+    SofiaSipService* service = nullptr;
+    Call* call = nullptr;
+    bool is_caller = false;
+    nta_leg_t* leg = nullptr;
+    RtpEndpoint rtp;
+    std::string local_contact;
+    std::optional<Negotiated> media;
+    std::uint64_t sdp_version = 1;
+    bool held = false;  // the phone put the other side on hold
+    bool gone = false;  // the peer hung up, or we did
+  };
+
+  struct AgentLeg : Leg {
+    enum class State : std::uint8_t { kCalling, kRinging, kAnswered, kCancelled, kFailed };
+    core::AgentId agent;
+    std::string agent_name;
+    nta_outgoing_t* invite = nullptr;
+    std::uint32_t invite_cseq = 0;
+    State state = State::kCalling;
+    bool ringing_reported = false;
+  };
+
+  struct Call {
+    SofiaSipService* service = nullptr;
+    core::CallId id;
+    core::TenantId tenant;
+    std::string tenant_name;
+    std::string caller_number;
+    std::string dialed;
+    std::string source;
+    Leg caller;
+    nta_incoming_t* caller_invite = nullptr;  // until its 2xx is acknowledged
+    bool caller_answered = false;
+    bool caller_confirmed = false;
+    bool answer_on_connect = false;
+    bool finished = false;  // the core has ended the call
+    bool hangup_submitted = false;
+    std::vector<std::unique_ptr<AgentLeg>> agents;
+    AgentLeg* connected = nullptr;
+    Clock::time_point session_deadline = Clock::time_point::max();
+    core::Duration session_expires{0};
+  };
+
+  // ---- thread plumbing ----
+  void post(std::function<void()> work);
+  static int on_wakeup(su_root_magic_t* magic, su_wait_t* wait, su_wakeup_arg_t* arg);
+  void drain();
+  void run(std::promise<std::optional<std::string>>& started);
+  std::optional<std::string> open_transports();
+  void close_transports();
+  void log(SipLogLevel level, std::string_view event, std::initializer_list<SipLogField> fields) {
+    if (hooks_.log) hooks_.log(level, event, fields);
+  }
+  core::TimePoint now() const { return clock_.now(); }
+  void submit(std::function<void(core::RoutingCore&)> command);
+
+  // ---- sofia callbacks (static trampolines) ----
+  static int on_message(nta_agent_magic_t* magic, nta_agent_t* agent, msg_t* msg, sip_t* sip);
+  static int on_leg_request(nta_leg_magic_t* magic, nta_leg_t* leg, nta_incoming_t* irq,
+                            const sip_t* sip);
+  static int on_caller_invite_event(nta_incoming_magic_t* magic, nta_incoming_t* irq,
+                                    const sip_t* sip);
+  static int on_agent_invite_response(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
+                                      const sip_t* sip);
+  static int on_final_response_destroy(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
+                                       const sip_t* sip);
+  static int on_prack(nta_reliable_magic_t* magic, nta_reliable_t* rel, nta_incoming_t* prack,
+                      const sip_t* sip);
+  static void on_housekeeping(su_root_magic_t* magic, su_timer_t* timer, su_timer_arg_t* arg);
+
+  // ---- out-of-dialog requests ----
+  void handle_out_of_dialog(msg_t* msg, sip_t* sip);
+  void handle_invite(nta_incoming_t* irq, const sip_t* sip, const Source& source);
+  void handle_register(nta_incoming_t* irq, const sip_t* sip, const Source& source);
+  void reply_options(nta_incoming_t* irq);
+
+  // ---- dialogs ----
+  int handle_in_dialog(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
+  int handle_reinvite(Leg& leg, nta_incoming_t* irq, const sip_t* sip, bool is_update);
+  void handle_caller_invite_event(Call& call, const sip_t* sip);
+  void handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, const sip_t* sip);
+  void answer_caller(Call& call);
+  void ring_caller(Call& call, bool reliable);
+  void send_ack(AgentLeg& leg, const sip_t* response);
+  void send_bye(Leg& leg, const char* reason);
+  void hang_up_from_sip(Call& call, const char* who);
+  void end_call(Call& call, const char* reason);
+  void destroy_call(core::CallId id);
+
+  // ---- core events ----
+  void on_offered(const core::CallOffered& offered);
+  void on_offer_ended(const core::OfferEnded& ended);
+  void on_connected(const core::CallConnected& connected);
+  void on_finished(const core::CallFinished& finished);
+
+  // ---- helpers ----
+  const SipTenant* tenant_by_id(core::TenantId id) const;
+  const SipAgent* agent_by_id(const SipTenant& tenant, core::AgentId id) const;
+  std::string contact_for(Transport transport) const;
+  std::string our_host() const;
+  std::optional<std::string> agent_target(const SipTenant& tenant, const SipAgent& agent);
+  bool check_digest(nta_incoming_t* irq, const sip_t* sip, const std::string& realm,
+                    const SipCredentials& credentials, bool proxy);
+  void set_agent_registered(const SipTenant& tenant, const SipAgent& agent, bool registered);
+  void arm_housekeeping();
+  void housekeeping();
+  Call* find_call(core::CallId id) {
+    auto it = calls_.find(id.value);
+    return it == calls_.end() ? nullptr : it->second.get();
+  }
+
+  SipOptions options_;
+  SipHooks hooks_;
+  core::SteadyWallClock clock_;
+
+  // Cross-thread.
+  moodycamel::ConcurrentQueue<std::function<void()>> inbox_;
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<bool> running_{false};
+  std::atomic<bool> accepting_{true};
+  int wake_fd_ = -1;
+  std::thread thread_;
+  mutable std::mutex bound_mutex_;
+  std::vector<BoundTransport> bound_;
+  std::shared_ptr<const SipDirectory> pending_directory_;
+  struct AtomicStats {
+    std::atomic<std::uint64_t> calls{0}, requests{0}, rejected_overload{0}, rejected_source{0},
+        dropped_flood{0}, bans{0}, registrations{0};
+  } stats_;
+
+  // SIP-thread state.
+  su_root_t* root_ = nullptr;
+  nta_agent_t* agent_ = nullptr;
+  su_timer_t* housekeeping_timer_ = nullptr;
+  su_wait_t wake_wait_{};
+  int wake_index_ = -1;
+  std::shared_ptr<const SipDirectory> directory_;
+  DigestAuthenticator authenticator_;
+  SourceRateLimiter limiter_;
+  LocationService location_;
+  std::unique_ptr<MediaPorts> media_ports_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Call>> calls_;
+  std::map<std::string, bool> registered_;  // "tenant/agent" -> has a binding
+  std::uint64_t sdp_session_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------
+// Construction, thread, plumbing
+
+namespace {
+
+std::string random_secret() {
+  std::random_device device;
+  std::string secret(32, '\0');
+  for (auto& c : secret) c = static_cast<char>(device());
+  return secret;
+}
+
+}  // namespace
+
+SofiaSipService::SofiaSipService(SipOptions options, std::shared_ptr<const SipDirectory> directory,
+                                 SipHooks hooks)
+    : options_(std::move(options)),
+      hooks_(std::move(hooks)),
+      directory_(std::move(directory)),
+      authenticator_(random_secret(), std::chrono::minutes(5)),
+      limiter_(SourceRateLimiter::Options{options_.rate_limit_per_second, options_.rate_limit_burst,
+                                          options_.ban_time, 100000}) {
+  sdp_session_ = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count());
+}
+
+SofiaSipService::~SofiaSipService() {
+  stop();
+}
+
+std::unique_ptr<SipService> SipService::create(SipOptions options,
+                                               std::shared_ptr<const SipDirectory> directory,
+                                               SipHooks hooks) {
+  return std::make_unique<SofiaSipService>(std::move(options), std::move(directory),
+                                           std::move(hooks));
+}
+
+void SofiaSipService::post(std::function<void()> work) {
+  if (!running_.load(std::memory_order_acquire)) return;
+  inbox_.enqueue(std::move(work));
+  if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+int SofiaSipService::on_wakeup(su_root_magic_t* magic, su_wait_t*, su_wakeup_arg_t*) {
+  auto* self = reinterpret_cast<SofiaSipService*>(magic);
+  std::uint64_t count = 0;
+  [[maybe_unused]] const auto got = ::read(self->wake_fd_, &count, sizeof count);
+  self->wake_pending_.store(false, std::memory_order_release);
+  self->drain();
+  return 0;
+}
+
+void SofiaSipService::drain() {
+  std::function<void()> work;
+  while (inbox_.try_dequeue(work)) work();
+}
+
+void SofiaSipService::submit(std::function<void(core::RoutingCore&)> command) {
+  if (hooks_.submit) hooks_.submit(std::move(command));
+}
+
+std::optional<std::string> SofiaSipService::start() {
+  if (options_.listen.empty()) return "no SIP listen address";
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return "cannot create an eventfd";
+  // sofia's loop belongs to the thread that creates it: the SIP thread sets everything up
+  // and reports back.
+  std::promise<std::optional<std::string>> started;
+  auto result = started.get_future();
+  running_.store(true, std::memory_order_release);
+  thread_ = std::thread([this, &started] { run(started); });
+  auto error = result.get();
+  if (error) {
+    running_.store(false, std::memory_order_release);
+    thread_.join();
+    ::close(wake_fd_);
+    wake_fd_ = -1;
+  }
+  return error;
+}
+
+std::optional<std::string> SofiaSipService::open_transports() {
+  su_log_set_level(nullptr, 0);
+  su_log_set_level(tport_log, 0);
+  su_log_set_level(nta_log, 0);
+  root_ = su_root_create(reinterpret_cast<su_root_magic_t*>(this));
+  if (root_ == nullptr) return "cannot create the SIP event loop";
+
+  auto url_of = [&](const ListenAddress& l) {
+    const bool v6 = l.address.find(':') != std::string::npos;
+    std::string host = v6 ? "[" + l.address + "]" : l.address;
+    std::string port = l.port == 0 ? "*" : std::to_string(l.port);
+    if (l.transport == Transport::kTls) return "sips:" + host + ":" + port + ";transport=tls";
+    return "sip:" + host + ":" + port + ";transport=" + to_string(l.transport);
+  };
+  const char* certificates =
+      options_.tls_certificate_dir.empty() ? nullptr : options_.tls_certificate_dir.c_str();
+  const std::string first = url_of(options_.listen.front());
+  agent_ =
+      nta_agent_create(root_, URL_STRING_MAKE(first.c_str()), &SofiaSipService::on_message,
+                       reinterpret_cast<nta_agent_magic_t*>(this), NTATAG_UA(1),
+                       NTATAG_SERVER_RPORT(1), NTATAG_MAXSIZE(65536), NTATAG_REL100(1),
+                       NTATAG_MAX_PROCEEDING(static_cast<unsigned>(options_.max_calls) * 2 + 64),
+                       TAG_IF(certificates != nullptr, TPTAG_CERTIFICATE(certificates)), TAG_END());
+  if (agent_ == nullptr) return "cannot listen on " + first + " (address in use or not local?)";
+  for (std::size_t i = 1; i < options_.listen.size(); ++i) {
+    const std::string url = url_of(options_.listen[i]);
+    if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()),
+                            TAG_IF(certificates != nullptr, TPTAG_CERTIFICATE(certificates)),
+                            TAG_END()) < 0)
+      return "cannot listen on " + url + " (address in use, not local, or no certificate?)";
+  }
+  {
+    std::lock_guard lock(bound_mutex_);
+    bound_.clear();
+    for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp != nullptr;
+         tp = tport_next(tp)) {
+      const tp_name_t* name = tport_name(tp);
+      BoundTransport b;
+      const std::string proto = str(name->tpn_proto);
+      b.transport = proto == "tcp"   ? Transport::kTcp
+                    : proto == "tls" ? Transport::kTls
+                                     : Transport::kUdp;
+      b.address = str(name->tpn_host);
+      if (!b.address.empty() && b.address.front() == '[')
+        b.address = b.address.substr(1, b.address.size() - 2);
+      b.port = static_cast<std::uint16_t>(std::atoi(name->tpn_port));
+      bound_.push_back(b);
+    }
+  }
+  std::string media_address = options_.media_address.empty() ? our_host() : options_.media_address;
+  if (!media_address.empty() && media_address.front() == '[')
+    media_address = media_address.substr(1, media_address.size() - 2);
+  media_ports_ =
+      std::make_unique<MediaPorts>(media_address, options_.rtp_port_min, options_.rtp_port_max);
+
+  su_wait_create(&wake_wait_, wake_fd_, SU_WAIT_IN);
+  wake_index_ = su_root_register(root_, &wake_wait_, &SofiaSipService::on_wakeup, nullptr, 0);
+  if (wake_index_ < 0) return "cannot watch the SIP thread's wake-up descriptor";
+  housekeeping_timer_ = su_timer_create(su_root_task(root_), 1000);
+  return std::nullopt;
+}
+
+void SofiaSipService::close_transports() {
+  if (housekeeping_timer_ != nullptr) su_timer_destroy(housekeeping_timer_);
+  housekeeping_timer_ = nullptr;
+  if (root_ != nullptr && wake_index_ >= 0) su_root_deregister(root_, wake_index_);
+  wake_index_ = -1;
+  if (agent_ != nullptr) nta_agent_destroy(agent_);
+  agent_ = nullptr;
+  if (root_ != nullptr) su_root_destroy(root_);
+  root_ = nullptr;
+}
+
+void SofiaSipService::run(std::promise<std::optional<std::string>>& started) {
+  su_init();
+  if (auto error = open_transports()) {
+    close_transports();
+    su_deinit();
+    started.set_value(std::move(error));
+    return;
+  }
+  for (const auto& b : bound()) {
+    log(SipLogLevel::kInfo, "sip.listening",
+        {{"transport", to_string(b.transport)},
+         {"address", b.address},
+         {"port", std::to_string(b.port)}});
+  }
+  started.set_value(std::nullopt);
+  arm_housekeeping();
+  drain();  // work posted before the loop watched the eventfd
+  su_root_run(root_);
+  // Shutdown: end every call, then give the last messages a moment to leave.
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, call] : calls_) ids.push_back(id);
+  for (auto id : ids) {
+    if (Call* call = find_call(core::CallId{id})) {
+      end_call(*call, "SIP;cause=503;text=\"shutting down\"");
+      destroy_call(call->id);
+    }
+  }
+  su_root_step(root_, 100);
+  close_transports();
+  su_deinit();
+}
+
+void SofiaSipService::stop() {
+  if (!thread_.joinable()) return;
+  post([this] { su_root_break(root_); });
+  running_.store(false, std::memory_order_release);
+  thread_.join();
+  ::close(wake_fd_);
+  wake_fd_ = -1;
+}
+
+void SofiaSipService::set_directory(std::shared_ptr<const SipDirectory> directory) {
+  post([this, directory = std::move(directory)] { directory_ = directory; });
+}
+
+std::vector<BoundTransport> SofiaSipService::bound() const {
+  std::lock_guard lock(bound_mutex_);
+  return bound_;
+}
+
+SipStats SofiaSipService::stats() const {
+  SipStats s;
+  s.calls = stats_.calls.load();
+  s.requests = stats_.requests.load();
+  s.rejected_overload = stats_.rejected_overload.load();
+  s.rejected_source = stats_.rejected_source.load();
+  s.dropped_flood = stats_.dropped_flood.load();
+  s.bans = stats_.bans.load();
+  s.registrations = stats_.registrations.load();
+  return s;
+}
+
+void SofiaSipService::on_core_event(const core::CoreEvent& event) {
+  std::visit(
+      [this](const auto& e) {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, core::CallOffered>) {
+          post([this, e] { on_offered(e); });
+        } else if constexpr (std::is_same_v<E, core::OfferEnded>) {
+          post([this, e] { on_offer_ended(e); });
+        } else if constexpr (std::is_same_v<E, core::CallConnected>) {
+          post([this, e] { on_connected(e); });
+        } else if constexpr (std::is_same_v<E, core::CallFinished>) {
+          post([this, e] { on_finished(e); });
+        }
+      },
+      event);
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+std::string SofiaSipService::our_host() const {
+  std::string host = options_.public_address;
+  if (host.empty()) host = options_.listen.front().address;
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return host;
+}
+
+std::string SofiaSipService::contact_for(Transport transport) const {
+  std::uint16_t port = 0;
+  for (const auto& b : bound())
+    if (b.transport == transport) {
+      port = b.port;
+      break;
+    }
+  if (port == 0 && !bound().empty()) {
+    port = bound().front().port;
+    transport = bound().front().transport;
+  }
+  std::string uri = (transport == Transport::kTls ? "<sips:acd@" : "<sip:acd@") + our_host() + ":" +
+                    std::to_string(port);
+  if (transport == Transport::kTcp) uri += ";transport=tcp";
+  if (transport == Transport::kTls) uri += ";transport=tls";
+  return uri + ">";
+}
+
+const SipTenant* SofiaSipService::tenant_by_id(core::TenantId id) const {
+  for (const auto& t : directory_->tenants)
+    if (t.id == id) return &t;
+  return nullptr;
+}
+
+const SipAgent* SofiaSipService::agent_by_id(const SipTenant& tenant, core::AgentId id) const {
+  for (const auto& a : tenant.agents)
+    if (a.id == id) return &a;
+  return nullptr;
+}
+
+std::optional<std::string> SofiaSipService::agent_target(const SipTenant& tenant,
+                                                         const SipAgent& agent) {
+  auto bindings = location_.lookup(tenant.name + "/" + agent.name, now());
+  if (!bindings.empty()) return bindings.front().contact;
+  if (!agent.static_contact.empty()) return agent.static_contact;
+  return std::nullopt;
+}
+
+bool SofiaSipService::check_digest(nta_incoming_t* irq, const sip_t* sip, const std::string& realm,
+                                   const SipCredentials& credentials, bool proxy) {
+  const sip_header_t* header =
+      proxy ? reinterpret_cast<const sip_header_t*>(sip->sip_proxy_authorization)
+            : reinterpret_cast<const sip_header_t*>(sip->sip_authorization);
+  bool stale = false;
+  if (header != nullptr) {
+    std::string text = header_text(header);
+    // sip_header_as_string gives the value without the header name.
+    auto response = parse_digest_response(text);
+    if (response && response->username == credentials.username && response->realm == realm) {
+      const auto verdict = authenticator_.verify(*response, sip->sip_request->rq_method_name,
+                                                 credentials.ha1, now());
+      if (verdict == DigestAuthenticator::Verdict::kOk) return true;
+      stale = verdict == DigestAuthenticator::Verdict::kStale;
+    }
+  }
+  const std::string challenge = authenticator_.challenge(realm, now(), stale);
+  if (proxy) {
+    nta_incoming_treply(irq, SIP_407_PROXY_AUTH_REQUIRED,
+                        SIPTAG_PROXY_AUTHENTICATE_STR(challenge.c_str()),
+                        SIPTAG_SERVER_STR(options_.user_agent.c_str()), TAG_END());
+  } else {
+    nta_incoming_treply(irq, SIP_401_UNAUTHORIZED, SIPTAG_WWW_AUTHENTICATE_STR(challenge.c_str()),
+                        SIPTAG_SERVER_STR(options_.user_agent.c_str()), TAG_END());
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------
+// Out-of-dialog requests
+
+int SofiaSipService::on_message(nta_agent_magic_t* magic, nta_agent_t*, msg_t* msg, sip_t* sip) {
+  reinterpret_cast<SofiaSipService*>(magic)->handle_out_of_dialog(msg, sip);
+  return 0;
+}
+
+void SofiaSipService::handle_out_of_dialog(msg_t* msg, sip_t* sip) {
+  ++stats_.requests;
+  if (sip == nullptr || sip->sip_request == nullptr) {  // a stray response
+    nta_msg_discard(agent_, msg);
+    return;
+  }
+  const Source source = source_of(msg);
+  if (source.valid) {
+    switch (limiter_.admit(source.ip, now())) {
+      case SourceRateLimiter::Decision::kAllow: break;
+      case SourceRateLimiter::Decision::kNewlyBanned:
+        ++stats_.bans;
+        log(SipLogLevel::kWarn, "sip.source_banned",
+            {{"source", source.ip.to_string()},
+             {"ban_s", std::to_string(seconds_of(options_.ban_time))}});
+        [[fallthrough]];
+      case SourceRateLimiter::Decision::kBanned:
+        ++stats_.dropped_flood;
+        nta_msg_discard(agent_, msg);
+        return;
+    }
+  }
+  const sip_method_t method = sip->sip_request->rq_method;
+  if (method == sip_method_ack) {  // an ACK for nothing we know
+    nta_msg_discard(agent_, msg);
+    return;
+  }
+  nta_incoming_t* irq = nta_incoming_create(agent_, nullptr, msg, sip, TAG_END());
+  if (irq == nullptr) return;
+  switch (method) {
+    case sip_method_invite: handle_invite(irq, sip, source); break;
+    case sip_method_register: handle_register(irq, sip, source); break;
+    case sip_method_options: reply_options(irq); break;
+    case sip_method_bye:
+    case sip_method_cancel:
+    case sip_method_update:
+    case sip_method_prack:
+    case sip_method_info:
+      nta_incoming_treply(irq, SIP_481_NO_TRANSACTION, TAG_END());
+      nta_incoming_destroy(irq);
+      break;
+    case sip_method_subscribe:
+      nta_incoming_treply(irq, SIP_489_BAD_EVENT, SIPTAG_ALLOW_STR(kAllow), TAG_END());
+      nta_incoming_destroy(irq);
+      break;
+    default:
+      nta_incoming_treply(irq, SIP_405_METHOD_NOT_ALLOWED, SIPTAG_ALLOW_STR(kAllow), TAG_END());
+      nta_incoming_destroy(irq);
+      break;
+  }
+}
+
+void SofiaSipService::reply_options(nta_incoming_t* irq) {
+  nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(kAllow), SIPTAG_SUPPORTED_STR(kSupported),
+                      SIPTAG_ACCEPT_STR("application/sdp"),
+                      SIPTAG_SERVER_STR(options_.user_agent.c_str()), TAG_END());
+  nta_incoming_destroy(irq);
+}
+
+void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const Source& source) {
+  auto refuse = [&](int status, const char* phrase, std::string_view why) {
+    log(SipLogLevel::kInfo, "sip.invite_refused",
+        {{"status", std::to_string(status)},
+         {"reason", std::string(why)},
+         {"source", source.text},
+         {"call_id", str(sip->sip_call_id->i_id)}});
+    nta_incoming_treply(irq, status, phrase, SIPTAG_SERVER_STR(options_.user_agent.c_str()),
+                        TAG_END());
+    nta_incoming_destroy(irq);
+  };
+  if (sip->sip_to->a_tag != nullptr) {  // a re-INVITE for a dialog we do not have
+    refuse(SIP_481_NO_TRANSACTION, "unknown dialog");
+    return;
+  }
+  if (sip->sip_contact == nullptr) {
+    refuse(400, "Missing Contact Header", "no Contact");
+    return;
+  }
+  // Which trunk: the first (tenant order, then trunk order) whose sources hold the caller.
+  const SipTenant* tenant = nullptr;
+  const SipTrunk* trunk = nullptr;
+  for (const auto& t : directory_->tenants) {
+    for (const auto& tr : t.trunks) {
+      if (source.valid && tr.sources.contains(source.ip)) {
+        tenant = &t;
+        trunk = &tr;
+        break;
+      }
+    }
+    if (trunk != nullptr) break;
+  }
+  if (trunk == nullptr) {
+    ++stats_.rejected_source;
+    if (options_.drop_unknown_sources) {
+      log(SipLogLevel::kInfo, "sip.invite_dropped",
+          {{"reason", "unknown source"}, {"source", source.text}});
+      // Without a response the transaction just ends; a silent drop.
+      nta_incoming_treply(irq, SIP_403_FORBIDDEN, NTATAG_STATELESS(1), TAG_END());
+      nta_incoming_destroy(irq);
+      return;
+    }
+    refuse(SIP_403_FORBIDDEN, "unknown source");
+    return;
+  }
+  if (trunk->auth && !check_digest(irq, sip, tenant->realm, *trunk->auth, /*proxy=*/true)) {
+    nta_incoming_destroy(irq);
+    return;
+  }
+  const std::string number = str(sip->sip_request->rq_url->url_user);
+  const SipDid* did = nullptr;
+  for (const auto& d : trunk->dids)
+    if (d.number == number) did = &d;
+  if (did == nullptr) {
+    refuse(SIP_404_NOT_FOUND, "unknown number");
+    return;
+  }
+  if (!did->menu.empty() || !did->queue.valid()) {
+    refuse(SIP_480_TEMPORARILY_UNAVAILABLE, "IVR menus need the media plane");
+    return;
+  }
+  if (!accepting_.load() || static_cast<int>(calls_.size()) >= options_.max_calls) {
+    ++stats_.rejected_overload;
+    const std::string retry = std::to_string(seconds_of(options_.retry_after));
+    log(SipLogLevel::kWarn, "sip.overload",
+        {{"calls", std::to_string(calls_.size())}, {"source", source.text}});
+    nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR(retry.c_str()),
+                        SIPTAG_SERVER_STR(options_.user_agent.c_str()), TAG_END());
+    nta_incoming_destroy(irq);
+    return;
+  }
+  if (has_sdp(sip) && !is_sdp_type(sip)) {
+    nta_incoming_treply(irq, SIP_415_UNSUPPORTED_MEDIA, SIPTAG_ACCEPT_STR("application/sdp"),
+                        TAG_END());
+    nta_incoming_destroy(irq);
+    return;
+  }
+  // Session timer (RFC 4028): too short an interval is refused with 422.
+  core::Duration session_expires{0};
+  if (sip->sip_session_expires != nullptr) {
+    const auto asked = std::chrono::seconds(sip->sip_session_expires->x_delta);
+    if (asked < options_.min_session_expires) {
+      const std::string min_se = std::to_string(seconds_of(options_.min_session_expires));
+      nta_incoming_treply(irq, SIP_422_SESSION_TIMER_TOO_SMALL, SIPTAG_MIN_SE_STR(min_se.c_str()),
+                          TAG_END());
+      nta_incoming_destroy(irq);
+      return;
+    }
+    session_expires = std::min<core::Duration>(asked, options_.session_expires);
+  } else if (has_feature(sip->sip_supported, "timer")) {
+    session_expires = options_.session_expires;
+  }
+
+  std::optional<Negotiated> negotiated;
+  if (has_sdp(sip)) {
+    std::string error;
+    auto offer = parse_sdp(body_of(sip), &error);
+    if (!offer) {
+      nta_incoming_treply(irq, 400, "Bad Session Description", TAG_END());
+      nta_incoming_destroy(irq);
+      log(SipLogLevel::kInfo, "sip.invite_refused",
+          {{"status", "400"}, {"reason", "bad SDP: " + error}, {"source", source.text}});
+      return;
+    }
+    negotiated = negotiate(*offer);
+    if (!negotiated) {
+      nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE,
+                          SIPTAG_WARNING_STR("305 acd \"no common audio codec (PCMU, PCMA)\""),
+                          TAG_END());
+      nta_incoming_destroy(irq);
+      log(SipLogLevel::kInfo, "sip.invite_refused",
+          {{"status", "488"}, {"reason", "no common codec"}, {"source", source.text}});
+      return;
+    }
+  }
+  auto rtp = media_ports_->allocate();
+  if (!rtp) {
+    ++stats_.rejected_overload;
+    const std::string retry = std::to_string(seconds_of(options_.retry_after));
+    nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR(retry.c_str()),
+                        TAG_END());
+    nta_incoming_destroy(irq);
+    log(SipLogLevel::kWarn, "sip.overload", {{"reason", "no RTP port free"}});
+    return;
+  }
+
+  auto call = std::make_unique<Call>();
+  call->id = hooks_.next_call_id();
+  call->tenant = tenant->id;
+  call->tenant_name = tenant->name;
+  call->caller_number = str(sip->sip_from->a_url->url_user);
+  call->dialed = number;
+  call->source = source.text;
+  call->service = this;
+  call->caller.service = this;
+  call->caller.call = call.get();
+  call->caller.is_caller = true;
+  call->caller.rtp = std::move(*rtp);
+  call->caller.media = negotiated;
+  call->session_expires = session_expires;
+  call->caller_invite = irq;
+
+  tport_t* tp = nta_incoming_transport(agent_, irq, nullptr);
+  Transport transport = Transport::kUdp;
+  if (tp != nullptr) {
+    const std::string proto = str(tport_name(tp)->tpn_proto);
+    transport = proto == "tcp"   ? Transport::kTcp
+                : proto == "tls" ? Transport::kTls
+                                 : Transport::kUdp;
+    tport_unref(tp);
+  }
+  call->caller.local_contact = contact_for(transport);
+
+  nta_leg_t* leg = nta_leg_tcreate(
+      agent_, &SofiaSipService::on_leg_request, reinterpret_cast<nta_leg_magic_t*>(&call->caller),
+      SIPTAG_CALL_ID(sip->sip_call_id), SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
+      NTATAG_REMOTE_CSEQ(sip->sip_cseq->cs_seq), TAG_END());
+  if (leg == nullptr) {
+    refuse(SIP_500_INTERNAL_SERVER_ERROR, "cannot create dialog");
+    return;
+  }
+  nta_leg_tag(leg, nullptr);
+  nta_incoming_tag(irq, nta_leg_get_tag(leg));
+  nta_leg_server_route(leg, sip->sip_record_route, sip->sip_contact);
+  call->caller.leg = leg;
+  nta_incoming_bind(irq, &SofiaSipService::on_caller_invite_event,
+                    reinterpret_cast<nta_incoming_magic_t*>(call.get()));
+
+  Call& c = *call;
+  calls_.emplace(c.id.value, std::move(call));
+  stats_.calls.store(calls_.size());
+  log(SipLogLevel::kInfo, "sip.call_arrived",
+      {{"call", std::to_string(c.id.value)},
+       {"tenant", tenant->name},
+       {"trunk", trunk->name},
+       {"caller", c.caller_number},
+       {"dialled", number},
+       {"source", source.text},
+       {"codec", negotiated ? negotiated->codec.name : std::string("late-offer")}});
+
+  c.answer_on_connect = did->answer_on_connect;
+  if (c.answer_on_connect) {
+    ring_caller(
+        c, has_feature(sip->sip_supported, "100rel") || has_feature(sip->sip_require, "100rel"));
+  } else {
+    answer_caller(c);
+  }
+
+  core::CallSpec spec;
+  spec.id = c.id;
+  spec.tenant = tenant->id;
+  spec.caller_number = c.caller_number;
+  spec.dialed_number = number;
+  spec.priority = did->priority;
+  spec.vip_level = did->vip_level;
+  const core::CallId id = c.id;
+  const core::QueueId queue = did->queue;
+  submit([this, spec = std::move(spec), queue, id](core::RoutingCore& core) mutable {
+    const core::Status status = core.enqueue(std::move(spec), queue);
+    if (!status) {
+      post([this, id, message = status.message()] {
+        log(SipLogLevel::kError, "sip.enqueue_failed",
+            {{"call", std::to_string(id.value)}, {"error", message}});
+        if (Call* failed = find_call(id)) {
+          end_call(*failed, "SIP;cause=500;text=\"routing failed\"");
+          destroy_call(id);
+        }
+      });
+    }
+  });
+}
+
+// The caller hears ringing until an agent answers (DID answer: on-connect); the 180 is
+// reliable (RFC 3262) when the caller supports 100rel.
+void SofiaSipService::ring_caller(Call& call, bool reliable) {
+  if (reliable) {
+    nta_reliable_treply(call.caller_invite, &SofiaSipService::on_prack, nullptr, SIP_180_RINGING,
+                        SIPTAG_CONTACT_STR(call.caller.local_contact.c_str()),
+                        SIPTAG_REQUIRE_STR("100rel"), TAG_END());
+  } else {
+    nta_incoming_treply(call.caller_invite, SIP_180_RINGING,
+                        SIPTAG_CONTACT_STR(call.caller.local_contact.c_str()), TAG_END());
+  }
+}
+
+int SofiaSipService::on_prack(nta_reliable_magic_t*, nta_reliable_t*, nta_incoming_t*,
+                              const sip_t*) {
+  return 200;
+}
+
+void SofiaSipService::answer_caller(Call& call) {
+  if (call.caller_answered || call.caller_invite == nullptr) return;
+  LocalMedia local{media_ports_->address(), call.caller.rtp.port(), sdp_session_ + call.id.value,
+                   call.caller.sdp_version};
+  const std::string sdp = call.caller.media ? write_answer(*call.caller.media, local)
+                                            : write_offer(local, MediaDirection::kSendRecv);
+  std::string session_expires;
+  if (call.session_expires.count() > 0) {
+    session_expires = std::to_string(seconds_of(call.session_expires)) + ";refresher=uac";
+    call.session_deadline = Clock::now() + call.session_expires;
+  }
+  nta_incoming_treply(
+      call.caller_invite, SIP_200_OK, SIPTAG_CONTACT_STR(call.caller.local_contact.c_str()),
+      SIPTAG_ALLOW_STR(kAllow), SIPTAG_SUPPORTED_STR(kSupported),
+      SIPTAG_SERVER_STR(options_.user_agent.c_str()),
+      TAG_IF(!session_expires.empty(), SIPTAG_SESSION_EXPIRES_STR(session_expires.c_str())),
+      TAG_IF(!session_expires.empty(), SIPTAG_REQUIRE_STR("timer")),
+      SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
+  call.caller_answered = true;
+  arm_housekeeping();
+}
+
+// ACK, CANCEL or a timeout of a caller's INVITE transaction.
+int SofiaSipService::on_caller_invite_event(nta_incoming_magic_t* magic, nta_incoming_t*,
+                                            const sip_t* sip) {
+  auto* call = reinterpret_cast<Call*>(magic);
+  call->service->handle_caller_invite_event(*call, sip);
+  return 0;
+}
+
+void SofiaSipService::handle_caller_invite_event(Call& call, const sip_t* sip) {
+  if (sip != nullptr && sip->sip_request != nullptr &&
+      sip->sip_request->rq_method == sip_method_ack) {
+    call.caller_confirmed = true;
+    if (!call.caller.media && has_sdp(sip)) {  // late offer: the answer comes in the ACK
+      std::string error;
+      if (auto answer = parse_sdp(body_of(sip), &error)) call.caller.media = accept_answer(*answer);
+    }
+    nta_incoming_destroy(call.caller_invite);
+    call.caller_invite = nullptr;
+    return;
+  }
+  if (sip != nullptr && sip->sip_request != nullptr &&
+      sip->sip_request->rq_method == sip_method_cancel) {
+    // nta answers 200 to the CANCEL and 487 to the INVITE.
+    log(SipLogLevel::kInfo, "sip.caller_cancelled", {{"call", std::to_string(call.id.value)}});
+    call.caller.gone = true;
+    nta_incoming_destroy(call.caller_invite);  // nta still answers 487 to the INVITE
+    call.caller_invite = nullptr;
+    hang_up_from_sip(call, "caller-cancel");
+    return;
+  }
+  // No ACK for our 200 (or the transaction failed): the caller is unreachable.
+  log(SipLogLevel::kWarn, "sip.caller_no_ack", {{"call", std::to_string(call.id.value)}});
+  if (call.caller_invite != nullptr) {
+    nta_incoming_destroy(call.caller_invite);
+    call.caller_invite = nullptr;
+  }
+  send_bye(call.caller, "SIP;cause=408;text=\"no ACK\"");
+  hang_up_from_sip(call, "caller-no-ack");
+}
+
+// The caller or an agent ended the call over SIP: tell the core (once). The core answers
+// with CallFinished, which ends the other legs.
+void SofiaSipService::hang_up_from_sip(Call& call, const char* who) {
+  if (call.hangup_submitted) return;
+  call.hangup_submitted = true;
+  log(SipLogLevel::kInfo, "sip.hangup", {{"call", std::to_string(call.id.value)}, {"by", who}});
+  const core::CallId id = call.id;
+  if (call.finished) {
+    destroy_call(id);
+    return;
+  }
+  submit([this, id](core::RoutingCore& core) {
+    const core::Status status = core.hang_up(id);
+    if (!status) {  // the core no longer has the call: nothing will follow, clean up here
+      post([this, id] {
+        if (Call* c = find_call(id)) {
+          end_call(*c, nullptr);
+          destroy_call(id);
+        }
+      });
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// In-dialog requests
+
+int SofiaSipService::on_leg_request(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* irq,
+                                    const sip_t* sip) {
+  auto* leg = reinterpret_cast<Leg*>(magic);
+  return leg->service->handle_in_dialog(*leg, irq, sip);
+}
+
+int SofiaSipService::handle_in_dialog(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
+  ++stats_.requests;
+  Call& call = *leg.call;
+  switch (sip->sip_request->rq_method) {
+    case sip_method_ack: return 200;  // 2xx ACKs of re-INVITEs: nothing to do
+    case sip_method_bye: {
+      nta_incoming_treply(irq, SIP_200_OK, TAG_END());
+      leg.gone = true;
+      if (leg.is_caller) {
+        hang_up_from_sip(call, "caller");
+      } else {
+        auto& agent_leg = static_cast<AgentLeg&>(leg);
+        if (agent_leg.state == AgentLeg::State::kAnswered) hang_up_from_sip(call, "agent");
+      }
+      return 200;
+    }
+    case sip_method_invite: return handle_reinvite(leg, irq, sip, false);
+    case sip_method_update: return handle_reinvite(leg, irq, sip, true);
+    case sip_method_options:
+    case sip_method_info:
+      nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(kAllow), TAG_END());
+      return 200;
+    case sip_method_refer: return 501;
+    default:
+      nta_incoming_treply(irq, SIP_405_METHOD_NOT_ALLOWED, SIPTAG_ALLOW_STR(kAllow), TAG_END());
+      return 405;
+  }
+}
+
+// A re-INVITE or UPDATE: a new offer (hold, resume, codec change) or a session refresh.
+int SofiaSipService::handle_reinvite(Leg& leg, nta_incoming_t* irq, const sip_t* sip,
+                                     bool is_update) {
+  Call& call = *leg.call;
+  if (has_sdp(sip) && !is_sdp_type(sip)) {
+    nta_incoming_treply(irq, SIP_415_UNSUPPORTED_MEDIA, SIPTAG_ACCEPT_STR("application/sdp"),
+                        TAG_END());
+    return 415;
+  }
+  std::optional<Negotiated> negotiated = leg.media;
+  MediaDirection offered = MediaDirection::kSendRecv;
+  if (has_sdp(sip)) {
+    std::string error;
+    auto offer = parse_sdp(body_of(sip), &error);
+    if (!offer) {
+      nta_incoming_treply(irq, 400, "Bad Session Description", TAG_END());
+      return 400;
+    }
+    negotiated = negotiate(*offer);
+    if (!negotiated) {
+      nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE,
+                          SIPTAG_WARNING_STR("305 acd \"no common audio codec (PCMU, PCMA)\""),
+                          TAG_END());
+      return 488;
+    }
+    offered = offer->direction;
+    leg.media = negotiated;
+    ++leg.sdp_version;
+  }
+  // Session refresh.
+  std::string session_expires;
+  if (leg.is_caller && call.session_expires.count() > 0) {
+    core::Duration interval = call.session_expires;
+    if (sip->sip_session_expires != nullptr)
+      interval = std::max<core::Duration>(std::chrono::seconds(sip->sip_session_expires->x_delta),
+                                          options_.min_session_expires);
+    call.session_expires = interval;
+    call.session_deadline = Clock::now() + interval;
+    session_expires = std::to_string(seconds_of(interval)) + ";refresher=uac";
+    arm_housekeeping();
+  }
+  // Hold and resume from the agent's phone put the caller on hold (the core counts it).
+  if (!leg.is_caller && has_sdp(sip)) {
+    const bool hold = offered == MediaDirection::kSendOnly || offered == MediaDirection::kInactive;
+    auto& agent_leg = static_cast<AgentLeg&>(leg);
+    // Answered is enough: the core gets offer_answered before this, from this thread.
+    if (agent_leg.state == AgentLeg::State::kAnswered && hold != leg.held) {
+      leg.held = hold;
+      const core::CallId id = call.id;
+      log(SipLogLevel::kInfo, hold ? "sip.hold" : "sip.resume",
+          {{"call", std::to_string(id.value)}, {"agent", agent_leg.agent_name}});
+      submit([id, hold](core::RoutingCore& core) {
+        (void)(hold ? core.hold(id) : core.retrieve(id));
+      });
+    }
+  }
+  LocalMedia local{media_ports_->address(), leg.rtp.port(), sdp_session_ + call.id.value,
+                   leg.sdp_version};
+  std::string sdp;
+  if (negotiated) {
+    sdp = write_answer(*negotiated, local);
+  } else {
+    sdp = write_offer(local, MediaDirection::kSendRecv);
+  }
+  const bool with_body = !is_update || has_sdp(sip);
+  nta_incoming_treply(
+      irq, SIP_200_OK, SIPTAG_CONTACT_STR(leg.local_contact.c_str()), SIPTAG_ALLOW_STR(kAllow),
+      SIPTAG_SUPPORTED_STR(kSupported),
+      TAG_IF(!session_expires.empty(), SIPTAG_SESSION_EXPIRES_STR(session_expires.c_str())),
+      TAG_IF(!session_expires.empty(), SIPTAG_REQUIRE_STR("timer")),
+      TAG_IF(with_body, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+      TAG_IF(with_body, SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
+  return 200;
+}
+
+// ---------------------------------------------------------------------------------------
+// Agent legs
+
+void SofiaSipService::on_offered(const core::CallOffered& offered) {
+  Call* call = find_call(offered.call);
+  if (call == nullptr) return;  // not a SIP call (demo traffic)
+  const SipTenant* tenant = tenant_by_id(offered.tenant);
+  const SipAgent* agent = tenant == nullptr ? nullptr : agent_by_id(*tenant, offered.agent);
+  auto fail = [&](std::string_view why) {
+    log(SipLogLevel::kWarn, "sip.offer_failed",
+        {{"call", std::to_string(offered.call.value)},
+         {"agent", agent == nullptr ? std::to_string(offered.agent.value) : agent->name},
+         {"reason", std::string(why)}});
+    const core::CallId id = offered.call;
+    const core::AgentId agent_id = offered.agent;
+    submit([id, agent_id](core::RoutingCore& core) {
+      (void)core.offer_failed(id, agent_id, core::OfferEndReason::kFailed);
+    });
+  };
+  if (agent == nullptr) {
+    fail("agent has no SIP configuration");
+    return;
+  }
+  auto target = agent_target(*tenant, *agent);
+  if (!target) {
+    fail("no registered phone");
+    return;
+  }
+  auto rtp = media_ports_->allocate();
+  if (!rtp) {
+    fail("no RTP port free");
+    return;
+  }
+  auto leg = std::make_unique<AgentLeg>();
+  leg->service = this;
+  leg->call = call;
+  leg->agent = agent->id;
+  leg->agent_name = agent->name;
+  leg->rtp = std::move(*rtp);
+  const bool tcp = target->find("transport=tcp") != std::string::npos;
+  const bool tls =
+      target->rfind("sips:", 0) == 0 || target->find("transport=tls") != std::string::npos;
+  leg->local_contact = contact_for(tls ? Transport::kTls : tcp ? Transport::kTcp : Transport::kUdp);
+
+  const std::string host = our_host();
+  const std::string from =
+      (call->caller_number.empty() ? std::string("<sip:anonymous@") + host
+                                   : "<sip:" + call->caller_number + "@" + host) +
+      ">";
+  const std::string to = "<" + *target + ">";
+  nta_leg_t* l =
+      nta_leg_tcreate(agent_, &SofiaSipService::on_leg_request,
+                      reinterpret_cast<nta_leg_magic_t*>(static_cast<Leg*>(leg.get())),
+                      SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()), TAG_END());
+  if (l == nullptr) {
+    fail("cannot create dialog");
+    return;
+  }
+  nta_leg_tag(l, nullptr);
+  leg->leg = l;
+  LocalMedia local{media_ports_->address(), leg->rtp.port(), sdp_session_ + call->id.value + 1,
+                   leg->sdp_version};
+  const std::string sdp = write_offer(local, MediaDirection::kSendRecv);
+  const std::string call_info = std::to_string(call->id.value);
+  leg->invite = nta_outgoing_tcreate(
+      l, &SofiaSipService::on_agent_invite_response,
+      reinterpret_cast<nta_outgoing_magic_t*>(leg.get()), nullptr, SIP_METHOD_INVITE,
+      URL_STRING_MAKE(target->c_str()), SIPTAG_CONTACT_STR(leg->local_contact.c_str()),
+      SIPTAG_ALLOW_STR(kAllow), SIPTAG_SUPPORTED_STR(kSupported),
+      SIPTAG_USER_AGENT_STR(options_.user_agent.c_str()),
+      SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
+  if (leg->invite == nullptr) {
+    nta_leg_destroy(l);
+    leg->leg = nullptr;
+    fail("cannot send INVITE to " + *target);
+    return;
+  }
+  leg->invite_cseq = nta_outgoing_cseq(leg->invite);
+  log(SipLogLevel::kInfo, "sip.agent_invite",
+      {{"call", call_info}, {"agent", agent->name}, {"target", *target}});
+  call->agents.push_back(std::move(leg));
+}
+
+int SofiaSipService::on_agent_invite_response(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
+                                              const sip_t* sip) {
+  auto* leg = reinterpret_cast<AgentLeg*>(magic);
+  leg->service->handle_agent_response(*leg, orq, sip);
+  return 0;
+}
+
+void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, const sip_t* sip) {
+  Call& call = *leg.call;
+  const int status = sip != nullptr && sip->sip_status != nullptr ? sip->sip_status->st_status
+                                                                  : nta_outgoing_status(orq);
+  const core::CallId id = call.id;
+  const core::AgentId agent = leg.agent;
+  if (status < 200) {
+    if (status == 100 || sip == nullptr) return;
+    if (sip->sip_to != nullptr && sip->sip_to->a_tag != nullptr &&
+        nta_leg_get_rtag(leg.leg) == nullptr)
+      nta_leg_rtag(leg.leg, sip->sip_to->a_tag);
+    if (sip->sip_rseq != nullptr && has_feature(sip->sip_require, "100rel")) {
+      nta_leg_client_reroute(leg.leg, sip->sip_record_route, sip->sip_contact, 1);
+      nta_outgoing_t* prack =
+          nta_outgoing_prack(leg.leg, orq, &SofiaSipService::on_final_response_destroy, nullptr,
+                             nullptr, sip, TAG_END());
+      (void)prack;
+    }
+    if (!leg.ringing_reported && leg.state == AgentLeg::State::kCalling) {
+      leg.ringing_reported = true;
+      leg.state = AgentLeg::State::kRinging;
+      submit([id, agent](core::RoutingCore& core) { (void)core.offer_ringing(id, agent); });
+    }
+    return;
+  }
+  if (status < 300) {
+    // Answered (or a retransmitted 200: ACK it again).
+    if (sip != nullptr && sip->sip_to != nullptr && sip->sip_to->a_tag != nullptr &&
+        nta_leg_get_rtag(leg.leg) == nullptr)
+      nta_leg_rtag(leg.leg, sip->sip_to->a_tag);
+    if (sip != nullptr) nta_leg_client_reroute(leg.leg, sip->sip_record_route, sip->sip_contact, 1);
+    send_ack(leg, sip);
+    if (leg.state == AgentLeg::State::kAnswered) return;
+    if (leg.state == AgentLeg::State::kCancelled || leg.state == AgentLeg::State::kFailed ||
+        call.finished || call.caller.gone) {
+      // Answered after we gave up on it: hang it up again.
+      leg.state = AgentLeg::State::kFailed;
+      send_bye(leg, "SIP;cause=487;text=\"offer withdrawn\"");
+      return;
+    }
+    if (sip != nullptr && has_sdp(sip)) {
+      std::string error;
+      auto answer = parse_sdp(body_of(sip), &error);
+      if (answer) leg.media = accept_answer(*answer);
+    }
+    if (!leg.media) {
+      leg.state = AgentLeg::State::kFailed;
+      send_bye(leg, "SIP;cause=488;text=\"no common codec\"");
+      submit([id, agent](core::RoutingCore& core) {
+        (void)core.offer_failed(id, agent, core::OfferEndReason::kFailed);
+      });
+      return;
+    }
+    leg.state = AgentLeg::State::kAnswered;
+    log(SipLogLevel::kInfo, "sip.agent_answered",
+        {{"call", std::to_string(id.value)},
+         {"agent", leg.agent_name},
+         {"codec", leg.media->codec.name}});
+    submit([this, id, agent](core::RoutingCore& core) {
+      const core::Status s = core.offer_answered(id, agent);
+      if (!s) {
+        post([this, id, agent, message = s.message()] {
+          Call* c = find_call(id);
+          if (c == nullptr) return;
+          for (auto& l : c->agents)
+            if (l->agent == agent && l->state == AgentLeg::State::kAnswered) {
+              log(SipLogLevel::kInfo, "sip.answer_refused",
+                  {{"call", std::to_string(id.value)},
+                   {"agent", l->agent_name},
+                   {"error", message}});
+              l->state = AgentLeg::State::kFailed;
+              send_bye(*l, "SIP;cause=487;text=\"offer withdrawn\"");
+            }
+        });
+      }
+    });
+    return;
+  }
+  // A failure: busy, declined, unreachable, or the 487 after our CANCEL.
+  const bool was_live =
+      leg.state == AgentLeg::State::kCalling || leg.state == AgentLeg::State::kRinging;
+  leg.state = AgentLeg::State::kFailed;
+  if (orq == leg.invite) {
+    nta_outgoing_destroy(leg.invite);
+    leg.invite = nullptr;
+  }
+  if (leg.leg != nullptr) {
+    nta_leg_destroy(leg.leg);
+    leg.leg = nullptr;
+  }
+  if (!was_live) return;
+  core::OfferEndReason reason = core::OfferEndReason::kFailed;
+  if (status == 486 || status == 600) reason = core::OfferEndReason::kBusy;
+  if (status == 603) reason = core::OfferEndReason::kDeclined;
+  log(SipLogLevel::kInfo, "sip.agent_rejected",
+      {{"call", std::to_string(id.value)},
+       {"agent", leg.agent_name},
+       {"status", std::to_string(status)},
+       {"reason", core::to_string(reason)}});
+  submit(
+      [id, agent, reason](core::RoutingCore& core) { (void)core.offer_failed(id, agent, reason); });
+}
+
+int SofiaSipService::on_final_response_destroy(nta_outgoing_magic_t*, nta_outgoing_t* orq,
+                                               const sip_t* sip) {
+  const int status = sip != nullptr && sip->sip_status != nullptr ? sip->sip_status->st_status
+                                                                  : nta_outgoing_status(orq);
+  if (status >= 200) nta_outgoing_destroy(orq);
+  return 0;
+}
+
+void SofiaSipService::send_ack(AgentLeg& leg, const sip_t*) {
+  if (leg.leg == nullptr || leg.invite == nullptr) return;
+  msg_t* msg = nta_msg_create(agent_, 0);
+  if (msg == nullptr) return;
+  sip_t* sip = sip_object(msg);
+  sip_cseq_t* cseq = sip_cseq_create(msg_home(msg), leg.invite_cseq, SIP_METHOD_ACK);
+  if (cseq == nullptr || sip_header_insert(msg, sip, reinterpret_cast<sip_header_t*>(cseq)) < 0 ||
+      nta_msg_request_complete(msg, leg.leg, SIP_METHOD_ACK, nullptr) < 0) {
+    msg_destroy(msg);
+    return;
+  }
+  nta_outgoing_t* ack = nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, msg,
+                                             NTATAG_ACK_BRANCH(nta_outgoing_branch(leg.invite)),
+                                             NTATAG_STATELESS(1), TAG_END());
+  if (ack != nullptr) nta_outgoing_destroy(ack);
+}
+
+void SofiaSipService::send_bye(Leg& leg, const char* reason) {
+  if (leg.leg == nullptr || leg.gone) return;
+  leg.gone = true;
+  nta_outgoing_t* bye = nta_outgoing_tcreate(
+      leg.leg, &SofiaSipService::on_final_response_destroy, nullptr, nullptr, SIP_METHOD_BYE,
+      nullptr, TAG_IF(reason != nullptr, SIPTAG_REASON_STR(reason)),
+      SIPTAG_USER_AGENT_STR(options_.user_agent.c_str()), TAG_END());
+  (void)bye;
+}
+
+void SofiaSipService::on_offer_ended(const core::OfferEnded& ended) {
+  Call* call = find_call(ended.call);
+  if (call == nullptr) return;
+  for (auto& leg : call->agents) {
+    if (leg->agent != ended.agent) continue;
+    switch (leg->state) {
+      case AgentLeg::State::kCalling:
+      case AgentLeg::State::kRinging:
+        leg->state = AgentLeg::State::kCancelled;
+        if (leg->invite != nullptr) nta_outgoing_cancel(leg->invite);
+        log(SipLogLevel::kInfo, "sip.agent_cancelled",
+            {{"call", std::to_string(call->id.value)},
+             {"agent", leg->agent_name},
+             {"reason", core::to_string(ended.reason)}});
+        break;
+      case AgentLeg::State::kAnswered:
+        // The core took the offer back after the phone answered (a race): hang up.
+        leg->state = AgentLeg::State::kFailed;
+        send_bye(*leg, "SIP;cause=487;text=\"offer withdrawn\"");
+        break;
+      default: break;
+    }
+  }
+}
+
+void SofiaSipService::on_connected(const core::CallConnected& connected) {
+  Call* call = find_call(connected.call);
+  if (call == nullptr) return;
+  for (auto& leg : call->agents)
+    if (leg->agent == connected.agent && leg->state == AgentLeg::State::kAnswered)
+      call->connected = leg.get();
+  answer_caller(*call);
+  log(SipLogLevel::kInfo, "sip.bridged",
+      {{"call", std::to_string(call->id.value)},
+       {"agent", call->connected != nullptr ? call->connected->agent_name : std::string()},
+       {"caller_port", std::to_string(call->caller.rtp.port())},
+       {"agent_port",
+        call->connected != nullptr ? std::to_string(call->connected->rtp.port()) : std::string()}});
+}
+
+void SofiaSipService::on_finished(const core::CallFinished& finished) {
+  Call* call = find_call(finished.call);
+  if (call == nullptr) return;
+  call->finished = true;
+  const char* reason = nullptr;
+  switch (finished.state) {
+    case core::FinalState::kCompleted: reason = "SIP;cause=200;text=\"call completed\""; break;
+    case core::FinalState::kAbandoned: reason = "SIP;cause=487;text=\"caller abandoned\""; break;
+    case core::FinalState::kVoicemail: reason = "SIP;cause=480;text=\"voicemail\""; break;
+    case core::FinalState::kCallback: reason = "SIP;cause=480;text=\"callback requested\""; break;
+    case core::FinalState::kHungUp: reason = "SIP;cause=480;text=\"queue exit\""; break;
+    default: reason = "SIP;cause=503;text=\"ended by the system\""; break;
+  }
+  log(SipLogLevel::kInfo, "sip.call_ended",
+      {{"call", std::to_string(call->id.value)}, {"state", core::to_string(finished.state)}});
+  end_call(*call, reason);
+  destroy_call(finished.call);
+}
+
+// Ends every leg still up: BYE to answered dialogs, CANCEL to ringing phones, a final
+// response to a caller not yet answered.
+void SofiaSipService::end_call(Call& call, const char* reason) {
+  if (call.caller_invite != nullptr) {
+    if (!call.caller_answered) {
+      nta_incoming_treply(call.caller_invite, SIP_480_TEMPORARILY_UNAVAILABLE,
+                          TAG_IF(reason != nullptr, SIPTAG_REASON_STR(reason)), TAG_END());
+      call.caller.gone = true;
+    }
+  }
+  if (call.caller_answered) send_bye(call.caller, reason);
+  for (auto& leg : call.agents) {
+    switch (leg->state) {
+      case AgentLeg::State::kCalling:
+      case AgentLeg::State::kRinging:
+        leg->state = AgentLeg::State::kCancelled;
+        if (leg->invite != nullptr) nta_outgoing_cancel(leg->invite);
+        break;
+      case AgentLeg::State::kAnswered:
+        send_bye(*leg, reason);
+        leg->state = AgentLeg::State::kFailed;
+        break;
+      default: break;
+    }
+  }
+}
+
+void SofiaSipService::destroy_call(core::CallId id) {
+  auto it = calls_.find(id.value);
+  if (it == calls_.end()) return;
+  Call& call = *it->second;
+  if (call.caller_invite != nullptr) {
+    nta_incoming_bind(call.caller_invite, nullptr, nullptr);
+    nta_incoming_destroy(call.caller_invite);
+    call.caller_invite = nullptr;
+  }
+  if (call.caller.leg != nullptr) nta_leg_destroy(call.caller.leg);
+  for (auto& leg : call.agents) {
+    // A cancelled INVITE may still get its 487 or a late 200: sofia must not call back
+    // into the freed leg; the CANCEL itself is already on its way.
+    if (leg->invite != nullptr) {
+      nta_outgoing_bind(leg->invite, nullptr, nullptr);
+      nta_outgoing_destroy(leg->invite);
+    }
+    if (leg->leg != nullptr) nta_leg_destroy(leg->leg);
+  }
+  calls_.erase(it);
+  stats_.calls.store(calls_.size());
+}
+
+// ---------------------------------------------------------------------------------------
+// Registration
+
+void SofiaSipService::handle_register(nta_incoming_t* irq, const sip_t* sip, const Source& source) {
+  auto reply = [&](int status, const char* phrase) {
+    nta_incoming_treply(irq, status, phrase, SIPTAG_SERVER_STR(options_.user_agent.c_str()),
+                        TAG_END());
+    nta_incoming_destroy(irq);
+  };
+  const url_t* aor = sip->sip_to->a_url;
+  const std::string user = str(aor->url_user);
+  const std::string host = str(aor->url_host);
+  // The tenant: the one whose realm is the AOR's host; else the only one with the user.
+  const SipTenant* tenant = nullptr;
+  const SipAgent* agent = nullptr;
+  int matches = 0;
+  for (const auto& t : directory_->tenants) {
+    for (const auto& a : t.agents) {
+      if (!a.credentials || a.credentials->username != user) continue;
+      if (t.realm == host) {
+        tenant = &t;
+        agent = &a;
+        matches = 1;
+        break;
+      }
+      tenant = &t;
+      agent = &a;
+      ++matches;
+    }
+    if (matches == 1 && tenant != nullptr && tenant->realm == host) break;
+  }
+  if (agent == nullptr || matches != 1) {
+    log(SipLogLevel::kInfo, "sip.register_refused",
+        {{"user", user},
+         {"domain", host},
+         {"source", source.text},
+         {"reason",
+          matches > 1 ? "ambiguous user; register with the tenant's realm" : "unknown user"}});
+    reply(SIP_404_NOT_FOUND);
+    return;
+  }
+  if (!check_digest(irq, sip, tenant->realm, *agent->credentials, /*proxy=*/false)) {
+    nta_incoming_destroy(irq);
+    return;
+  }
+  const std::string key = tenant->name + "/" + agent->name;
+  const auto clamp = [&](long long seconds) {
+    return std::min<core::Duration>(std::chrono::seconds(seconds), options_.max_register_expires);
+  };
+  core::Duration header_expires = options_.default_register_expires;
+  if (sip->sip_expires != nullptr) header_expires = clamp(sip->sip_expires->ex_delta);
+  // Expiry checks first (423 leaves every binding as it was).
+  for (const sip_contact_t* m = sip->sip_contact; m != nullptr; m = m->m_next) {
+    if (m->m_url->url_type == url_any) continue;
+    core::Duration e =
+        m->m_expires != nullptr ? clamp(std::strtoll(m->m_expires, nullptr, 10)) : header_expires;
+    if (e.count() > 0 && e < options_.min_register_expires) {
+      const std::string min = std::to_string(seconds_of(options_.min_register_expires));
+      nta_incoming_treply(irq, SIP_423_INTERVAL_TOO_BRIEF, SIPTAG_MIN_EXPIRES_STR(min.c_str()),
+                          TAG_END());
+      nta_incoming_destroy(irq);
+      return;
+    }
+  }
+  const std::string call_id = str(sip->sip_call_id->i_id);
+  const std::uint32_t cseq = sip->sip_cseq->cs_seq;
+  const std::string user_agent =
+      sip->sip_user_agent != nullptr ? str(sip->sip_user_agent->g_string) : std::string();
+  for (const sip_contact_t* m = sip->sip_contact; m != nullptr; m = m->m_next) {
+    if (m->m_url->url_type == url_any) {  // "Contact: *" with Expires: 0
+      if (sip->sip_expires == nullptr || sip->sip_expires->ex_delta != 0) {
+        reply(400, "Wildcard Contact Needs Expires 0");
+        return;
+      }
+      location_.remove_all(key);
+      continue;
+    }
+    core::Duration e =
+        m->m_expires != nullptr ? clamp(std::strtoll(m->m_expires, nullptr, 10)) : header_expires;
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    const std::string contact = str(url_as_string(home, m->m_url));
+    su_home_deinit(home);
+    Binding binding;
+    binding.contact = contact;
+    binding.received = source.text;
+    binding.call_id = call_id;
+    binding.cseq = cseq;
+    binding.user_agent = user_agent;
+    if (location_.update(key, binding, e, now()) == LocationService::Update::kStaleCseq) {
+      reply(SIP_500_INTERNAL_SERVER_ERROR);
+      return;
+    }
+  }
+  ++stats_.registrations;
+  const auto bindings = location_.lookup(key, now());
+  std::string contacts;
+  for (const auto& b : bindings) {
+    if (!contacts.empty()) contacts += ", ";
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(b.expires - now()).count();
+    contacts += "<" + b.contact + ">;expires=" + std::to_string(std::max<long long>(left, 0));
+  }
+  nta_incoming_treply(irq, SIP_200_OK,
+                      TAG_IF(!contacts.empty(), SIPTAG_CONTACT_STR(contacts.c_str())),
+                      SIPTAG_SERVER_STR(options_.user_agent.c_str()), TAG_END());
+  nta_incoming_destroy(irq);
+  log(SipLogLevel::kInfo, "sip.registered",
+      {{"tenant", tenant->name},
+       {"agent", agent->name},
+       {"bindings", std::to_string(bindings.size())},
+       {"source", source.text}});
+  set_agent_registered(*tenant, *agent, !bindings.empty());
+  arm_housekeeping();
+}
+
+// Phone registration drives the agent's login when the configuration says so.
+void SofiaSipService::set_agent_registered(const SipTenant& tenant, const SipAgent& agent,
+                                           bool registered) {
+  const std::string key = tenant.name + "/" + agent.name;
+  bool& was = registered_[key];
+  if (was == registered) return;
+  was = registered;
+  if (options_.login_on_register == LoginOnRegister::kNone) return;
+  const core::AgentId id = agent.id;
+  if (registered) {
+    const bool ready = options_.login_on_register == LoginOnRegister::kReady;
+    submit(
+        [id, ready](core::RoutingCore& core) { (void)core.login(id, ready, core::Cause::kAgent); });
+  } else {
+    submit([id](core::RoutingCore& core) { (void)core.logout(id, core::Cause::kSystem); });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Timers: registration expiry and session timers, on one sofia timer at the next deadline.
+
+void SofiaSipService::on_housekeeping(su_root_magic_t* magic, su_timer_t*, su_timer_arg_t*) {
+  reinterpret_cast<SofiaSipService*>(magic)->housekeeping();
+}
+
+void SofiaSipService::arm_housekeeping() {
+  if (housekeeping_timer_ == nullptr) return;
+  auto next = Clock::time_point::max();
+  const core::TimePoint expiry = location_.next_expiry();
+  if (expiry != core::kNever) next = Clock::now() + (expiry - now());
+  for (const auto& [id, call] : calls_) next = std::min(next, call->session_deadline);
+  su_timer_reset(housekeeping_timer_);
+  if (next == Clock::time_point::max()) return;
+  const auto ms = std::max<long long>(
+      1, std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count() + 1);
+  su_timer_set_interval(housekeeping_timer_, &SofiaSipService::on_housekeeping, nullptr,
+                        static_cast<su_duration_t>(std::min<long long>(ms, 3600000)));
+}
+
+void SofiaSipService::housekeeping() {
+  for (const std::string& key : location_.expire(now())) {
+    const auto slash = key.find('/');
+    const std::string tenant_name = key.substr(0, slash);
+    const std::string agent_name = key.substr(slash + 1);
+    for (const auto& t : directory_->tenants) {
+      if (t.name != tenant_name) continue;
+      for (const auto& a : t.agents)
+        if (a.name == agent_name) {
+          log(SipLogLevel::kInfo, "sip.registration_expired",
+              {{"tenant", t.name}, {"agent", a.name}});
+          set_agent_registered(t, a, false);
+        }
+    }
+  }
+  const auto now_steady = Clock::now();
+  std::vector<core::CallId> expired;
+  for (const auto& [id, call] : calls_)
+    if (call->session_deadline <= now_steady) expired.push_back(call->id);
+  for (core::CallId id : expired) {
+    Call* call = find_call(id);
+    if (call == nullptr) continue;
+    call->session_deadline = Clock::time_point::max();
+    log(SipLogLevel::kWarn, "sip.session_expired", {{"call", std::to_string(id.value)}});
+    send_bye(call->caller, "SIP;cause=408;text=\"session timer expired\"");
+    hang_up_from_sip(*call, "session-timer");
+  }
+  arm_housekeeping();
+}
+
+}  // namespace acd::sip

@@ -1,0 +1,87 @@
+# Shared by the SIP black-box tests (sourced after ../lib.sh): starts acdd with SIP on
+# loopback ports the kernel chooses, and drives it with SIPp callers (UAC) and agents'
+# phones (UAS that first register with digest authentication).
+#   Expects: $here (this directory), $dir, $log. Provides: start_sip_acdd, sip_port,
+#   free_port, register_agent, start_agent, run_caller, start_caller, wait_pid.
+scenarios="$here/scenarios"
+command -v sipp >/dev/null || fail "sipp (Debian package sip-tester) is not installed"
+
+# Writes the test configuration with the given flood and overload limits and starts acdd.
+start_sip_acdd() {
+  local rate="${1:-1000}" burst="${2:-2000}" max_calls="${3:-100}"
+  sed -e "s|@DIR@|$dir|g" -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" \
+      -e "s|@MAX_CALLS@|$max_calls|g" "$here/sip_test.yaml" >"$dir/acdd.yaml"
+  start_acdd "$dir/acdd.yaml"
+  wait_log 'event=started'
+  udp_port="$(sip_port udp)"
+  tcp_port="$(sip_port tcp)"
+}
+
+# The port acdd bound for a transport, from its sip.listening log line.
+sip_port() {
+  grep -E "event=sip.listening transport=$1 " "$log" | head -n 1 | sed -E 's/.* port=([0-9]+).*/\1/'
+}
+
+# A port free for both UDP and TCP now (the kernel's choice; perl-base is always there).
+free_port() {
+  perl -MIO::Socket::INET -e '
+    for (1 .. 50) {
+      my $u = IO::Socket::INET->new(Proto => "udp", LocalAddr => "127.0.0.1:0") or next;
+      my $p = $u->sockport;
+      my $t = IO::Socket::INET->new(Proto => "tcp", LocalAddr => "127.0.0.1:$p", Listen => 1)
+        or next;
+      print "$p\n";
+      exit 0;
+    }
+    exit 1;'
+}
+
+sipp_common=(-nostdin -timeout 60s -timeout_error -trace_err -max_retrans 10)
+
+# register_agent NAME PASSWORD PORT [EXPIRES]: the phone at PORT registers as NAME.
+register_agent() {
+  local name="$1" password="$2" port="$3" expires="${4:-3600}"
+  sipp "${sipp_common[@]}" -sf "$scenarios/register.xml" -s "$name" -au "$name" -ap "$password" \
+    -i 127.0.0.1 -p "$port" -mp "$(free_port)" -m 1 -set expires "$expires" \
+    -error_file "$dir/register-$name.err" 127.0.0.1:"$udp_port" >/dev/null 2>&1 ||
+    fail "agent $name could not register (see $dir/register-$name.err)"
+}
+
+# start_agent SCENARIO PORT [CALLS [sipp options...]]: the phone's UAS in the background
+# (-d: how long an agent who hangs up talks, default 1 s); sets $last_pid.
+start_agent() {
+  local scenario="$1" port="$2" calls="${3:-1}"
+  shift 2
+  (($# == 0)) || shift
+  sipp "${sipp_common[@]}" -sf "$scenarios/$scenario" -i 127.0.0.1 -p "$port" \
+    -mp "$(free_port)" -m "$calls" -d 1000 "$@" -error_file "$dir/agent-$port.err" \
+    -trace_msg -message_file "$dir/agent-$port.msg" >/dev/null 2>&1 &
+  last_pid=$!
+  pids+=("$last_pid")
+}
+
+# start_caller SCENARIO DID [sipp options...]: one call in the background; sets $last_pid.
+start_caller() {
+  local scenario="$1" did="$2"
+  shift 2
+  local port
+  port="$(free_port)"
+  sipp "${sipp_common[@]}" -sf "$scenarios/$scenario" -s "$did" -i 127.0.0.1 -p "$port" \
+    -mp "$(free_port)" -m 1 -error_file "$dir/caller-$port.err" \
+    -trace_msg -message_file "$dir/caller-$port.msg" "$@" 127.0.0.1:"$udp_port" \
+    >/dev/null 2>&1 &
+  last_pid=$!
+  pids+=("$last_pid")
+}
+
+# wait_pid PID WHAT: waits for a SIPp run and fails unless every call of it succeeded.
+wait_pid() {
+  local rc=0
+  wait "$1" || rc=$?
+  ((rc == 0)) || fail "$2: SIPp exited with $rc (files in $dir)"
+}
+
+# The call id acdd gave the n-th call that arrived (1-based).
+call_id_of() {
+  grep -E 'event=sip.call_arrived' "$log" | sed -n "${1}p" | sed -E 's/.* call=([0-9]+).*/\1/'
+}

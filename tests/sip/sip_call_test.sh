@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Black-box SIP tests (issue: SIP trunks, agents' phones, bridged calls), run by ctest:
+#
+#   sip_call_test.sh ACDD CASE
+#
+# Each case starts a real acdd (SIP on loopback ports the kernel picks, its embedded
+# PostgreSQL in a temporary directory) and drives it with SIPp: callers are UAC scenarios
+# from the trunk's address 127.0.0.1; agents' phones first REGISTER with digest
+# authentication (which logs the agent in, Ready) and then run a UAS scenario on the
+# registered port. The daemon's log is the event stream the test waits on and checks.
+set -euo pipefail
+
+acdd="$1"
+case_name="$2"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
+# shellcheck source=lib_sip.sh
+source "$here/lib_sip.sh"
+
+# ready_agent NAME: registers NAME's phone on a fresh port and waits until NAME is Ready;
+# sets $port.
+ready_agent() {
+  port="$(free_port)"
+  register_agent "$1" "$1-secret" "$port"
+  wait_log "event=agent.state tenant=acme agent=$1 from=[A-Za-z]+ to=Ready"
+}
+
+# expect_finished N STATE [AGENT]: the N-th call that arrived finished in STATE (with AGENT).
+expect_finished() {
+  local call
+  call="$(call_id_of "$1")"
+  [[ -n "$call" ]] || fail "no call number $1 arrived"
+  wait_log "event=call.finished tenant=acme call=$call .*state=$2"
+  if [[ -n "${3:-}" ]]; then
+    grep -E "event=call.finished tenant=acme call=$call .*agent=$3" "$log" >/dev/null ||
+      fail "call $1 ($call) was not answered by $3: $(grep "call=$call" "$log" | grep finished)"
+  fi
+}
+
+# refused DID STATUS [CODECS] [SOURCE]: a call that must get STATUS as its final response.
+refused() {
+  local did="$1" status="$2" codecs="${3:-0 8 101}" source="${4:-127.0.0.1}"
+  sed -e "s|@STATUS@|$status|g" -e "s|@CODECS@|$codecs|g" \
+    "$scenarios/caller_refused.xml" >"$dir/refused-$status.xml"
+  local port
+  port="$(free_port)"
+  sipp "${sipp_common[@]}" -sf "$dir/refused-$status.xml" -s "$did" -i "$source" -p "$port" \
+    -mp "$(free_port)" -m 1 -error_file "$dir/refused-$status.err" 127.0.0.1:"$udp_port" \
+    >/dev/null 2>&1 || fail "call to $did from $source did not get $status (see $dir/refused-$status.err)"
+}
+
+case "$case_name" in
+  caller_hangs_up)
+    # A ready agent answers; the caller hangs up; both legs end, the call is completed.
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_answer.xml "$port"
+    agent=$last_pid
+    start_caller caller.xml 100 -d 1000
+    wait_pid "$last_pid" "caller"
+    wait_pid "$agent" "alice's phone"
+    expect_finished 1 completed alice
+    ;;
+
+  agent_hangs_up)
+    # The agent hangs up; the engine sends BYE to the caller.
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_answer_hangup.xml "$port"
+    agent=$last_pid
+    start_caller caller_wait_bye.xml 100
+    wait_pid "$last_pid" "caller"
+    wait_pid "$agent" "alice's phone"
+    expect_finished 1 completed alice
+    grep -E 'event=sip.hangup .*by=agent' "$log" >/dev/null || fail "the hang-up was not the agent's"
+    ;;
+
+  abandon_bye)
+    # Nobody is logged in: the caller waits in the queue, then hangs up: an abandon.
+    start_sip_acdd
+    start_caller caller.xml 100 -d 1500
+    wait_pid "$last_pid" "caller"
+    expect_finished 1 abandoned
+    ;;
+
+  abandon_cancel)
+    # DID 102 is answered only when an agent answers: the caller hears ringing (180) and
+    # gives up with CANCEL (487): an abandon, the only INVITE answer being the 487.
+    start_sip_acdd
+    start_caller caller_cancel.xml 102 -d 1500
+    wait_pid "$last_pid" "caller"
+    expect_finished 1 abandoned
+    grep -E 'event=sip.caller_cancelled' "$log" >/dev/null || fail "no CANCEL seen"
+    ;;
+
+  answer_on_connect)
+    # DID 102: the caller rings (180) while the agent's phone rings and is answered (200)
+    # only when the agent answers.
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_answer_hangup.xml "$port"
+    agent=$last_pid
+    start_caller caller_wait_bye.xml 102
+    wait_pid "$last_pid" "caller"
+    wait_pid "$agent" "alice's phone"
+    expect_finished 1 completed alice
+    ;;
+
+  no_answer_next_agent)
+    # Alice lets it ring to the ring timeout (3 s): CANCEL, she goes NotReady(no-answer),
+    # and Bob, next in the queue, gets the call.
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_no_answer.xml "$port"
+    alice=$last_pid
+    ready_agent bob
+    start_agent agent_answer_hangup.xml "$port"
+    bob=$last_pid
+    start_caller caller_wait_bye.xml 100
+    wait_pid "$last_pid" "caller"
+    wait_pid "$alice" "alice's phone"
+    wait_pid "$bob" "bob's phone"
+    call="$(call_id_of 1)"
+    grep -E "event=call.offer_ended tenant=acme call=$call agent=alice reason=no-answer" "$log" >/dev/null ||
+      fail "alice's offer did not end as no-answer"
+    wait_log "event=agent.state tenant=acme agent=alice from=Ringing to=NotReady reason=no-answer"
+    expect_finished 1 completed bob
+    ;;
+
+  agent_busy)
+    # Alice's phone answers 486 Busy Here: the offer ends busy and Bob gets the call.
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_busy.xml "$port"
+    alice=$last_pid
+    ready_agent bob
+    start_agent agent_answer_hangup.xml "$port"
+    bob=$last_pid
+    start_caller caller_wait_bye.xml 100
+    wait_pid "$last_pid" "caller"
+    wait_pid "$alice" "alice's phone"
+    wait_pid "$bob" "bob's phone"
+    call="$(call_id_of 1)"
+    grep -E "event=call.offer_ended tenant=acme call=$call agent=alice reason=busy" "$log" >/dev/null ||
+      fail "alice's offer did not end as busy"
+    expect_finished 1 completed bob
+    ;;
+
+  all_busy_then_ready)
+    # One agent, two callers: the second waits while Alice talks and is routed to her the
+    # moment the first call ends (wrap-up 0: she is Ready at once).
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_answer_hangup.xml "$port" 2 -d 1500
+    alice=$last_pid
+    start_caller caller_wait_bye.xml 100
+    first=$last_pid
+    wait_log 'event=call.connected' 1
+    start_caller caller_wait_bye.xml 100
+    second=$last_pid
+    wait_log 'event=call.queued' 2
+    wait_pid "$first" "first caller"
+    wait_pid "$second" "second caller"
+    wait_pid "$alice" "alice's phone"
+    expect_finished 1 completed alice
+    expect_finished 2 completed alice
+    # Routed on the first call's end: offered after the first finished.
+    first_end="$(grep -n -E "event=call.finished tenant=acme call=$(call_id_of 1) " "$log" | cut -d: -f1)"
+    second_offer="$(grep -n -E "event=call.offered tenant=acme call=$(call_id_of 2) " "$log" | head -n 1 | cut -d: -f1)"
+    ((second_offer > first_end)) || fail "the second call was offered before the first ended"
+    ;;
+
+  priority_overtakes)
+    # Alice is busy; a normal call (DID 100) and then a priority call (DID 101, priority
+    # 50) wait; when Alice is free the priority call gets her first.
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_answer_hangup.xml "$port" 3 -d 2500
+    alice=$last_pid
+    start_caller caller_wait_bye.xml 100
+    first=$last_pid
+    wait_log 'event=call.connected' 1
+    start_caller caller_wait_bye.xml 100
+    normal=$last_pid
+    wait_log 'event=call.queued' 2
+    start_caller caller_wait_bye.xml 101
+    vip=$last_pid
+    wait_log 'event=call.queued' 3
+    wait_pid "$first" "first caller"
+    wait_pid "$vip" "priority caller"
+    wait_pid "$normal" "normal caller"
+    wait_pid "$alice" "alice's phone"
+    normal_call="$(call_id_of 2)"
+    vip_call="$(call_id_of 3)"
+    connected_order="$(grep -E 'event=call.connected' "$log" | sed -E 's/.* call=([0-9]+).*/\1/' | tr '\n' ' ')"
+    [[ "$connected_order" == "$(call_id_of 1) $vip_call $normal_call " ]] ||
+      fail "connected in the order $connected_order; expected $(call_id_of 1) $vip_call $normal_call"
+    ;;
+
+  no_skilled_agent)
+    # Queue "french" needs a skill no agent has: the call is never offered to anyone.
+    start_sip_acdd
+    ready_agent alice
+    ready_agent bob
+    start_caller caller.xml 200 -d 3000
+    wait_pid "$last_pid" "caller"
+    expect_finished 1 abandoned
+    ! grep -E 'event=(call.offered|sip.agent_invite)' "$log" >/dev/null ||
+      fail "the call was offered to an agent without the skill"
+    ;;
+
+  hold_resume)
+    # The agent holds the caller from the phone and resumes: the core counts hold time.
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_hold.xml "$port" 1 -d 500
+    agent=$last_pid
+    start_caller caller_wait_bye.xml 100
+    wait_pid "$last_pid" "caller"
+    wait_pid "$agent" "alice's phone"
+    wait_log 'event=sip.hold '
+    wait_log 'event=sip.resume '
+    expect_finished 1 completed alice
+    call="$(call_id_of 1)"
+    hold_ms="$(grep -E "event=call.finished tenant=acme call=$call " "$log" | sed -E 's/.* hold_ms=([0-9]+).*/\1/')"
+    ((hold_ms >= 500)) || fail "hold time $hold_ms ms; the agent held for about 700 ms"
+    ;;
+
+  refusals)
+    # An unknown source gets 403, an unknown number 404, an offer without PCMU/PCMA 488.
+    start_sip_acdd
+    refused 100 403 "0 8 101" 127.0.0.2
+    refused 999 404
+    refused 100 488 "18 4"
+    grep -E 'event=sip.invite_refused status=403 reason="unknown source"' "$log" >/dev/null ||
+      fail "no log line for the 403"
+    ! grep -E 'event=call.queued' "$log" >/dev/null || fail "a refused call was queued"
+    ;;
+
+  *)
+    fail "unknown case $case_name"
+    ;;
+esac
+
+stop_acdd
+echo "PASS: $case_name"
