@@ -90,6 +90,53 @@ void CallRecorder::end_leg(core::CallId id, Call& c, std::uint32_t agent, store:
   sink_(std::move(r));
 }
 
+// A `transfer` queue event in the queue the call was answered in: reason the kind (queue,
+// external, attended), the transferring agent, wait_ms their call's wait in that queue,
+// detail.to the target (queue or agent, when there is one), to_queue and to_agent, the
+// agent's part of the call (talk_ms, hold_ms) and the queue's sl_threshold_ms. Reports
+// count a transfer to a queue as an answered call of the queue it left (migration 0006).
+// The agent's leg ends here (answered); the target of an attended transfer gets a leg,
+// answered at once.
+void CallRecorder::transferred(const core::CallTransferred& e) {
+  const NameTable& n = *names_;
+  Call& c = call(e.call, e.tenant);
+  const store::EpochMicros at = micros(e.at);
+  const std::string from_queue = e.from_queue.valid() ? n.queue(e.from_queue) : c.last_queue;
+  std::string detail = "{";
+  if (e.to_queue.valid()) {
+    const std::string to = json_string(n.queue(e.to_queue));
+    detail += "\"to\":" + to + ",\"to_queue\":" + to + ",";
+  }
+  if (e.to_agent.valid()) {
+    const std::string to = json_string(n.agent(e.to_agent));
+    if (!e.to_queue.valid()) detail += "\"to\":" + to + ",";
+    detail += "\"to_agent\":" + to + ",";
+  }
+  detail += "\"talk_ms\":" + std::to_string(millis(e.talk)) +
+            ",\"hold_ms\":" + std::to_string(millis(e.hold));
+  if (c.queues > 0) detail += ",\"sl_threshold_ms\":" + std::to_string(c.sl_threshold_ms);
+  detail += "}";
+  queue_event(e.call, c, from_queue, e.at, "transfer", n.agent(e.from_agent), c.last_wait_ms,
+              core::to_string(e.kind), std::move(detail));
+  end_leg(e.call, c, e.from_agent.value, at, "answered");
+  if (e.kind == core::CallTransferred::Kind::kQueue) {
+    // The caller waits again: the wait so far ended when the agent answered.
+    if (c.answered_at)
+      c.earlier_wait_us += *c.answered_at - c.wait_since.value_or(c.first_queued_at);
+    c.wait_since = at;
+  }
+  if (e.kind == core::CallTransferred::Kind::kAttended && e.to_agent.valid()) {
+    Leg leg;
+    leg.number = ++c.legs_made;
+    ++c.transfer_legs;
+    leg.queue = from_queue;
+    leg.agent = n.agent(e.to_agent);
+    leg.offered_at = at;
+    leg.answered_at = at;
+    c.open_legs[e.to_agent.value] = std::move(leg);
+  }
+}
+
 void CallRecorder::on_core_event(const core::CoreEvent& event, const core::RoutingCore& core) {
   const NameTable& n = *names_;
   std::visit(
@@ -113,6 +160,7 @@ void CallRecorder::on_core_event(const core::CoreEvent& event, const core::Routi
             const std::string queue = n.queue(e.queue);
             if (c.queues == 0) {
               c.first_queue = queue;
+              c.first_queued_at = micros(e.at);
               c.caller = e.caller_number;
               c.dialled = e.dialed_number;
               c.vip_level = e.vip_level;
@@ -120,6 +168,7 @@ void CallRecorder::on_core_event(const core::CoreEvent& event, const core::Routi
             ++c.queues;
             c.last_queue = queue;
             c.queued_at = micros(e.at);
+            c.answered_at.reset();  // (a transferred call is answered anew in this queue)
             c.sl_threshold_ms = millis(e.sl_threshold);
             queue_event(e.call, c, queue, e.at, "enter");
           },
@@ -143,6 +192,7 @@ void CallRecorder::on_core_event(const core::CoreEvent& event, const core::Routi
           [&](const core::CallConnected& e) {
             Call& c = call(e.call, e.tenant);
             c.answered_at = micros(e.at);
+            c.last_wait_ms = millis(e.waited);
             if (auto it = c.open_legs.find(e.agent.value); it != c.open_legs.end()) {
               it->second.answered_at = micros(e.at);
             }
@@ -204,11 +254,12 @@ void CallRecorder::on_core_event(const core::CoreEvent& event, const core::Routi
             r.ended_at = ended;
             r.wait_ms = millis(e.waited);
             const store::EpochMicros wait_end = c.answered_at.value_or(ended);
-            r.total_wait_ms = std::max<std::int64_t>(0, (wait_end - r.arrived_at) / 1000);
+            r.total_wait_ms = std::max<std::int64_t>(
+                0, (c.earlier_wait_us + wait_end - c.wait_since.value_or(r.arrived_at)) / 1000);
             r.talk_ms = millis(e.talk);
             r.hold_ms = millis(e.hold);
             if (c.queues > 0) r.sl_threshold_ms = c.sl_threshold_ms;
-            r.offers = c.legs_made;
+            r.offers = c.legs_made - c.transfer_legs;
             r.queues = c.queues;
             r.vip_level = c.vip_level;
             if (c.queues == 0) r.direction = "outbound";
@@ -222,6 +273,7 @@ void CallRecorder::on_core_event(const core::CoreEvent& event, const core::Routi
             sink_(store::OverflowRecord{run_id_, ++overflow_seq_, n.tenant(e.tenant),
                                         n.queue(e.queue), micros(e.at), e.from_tier, e.to_tier});
           },
+          [&](const core::CallTransferred& e) { transferred(e); },
           [&](const core::SupervisorAlert&) {},
           [&](const core::BreakWaitlisted&) {},
       },

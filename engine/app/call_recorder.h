@@ -55,8 +55,16 @@ class CallRecorder final : public CoreListener {
     std::int32_t seq = 0;
     std::int32_t queues = 0;
     std::int32_t legs_made = 0;
+    std::int32_t transfer_legs = 0;  // legs of attended-transfer targets (nobody was rung)
     std::optional<store::EpochMicros> queued_at;
-    std::optional<store::EpochMicros> answered_at;
+    std::optional<store::EpochMicros> answered_at;  // answered in the last queue
+    std::int64_t last_wait_ms = 0;                  // the wait before the last answer
+    // Waiting before a transfer to a queue (arrival to the first answer, ...) and the start
+    // of the current wait (arrival when unset; the first CallQueued marks the arrival
+    // until CallFinished names it).
+    store::EpochMicros first_queued_at = 0;
+    std::int64_t earlier_wait_us = 0;
+    std::optional<store::EpochMicros> wait_since;
     std::int64_t sl_threshold_ms = 0;
     std::unordered_map<std::uint32_t, Leg> open_legs;  // by agent id
   };
@@ -68,6 +76,7 @@ class CallRecorder final : public CoreListener {
                    std::string detail_json = "{}");
   void end_leg(core::CallId id, Call& c, std::uint32_t agent, store::EpochMicros at,
                std::string result);
+  void transferred(const core::CallTransferred& e);
 
   std::int64_t run_id_;
   std::shared_ptr<const NameTable> names_;

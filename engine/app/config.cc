@@ -293,7 +293,7 @@ void Loader::read_log(const YAML::Node& node, const std::string& path) {
 }
 
 void Loader::read_core(const YAML::Node& node, const std::string& path) {
-  MapReader map(node, path, errors_, {"snapshot_interval", "random_seed"});
+  MapReader map(node, path, errors_, {"snapshot_interval", "random_seed", "realtime_priority"});
   if (map.read("snapshot_interval", config_.core.snapshot_interval)) {
     require_positive(map, "snapshot_interval", config_.core.snapshot_interval);
   }
@@ -303,6 +303,7 @@ void Loader::read_core(const YAML::Node& node, const std::string& path) {
       config_.core.random_seed = static_cast<std::uint64_t>(*v);
     }
   }
+  map.read("realtime_priority", config_.core.realtime_priority, 0, 99);
 }
 
 void Loader::read_shutdown(const YAML::Node& node, const std::string& path) {

@@ -41,6 +41,7 @@ struct LogConfig {
 struct CoreSettings {
   core::Duration snapshot_interval = std::chrono::milliseconds(500);
   std::uint64_t random_seed = 0;  // 0: seeded from the clock at start
+  int realtime_priority = 0;      // 1-99: the core thread runs SCHED_FIFO; 0: normal
 };
 
 struct ShutdownConfig {

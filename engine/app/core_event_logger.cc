@@ -87,6 +87,22 @@ void CoreEventLogger::on_core_event(const core::CoreEvent& event, const core::Ro
                    f.emplace_back("hold_ms", to_ms(e.hold));
                    log_event(level_, "call.finished", f);
                  },
+                 [&](const core::CallTransferred& e) {
+                   const std::string tenant = n.tenant(e.tenant),
+                                     from_queue = n.queue(e.from_queue),
+                                     from_agent = n.agent(e.from_agent),
+                                     to_queue = n.queue(e.to_queue), to_agent = n.agent(e.to_agent);
+                   std::vector<LogField> f{{"tenant", tenant},
+                                           {"call", e.call.value},
+                                           {"kind", core::to_string(e.kind)},
+                                           {"queue", from_queue},
+                                           {"agent", from_agent}};
+                   if (e.to_queue.valid()) f.emplace_back("to_queue", to_queue);
+                   if (e.to_agent.valid()) f.emplace_back("to_agent", to_agent);
+                   f.emplace_back("talk_ms", to_ms(e.talk));
+                   f.emplace_back("hold_ms", to_ms(e.hold));
+                   log_event(level_, "call.transferred", f);
+                 },
                  [&](const core::OverflowLevelChanged& e) {
                    log_event(level_, "queue.overflow",
                              {{"tenant", n.tenant(e.tenant)},

@@ -1,6 +1,10 @@
 #include "engine/app/core_thread.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <boost/asio/post.hpp>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <random>
@@ -43,6 +47,20 @@ void CoreThread::start() {
   if (thread_.joinable() || stopped_) return;
   thread_ = std::thread([this] {
     thread_id_.store(std::this_thread::get_id());
+    if (options_.realtime_priority > 0) {
+      sched_param param{};
+      param.sched_priority = options_.realtime_priority;
+      const int rc = ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &param);
+      if (rc == 0) {
+        log_event(LogLevel::kInfo, "core_thread.realtime",
+                  {{"policy", "SCHED_FIFO"}, {"priority", options_.realtime_priority}});
+      } else {
+        log_event(LogLevel::kWarn, "core_thread.realtime_failed",
+                  {{"priority", options_.realtime_priority},
+                   {"error", std::strerror(rc)},
+                   {"action", "running with normal scheduling; grant CAP_SYS_NICE"}});
+      }
+    }
     for (;;) {
       try {
         io_.run();

@@ -56,6 +56,10 @@ class CoreThread {
     core::Duration snapshot_interval = std::chrono::milliseconds(500);
     std::uint64_t random_seed = 0;  // 0: from the clock
     std::size_t batch_limit = 256;  // commands per drain before timers get a turn
+    // 1-99: the thread runs under SCHED_FIFO at this priority, so that nothing of lower
+    // priority (the store's threads, PostgreSQL, other processes) preempts routing; it
+    // needs CAP_SYS_NICE (root, or the systemd unit's AmbientCapabilities). 0: normal.
+    int realtime_priority = 0;
   };
 
   explicit CoreThread(Options options);

@@ -78,7 +78,8 @@ Daemon::Daemon(DaemonOptions options, DaemonConfig config, NameRegistry registry
       stop_signals_(io_, SIGINT, SIGTERM),
       hangup_signal_(io_, SIGHUP),
       drain_timer_(io_),
-      thread_(CoreThread::Options{config_->core.snapshot_interval, config_->core.random_seed}),
+      thread_(CoreThread::Options{config_->core.snapshot_interval, config_->core.random_seed, 256,
+                                  config_->core.realtime_priority}),
       event_logger_(config_->names),
       drain_watcher_(std::make_unique<DrainWatcher>(thread_, *this)) {
   file_config_ = *config_;
@@ -195,7 +196,8 @@ bool Daemon::start_sip() {
 // Ends the calls the SIP side still holds (BYE/CANCEL) and stops its thread; the core
 // thread still runs, so commands the SIP side submitted on the way out are taken.
 void Daemon::stop_sip() {
-  if (!sip_) return;
+  if (!sip_ || sip_stopped_) return;
+  sip_stopped_ = true;
   sip_->stop();
   const auto stats = sip_->stats();
   log_event(LogLevel::kInfo, "sip.stopped",

@@ -114,6 +114,7 @@ class Daemon {
   std::unique_ptr<DemoTraffic> demo_;
   std::unique_ptr<sip::SipService> sip_;                     // the SIP side, when sip.enabled
   std::unique_ptr<SipEventForwarder> sip_forwarder_;         // core events -> sip_
+  bool sip_stopped_ = false;                                 // stop_sip() has run
   std::vector<std::unique_ptr<DemoTraffic>> retired_demos_;  // disabled by a reload
 
   bool draining_ = false;

@@ -106,13 +106,14 @@ struct CallExited {
 };
 
 enum class FinalState : std::uint8_t {
-  kCompleted,  // answered by an agent, then ended
-  kAbandoned,  // the caller hung up before an agent answered
-  kVoicemail,  // left through an exit to voicemail
-  kCallback,   // left through an exit to a callback request
-  kHungUp,     // left through an exit that hangs up (with a message)
-  kCancelled,  // ended by the system (shutdown, failure) before an agent answered
-  kUnanswered  // an outbound or internal call that never connected
+  kCompleted,   // answered by an agent, then ended
+  kAbandoned,   // the caller hung up before an agent answered
+  kVoicemail,   // left through an exit to voicemail
+  kCallback,    // left through an exit to a callback request
+  kHungUp,      // left through an exit that hangs up (with a message)
+  kCancelled,   // ended by the system (shutdown, failure) before an agent answered
+  kUnanswered,  // an outbound or internal call that never connected
+  kTransferred  // answered, then handed by the agent to an outside party (see CallTransferred)
 };
 
 // The one final event of every call.
@@ -120,13 +121,39 @@ struct CallFinished {
   CallId call;
   TenantId tenant;
   QueueId queue;  // the last queue the call was in
-  AgentId agent;  // the agent who answered (kCompleted)
+  AgentId agent;  // the agent who answered (kCompleted), or who transferred it (kTransferred)
   FinalState state;
   TimePoint arrived;  // first entered the engine
   Duration waited;    // time in the last queue before answer/abandon/exit
-  Duration talk;
+  Duration talk;      // over the whole call: every agent's part, also before a transfer
   Duration hold;
   TimePoint at;
+};
+
+// An agent handed their connected inbound call on (RoutingCore::transfer_to_queue,
+// transfer_external, complete_attended_transfer). Emitted before anything the transfer
+// causes: the agent's release (their AgentStateChanged), the consultation call's
+// CallFinished, then
+//   kQueue:    a CallQueued for `to_queue`: the call waits there again, preferring
+//              `to_agent` (if valid) for a while;
+//   kExternal: the call's CallFinished (kTransferred): an outside party has it now;
+//   kAttended: after a consultation call the agent placed: with `to_agent` valid (an
+//              internal consultation) the call stays connected, now to that agent; with
+//              `to_agent` invalid (an outbound consultation) the call's CallFinished
+//              (kTransferred) follows.
+struct CallTransferred {
+  enum class Kind : std::uint8_t { kQueue, kExternal, kAttended };
+  CallId call;
+  TenantId tenant;
+  QueueId from_queue;  // the queue the call was answered in
+  QueueId to_queue;    // kQueue: where it waits now; invalid otherwise
+  AgentId from_agent;  // the agent who had the call
+  AgentId to_agent;    // preferred (kQueue) or consulted (kAttended) agent; may be invalid
+  Kind kind;
+  TimePoint at;
+  // from_agent's part of the call: talk and hold from when they got it until now.
+  Duration talk{0};
+  Duration hold{0};
 };
 
 struct OverflowLevelChanged {
@@ -158,9 +185,11 @@ struct BreakWaitlisted {
   TimePoint at;
 };
 
-using CoreEvent = std::variant<AgentStateChanged, CallQueued, CallOffered, OfferEnded,
-                               CallConnected, CallEscalated, CallExited, CallFinished,
-                               OverflowLevelChanged, SupervisorAlert, BreakWaitlisted>;
+// New alternatives go at the end: the index of an event is part of simulation trace hashes.
+using CoreEvent =
+    std::variant<AgentStateChanged, CallQueued, CallOffered, OfferEnded, CallConnected,
+                 CallEscalated, CallExited, CallFinished, OverflowLevelChanged, SupervisorAlert,
+                 BreakWaitlisted, CallTransferred>;
 
 class CoreObserver {
  public:
@@ -172,5 +201,6 @@ const char* to_string(OfferEndReason r);
 const char* to_string(ExitReason r);
 const char* to_string(FinalState s);
 const char* to_string(AlertKind k);
+const char* to_string(CallTransferred::Kind k);
 
 }  // namespace acd::core

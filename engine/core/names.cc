@@ -71,6 +71,7 @@ const char* to_string(FinalState s) {
     case FinalState::kHungUp: return "hung-up";
     case FinalState::kCancelled: return "cancelled";
     case FinalState::kUnanswered: return "unanswered";
+    case FinalState::kTransferred: return "transferred";
   }
   return "?";
 }
@@ -78,6 +79,15 @@ const char* to_string(FinalState s) {
 const char* to_string(AlertKind k) {
   switch (k) {
     case AlertKind::kBreakOverrun: return "break-overrun";
+  }
+  return "?";
+}
+
+const char* to_string(CallTransferred::Kind k) {
+  switch (k) {
+    case CallTransferred::Kind::kQueue: return "queue";
+    case CallTransferred::Kind::kExternal: return "external";
+    case CallTransferred::Kind::kAttended: return "attended";
   }
   return "?";
 }

@@ -115,6 +115,10 @@ struct AgentRt {
   TimePoint break_since{};
   bool waitlisted = false;
   ReasonId waitlist_reason;
+  // Calls transferred to this agent (directed transfers) that may still wait for them:
+  // agent-first routing looks here first. Entries go stale (the call was answered, left,
+  // stopped preferring the agent) and are dropped when the list is next walked.
+  std::vector<CallId> directed_calls;
 };
 
 struct QueueRt {
@@ -157,12 +161,23 @@ struct CallRt {
   std::vector<std::pair<AgentId, TimePoint>> excluded;
   std::vector<AgentId> offered;
   std::uint32_t offer_gen = 0;
-  AgentId agent;   // connected agent, or the originator of an outbound/internal call
-  AgentId callee;  // internal call: the agent being called
-  TimePoint answered_at{};
+  AgentId agent;            // connected agent, or the originator of an outbound/internal call
+  AgentId callee;           // internal call: the agent being called
+  TimePoint answered_at{};  // answered in its current queue (inbound), or connected (placed)
+  // The current agent's part of the call: talk since talk_since, less hold_total (and the
+  // hold in progress). Parts of earlier agents (before transfers) are in talk_before and
+  // hold_before.
+  TimePoint talk_since{};
   TimePoint hold_started{};
   Duration hold_total{0};
   bool held = false;
+  Duration talk_before{0};
+  Duration hold_before{0};
+  // `preferred` was chosen by a directed transfer: the agent need not be a member of the
+  // queue nor have its skills.
+  bool directed = false;
+  CallId consult;      // inbound: the consultation call its agent placed, if any
+  CallId consult_for;  // a consultation call: the inbound call its originator is on
 };
 
 struct TeamRt {
@@ -342,6 +357,12 @@ struct RoutingCore::Impl {
   bool sticky_active(const CallRt& c, TimePoint t) const {
     return c.preferred.valid() && t < c.sticky_until;
   }
+  // A directed transfer to `id` is in force: `id` may take the call whatever their
+  // membership and skills (unless they failed to answer it lately).
+  bool directed_to(const CallRt& c, AgentId id, TimePoint t) const {
+    return c.directed && c.preferred == id && sticky_active(c, t) &&
+           (c.excluded.empty() || !excluded(c, id, t));
+  }
   // Everything about agent-call eligibility that the bucket structure does not encode.
   bool residual_ok(const AgentRt& a, AgentId id, const CallRt& c, const QueueRt& q,
                    TimePoint t) const {
@@ -352,6 +373,7 @@ struct RoutingCore::Impl {
   }
   bool eligible(const AgentRt& a, AgentId id, const Membership& m, const CallRt& c,
                 const QueueRt& q, TimePoint t) const {
+    if (directed_to(c, id, t)) return true;
     if (m.tier > effective_tier(q, c)) return false;
     if (!gaps_ok(m.required_gap, m.optional_gap, q.steps[c.step])) return false;
     return residual_ok(a, id, c, q, t);
@@ -431,7 +453,7 @@ struct RoutingCore::Impl {
                  bool keep_idle = false);
   void account_leave(AgentRt& a, TimePoint t);
   void make_ready(AgentRt& a, Cause cause, bool keep_idle = false);
-  void after_call(AgentRt& a, Duration wrap_up, bool manual_wrap_up);
+  void after_call(AgentRt& a, Duration wrap_up, bool manual_wrap_up, Cause cause = Cause::kCall);
   void finish_wrap_up(AgentRt& a, Cause cause);
   void do_logout(AgentRt& a, Cause cause);
   void return_to_not_ready(AgentRt& a, ReasonId reason, Cause cause);
@@ -448,12 +470,23 @@ struct RoutingCore::Impl {
   void end_offer(CallRt& c, AgentId agent, OfferEndReason reason, bool requeue);
   void return_to_queue(CallRt& c);
 
-  Status enqueue_into(CallRt& c, std::uint32_t qi, bool first_entry);
+  Status enqueue_into(CallRt& c, std::uint32_t qi, bool first_entry, bool transfer = false,
+                      AgentId directed = AgentId{});
   void insert_waiting(CallRt& c);
   void erase_waiting(CallRt& c);
   void leave_queue_accounting(CallRt& c);
   void exit_call(CallRt& c, ExitReason reason, const ExitDestination& dest);
   void finish(CallRt& c, FinalState state, Duration waited);
+  struct Part {
+    Duration talk{0};
+    Duration hold{0};
+  };
+  Part close_part(CallRt& c, TimePoint t);
+  void release_after_dial(AgentRt& x);
+  void end_consult(CallRt& k);
+  CallRt* best_directed_call(AgentRt& a, TimePoint t);
+  Status check_transferable(const CallRt& c, const char* what) const;
+  void release_transferring_agent(AgentRt& a, std::uint32_t qi, Cause cause);
   void schedule_call_timers(CallRt& c);
   void apply_sticky(CallRt& c, QueueRt& q);
   void remember_agent(CallRt& c);
@@ -597,15 +630,15 @@ void RoutingCore::Impl::make_ready(AgentRt& a, Cause cause, bool keep_idle) {
 }
 
 // The agent's call has ended; a.call still names it until after-call work is over.
-void RoutingCore::Impl::after_call(AgentRt& a, Duration wrap_up, bool manual_wrap_up) {
+void RoutingCore::Impl::after_call(AgentRt& a, Duration wrap_up, bool manual_wrap_up, Cause cause) {
   if (!a.logout_pending && !a.retiring && (manual_wrap_up || wrap_up > Duration::zero())) {
-    set_state(a, AgentState::kWrapUp, Cause::kCall);
+    set_state(a, AgentState::kWrapUp, cause);
     if (!manual_wrap_up)
       schedule(now() + wrap_up, TimerKind::kWrapUpEnd,
                static_cast<std::uint64_t>(&a - agents.data()), ++a.wrap_gen);
     return;
   }
-  finish_wrap_up(a, Cause::kCall);
+  finish_wrap_up(a, cause);
 }
 
 void RoutingCore::Impl::finish_wrap_up(AgentRt& a, Cause cause) {
@@ -673,7 +706,9 @@ void RoutingCore::Impl::do_logout(AgentRt& a, Cause cause) {
   a.call_kind = CallKind::kNone;
   set_state(a, AgentState::kLoggedOut, cause);
   const AgentId id(static_cast<std::uint32_t>(&a - agents.data()));
-  // Callers waiting for this agent (sticky routing) no longer wait for them.
+  // Callers waiting for this agent (sticky routing, directed transfers) no longer wait for
+  // them.
+  a.directed_calls.clear();
   std::vector<CallRt*> released;
   for (auto& [cid, c] : calls)
     if (c->preferred == id) {
@@ -701,6 +736,14 @@ bool RoutingCore::Impl::route_agent(AgentRt& a) {
   const TimePoint t = now();
   const auto idx = static_cast<std::uint32_t>(&a - agents.data());
   const AgentId id(idx);
+  // Calls transferred to this agent come first, whatever the queues they wait in.
+  if (!a.directed_calls.empty()) {
+    if (CallRt* directed = best_directed_call(a, t)) {
+      scratch_agents.assign(1, idx);
+      offer(*directed, scratch_agents);
+      return true;
+    }
+  }
   CallRt* best = nullptr;
   double best_priority = 0;
   int best_group = 0;
@@ -747,8 +790,12 @@ bool RoutingCore::Impl::route_call(CallRt& c) {
   if (sticky_active(c, t)) {
     AgentRt* a = find_agent(c.preferred);
     if (a == nullptr || a->state != AgentState::kReady) return false;
-    Membership* m = membership(*a, c.queue);
-    if (m == nullptr || !m->indexed || !eligible(*a, c.preferred, *m, c, q, t)) return false;
+    if (c.directed) {
+      if (!directed_to(c, c.preferred, t)) return false;
+    } else {
+      Membership* m = membership(*a, c.queue);
+      if (m == nullptr || !m->indexed || !eligible(*a, c.preferred, *m, c, q, t)) return false;
+    }
     scratch_agents.assign(1, c.preferred.value);
     offer(c, scratch_agents);
     return true;
@@ -837,6 +884,29 @@ bool RoutingCore::Impl::route_call(CallRt& c) {
     return true;
   }
   return false;
+}
+
+// The best call waiting for `a` through a directed transfer (highest effective priority,
+// then the earliest in its queue), or nullptr. Drops stale entries of a.directed_calls.
+CallRt* RoutingCore::Impl::best_directed_call(AgentRt& a, TimePoint t) {
+  const AgentId id(static_cast<std::uint32_t>(&a - agents.data()));
+  CallRt* best = nullptr;
+  double best_priority = 0;
+  std::erase_if(a.directed_calls, [&](CallId cid) {
+    CallRt* c = find_call(cid);
+    if (c == nullptr || !c->in_queue || !c->directed || c->preferred != id || !sticky_active(*c, t))
+      return true;
+    if (c->phase != CallPhase::kWaiting || !directed_to(*c, id, t) || c == best) return false;
+    const double prio = effective_priority(queues[c->queue], *c, t);
+    if (best == nullptr || prio > best_priority ||
+        (prio == best_priority && (c->enqueued < best->enqueued || (c->enqueued == best->enqueued &&
+                                                                    c->spec.id < best->spec.id)))) {
+      best = c;
+      best_priority = prio;
+    }
+    return false;
+  });
+  return best;
 }
 
 void RoutingCore::Impl::route_waiting_calls(QueueRt& q) {
@@ -1028,7 +1098,11 @@ void RoutingCore::Impl::schedule_call_timers(CallRt& c) {
     if (until > now()) schedule(until, TimerKind::kExclusionExpire, id, c.gen);
 }
 
-Status RoutingCore::Impl::enqueue_into(CallRt& c, std::uint32_t qi, bool /*first_entry*/) {
+// `transfer`: the call comes from an agent (transfer_to_queue): the caller's last agent is
+// not preferred (that is most likely the agent who just transferred it); `directed`, if
+// valid and still logged in, is preferred instead, as a directed transfer.
+Status RoutingCore::Impl::enqueue_into(CallRt& c, std::uint32_t qi, bool /*first_entry*/,
+                                       bool transfer, AgentId directed) {
   QueueRt& q = queues[qi];
   const TimePoint t = now();
   c.queue = qi;
@@ -1051,6 +1125,7 @@ Status RoutingCore::Impl::enqueue_into(CallRt& c, std::uint32_t qi, bool /*first
   // Exclusions (agents who just failed to answer this caller) follow the call to a new queue.
   std::erase_if(c.excluded, [&](const auto& e) { return e.second <= t; });
   c.preferred = AgentId{};
+  c.directed = false;
   c.key = WaitKey{rank_of(q, c.spec, t), t.time_since_epoch().count(), c.spec.id.value, &c};
   c.phase = CallPhase::kWaiting;
   c.in_queue = true;
@@ -1059,7 +1134,20 @@ Status RoutingCore::Impl::enqueue_into(CallRt& c, std::uint32_t qi, bool /*first
   insert_waiting(c);
   emit(CallQueued{c.spec.id, c.spec.tenant, q.cfg.id, t, c.spec.caller_number, c.spec.dialed_number,
                   c.spec.vip_level, q.cfg.sl_threshold});
-  apply_sticky(c, q);
+  if (!transfer) apply_sticky(c, q);
+  if (AgentRt* p = find_agent(directed); p != nullptr && p->state != AgentState::kLoggedOut) {
+    c.preferred = directed;
+    c.directed = true;
+    c.sticky_until =
+        t + (q.cfg.sticky_wait > Duration::zero() ? q.cfg.sticky_wait
+                                                  : Duration(std::chrono::seconds(30)));
+    // An explicit request: an earlier no-answer of this agent no longer keeps them away.
+    std::erase_if(c.excluded, [&](const auto& e) { return e.first == directed; });
+    (void)best_directed_call(*p, t);  // drops stale entries: the list stays short
+    if (std::find(p->directed_calls.begin(), p->directed_calls.end(), c.spec.id) ==
+        p->directed_calls.end())
+      p->directed_calls.push_back(c.spec.id);
+  }
   schedule_call_timers(c);
   route_call(c);
   return Status::ok();
@@ -1088,24 +1176,102 @@ void RoutingCore::Impl::exit_call(CallRt& c, ExitReason reason, const ExitDestin
   finish(c, state, waited);
 }
 
+// Ends the current agent's part of a connected call at `t`: its talk and hold go to the
+// call's totals and, for an inbound call, to the queue's counters. The next part (after an
+// attended transfer) starts at `t`, not held.
+RoutingCore::Impl::Part RoutingCore::Impl::close_part(CallRt& c, TimePoint t) {
+  Part p;
+  p.hold = c.hold_total + (c.held ? t - c.hold_started : Duration::zero());
+  p.talk = (t - c.talk_since) - p.hold;
+  if (c.kind == CallKind::kInbound && c.queue < queues.size()) {
+    queues[c.queue].counters.total_talk += p.talk;
+    queues[c.queue].counters.total_hold += p.hold;
+  }
+  c.talk_before += p.talk;
+  c.hold_before += p.hold;
+  c.talk_since = t;
+  c.hold_total = Duration::zero();
+  c.held = false;
+  return p;
+}
+
 void RoutingCore::Impl::finish(CallRt& c, FinalState state, Duration waited) {
   const TimePoint t = now();
-  Duration talk{0};
-  if (c.phase == CallPhase::kConnected) {
-    Duration hold = c.hold_total + (c.held ? t - c.hold_started : Duration::zero());
-    talk = (t - c.answered_at) - hold;
-    c.hold_total = hold;
-    if (c.kind == CallKind::kInbound && c.queue < queues.size()) {
-      queues[c.queue].counters.total_talk += talk;
-      queues[c.queue].counters.total_hold += hold;
-    }
-  }
+  if (c.phase == CallPhase::kConnected) close_part(c, t);
   const std::uint32_t qi = c.queue;
   emit(CallFinished{c.spec.id, c.spec.tenant, qi < queues.size() ? queues[qi].cfg.id : QueueId{},
-                    c.agent, state, c.arrived, waited, talk, c.hold_total, t});
+                    c.agent, state, c.arrived, waited, c.talk_before, c.hold_before, t});
   const CallId id = c.spec.id;
   calls.erase(id);  // `c` is gone from here on
   if (qi < queues.size()) delete_closed_queue_if_empty(queues[qi]);
+}
+
+// An agent whose placed call failed (or ended unanswered) goes back where they were.
+void RoutingCore::Impl::release_after_dial(AgentRt& x) {
+  x.call = CallId{};
+  x.call_kind = CallKind::kNone;
+  x.return_reason.reset();
+  if (x.logout_pending || x.retiring || x.pending_not_ready)
+    release_offered_agent(x, Cause::kCall, true);
+  else if (x.state_before_dial == AgentState::kReady)
+    make_ready(x, Cause::kCall, /*keep_idle=*/true);
+  else
+    return_to_not_ready(x, x.reason_before_dial, Cause::kCall);
+}
+
+// Ends consultation call `k`: completed if it was answered, unanswered otherwise. Its
+// originator stays on the inbound call they consult for (no after-call work for `k`); the
+// consulted agent, if internal, is free again.
+void RoutingCore::Impl::end_consult(CallRt& k) {
+  if (CallRt* in = find_call(k.consult_for)) in->consult = CallId{};
+  AgentRt* a = find_agent(k.agent);
+  AgentRt* b = find_agent(k.callee);
+  const bool connected = k.phase == CallPhase::kConnected;
+  finish(k, connected ? FinalState::kCompleted : FinalState::kUnanswered, Duration::zero());
+  if (connected && a != nullptr) ++a->counters.outbound;
+  if (b == nullptr) return;
+  if (connected) {
+    b->last_queue = UINT32_MAX;
+    after_call(*b, Duration::zero(), false);
+  } else {
+    release_after_dial(*b);
+  }
+}
+
+namespace {
+const char* phase_text(CallPhase p) {
+  switch (p) {
+    case CallPhase::kWaiting: return "waiting in a queue";
+    case CallPhase::kOffering: return "being offered to an agent";
+    case CallPhase::kConnected: return "connected";
+    case CallPhase::kDialing: return "being dialled";
+  }
+  return "?";
+}
+}  // namespace
+
+Status RoutingCore::Impl::check_transferable(const CallRt& c, const char* what) const {
+  const std::string cs = "call " + std::to_string(c.spec.id.value);
+  if (c.kind != CallKind::kInbound)
+    return {ErrorCode::kInvalidState,
+            cs + " is " +
+                (c.consult_for.valid() ? std::string("a consultation call")
+                                       : std::string("an ") + to_string(c.kind) + " call") +
+                ": only a connected inbound call can be " + what};
+  if (c.phase != CallPhase::kConnected)
+    return {ErrorCode::kInvalidState,
+            cs + " is " + phase_text(c.phase) + ": only a connected inbound call can be " + what};
+  return Status::ok();
+}
+
+// The agent who had a call that was transferred is done with it, as if it had ended:
+// handled, wrap-up per the queue it was answered in.
+void RoutingCore::Impl::release_transferring_agent(AgentRt& a, std::uint32_t qi, Cause cause) {
+  ++a.counters.handled;
+  a.last_queue = qi;
+  const Duration wrap = queues[qi].cfg.wrap_up;
+  const bool manual = queues[qi].cfg.manual_wrap_up;
+  after_call(a, wrap, manual, cause);
 }
 
 void RoutingCore::Impl::delete_closed_queue_if_empty(QueueRt& q) {
@@ -1704,14 +1870,42 @@ Status RoutingCore::Impl::check_invariants() const {
       }
     } else {
       const AgentRt& ag = agents[c.agent.value];
-      if (ag.call != id) return fail(cs + " is not the call of its agent " + ag.cfg.name);
-      const bool ok = c.phase == CallPhase::kDialing
-                          ? ag.state == AgentState::kDialing
-                          : (ag.state == AgentState::kTalking || ag.state == AgentState::kHeld);
-      if (!ok) return fail(cs + " agent " + ag.cfg.name + " is " + to_string(ag.state));
-      if (!hold(c.agent, id)) return fail("agent " + ag.cfg.name + " holds two calls");
-      if (c.callee.valid() && !hold(c.callee, id))
-        return fail("agent " + agents[c.callee.value].cfg.name + " holds two calls");
+      if (c.consult_for.valid()) {
+        // A consultation: its originator is on the inbound call it was placed for.
+        const CallRt* in = find_call(c.consult_for);
+        if (in == nullptr || in->consult != id || in->agent != c.agent ||
+            in->phase != CallPhase::kConnected || c.kind == CallKind::kInbound)
+          return fail(cs + " is a consultation of no connected call of agent " + ag.cfg.name);
+      } else {
+        if (ag.call != id) return fail(cs + " is not the call of its agent " + ag.cfg.name);
+        const bool ok = c.phase == CallPhase::kDialing
+                            ? ag.state == AgentState::kDialing
+                            : (ag.state == AgentState::kTalking || ag.state == AgentState::kHeld);
+        if (!ok) return fail(cs + " agent " + ag.cfg.name + " is " + to_string(ag.state));
+        if (!hold(c.agent, id)) return fail("agent " + ag.cfg.name + " holds two calls");
+      }
+      if (c.callee.valid()) {
+        const AgentRt& b = agents[c.callee.value];
+        if (!hold(c.callee, id)) return fail("agent " + b.cfg.name + " holds two calls");
+        const AgentState want =
+            c.phase == CallPhase::kDialing ? AgentState::kRinging : AgentState::kTalking;
+        if (b.call != id || b.state != want)
+          return fail(cs + " callee " + b.cfg.name + " is " + to_string(b.state));
+      }
+      if (c.consult.valid()) {
+        const CallRt* k = find_call(c.consult);
+        if (k == nullptr || k->consult_for != id)
+          return fail(cs + " names consultation call " + std::to_string(c.consult.value) +
+                      " that is not its own");
+      }
+    }
+    if (c.consult.valid() && c.phase != CallPhase::kConnected)
+      return fail(cs + " has a consultation call but is not connected");
+    if (c.directed && c.in_queue && sticky_active(c, t)) {
+      const AgentRt* p = find_agent(c.preferred);
+      if (p == nullptr || std::find(p->directed_calls.begin(), p->directed_calls.end(), id) ==
+                              p->directed_calls.end())
+        return fail(cs + " is directed to an agent who does not list it");
     }
   }
   for (std::size_t qi = 0; qi < queues.size(); ++qi) {
@@ -1756,6 +1950,12 @@ Status RoutingCore::Impl::check_invariants() const {
   for (const auto& [id, cp] : calls) {
     const CallRt& c = *cp;
     if (c.phase != CallPhase::kWaiting) continue;
+    if (c.directed && directed_to(c, c.preferred, t)) {
+      const AgentRt* p = find_agent(c.preferred);
+      if (p != nullptr && p->state == AgentState::kReady)
+        return fail("call " + std::to_string(id.value) + " waits in " + queues[c.queue].cfg.name +
+                    " while " + p->cfg.name + ", to whom it was transferred, is Ready");
+    }
     const QueueRt& q = queues[c.queue];
     for (std::uint32_t ai : q.members) {
       const AgentRt& a = agents[ai];
@@ -2006,6 +2206,7 @@ Status RoutingCore::offer_answered(CallId call, AgentId agent) {
   c->offered.clear();
   c->agent = agent;
   c->answered_at = t;
+  c->talk_since = t;
   AgentRt& a = impl_->agents[agent.value];
   impl_->set_state(a, AgentState::kTalking, Cause::kCall);
   impl_->emit(CallConnected{call, c->spec.tenant, q.cfg.id, agent, waited, t});
@@ -2048,6 +2249,12 @@ Status RoutingCore::hang_up(CallId call) {
     }
     case CallPhase::kDialing: return outbound_failed(call);
     case CallPhase::kConnected: {
+      if (c->consult_for.valid()) {  // a consultation call: its originator stays on theirs
+        impl_->end_consult(*c);
+        return Status::ok();
+      }
+      // The caller hung up during a consultation: the consultation ends with the call.
+      if (CallRt* k = impl_->find_call(c->consult)) impl_->end_consult(*k);
       AgentRt& a = impl_->agents[c->agent.value];
       if (c->kind == CallKind::kInbound) {
         QueueRt& q = impl_->queues[c->queue];
@@ -2103,6 +2310,10 @@ Status RoutingCore::hold(CallId call) {
   if (c->phase != CallPhase::kConnected || c->held)
     return {ErrorCode::kInvalidState,
             "call " + std::to_string(call.value) + " is not connected and talking"};
+  if (c->consult_for.valid())
+    return {ErrorCode::kInvalidState, "call " + std::to_string(call.value) +
+                                          " is a consultation call: hold applies to call " +
+                                          std::to_string(c->consult_for.value)};
   c->held = true;
   c->hold_started = impl_->now();
   impl_->set_state(impl_->agents[c->agent.value], AgentState::kHeld, Cause::kAgent);
@@ -2117,6 +2328,143 @@ Status RoutingCore::retrieve(CallId call) {
   c->held = false;
   c->hold_total += impl_->now() - c->hold_started;
   impl_->set_state(impl_->agents[c->agent.value], AgentState::kTalking, Cause::kAgent);
+  return Status::ok();
+}
+
+namespace {
+Status consult_in_progress(const CallRt& c) {
+  return {ErrorCode::kInvalidState,
+          "call " + std::to_string(c.spec.id.value) + " has consultation call " +
+              std::to_string(c.consult.value) +
+              " in progress: complete the attended transfer or end the consultation first"};
+}
+}  // namespace
+
+Status RoutingCore::transfer_to_queue(CallId call, QueueId queue, AgentId preferred, Cause cause) {
+  Impl& im = *impl_;
+  CallRt* c = im.find_call(call);
+  if (c == nullptr) return no_call(call);
+  if (Status s = im.check_transferable(*c, "transferred"); !s) return s;
+  if (c->consult.valid()) return consult_in_progress(*c);
+  QueueRt* q = im.find_queue(queue);
+  if (q == nullptr) return Impl::not_found("queue", queue.value);
+  const std::string qs = "queue '" + q->cfg.name + "'";
+  if (q->cfg.tenant != c->spec.tenant)
+    return {ErrorCode::kPermissionDenied, qs + " belongs to another tenant"};
+  if (q->closed)
+    return {ErrorCode::kInvalidState,
+            qs + " was removed from the configuration and takes no new calls"};
+  if (!q->cfg.join_when_empty && q->logged_in_members == 0)
+    return {ErrorCode::kInvalidState,
+            qs + " takes no calls while none of its members is logged in (join_when_empty off)"};
+  if (q->cfg.max_length > 0 && q->waiting_count + q->offering_count >= q->cfg.max_length)
+    return {ErrorCode::kLimitReached,
+            qs + " is full (" + std::to_string(q->waiting_count + q->offering_count) +
+                " calls, max_length " + std::to_string(q->cfg.max_length) + ")"};
+  if (preferred.valid()) {
+    AgentRt* p = im.find_agent(preferred);
+    if (p == nullptr) return Impl::not_found("agent", preferred.value);
+    if (p->cfg.tenant != c->spec.tenant)
+      return {ErrorCode::kPermissionDenied,
+              "agent '" + p->cfg.name + "' belongs to another tenant"};
+    if (p->state == AgentState::kLoggedOut || p->retiring)
+      return {ErrorCode::kInvalidState,
+              "agent '" + p->cfg.name + "' is " +
+                  (p->retiring ? std::string("removed from the configuration")
+                               : std::string(to_string(p->state))) +
+                  ": a transfer can prefer only a logged-in agent"};
+  }
+  const TimePoint t = im.now();
+  const std::uint32_t from_qi = c->queue;
+  QueueRt& from_q = im.queues[from_qi];
+  const AgentId from = c->agent;
+  AgentRt& a = im.agents[from.value];
+  const Impl::Part part = im.close_part(*c, t);
+  ++from_q.counters.handled;  // answered in that queue, and done with there
+  im.remember_agent(*c);
+  c->phase = CallPhase::kWaiting;  // connected to nobody, in no queue until enqueue_into
+  c->agent = AgentId{};
+  im.emit(CallTransferred{call, c->spec.tenant, from_q.cfg.id, queue, from, preferred,
+                          CallTransferred::Kind::kQueue, t, part.talk, part.hold});
+  im.release_transferring_agent(a, from_qi, cause);
+  (void)im.enqueue_into(*c, queue.value, false, /*transfer=*/true, preferred);
+  return Status::ok();
+}
+
+Status RoutingCore::transfer_external(CallId call, Cause cause) {
+  Impl& im = *impl_;
+  CallRt* c = im.find_call(call);
+  if (c == nullptr) return no_call(call);
+  if (Status s = im.check_transferable(*c, "transferred"); !s) return s;
+  if (c->consult.valid()) return consult_in_progress(*c);
+  const TimePoint t = im.now();
+  const std::uint32_t qi = c->queue;
+  QueueRt& q = im.queues[qi];
+  AgentRt& a = im.agents[c->agent.value];
+  const Impl::Part part = im.close_part(*c, t);
+  im.emit(CallTransferred{call, c->spec.tenant, q.cfg.id, QueueId{}, c->agent, AgentId{},
+                          CallTransferred::Kind::kExternal, t, part.talk, part.hold});
+  im.remember_agent(*c);
+  ++q.counters.handled;
+  c->phase = CallPhase::kWaiting;  // connected to nobody here any more: nothing left to account
+  im.finish(*c, FinalState::kTransferred, c->answered_at - c->enqueued);  // `c` is gone
+  im.release_transferring_agent(a, qi, cause);
+  return Status::ok();
+}
+
+Status RoutingCore::complete_attended_transfer(CallId call, CallId consult) {
+  Impl& im = *impl_;
+  CallRt* c = im.find_call(call);
+  if (c == nullptr) return no_call(call);
+  CallRt* k = im.find_call(consult);
+  if (k == nullptr) return no_call(consult);
+  if (Status s = im.check_transferable(*c, "transferred"); !s) return s;
+  const std::string ks = "call " + std::to_string(consult.value);
+  if (k->kind != CallKind::kOutbound && k->kind != CallKind::kInternal)
+    return {ErrorCode::kInvalidArgument,
+            ks + " is an inbound call: the consultation must be a call the agent placed"};
+  if (k->spec.tenant != c->spec.tenant)
+    return {ErrorCode::kPermissionDenied, "calls " + std::to_string(call.value) + " and " +
+                                              std::to_string(consult.value) +
+                                              " belong to different tenants"};
+  AgentRt& a = im.agents[c->agent.value];
+  if (k->consult_for != call || k->agent != c->agent)
+    return {ErrorCode::kInvalidArgument, ks + " is not a consultation call placed by agent '" +
+                                             a.cfg.name + "' during call " +
+                                             std::to_string(call.value)};
+  if (k->phase != CallPhase::kConnected)
+    return {ErrorCode::kInvalidState, "consultation " + ks + " is " + phase_text(k->phase) +
+                                          ": only an answered consultation can take the call"};
+  AgentRt* b = k->kind == CallKind::kInternal ? im.find_agent(k->callee) : nullptr;
+  if (k->kind == CallKind::kInternal && b == nullptr)
+    return {ErrorCode::kInvalidState, ks + ": the consulted agent no longer exists"};
+
+  const TimePoint t = im.now();
+  const std::uint32_t qi = c->queue;
+  QueueRt& q = im.queues[qi];
+  const AgentId from = c->agent;
+  const AgentId to = b != nullptr ? k->callee : AgentId{};
+  const Impl::Part part = im.close_part(*c, t);
+  im.emit(CallTransferred{call, c->spec.tenant, q.cfg.id, QueueId{}, from, to,
+                          CallTransferred::Kind::kAttended, t, part.talk, part.hold});
+  c->consult = CallId{};
+  if (b != nullptr) {
+    // The consulted agent keeps talking, now to the caller: their handling starts here.
+    c->agent = to;
+    b->call = call;
+    b->call_kind = CallKind::kInbound;
+    k->callee = AgentId{};
+    im.finish(*k, FinalState::kCompleted, Duration::zero());  // `k` is gone
+    ++a.counters.outbound;
+  } else {
+    im.finish(*k, FinalState::kCompleted, Duration::zero());  // `k` is gone
+    ++a.counters.outbound;
+    im.remember_agent(*c);
+    ++q.counters.handled;
+    c->phase = CallPhase::kWaiting;  // connected to nobody here any more
+    im.finish(*c, FinalState::kTransferred, c->answered_at - c->enqueued);  // `c` is gone
+  }
+  im.release_transferring_agent(a, qi, Cause::kAgent);
   return Status::ok();
 }
 
@@ -2143,8 +2491,19 @@ Status RoutingCore::start_outbound(AgentId agent, CallId call, CallKind kind, Ag
   if (!call.valid()) return {ErrorCode::kInvalidArgument, "call id is missing"};
   if (impl_->calls.count(call))
     return {ErrorCode::kAlreadyExists, "call " + std::to_string(call.value) + " already exists"};
-  if (a->state != AgentState::kReady && a->state != AgentState::kNotReady)
-    return Impl::bad_state(*a, "place a call", "Ready or NotReady");
+  // On a connected inbound call the agent places a consultation call.
+  CallRt* consulting = nullptr;
+  if ((a->state == AgentState::kTalking || a->state == AgentState::kHeld) &&
+      a->call_kind == CallKind::kInbound) {
+    consulting = impl_->find_call(a->call);
+    if (consulting != nullptr && consulting->consult.valid())
+      return {ErrorCode::kInvalidState,
+              "agent '" + a->cfg.name + "' already has consultation call " +
+                  std::to_string(consulting->consult.value) + " in progress (one at a time)"};
+  }
+  if (consulting == nullptr && a->state != AgentState::kReady && a->state != AgentState::kNotReady)
+    return Impl::bad_state(*a, "place a call",
+                           "Ready or NotReady, or Talking or Held on an inbound call to consult");
   AgentRt* b = nullptr;
   if (kind == CallKind::kInternal) {
     b = impl_->find_agent(callee);
@@ -2166,9 +2525,13 @@ Status RoutingCore::start_outbound(AgentId agent, CallId call, CallKind kind, Ag
   c.arrived = impl_->now();
   c.agent = agent;
   c.callee = b != nullptr ? callee : AgentId{};
+  if (consulting != nullptr) {
+    c.consult_for = consulting->spec.id;
+    consulting->consult = call;
+  }
   impl_->calls.emplace(call, std::move(owned));
   for (AgentRt* x : {a, b}) {
-    if (x == nullptr) continue;
+    if (x == nullptr || (x == a && consulting != nullptr)) continue;
     x->state_before_dial = x->state;
     x->reason_before_dial = x->reason;
     x->return_reason.reset();
@@ -2176,7 +2539,7 @@ Status RoutingCore::start_outbound(AgentId agent, CallId call, CallKind kind, Ag
     x->call = call;
     x->call_kind = kind;
   }
-  impl_->set_state(*a, AgentState::kDialing, Cause::kAgent);
+  if (consulting == nullptr) impl_->set_state(*a, AgentState::kDialing, Cause::kAgent);
   if (b != nullptr) impl_->set_state(*b, AgentState::kRinging, Cause::kCall);
   return Status::ok();
 }
@@ -2189,7 +2552,9 @@ Status RoutingCore::outbound_answered(CallId call) {
             "call " + std::to_string(call.value) + " is not being dialled"};
   c->phase = CallPhase::kConnected;
   c->answered_at = impl_->now();
-  impl_->set_state(impl_->agents[c->agent.value], AgentState::kTalking, Cause::kCall);
+  c->talk_since = c->answered_at;
+  if (!c->consult_for.valid())  // a consulting agent's state follows the call they consult for
+    impl_->set_state(impl_->agents[c->agent.value], AgentState::kTalking, Cause::kCall);
   if (AgentRt* b = impl_->find_agent(c->callee))
     impl_->set_state(*b, AgentState::kTalking, Cause::kCall);
   return Status::ok();
@@ -2201,21 +2566,15 @@ Status RoutingCore::outbound_failed(CallId call) {
   if (c->phase != CallPhase::kDialing)
     return {ErrorCode::kInvalidState,
             "call " + std::to_string(call.value) + " is not being dialled"};
+  if (c->consult_for.valid()) {
+    impl_->end_consult(*c);
+    return Status::ok();
+  }
   AgentRt* a = impl_->find_agent(c->agent);
   AgentRt* b = impl_->find_agent(c->callee);
   impl_->finish(*c, FinalState::kUnanswered, Duration::zero());
-  for (AgentRt* x : {a, b}) {
-    if (x == nullptr) continue;
-    x->call = CallId{};
-    x->call_kind = CallKind::kNone;
-    x->return_reason.reset();
-    if (x->logout_pending || x->retiring || x->pending_not_ready)
-      impl_->release_offered_agent(*x, Cause::kCall, true);
-    else if (x->state_before_dial == AgentState::kReady)
-      impl_->make_ready(*x, Cause::kCall, /*keep_idle=*/true);
-    else
-      impl_->return_to_not_ready(*x, x->reason_before_dial, Cause::kCall);
-  }
+  for (AgentRt* x : {a, b})
+    if (x != nullptr) impl_->release_after_dial(*x);
   return Status::ok();
 }
 
@@ -2255,6 +2614,9 @@ std::optional<CallView> RoutingCore::call(CallId call) const {
   v.offered_to = c->offered;
   v.escalation_step = c->step;
   v.enqueued = c->enqueued;
+  if (impl_->sticky_active(*c, impl_->now())) v.preferred = c->preferred;
+  v.consult = c->consult;
+  v.consult_for = c->consult_for;
   if (c->in_queue && c->phase == CallPhase::kWaiting) {
     // Position: calls of the queue served before this one (at this moment's priorities).
     const QueueRt& q = impl_->queues[c->queue];

@@ -67,6 +67,9 @@ struct CallView {
   int escalation_step = 0;
   int position = 0;  // 1-based place in its queue (kWaiting), 0 otherwise
   TimePoint enqueued;
+  AgentId preferred;   // the agent the call waits for (sticky routing, directed transfer)
+  CallId consult;      // an inbound call: the consultation call its agent placed
+  CallId consult_for;  // a consultation call: the inbound call its originator holds
 };
 
 class RoutingCore {
@@ -113,9 +116,38 @@ class RoutingCore {
   Status retrieve(CallId call);
   Status set_call_priority(CallId call, int priority);
 
+  // ---- Transfers (from the agent's phone: REFER) ----
+  // Every transfer emits CallTransferred first; the agent who had the call is then released
+  // as when a call ends for them (handled, talk and hold accounted, wrap-up per the queue
+  // the call was answered in). Only a connected inbound call (talking or held) whose
+  // agent has no consultation call in progress can be transferred blind.
+  //
+  // Blind, to a queue of the call's tenant (may be its current queue): the call waits in
+  // `queue` again (CallQueued) with its caller data, priority, arrival and history; its
+  // new wait counts from now. Refused when the queue would refuse a new caller (removed,
+  // full, or no member logged in with join_when_empty off). With `preferred` (a logged-in
+  // agent of the tenant) the call waits for that agent, member of the queue or not and
+  // whatever their skills, for the queue's sticky_wait (30 s when it is 0); it is offered
+  // to them as soon as they are Ready, then anyone eligible may take it.
+  Status transfer_to_queue(CallId call, QueueId queue, AgentId preferred = AgentId{},
+                           Cause cause = Cause::kAgent);
+  // Blind, to an outside party: the call ends at once (CallFinished, kTransferred).
+  Status transfer_external(CallId call, Cause cause = Cause::kAgent);
+  // Attended: the agent of inbound `call` placed `consult` (start_outbound while on `call`)
+  // and it was answered. An internal consultation: `call` is connected to the consulted
+  // agent from now on (who stays Talking; the caller is no longer held) and `consult`
+  // ends (kCompleted). An outbound consultation: `call` ends (kTransferred) and so does
+  // `consult` (kCompleted).
+  Status complete_attended_transfer(CallId call, CallId consult);
+
   // ---- Outbound and internal calls placed by an agent ----
   // kind is kOutbound (to an outside number) or kInternal (to agent `callee`, who must be
-  // Ready or NotReady; their phone rings).
+  // Ready or NotReady; their phone rings). The agent is Ready or NotReady, or Talking or
+  // Held on a connected inbound call: then `call` is a consultation call (one at a time)
+  // and the agent's own state keeps following the inbound call (hold it first, as phones
+  // do); the consultation ends with the inbound call if the caller hangs up, cannot be
+  // held itself, and leads to complete_attended_transfer or ends by hang_up /
+  // outbound_failed like any placed call, without after-call work of its own.
   Status start_outbound(AgentId agent, CallId call, CallKind kind, AgentId callee = AgentId{});
   Status outbound_answered(CallId call);
   Status outbound_failed(CallId call);

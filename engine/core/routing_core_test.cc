@@ -989,9 +989,10 @@ TEST_CASE("an outbound call placed from NotReady leaves the agent NotReady when 
 
 TEST_CASE("start_outbound is refused outside Ready/NotReady and for bad requests",
           "[core][agent][outbound]") {
-  for (AgentState s :
-       {AgentState::kLoggedOut, AgentState::kReserved, AgentState::kRinging, AgentState::kTalking,
-        AgentState::kHeld, AgentState::kWrapUp, AgentState::kDialing}) {
+  // (Talking or Held on an inbound call, the agent places a consultation call: see the
+  // transfer tests.)
+  for (AgentState s : {AgentState::kLoggedOut, AgentState::kReserved, AgentState::kRinging,
+                       AgentState::kWrapUp, AgentState::kDialing}) {
     DYNAMIC_SECTION("from " << to_string(s)) {
       Harness h;
       h.setup(1);
@@ -3810,4 +3811,830 @@ TEST_CASE("every call ends with exactly one CallFinished, whatever happens to it
   std::set<std::uint64_t> finished;
   for (const auto& f : h.all<CallFinished>()) CHECK(finished.insert(f.call.value).second);
   CHECK(finished == created);
+}
+
+// ------------------------------------------------------------------ transfers
+
+namespace {
+
+// Queue 0: agents 0 and 1, wrap-up 20 s. Queue 1: agents 2 and 3, wrap-up 10 s,
+// sticky_wait 45 s. Agent 4 is in no queue. Nobody is logged in.
+template <class Tweak>
+void transfer_setup(Harness& h, Tweak&& tweak) {
+  h.cb.queue(0).wrap_up = 20s;
+  h.cb.queue(1).wrap_up = 10s;
+  h.cb.q(1).sticky_wait = 45s;
+  for (std::uint32_t a = 0; a < 5; ++a) h.cb.agent(a);
+  h.cb.member(0, 0);
+  h.cb.member(0, 1);
+  h.cb.member(1, 2);
+  h.cb.member(1, 3);
+  tweak(h.cb);
+  h.apply();
+}
+void transfer_setup(Harness& h) {
+  transfer_setup(h, [](ConfigBuilder&) {});
+}
+
+// Agent 0 (logged in here) answers call 1 (caller "+1555", priority 3, VIP 2) 4 s after
+// it entered queue 0 at t = 0, then talks for `talk`.
+void connect_call_1(Harness& h, Duration talk = 30s) {
+  h.login(0);
+  CallSpec s = Harness::spec(1, "+1555", 3);
+  s.vip_level = 2;
+  h.enqueue_spec(s, 0);
+  REQUIRE(h.offered_to(1) == 0u);
+  h.advance(4s);
+  h.answer(1, 0);
+  h.advance(talk);
+}
+
+template <class E>
+bool is(const CoreEvent& e) {
+  return std::holds_alternative<E>(e);
+}
+
+void ok(Harness& h, const Status& s) {
+  INFO(s.to_string());
+  REQUIRE(s.is_ok());
+  h.check();
+}
+
+}  // namespace
+
+TEST_CASE("transfer to a queue: the agent is released, the call waits there again as itself",
+          "[core][transfer]") {
+  Harness h;
+  transfer_setup(h);
+  connect_call_1(h, 30s);  // t = 34 s
+  ok(h, h.core.hold(C(1)));
+  h.advance(10s);  // t = 44 s
+  const std::size_t m = h.mark();
+  ok(h, h.core.transfer_to_queue(C(1), Q(1)));
+
+  // CallTransferred first, then the agent's release, then the call joins queue 1.
+  REQUIRE(h.rec.events.size() == m + 3);
+  REQUIRE(is<CallTransferred>(h.rec.events[m]));
+  REQUIRE(is<AgentStateChanged>(h.rec.events[m + 1]));
+  REQUIRE(is<CallQueued>(h.rec.events[m + 2]));
+  const auto tr = std::get<CallTransferred>(h.rec.events[m]);
+  CHECK(tr.call == C(1));
+  CHECK(tr.tenant == TenantId(0));
+  CHECK(tr.from_queue == Q(0));
+  CHECK(tr.to_queue == Q(1));
+  CHECK(tr.from_agent == A(0));
+  CHECK_FALSE(tr.to_agent.valid());
+  CHECK(tr.kind == CallTransferred::Kind::kQueue);
+  CHECK(std::string(to_string(tr.kind)) == "queue");
+  CHECK(tr.at == h.now());
+  CHECK(tr.talk == 30s);
+  CHECK(tr.hold == 10s);
+  const auto rel = std::get<AgentStateChanged>(h.rec.events[m + 1]);
+  CHECK(rel.agent == A(0));
+  CHECK(rel.from == AgentState::kHeld);
+  CHECK(rel.to == AgentState::kWrapUp);
+  CHECK(rel.cause == Cause::kAgent);
+  CHECK(rel.call == C(1));
+  const auto queued = std::get<CallQueued>(h.rec.events[m + 2]);
+  CHECK(queued.queue == Q(1));
+  CHECK(queued.caller_number == "+1555");
+  CHECK(queued.vip_level == 2);
+  CHECK(queued.at == h.now());
+
+  CHECK(h.call(1).phase == CallPhase::kWaiting);
+  CHECK(h.call(1).queue == Q(1));
+  CHECK(h.call(1).enqueued == h.now());
+  CHECK_FALSE(h.call(1).agent.valid());
+  // Answered and handled in queue 0 (the agent's part of the call), offered anew in queue 1.
+  const auto q0 = h.queue(0).counters;
+  CHECK(q0.entered == 1);
+  CHECK(q0.answered == 1);
+  CHECK(q0.answered_in_threshold == 1);
+  CHECK(q0.handled == 1);
+  CHECK(q0.total_answer_wait == 4s);
+  CHECK(q0.total_talk == 30s);
+  CHECK(q0.total_hold == 10s);
+  const auto q1 = h.queue(1).counters;
+  CHECK(q1.entered == 1);
+  CHECK(q1.answered == 0);
+  CHECK(h.queue(1).waiting == 1);
+  CHECK(h.agent_snap(0).counters.handled == 1);
+  CHECK(h.agent_snap(0).counters.talk == 30s);
+  CHECK(h.agent_snap(0).counters.hold == 10s);
+
+  // Queue 0's wrap-up (20 s), then Ready; agent 0 is no member of queue 1.
+  h.advance(20s);  // t = 64 s
+  CHECK(h.state(0) == AgentState::kReady);
+  CHECK(h.queue(0).counters.total_wrap_up == 20s);
+  CHECK(h.call(1).phase == CallPhase::kWaiting);
+
+  // Agent 2 takes it in queue 1; its wait there counts from the transfer.
+  h.login(2);
+  REQUIRE(h.offered_to(1) == 2u);
+  h.advance(5s);  // t = 69 s
+  const auto before_answer = h.mark();
+  h.answer(1, 2);
+  REQUIRE(h.count<CallConnected>(before_answer) == 1);
+  CHECK(h.all<CallConnected>(before_answer)[0].waited == 25s);
+  CHECK(h.all<CallConnected>(before_answer)[0].queue == Q(1));
+  h.advance(50s);
+  h.hang_up(1);
+  const auto f = h.finished(1);
+  REQUIRE(f.has_value());
+  CHECK(f->state == FinalState::kCompleted);
+  CHECK(f->queue == Q(1));
+  CHECK(f->agent == A(2));
+  CHECK(f->arrived == TimePoint{});  // the first arrival
+  CHECK(f->waited == 25s);           // in the last queue
+  CHECK(f->talk == 80s);             // both agents' parts
+  CHECK(f->hold == 10s);
+  const auto q1b = h.queue(1).counters;
+  CHECK(q1b.answered == 1);
+  CHECK(q1b.handled == 1);
+  CHECK(q1b.total_answer_wait == 25s);
+  CHECK(q1b.answered_in_threshold == 0);  // 25 s > the 20 s threshold
+  CHECK(q1b.total_talk == 50s);
+  CHECK(q1b.total_hold == 0s);
+  CHECK(h.queue(0).counters.handled == 1);
+  CHECK(h.queue(0).counters.total_talk == 30s);
+  CHECK(h.state(2) == AgentState::kWrapUp);  // queue 1's wrap-up
+  h.advance(10s);
+  CHECK(h.state(2) == AgentState::kReady);
+  CHECK(h.agent_snap(2).counters.handled == 1);
+  CHECK(h.queue(1).counters.total_wrap_up == 10s);
+}
+
+TEST_CASE("transfer to a queue keeps the call's priority; its own queue is allowed",
+          "[core][transfer]") {
+  Harness h;
+  transfer_setup(h);
+  connect_call_1(h);  // priority 3, VIP 2
+  h.enqueue(2, 0);    // waits: agent 1 is logged out
+  h.enqueue(3, 1);    // waits: nobody in queue 1
+  h.advance(10s);
+  SECTION("back into its own queue, ahead of a caller who waited longer") {
+    ok(h, h.core.transfer_to_queue(C(1), Q(0)));
+    CHECK(h.queue(0).counters.entered == 3);
+    CHECK(h.queue(0).counters.handled == 1);
+    CHECK(h.call(1).queue == Q(0));
+    CHECK(h.call(1).position == 1);
+    CHECK(h.call(2).position == 2);
+    h.login(1);
+    CHECK(h.offered_to(1) == 1u);
+    CHECK(h.call(2).phase == CallPhase::kWaiting);
+  }
+  SECTION("into another queue, ahead of a caller who waited longer") {
+    ok(h, h.core.transfer_to_queue(C(1), Q(1)));
+    h.login(2);
+    CHECK(h.offered_to(1) == 2u);
+    CHECK(h.call(3).phase == CallPhase::kWaiting);
+  }
+}
+
+TEST_CASE("directed transfer: a Ready preferred agent gets the call at once", "[core][transfer]") {
+  Harness h;
+  transfer_setup(h);
+  h.login(3);  // idle longest
+  h.advance(10s);
+  h.login(2);
+  connect_call_1(h);
+  const auto m = h.mark();
+  ok(h, h.core.transfer_to_queue(C(1), Q(1), A(2)));
+  REQUIRE(h.count<CallTransferred>(m) == 1);
+  CHECK(h.all<CallTransferred>(m)[0].to_agent == A(2));
+  CHECK(h.offers_of(1, m) == std::vector<std::uint32_t>{2});
+  CHECK(h.all<CallOffered>(m)[0].queue == Q(1));
+  h.answer(1, 2);
+  h.advance(20s);
+  h.hang_up(1);
+  CHECK(h.finished(1)->agent == A(2));
+  CHECK(h.agent_snap(2).counters.handled == 1);
+  CHECK(h.agent_snap(3).counters.handled == 0);
+}
+
+TEST_CASE("directed transfer: the call waits for a busy preferred agent, for sticky_wait at most",
+          "[core][transfer]") {
+  Harness h;
+  transfer_setup(h);
+  h.login(2);
+  h.advance(1s);
+  h.login(3);
+  h.enqueue(5, 1);
+  REQUIRE(h.offered_to(5) == 2u);
+  h.answer(5, 2);  // agent 2 is busy
+  connect_call_1(h);
+  const auto m = h.mark();
+  ok(h, h.core.transfer_to_queue(C(1), Q(1), A(2)));
+  CHECK(h.call(1).phase == CallPhase::kWaiting);
+  CHECK(h.call(1).preferred == A(2));
+  CHECK(h.state(3) == AgentState::kReady);  // eligible, but the call waits for agent 2
+  h.advance(30s);
+  CHECK(h.call(1).phase == CallPhase::kWaiting);
+  SECTION("the preferred agent becomes Ready within the window") {
+    h.hang_up(5);  // agent 2: queue 1's wrap-up, 10 s
+    CHECK(h.call(1).phase == CallPhase::kWaiting);
+    h.advance(10s);
+    CHECK(h.offers_of(1, m) == std::vector<std::uint32_t>{2});
+  }
+  SECTION("after queue 1's sticky_wait (45 s) anyone eligible takes it") {
+    h.advance(14s);
+    CHECK(h.call(1).phase == CallPhase::kWaiting);
+    h.advance(1s);
+    CHECK(h.offers_of(1, m) == std::vector<std::uint32_t>{3});
+    CHECK_FALSE(h.call(1).preferred.valid());
+    h.answer(1, 3);
+    h.hang_up(5);
+    h.advance(10s);
+    CHECK(h.state(2) == AgentState::kReady);  // nothing waits for them any more
+  }
+}
+
+TEST_CASE(
+    "directed transfer: a preferred agent who is never Ready holds the call 30 s when "
+    "sticky_wait is 0",
+    "[core][transfer]") {
+  Harness h;
+  transfer_setup(h, [](ConfigBuilder& cb) { cb.q(1).sticky_wait = 0s; });
+  h.login(4, false);  // NotReady, in no queue
+  connect_call_1(h);
+  SECTION("a member is Ready") {
+    h.login(3);
+    const auto m = h.mark();
+    ok(h, h.core.transfer_to_queue(C(1), Q(1), A(4)));
+    h.advance(29s);
+    CHECK(h.call(1).phase == CallPhase::kWaiting);
+    h.advance(1s);
+    CHECK(h.offers_of(1, m) == std::vector<std::uint32_t>{3});
+  }
+  SECTION("nobody is Ready: after the window the preferred non-member no longer gets it") {
+    const auto m = h.mark();
+    ok(h, h.core.transfer_to_queue(C(1), Q(1), A(4)));
+    h.advance(31s);
+    h.ready(4);
+    CHECK(h.state(4) == AgentState::kReady);
+    CHECK(h.call(1).phase == CallPhase::kWaiting);
+    h.login(2);
+    CHECK(h.offers_of(1, m) == std::vector<std::uint32_t>{2});
+  }
+}
+
+TEST_CASE("directed transfer to an agent outside the queue, without its skills",
+          "[core][transfer]") {
+  Harness h;
+  transfer_setup(h, [](ConfigBuilder& cb) {
+    cb.skill(0, "french");
+    cb.q(1).required_skills = {SkillRequirement{S(0), 5}};
+    cb.a(2).skills = {AgentSkill{S(0), 5}};
+    cb.a(3).skills = {AgentSkill{S(0), 5}};
+  });
+  h.login(4, false);
+  connect_call_1(h);
+  const auto m = h.mark();
+  ok(h, h.core.transfer_to_queue(C(1), Q(1), A(4)));
+  CHECK(h.call(1).phase == CallPhase::kWaiting);
+  h.advance(20s);
+  h.ready(4);
+  REQUIRE(h.offers_of(1, m) == std::vector<std::uint32_t>{4});
+  CHECK(h.all<CallOffered>(m)[0].queue == Q(1));
+  h.advance(3s);
+  h.answer(1, 4);
+  CHECK(h.last<CallConnected>()->queue == Q(1));
+  CHECK(h.last<CallConnected>()->waited == 23s);
+  h.advance(20s);
+  h.hang_up(1);
+  CHECK(h.state(4) == AgentState::kWrapUp);  // queue 1's wrap-up
+  h.advance(10s);
+  CHECK(h.state(4) == AgentState::kReady);
+  CHECK(h.queue(1).counters.answered == 1);
+  CHECK(h.queue(1).counters.handled == 1);
+  CHECK(h.queue(1).counters.total_wrap_up == 10s);
+  CHECK(h.agent_snap(4).counters.handled == 1);
+}
+
+TEST_CASE("directed transfer: the preference ends when the agent fails to answer or logs out",
+          "[core][transfer]") {
+  Harness h;
+  transfer_setup(h);
+  h.login(3);
+  connect_call_1(h);
+  const auto m = h.mark();
+  SECTION("declined") {
+    h.login(2);
+    ok(h, h.core.transfer_to_queue(C(1), Q(1), A(2)));
+    REQUIRE(h.offers_of(1, m) == std::vector<std::uint32_t>{2});
+    ok(h, h.core.offer_failed(C(1), A(2), OfferEndReason::kDeclined));
+    CHECK(h.offers_of(1, m) == (std::vector<std::uint32_t>{2, 3}));
+  }
+  SECTION("no answer") {
+    h.login(2);
+    ok(h, h.core.transfer_to_queue(C(1), Q(1), A(2)));
+    h.advance(15s);  // ring timeout
+    CHECK(h.offers_of(1, m) == (std::vector<std::uint32_t>{2, 3}));
+  }
+  SECTION("logged out") {
+    h.login(2, false);
+    ok(h, h.core.transfer_to_queue(C(1), Q(1), A(2)));
+    CHECK(h.call(1).phase == CallPhase::kWaiting);
+    ok(h, h.core.logout(A(2)));
+    CHECK(h.offers_of(1, m) == std::vector<std::uint32_t>{3});
+  }
+}
+
+TEST_CASE("a transferred call does not wait for the caller's last agent (sticky routing)",
+          "[core][transfer][sticky]") {
+  Harness h;
+  transfer_setup(h, [](ConfigBuilder& cb) {
+    cb.q(0).sticky_window = 1h;
+    cb.q(1).sticky_window = 1h;
+    cb.member(1, 0);  // agent 0 serves queue 1 too
+  });
+  h.login(2);
+  connect_call_1(h);
+  const auto m = h.mark();
+  ok(h, h.core.transfer_to_queue(C(1), Q(1)));
+  CHECK(h.offers_of(1, m) == std::vector<std::uint32_t>{2});
+}
+
+TEST_CASE("transfer to an outside party: the call ends as transferred", "[core][transfer]") {
+  Harness h;
+  transfer_setup(h);
+  connect_call_1(h, 20s);  // t = 24 s
+  ok(h, h.core.hold(C(1)));
+  h.advance(5s);
+  ok(h, h.core.retrieve(C(1)));
+  h.advance(10s);  // t = 39 s
+  const auto m = h.mark();
+  Cause cause = Cause::kAgent;
+  SECTION("by the agent") {
+    ok(h, h.core.transfer_external(C(1)));
+  }
+  SECTION("by a supervisor") {
+    cause = Cause::kSupervisor;
+    ok(h, h.core.transfer_external(C(1), cause));
+  }
+  REQUIRE(h.rec.events.size() == m + 3);
+  REQUIRE(is<CallTransferred>(h.rec.events[m]));
+  REQUIRE(is<CallFinished>(h.rec.events[m + 1]));
+  REQUIRE(is<AgentStateChanged>(h.rec.events[m + 2]));
+  const auto tr = std::get<CallTransferred>(h.rec.events[m]);
+  CHECK(tr.kind == CallTransferred::Kind::kExternal);
+  CHECK(tr.from_queue == Q(0));
+  CHECK_FALSE(tr.to_queue.valid());
+  CHECK(tr.from_agent == A(0));
+  CHECK_FALSE(tr.to_agent.valid());
+  CHECK(tr.talk == 30s);
+  CHECK(tr.hold == 5s);
+  const auto f = std::get<CallFinished>(h.rec.events[m + 1]);
+  CHECK(f.state == FinalState::kTransferred);
+  CHECK(std::string(to_string(f.state)) == "transferred");
+  CHECK(f.agent == A(0));
+  CHECK(f.queue == Q(0));
+  CHECK(f.waited == 4s);
+  CHECK(f.talk == 30s);
+  CHECK(f.hold == 5s);
+  CHECK(f.arrived == TimePoint{});
+  const auto rel = std::get<AgentStateChanged>(h.rec.events[m + 2]);
+  CHECK(rel.to == AgentState::kWrapUp);
+  CHECK(rel.cause == cause);
+  CHECK_FALSE(h.exists(1));
+  const auto q0 = h.queue(0).counters;
+  CHECK(q0.answered == 1);
+  CHECK(q0.handled == 1);
+  CHECK(q0.total_talk == 30s);
+  CHECK(q0.total_hold == 5s);
+  CHECK(h.agent_snap(0).counters.handled == 1);
+  h.advance(20s);
+  CHECK(h.state(0) == AgentState::kReady);
+  CHECK(h.queue(0).counters.total_wrap_up == 20s);
+}
+
+TEST_CASE("start_outbound while Talking or Held on an inbound call places a consultation call",
+          "[core][transfer][consult]") {
+  Harness h;
+  transfer_setup(h);
+  h.login(1, false);
+  connect_call_1(h);
+  const bool held = GENERATE(false, true);
+  if (held) ok(h, h.core.hold(C(1)));
+  const AgentState own = held ? AgentState::kHeld : AgentState::kTalking;
+  const auto m = h.mark();
+  ok(h, h.core.start_outbound(A(0), C(60), CallKind::kInternal, A(1)));
+  // Only the consulted agent changes state; agent 0 stays on call 1.
+  REQUIRE(h.count<AgentStateChanged>(m) == 1);
+  CHECK(h.last_change(1)->to == AgentState::kRinging);
+  CHECK(h.state(0) == own);
+  CHECK(h.view(0).call == C(1));
+  CHECK(h.view(0).call_kind == CallKind::kInbound);
+  CHECK(h.call(1).consult == C(60));
+  CHECK(h.call(60).consult_for == C(1));
+  CHECK(h.call(60).phase == CallPhase::kDialing);
+  // One consultation at a time; a consultation cannot be held or transferred.
+  expect_refused(h, ErrorCode::kInvalidState,
+                 [&] { return h.core.start_outbound(A(0), C(61), CallKind::kOutbound); });
+  ok(h, h.core.outbound_answered(C(60)));
+  CHECK(h.state(0) == own);
+  CHECK(h.state(1) == AgentState::kTalking);
+  expect_refused(h, ErrorCode::kInvalidState, [&] { return h.core.hold(C(60)); });
+  expect_refused(h, ErrorCode::kInvalidState,
+                 [&] { return h.core.transfer_to_queue(C(60), Q(1)); });
+  expect_refused(h, ErrorCode::kInvalidState, [&] { return h.core.transfer_external(C(60)); });
+  // The caller's call can still be held and retrieved.
+  if (held) {
+    ok(h, h.core.retrieve(C(1)));
+    ok(h, h.core.hold(C(1)));
+  } else {
+    ok(h, h.core.hold(C(1)));
+    ok(h, h.core.retrieve(C(1)));
+  }
+  h.advance(10s);
+  SECTION("the consultation ends: the agent is still on the call, the consulted agent is free") {
+    h.hang_up(60);
+    CHECK(h.finished(60)->state == FinalState::kCompleted);
+    CHECK(h.finished(60)->talk == 10s);
+    CHECK(h.state(0) == own);
+    CHECK(h.state(1) == AgentState::kNotReady);  // back where they were
+    CHECK_FALSE(h.call(1).consult.valid());
+    CHECK(h.agent_snap(0).counters.outbound == 1);
+    ok(h, h.core.transfer_to_queue(C(1), Q(1)));  // no consultation in progress any more
+  }
+  SECTION("the caller hangs up during the consultation: it ends too") {
+    const auto before = h.mark();
+    h.hang_up(1);
+    const auto finished = h.all<CallFinished>(before);
+    REQUIRE(finished.size() == 2);
+    CHECK(finished[0].call == C(60));
+    CHECK(finished[0].state == FinalState::kCompleted);
+    CHECK(finished[1].call == C(1));
+    CHECK(finished[1].state == FinalState::kCompleted);
+    CHECK(h.state(0) == AgentState::kWrapUp);
+    CHECK(h.state(1) == AgentState::kNotReady);
+    CHECK(h.core.calls_in_system() == 0);
+  }
+}
+
+TEST_CASE("a consultation that is not answered leaves the agent on the caller's call",
+          "[core][transfer][consult]") {
+  Harness h;
+  transfer_setup(h);
+  h.login(1);
+  connect_call_1(h);
+  ok(h, h.core.hold(C(1)));
+  ok(h, h.core.start_outbound(A(0), C(60), CallKind::kInternal, A(1)));
+  SECTION("failed") {
+    ok(h, h.core.outbound_failed(C(60)));
+  }
+  SECTION("hung up while ringing") {
+    h.hang_up(60);
+  }
+  SECTION("the caller hangs up while it rings") {
+    h.hang_up(1);
+    CHECK(h.finished(1)->state == FinalState::kCompleted);
+    CHECK(h.state(0) == AgentState::kWrapUp);
+  }
+  CHECK(h.finished(60)->state == FinalState::kUnanswered);
+  CHECK(h.state(1) == AgentState::kReady);
+  CHECK(h.agent_snap(0).counters.outbound == 0);
+  if (h.exists(1)) {
+    CHECK(h.state(0) == AgentState::kHeld);
+    CHECK_FALSE(h.call(1).consult.valid());
+    expect_refused(h, ErrorCode::kNotFound,
+                   [&] { return h.core.complete_attended_transfer(C(1), C(60)); });
+  }
+}
+
+TEST_CASE("attended transfer to a colleague: the call continues with them", "[core][transfer]") {
+  Harness h;
+  transfer_setup(h);
+  h.login(1, false);
+  h.not_ready(1, "lunch");
+  connect_call_1(h, 30s);  // t = 34 s
+  ok(h, h.core.hold(C(1)));
+  ok(h, h.core.start_outbound(A(0), C(60), CallKind::kInternal, A(1)));
+  h.advance(5s);
+  ok(h, h.core.outbound_answered(C(60)));
+  h.advance(20s);  // t = 59 s: the caller has been held 25 s
+  const auto m = h.mark();
+  ok(h, h.core.complete_attended_transfer(C(1), C(60)));
+  REQUIRE(h.rec.events.size() == m + 3);
+  REQUIRE(is<CallTransferred>(h.rec.events[m]));
+  REQUIRE(is<CallFinished>(h.rec.events[m + 1]));
+  REQUIRE(is<AgentStateChanged>(h.rec.events[m + 2]));
+  const auto tr = std::get<CallTransferred>(h.rec.events[m]);
+  CHECK(tr.kind == CallTransferred::Kind::kAttended);
+  CHECK(tr.from_queue == Q(0));
+  CHECK_FALSE(tr.to_queue.valid());
+  CHECK(tr.from_agent == A(0));
+  CHECK(tr.to_agent == A(1));
+  CHECK(tr.talk == 30s);
+  CHECK(tr.hold == 25s);
+  const auto consult = std::get<CallFinished>(h.rec.events[m + 1]);
+  CHECK(consult.call == C(60));
+  CHECK(consult.state == FinalState::kCompleted);
+  CHECK(consult.talk == 20s);
+  CHECK(consult.agent == A(0));
+  const auto rel = std::get<AgentStateChanged>(h.rec.events[m + 2]);
+  CHECK(rel.agent == A(0));
+  CHECK(rel.from == AgentState::kHeld);
+  CHECK(rel.to == AgentState::kWrapUp);
+  CHECK(rel.call == C(1));
+
+  CHECK(h.state(1) == AgentState::kTalking);
+  CHECK(h.view(1).call == C(1));
+  CHECK(h.view(1).call_kind == CallKind::kInbound);
+  CHECK(h.call(1).phase == CallPhase::kConnected);
+  CHECK(h.call(1).agent == A(1));
+  CHECK(h.call(1).queue == Q(0));
+  CHECK_FALSE(h.call(1).consult.valid());
+  CHECK_FALSE(h.exists(60));
+  CHECK(h.agent_snap(0).counters.handled == 1);
+  CHECK(h.agent_snap(0).counters.outbound == 1);
+  // Still one answered call of queue 0, not yet handled to its end.
+  CHECK(h.queue(0).counters.answered == 1);
+  CHECK(h.queue(0).counters.handled == 0);
+  // The caller is with agent 1 now, no longer held; agent 1 can hold them.
+  ok(h, h.core.hold(C(1)));
+  h.advance(5s);
+  ok(h, h.core.retrieve(C(1)));
+  h.advance(35s);
+  h.hang_up(1);
+  const auto f = h.finished(1);
+  REQUIRE(f.has_value());
+  CHECK(f->state == FinalState::kCompleted);
+  CHECK(f->agent == A(1));
+  CHECK(f->waited == 4s);
+  CHECK(f->talk == 65s);                     // 30 s with agent 0, 35 s with agent 1
+  CHECK(f->hold == 30s);                     // 25 s by agent 0, 5 s by agent 1
+  CHECK(h.state(1) == AgentState::kWrapUp);  // queue 0's wrap-up
+  const auto q0 = h.queue(0).counters;
+  CHECK(q0.answered == 1);
+  CHECK(q0.handled == 1);
+  CHECK(q0.total_talk == 65s);
+  CHECK(q0.total_hold == 30s);
+  CHECK(h.agent_snap(1).counters.handled == 1);
+  h.advance(20s);
+  CHECK(h.queue(0).counters.total_wrap_up == 40s);  // both agents' wrap-up
+  CHECK(h.state(0) == AgentState::kReady);
+  CHECK(h.state(1) == AgentState::kNotReady);  // back to lunch
+  CHECK(h.reason(1) == "lunch");
+}
+
+TEST_CASE("attended transfer to an outside number: the call ends as transferred",
+          "[core][transfer]") {
+  Harness h;
+  transfer_setup(h);
+  connect_call_1(h, 30s);
+  ok(h, h.core.hold(C(1)));
+  ok(h, h.core.start_outbound(A(0), C(61), CallKind::kOutbound));
+  CHECK(h.state(0) == AgentState::kHeld);
+  h.advance(5s);
+  ok(h, h.core.outbound_answered(C(61)));
+  h.advance(15s);
+  const auto m = h.mark();
+  ok(h, h.core.complete_attended_transfer(C(1), C(61)));
+  REQUIRE(h.rec.events.size() == m + 4);
+  REQUIRE(is<CallTransferred>(h.rec.events[m]));
+  REQUIRE(is<CallFinished>(h.rec.events[m + 1]));
+  REQUIRE(is<CallFinished>(h.rec.events[m + 2]));
+  REQUIRE(is<AgentStateChanged>(h.rec.events[m + 3]));
+  const auto tr = std::get<CallTransferred>(h.rec.events[m]);
+  CHECK(tr.kind == CallTransferred::Kind::kAttended);
+  CHECK_FALSE(tr.to_agent.valid());
+  CHECK(tr.talk == 30s);
+  CHECK(tr.hold == 20s);
+  const auto consult = std::get<CallFinished>(h.rec.events[m + 1]);
+  CHECK(consult.call == C(61));
+  CHECK(consult.state == FinalState::kCompleted);
+  CHECK(consult.talk == 15s);
+  const auto f = std::get<CallFinished>(h.rec.events[m + 2]);
+  CHECK(f.call == C(1));
+  CHECK(f.state == FinalState::kTransferred);
+  CHECK(f.agent == A(0));
+  CHECK(f.talk == 30s);
+  CHECK(f.hold == 20s);
+  CHECK(std::get<AgentStateChanged>(h.rec.events[m + 3]).to == AgentState::kWrapUp);
+  CHECK(h.core.calls_in_system() == 0);
+  CHECK(h.queue(0).counters.handled == 1);
+  CHECK(h.agent_snap(0).counters.handled == 1);
+  CHECK(h.agent_snap(0).counters.outbound == 1);
+}
+
+TEST_CASE("a transfer by an agent with a forced logout pending logs them out", "[core][transfer]") {
+  Harness h;
+  transfer_setup(h);
+  h.login(2);
+  connect_call_1(h);
+  ok(h, h.core.logout(A(0), Cause::kSupervisor));
+  CHECK(h.state(0) == AgentState::kTalking);
+  const auto m = h.mark();
+  ok(h, h.core.transfer_to_queue(C(1), Q(1), A(0)));  // preferring the agent leaving
+  CHECK(h.state(0) == AgentState::kLoggedOut);
+  CHECK(h.offers_of(1, m) == std::vector<std::uint32_t>{2});
+}
+
+TEST_CASE("transfers are refused with a reason; nothing changes", "[core][transfer][errors]") {
+  Harness h;
+  transfer_setup(h, [](ConfigBuilder& cb) {
+    cb.tenant(1, "other");
+    cb.queue(7, 1);
+    cb.agent(8, 1);
+    cb.queue(2).max_length = 1;
+    cb.queue(3).join_when_empty = false;
+    cb.member(3, 1);
+  });
+  h.login(8);
+  connect_call_1(h);
+  h.enqueue(2, 2);  // queue 2 is full now
+  h.enqueue(3, 1);  // waits in queue 1
+  const auto refused = [&](ErrorCode code, auto request) { expect_refused(h, code, request); };
+  SECTION("calls") {
+    refused(ErrorCode::kNotFound, [&] { return h.core.transfer_to_queue(C(99), Q(1)); });
+    refused(ErrorCode::kNotFound, [&] { return h.core.transfer_external(C(99)); });
+    refused(ErrorCode::kInvalidState, [&] { return h.core.transfer_to_queue(C(3), Q(0)); });
+    refused(ErrorCode::kInvalidState, [&] { return h.core.transfer_external(C(3)); });
+    h.login(2);
+    REQUIRE(h.call(3).phase == CallPhase::kOffering);
+    refused(ErrorCode::kInvalidState, [&] { return h.core.transfer_to_queue(C(3), Q(0)); });
+    ok(h, h.core.start_outbound(A(8), C(70), CallKind::kOutbound));
+    ok(h, h.core.outbound_answered(C(70)));
+    refused(ErrorCode::kInvalidState, [&] { return h.core.transfer_external(C(70)); });
+    refused(ErrorCode::kInvalidState, [&] { return h.core.transfer_to_queue(C(70), Q(7)); });
+  }
+  SECTION("queues") {
+    refused(ErrorCode::kNotFound, [&] { return h.core.transfer_to_queue(C(1), Q(42)); });
+    refused(ErrorCode::kPermissionDenied, [&] { return h.core.transfer_to_queue(C(1), Q(7)); });
+    refused(ErrorCode::kLimitReached, [&] { return h.core.transfer_to_queue(C(1), Q(2)); });
+    refused(ErrorCode::kInvalidState, [&] { return h.core.transfer_to_queue(C(1), Q(3)); });
+    // A queue removed from the configuration serves its calls but takes no new ones.
+    h.cb.remove_queue(1);
+    h.apply();
+    REQUIRE(h.queue(1).waiting == 1);
+    refused(ErrorCode::kInvalidState, [&] { return h.core.transfer_to_queue(C(1), Q(1)); });
+  }
+  SECTION("preferred agents") {
+    refused(ErrorCode::kNotFound, [&] { return h.core.transfer_to_queue(C(1), Q(1), A(42)); });
+    refused(ErrorCode::kPermissionDenied,
+            [&] { return h.core.transfer_to_queue(C(1), Q(1), A(8)); });
+    refused(ErrorCode::kInvalidState, [&] { return h.core.transfer_to_queue(C(1), Q(1), A(3)); });
+  }
+  SECTION("attended") {
+    h.login(1);
+    refused(ErrorCode::kNotFound, [&] { return h.core.complete_attended_transfer(C(1), C(99)); });
+    refused(ErrorCode::kNotFound, [&] { return h.core.complete_attended_transfer(C(99), C(1)); });
+    // An inbound call is no consultation.
+    refused(ErrorCode::kInvalidArgument,
+            [&] { return h.core.complete_attended_transfer(C(1), C(3)); });
+    // Another tenant's call.
+    ok(h, h.core.start_outbound(A(8), C(70), CallKind::kOutbound));
+    ok(h, h.core.outbound_answered(C(70)));
+    refused(ErrorCode::kPermissionDenied,
+            [&] { return h.core.complete_attended_transfer(C(1), C(70)); });
+    // A call agent 0 did not place.
+    h.login(4);
+    ok(h, h.core.start_outbound(A(4), C(71), CallKind::kOutbound));
+    ok(h, h.core.outbound_answered(C(71)));
+    refused(ErrorCode::kInvalidArgument,
+            [&] { return h.core.complete_attended_transfer(C(1), C(71)); });
+    // Agent 0's consultation, still ringing.
+    ok(h, h.core.start_outbound(A(0), C(72), CallKind::kInternal, A(1)));
+    refused(ErrorCode::kInvalidState,
+            [&] { return h.core.complete_attended_transfer(C(1), C(72)); });
+    // The caller's call cannot go elsewhere while the consultation is in progress.
+    refused(ErrorCode::kInvalidState, [&] { return h.core.transfer_to_queue(C(1), Q(1)); });
+    refused(ErrorCode::kInvalidState, [&] { return h.core.transfer_external(C(1)); });
+    // The consultation is no call to transfer into itself.
+    ok(h, h.core.outbound_answered(C(72)));
+    refused(ErrorCode::kInvalidState,
+            [&] { return h.core.complete_attended_transfer(C(72), C(72)); });
+    ok(h, h.core.complete_attended_transfer(C(1), C(72)));
+    CHECK(h.call(1).agent == A(1));
+  }
+}
+
+TEST_CASE("transfers in random traffic keep every invariant; every call ends once",
+          "[core][transfer][random]") {
+  Harness h(11);
+  for (std::uint32_t q = 0; q < 3; ++q) {
+    auto& qc = h.cb.queue(q);
+    qc.wrap_up = std::chrono::seconds(5 * q);
+    qc.sticky_wait = q == 2 ? 0s : 20s;
+    qc.max_length = 6;
+  }
+  h.cb.q(1).join_when_empty = false;
+  for (std::uint32_t a = 0; a < 7; ++a) h.cb.agent(a);
+  for (std::uint32_t a = 0; a < 6; ++a) {  // agent 6 serves no queue
+    h.cb.member(a % 3, a, 1 + static_cast<int>(a % 2));
+    h.cb.member((a + 1) % 3, a, 2);
+  }
+  h.apply();
+  const std::uint64_t seed = GENERATE(17, 23, 99, 1234, 4321);
+  INFO("seed " << seed);
+  Xoshiro256 pick(seed);
+  std::uint64_t next_call = 1;
+  std::set<std::uint64_t> created;
+  int transfers = 0, attended = 0;
+  for (int step = 0; step < 4000; ++step) {
+    const auto r = pick.below(100);
+    const AgentId a(static_cast<std::uint32_t>(pick.below(7)));
+    std::vector<CallId> live, connected, offering;
+    for (std::uint64_t c = 1; c < next_call; ++c)
+      if (h.exists(c)) {
+        live.push_back(C(c));
+        const CallView v = h.call(c);
+        if (v.phase == CallPhase::kOffering) offering.push_back(C(c));
+        if (v.phase == CallPhase::kConnected && h.view(v.agent.value).call == C(c) &&
+            h.view(v.agent.value).call_kind == CallKind::kInbound)
+          connected.push_back(C(c));
+      }
+    const CallId some = live.empty() ? C(0) : live[pick.below(live.size())];
+    // Transfers mostly pick a connected call (most attempts are then accepted).
+    const CallId talking =
+        connected.empty() || pick.below(4) == 0 ? some : connected[pick.below(connected.size())];
+    const QueueId queue(static_cast<std::uint32_t>(pick.below(3)));
+    Status st;
+    if (r < 10) {
+      CallSpec s = Harness::spec(next_call++, "+1" + std::to_string(pick.below(5)),
+                                 static_cast<int>(pick.below(3)));
+      if (h.core.enqueue(s, queue).is_ok()) created.insert(s.id.value);
+    } else if (r < 20) {
+      st = h.core.login(a, pick.below(2) == 0);
+    } else if (r < 22) {
+      st = h.core.logout(a, pick.below(3) == 0 ? Cause::kSupervisor : Cause::kAgent);
+    } else if (r < 34) {
+      st = h.core.set_ready(a);
+    } else if (r < 36) {
+      st = h.core.set_not_ready(a, pick.below(2) ? "break" : "misc");
+    } else if (r < 39) {
+      st = h.core.end_wrap_up(a);
+    } else if (r < 43) {
+      st = h.core.offer_ringing(some, a);
+    } else if (r < 55) {
+      // Mostly a call being offered, by the agent it is offered to.
+      const CallId ringing =
+          offering.empty() || pick.below(4) == 0 ? some : offering[pick.below(offering.size())];
+      const auto v = h.core.call(ringing);
+      st = h.core.offer_answered(
+          ringing, v && !v->offered_to.empty() && pick.below(4) != 0 ? v->offered_to[0] : a);
+    } else if (r < 62) {
+      st = h.core.hang_up(some);
+    } else if (r < 65) {
+      st = h.core.hold(some);
+    } else if (r < 67) {
+      st = h.core.retrieve(some);
+    } else if (r < 75) {
+      const AgentId preferred =
+          pick.below(2) ? AgentId(static_cast<std::uint32_t>(pick.below(7))) : AgentId{};
+      st = h.core.transfer_to_queue(talking, queue, preferred);
+      if (st) ++transfers;
+    } else if (r < 77) {
+      st = h.core.transfer_external(talking);
+      if (st) ++transfers;
+    } else if (r < 83) {
+      // Mostly a consultation by the agent of a connected call.
+      const auto v = h.core.call(talking);
+      const AgentId from = v && v->agent.valid() && pick.below(4) != 0 ? v->agent : a;
+      const bool internal = pick.below(3) != 0;
+      const AgentId callee(static_cast<std::uint32_t>(pick.below(7)));
+      if (h.core
+              .start_outbound(from, C(next_call),
+                              internal ? CallKind::kInternal : CallKind::kOutbound, callee)
+              .is_ok())
+        created.insert(next_call);
+      ++next_call;
+    } else if (r < 88) {
+      const auto v = h.core.call(talking);
+      st = h.core.outbound_answered(v && v->consult.valid() && pick.below(3) != 0 ? v->consult
+                                                                                  : some);
+    } else if (r < 89) {
+      st = h.core.outbound_failed(some);
+    } else if (r < 94) {
+      const auto v = h.core.call(talking);
+      const CallId consult = v && v->consult.valid() && pick.below(4) != 0 ? v->consult : some;
+      st = h.core.complete_attended_transfer(talking, consult);
+      if (st) ++attended;
+    } else {
+      h.advance(std::chrono::seconds(1 + pick.below(20)));
+      continue;
+    }
+    (void)st;
+    h.check();
+  }
+  INFO(transfers << " blind transfers, " << attended << " attended");
+  CHECK(transfers > 20);
+  CHECK(attended > 5);
+  // Drain: everybody hangs up.
+  for (std::uint64_t c = 1; c < next_call; ++c)
+    if (h.exists(c)) {
+      if (h.call(c).phase == CallPhase::kDialing) REQUIRE(h.core.outbound_answered(C(c)).is_ok());
+      h.hang_up(c);
+    }
+  CHECK(h.core.calls_in_system() == 0);
+  h.advance(10min);
+  std::set<std::uint64_t> finished;
+  for (const auto& f : h.all<CallFinished>()) CHECK(finished.insert(f.call.value).second);
+  CHECK(finished == created);
+  // Every queue: handled calls never outnumber answered ones.
+  for (std::uint32_t q = 0; q < 3; ++q) {
+    const auto c = h.queue(q).counters;
+    CHECK(c.handled <= c.answered);
+  }
 }

@@ -15,7 +15,7 @@
 
 namespace acd::sim {
 
-constexpr std::size_t kFinalStateCount = 7;  // FinalState::kCompleted .. kUnanswered
+constexpr std::size_t kFinalStateCount = 8;  // FinalState::kCompleted .. kTransferred
 
 // What happened to one call, as seen through the core's events.
 struct CallRecord {

@@ -192,6 +192,11 @@ std::string describe(const core::CoreEvent& event) {
       return "BreakWaitlisted agent " + id_text(e.agent.value) + " position " +
              std::to_string(e.position);
     }
+    std::string operator()(const core::CallTransferred& e) const {
+      return "CallTransferred(" + std::string(core::to_string(e.kind)) + ") call " +
+             id_text(e.call.value) + " from agent " + id_text(e.from_agent.value) + " to queue " +
+             id_text(e.to_queue.value) + " agent " + id_text(e.to_agent.value);
+    }
   };
   return std::visit(Describe{}, event);
 }
@@ -225,6 +230,9 @@ std::pair<CallId, AgentId> subjects(const core::CoreEvent& event) {
     }
     std::pair<CallId, AgentId> operator()(const core::BreakWaitlisted& e) const {
       return {{}, e.agent};
+    }
+    std::pair<CallId, AgentId> operator()(const core::CallTransferred& e) const {
+      return {e.call, e.from_agent};
     }
   };
   return std::visit(Subjects{}, event);
@@ -304,6 +312,7 @@ class Simulator::Impl final : public core::CoreObserver {
   void handle(const core::OverflowLevelChanged& e);
   void handle(const core::SupervisorAlert& e);
   void handle(const core::BreakWaitlisted& e);
+  void handle(const core::CallTransferred& e);
   CallTrack* event_call(CallId id, const char* event);
   AgentTrack* event_agent(AgentId id, const char* event);
   QueueTrack* event_queue(QueueId id, const char* event);
@@ -1125,6 +1134,7 @@ void Simulator::Impl::handle(const core::CallFinished& e) {
     }
     case FinalState::kCancelled:
     case FinalState::kUnanswered:
+    case FinalState::kTransferred:
       violation(who() + ": not a possible end of an inbound call in this simulation");
       break;
   }
@@ -1200,6 +1210,17 @@ void Simulator::Impl::handle(const core::BreakWaitlisted& e) {
   if (a == nullptr) return;
   if (e.position < 1) violation("BreakWaitlisted " + agent_name(e.agent) + " at position 0");
   a->break_waitlisted = true;
+}
+
+// The simulated agents never transfer a call (RoutingCore::transfer_*): any transfer is
+// the core acting on its own.
+void Simulator::Impl::handle(const core::CallTransferred& e) {
+  mix(e.call.value);
+  mix(static_cast<std::uint64_t>(e.kind));
+  mix_at(e.at);
+  check_at(e.at, "CallTransferred");
+  if (event_call(e.call, "CallTransferred") == nullptr) return;
+  violation(describe(core::CoreEvent(e)) + ": nobody asked for a transfer in this simulation");
 }
 
 // ---- 5. Checks and accounting ----

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cinttypes>
 #include <future>
 #include <map>
@@ -71,8 +72,12 @@ const char* to_string(Transport transport) {
 
 namespace {
 
-constexpr const char* kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO";
+constexpr const char* kAllow =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO, REFER, NOTIFY";
 constexpr const char* kSupported = "timer, 100rel";
+// The SIP sockets' receive buffer: the kernel's default (about 80 datagrams) overflows
+// within milliseconds at a few hundred calls per second (bench/sip_bench.sh).
+constexpr unsigned kUdpReceiveBuffer = 4u << 20;
 
 using Clock = std::chrono::steady_clock;
 
@@ -131,15 +136,6 @@ bool has_feature(const msg_list_t* list, const char* feature) {
   return list != nullptr && sip_has_feature(list, feature);
 }
 
-std::string header_text(const sip_header_t* header) {
-  if (header == nullptr) return {};
-  su_home_t home[1] = {SU_HOME_INIT(home)};
-  char* text = sip_header_as_string(home, header);
-  std::string result = str(text);
-  su_home_deinit(home);
-  return result;
-}
-
 }  // namespace
 
 class SofiaSipService final : public SipService {
@@ -196,6 +192,19 @@ class SofiaSipService final : public SipService {
     bool caller_answered = false;
     bool caller_confirmed = false;
     bool answer_on_connect = false;
+    bool caller_100rel = false;  // the caller supports reliable provisional responses
+    bool caller_ringing = false;
+    core::CallKind kind = core::CallKind::kInbound;
+    core::AgentId originator;    // outbound and internal calls: the agent who placed it
+    std::string caller_id;       // outbound calls: the trunk's caller id
+    std::string caller_call_id;  // the Call-ID of the first leg's dialog (Replaces)
+    core::QueueId queue;         // the queue it was answered from
+    // Transferred to an outside number: the core is done with the call; the caller and
+    // the outside leg stay bridged here until either hangs up.
+    bool external = false;
+    // A consultation call being joined to the call it consulted for: its CallFinished
+    // leaves the far leg up, to be moved over (finish_attended_transfer).
+    bool merging = false;
     bool finished = false;  // the core has ended the call
     bool hangup_submitted = false;
     std::vector<std::unique_ptr<AgentLeg>> agents;
@@ -240,10 +249,25 @@ class SofiaSipService final : public SipService {
   // ---- dialogs ----
   int handle_in_dialog(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
   int handle_reinvite(Leg& leg, nta_incoming_t* irq, const sip_t* sip, bool is_update);
+  int handle_refer(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
+  void finish_blind_transfer(Call& call, bool ok, const std::string& message);
+  void finish_attended_transfer(core::CallId id, core::CallId consult_id, bool ok,
+                                const std::string& message);
+  void notify_refer(Leg& leg, int status, const char* phrase);
   void handle_caller_invite_event(Call& call, const sip_t* sip);
   void handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, const sip_t* sip);
   void answer_caller(Call& call);
-  void ring_caller(Call& call, bool reliable);
+  std::string place_leg(Call& call, const std::string& target, core::AgentId agent,
+                        const std::string& name);
+  void ring_caller(Call& call);
+  void reject_caller(Call& call, int status, const char* phrase = nullptr);
+  void refuse(nta_incoming_t* irq, const sip_t* sip, const Source& source, int status,
+              const char* phrase, std::string_view why);
+  Call* accept_invite(nta_incoming_t* irq, const sip_t* sip, const Source& source,
+                      const SipTenant& tenant, core::CallKind kind);
+  void handle_phone_invite(nta_incoming_t* irq, const sip_t* sip, const Source& source,
+                           const SipTenant& tenant, const SipAgent& agent);
+  static std::string outbound_target(const std::string& outbound_uri, const std::string& number);
   void send_ack(AgentLeg& leg, const sip_t* response);
   void send_bye(Leg& leg, const char* reason);
   void hang_up_from_sip(Call& call, const char* who);
@@ -408,18 +432,20 @@ std::optional<std::string> SofiaSipService::open_transports() {
   const char* certificates =
       options_.tls_certificate_dir.empty() ? nullptr : options_.tls_certificate_dir.c_str();
   const std::string first = url_of(options_.listen.front());
-  agent_ =
-      nta_agent_create(root_, URL_STRING_MAKE(first.c_str()), &SofiaSipService::on_message,
-                       reinterpret_cast<nta_agent_magic_t*>(this), NTATAG_UA(1),
-                       NTATAG_SERVER_RPORT(1), NTATAG_MAXSIZE(65536), NTATAG_REL100(1),
-                       NTATAG_MAX_PROCEEDING(static_cast<unsigned>(options_.max_calls) * 2 + 64),
-                       TAG_IF(certificates != nullptr, TPTAG_CERTIFICATE(certificates)), TAG_END());
+  agent_ = nta_agent_create(
+      root_, URL_STRING_MAKE(first.c_str()), &SofiaSipService::on_message,
+      reinterpret_cast<nta_agent_magic_t*>(this), NTATAG_UA(1), NTATAG_SERVER_RPORT(1),
+      NTATAG_MAXSIZE(65536), NTATAG_REL100(1),
+      NTATAG_MAX_PROCEEDING(static_cast<unsigned>(options_.max_calls) * 2 + 64),
+      TPTAG_STUN_SERVER(0),               // sofia's own, on by default: raw lines on stderr
+      TPTAG_UDP_RMEM(kUdpReceiveBuffer),  // bursts outlast a brief stall (capped by rmem_max)
+      TAG_IF(certificates != nullptr, TPTAG_CERTIFICATE(certificates)), TAG_END());
   if (agent_ == nullptr) return "cannot listen on " + first + " (address in use or not local?)";
   for (std::size_t i = 1; i < options_.listen.size(); ++i) {
     const std::string url = url_of(options_.listen[i]);
     if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()),
                             TAG_IF(certificates != nullptr, TPTAG_CERTIFICATE(certificates)),
-                            TAG_END()) < 0)
+                            TPTAG_UDP_RMEM(kUdpReceiveBuffer), TAG_END()) < 0)
       return "cannot listen on " + url + " (address in use, not local, or no certificate?)";
   }
   {
@@ -593,20 +619,21 @@ std::optional<std::string> SofiaSipService::agent_target(const SipTenant& tenant
 
 bool SofiaSipService::check_digest(nta_incoming_t* irq, const sip_t* sip, const std::string& realm,
                                    const SipCredentials& credentials, bool proxy) {
-  const sip_header_t* header =
-      proxy ? reinterpret_cast<const sip_header_t*>(sip->sip_proxy_authorization)
-            : reinterpret_cast<const sip_header_t*>(sip->sip_authorization);
+  // The header as text, from its parsed parameters (each Authorization header of the
+  // request in turn; sip_header_as_string would cut long values short).
+  const msg_auth_t* au = proxy ? sip->sip_proxy_authorization : sip->sip_authorization;
   bool stale = false;
-  if (header != nullptr) {
-    std::string text = header_text(header);
-    // sip_header_as_string gives the value without the header name.
+  for (; au != nullptr; au = au->au_next) {
+    std::string text = str(au->au_scheme);
+    for (int i = 0; au->au_params != nullptr && au->au_params[i] != nullptr; ++i)
+      text += (i == 0 ? " " : ", ") + str(au->au_params[i]);
     auto response = parse_digest_response(text);
-    if (response && response->username == credentials.username && response->realm == realm) {
-      const auto verdict = authenticator_.verify(*response, sip->sip_request->rq_method_name,
-                                                 credentials.ha1, now());
-      if (verdict == DigestAuthenticator::Verdict::kOk) return true;
-      stale = verdict == DigestAuthenticator::Verdict::kStale;
-    }
+    if (!response || response->username != credentials.username || response->realm != realm)
+      continue;
+    const auto verdict =
+        authenticator_.verify(*response, sip->sip_request->rq_method_name, credentials.ha1, now());
+    if (verdict == DigestAuthenticator::Verdict::kOk) return true;
+    stale = stale || verdict == DigestAuthenticator::Verdict::kStale;
   }
   const std::string challenge = authenticator_.challenge(realm, now(), stale);
   if (proxy) {
@@ -687,24 +714,41 @@ void SofiaSipService::reply_options(nta_incoming_t* irq) {
   nta_incoming_destroy(irq);
 }
 
+void SofiaSipService::refuse(nta_incoming_t* irq, const sip_t* sip, const Source& source,
+                             int status, const char* phrase, std::string_view why) {
+  log(SipLogLevel::kInfo, "sip.invite_refused",
+      {{"status", std::to_string(status)},
+       {"reason", std::string(why)},
+       {"source", source.text},
+       {"call_id", str(sip->sip_call_id->i_id)}});
+  nta_incoming_treply(irq, status, phrase, SIPTAG_SERVER_STR(options_.user_agent.c_str()),
+                      TAG_END());
+  nta_incoming_destroy(irq);
+}
+
 void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const Source& source) {
-  auto refuse = [&](int status, const char* phrase, std::string_view why) {
-    log(SipLogLevel::kInfo, "sip.invite_refused",
-        {{"status", std::to_string(status)},
-         {"reason", std::string(why)},
-         {"source", source.text},
-         {"call_id", str(sip->sip_call_id->i_id)}});
-    nta_incoming_treply(irq, status, phrase, SIPTAG_SERVER_STR(options_.user_agent.c_str()),
-                        TAG_END());
-    nta_incoming_destroy(irq);
-  };
   if (sip->sip_to->a_tag != nullptr) {  // a re-INVITE for a dialog we do not have
-    refuse(SIP_481_NO_TRANSACTION, "unknown dialog");
+    refuse(irq, sip, source, SIP_481_NO_TRANSACTION, "unknown dialog");
     return;
   }
   if (sip->sip_contact == nullptr) {
-    refuse(400, "Missing Contact Header", "no Contact");
+    refuse(irq, sip, source, 400, "Missing Contact Header", "no Contact");
     return;
+  }
+  if (sip->sip_max_forwards != nullptr && sip->sip_max_forwards->mf_count == 0) {
+    refuse(irq, sip, source, SIP_483_TOO_MANY_HOPS, "Max-Forwards 0 (a loop?)");
+    return;
+  }
+  // An agent's phone placing a call: From is the agent's SIP user in the tenant's realm.
+  const url_t* from = sip->sip_from->a_url;
+  for (const auto& t : directory_->tenants) {
+    if (t.realm != str(from->url_host)) continue;
+    for (const auto& a : t.agents) {
+      if (a.credentials && a.credentials->username == str(from->url_user)) {
+        handle_phone_invite(irq, sip, source, t, a);
+        return;
+      }
+    }
   }
   // Which trunk: the first (tenant order, then trunk order) whose sources hold the caller.
   const SipTenant* tenant = nullptr;
@@ -724,12 +768,10 @@ void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const
     if (options_.drop_unknown_sources) {
       log(SipLogLevel::kInfo, "sip.invite_dropped",
           {{"reason", "unknown source"}, {"source", source.text}});
-      // Without a response the transaction just ends; a silent drop.
-      nta_incoming_treply(irq, SIP_403_FORBIDDEN, NTATAG_STATELESS(1), TAG_END());
-      nta_incoming_destroy(irq);
+      nta_incoming_destroy(irq);  // no response is sent; the transaction just ends
       return;
     }
-    refuse(SIP_403_FORBIDDEN, "unknown source");
+    refuse(irq, sip, source, SIP_403_FORBIDDEN, "unknown source");
     return;
   }
   if (trunk->auth && !check_digest(irq, sip, tenant->realm, *trunk->auth, /*proxy=*/true)) {
@@ -741,123 +783,16 @@ void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const
   for (const auto& d : trunk->dids)
     if (d.number == number) did = &d;
   if (did == nullptr) {
-    refuse(SIP_404_NOT_FOUND, "unknown number");
+    refuse(irq, sip, source, SIP_404_NOT_FOUND, "unknown number");
     return;
   }
   if (!did->menu.empty() || !did->queue.valid()) {
-    refuse(SIP_480_TEMPORARILY_UNAVAILABLE, "IVR menus need the media plane");
+    refuse(irq, sip, source, SIP_480_TEMPORARILY_UNAVAILABLE, "IVR menus need the media plane");
     return;
   }
-  if (!accepting_.load() || static_cast<int>(calls_.size()) >= options_.max_calls) {
-    ++stats_.rejected_overload;
-    const std::string retry = std::to_string(seconds_of(options_.retry_after));
-    log(SipLogLevel::kWarn, "sip.overload",
-        {{"calls", std::to_string(calls_.size())}, {"source", source.text}});
-    nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR(retry.c_str()),
-                        SIPTAG_SERVER_STR(options_.user_agent.c_str()), TAG_END());
-    nta_incoming_destroy(irq);
-    return;
-  }
-  if (has_sdp(sip) && !is_sdp_type(sip)) {
-    nta_incoming_treply(irq, SIP_415_UNSUPPORTED_MEDIA, SIPTAG_ACCEPT_STR("application/sdp"),
-                        TAG_END());
-    nta_incoming_destroy(irq);
-    return;
-  }
-  // Session timer (RFC 4028): too short an interval is refused with 422.
-  core::Duration session_expires{0};
-  if (sip->sip_session_expires != nullptr) {
-    const auto asked = std::chrono::seconds(sip->sip_session_expires->x_delta);
-    if (asked < options_.min_session_expires) {
-      const std::string min_se = std::to_string(seconds_of(options_.min_session_expires));
-      nta_incoming_treply(irq, SIP_422_SESSION_TIMER_TOO_SMALL, SIPTAG_MIN_SE_STR(min_se.c_str()),
-                          TAG_END());
-      nta_incoming_destroy(irq);
-      return;
-    }
-    session_expires = std::min<core::Duration>(asked, options_.session_expires);
-  } else if (has_feature(sip->sip_supported, "timer")) {
-    session_expires = options_.session_expires;
-  }
-
-  std::optional<Negotiated> negotiated;
-  if (has_sdp(sip)) {
-    std::string error;
-    auto offer = parse_sdp(body_of(sip), &error);
-    if (!offer) {
-      nta_incoming_treply(irq, 400, "Bad Session Description", TAG_END());
-      nta_incoming_destroy(irq);
-      log(SipLogLevel::kInfo, "sip.invite_refused",
-          {{"status", "400"}, {"reason", "bad SDP: " + error}, {"source", source.text}});
-      return;
-    }
-    negotiated = negotiate(*offer);
-    if (!negotiated) {
-      nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE,
-                          SIPTAG_WARNING_STR("305 acd \"no common audio codec (PCMU, PCMA)\""),
-                          TAG_END());
-      nta_incoming_destroy(irq);
-      log(SipLogLevel::kInfo, "sip.invite_refused",
-          {{"status", "488"}, {"reason", "no common codec"}, {"source", source.text}});
-      return;
-    }
-  }
-  auto rtp = media_ports_->allocate();
-  if (!rtp) {
-    ++stats_.rejected_overload;
-    const std::string retry = std::to_string(seconds_of(options_.retry_after));
-    nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR(retry.c_str()),
-                        TAG_END());
-    nta_incoming_destroy(irq);
-    log(SipLogLevel::kWarn, "sip.overload", {{"reason", "no RTP port free"}});
-    return;
-  }
-
-  auto call = std::make_unique<Call>();
-  call->id = hooks_.next_call_id();
-  call->tenant = tenant->id;
-  call->tenant_name = tenant->name;
-  call->caller_number = str(sip->sip_from->a_url->url_user);
-  call->dialed = number;
-  call->source = source.text;
-  call->service = this;
-  call->caller.service = this;
-  call->caller.call = call.get();
-  call->caller.is_caller = true;
-  call->caller.rtp = std::move(*rtp);
-  call->caller.media = negotiated;
-  call->session_expires = session_expires;
-  call->caller_invite = irq;
-
-  tport_t* tp = nta_incoming_transport(agent_, irq, nullptr);
-  Transport transport = Transport::kUdp;
-  if (tp != nullptr) {
-    const std::string proto = str(tport_name(tp)->tpn_proto);
-    transport = proto == "tcp"   ? Transport::kTcp
-                : proto == "tls" ? Transport::kTls
-                                 : Transport::kUdp;
-    tport_unref(tp);
-  }
-  call->caller.local_contact = contact_for(transport);
-
-  nta_leg_t* leg = nta_leg_tcreate(
-      agent_, &SofiaSipService::on_leg_request, reinterpret_cast<nta_leg_magic_t*>(&call->caller),
-      SIPTAG_CALL_ID(sip->sip_call_id), SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
-      NTATAG_REMOTE_CSEQ(sip->sip_cseq->cs_seq), TAG_END());
-  if (leg == nullptr) {
-    refuse(SIP_500_INTERNAL_SERVER_ERROR, "cannot create dialog");
-    return;
-  }
-  nta_leg_tag(leg, nullptr);
-  nta_incoming_tag(irq, nta_leg_get_tag(leg));
-  nta_leg_server_route(leg, sip->sip_record_route, sip->sip_contact);
-  call->caller.leg = leg;
-  nta_incoming_bind(irq, &SofiaSipService::on_caller_invite_event,
-                    reinterpret_cast<nta_incoming_magic_t*>(call.get()));
-
-  Call& c = *call;
-  calls_.emplace(c.id.value, std::move(call));
-  stats_.calls.store(calls_.size());
+  Call* created = accept_invite(irq, sip, source, *tenant, core::CallKind::kInbound);
+  if (created == nullptr) return;
+  Call& c = *created;
   log(SipLogLevel::kInfo, "sip.call_arrived",
       {{"call", std::to_string(c.id.value)},
        {"tenant", tenant->name},
@@ -865,16 +800,13 @@ void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const
        {"caller", c.caller_number},
        {"dialled", number},
        {"source", source.text},
-       {"codec", negotiated ? negotiated->codec.name : std::string("late-offer")}});
-
+       {"codec", c.caller.media ? c.caller.media->codec.name : std::string("late-offer")}});
   c.answer_on_connect = did->answer_on_connect;
   if (c.answer_on_connect) {
-    ring_caller(
-        c, has_feature(sip->sip_supported, "100rel") || has_feature(sip->sip_require, "100rel"));
+    ring_caller(c);
   } else {
     answer_caller(c);
   }
-
   core::CallSpec spec;
   spec.id = c.id;
   spec.tenant = tenant->id;
@@ -899,10 +831,223 @@ void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const
   });
 }
 
+// Checks capacity, the body and the session timer of a new INVITE, negotiates its SDP,
+// binds an RTP pair and makes the call with its first leg (the dialog with the INVITE's
+// sender); nullptr when the INVITE has been refused.
+SofiaSipService::Call* SofiaSipService::accept_invite(nta_incoming_t* irq, const sip_t* sip,
+                                                      const Source& source, const SipTenant& tenant,
+                                                      core::CallKind kind) {
+  const std::string retry = std::to_string(seconds_of(options_.retry_after));
+  if (!accepting_.load() || static_cast<int>(calls_.size()) >= options_.max_calls) {
+    ++stats_.rejected_overload;
+    log(SipLogLevel::kWarn, "sip.overload",
+        {{"calls", std::to_string(calls_.size())}, {"source", source.text}});
+    nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR(retry.c_str()),
+                        SIPTAG_SERVER_STR(options_.user_agent.c_str()), TAG_END());
+    nta_incoming_destroy(irq);
+    return nullptr;
+  }
+  if (has_sdp(sip) && !is_sdp_type(sip)) {
+    nta_incoming_treply(irq, SIP_415_UNSUPPORTED_MEDIA, SIPTAG_ACCEPT_STR("application/sdp"),
+                        TAG_END());
+    nta_incoming_destroy(irq);
+    return nullptr;
+  }
+  // Session timer (RFC 4028): too short an interval is refused with 422.
+  core::Duration session_expires{0};
+  if (sip->sip_session_expires != nullptr) {
+    const auto asked = std::chrono::seconds(sip->sip_session_expires->x_delta);
+    if (asked < options_.min_session_expires) {
+      const std::string min_se = std::to_string(seconds_of(options_.min_session_expires));
+      nta_incoming_treply(irq, SIP_422_SESSION_TIMER_TOO_SMALL, SIPTAG_MIN_SE_STR(min_se.c_str()),
+                          TAG_END());
+      nta_incoming_destroy(irq);
+      return nullptr;
+    }
+    session_expires = std::min<core::Duration>(asked, options_.session_expires);
+  } else if (has_feature(sip->sip_supported, "timer")) {
+    session_expires = options_.session_expires;
+  }
+  std::optional<Negotiated> negotiated;
+  if (has_sdp(sip)) {
+    std::string error;
+    auto offer = parse_sdp(body_of(sip), &error);
+    if (!offer) {
+      refuse(irq, sip, source, 400, "Bad Session Description", "bad SDP: " + error);
+      return nullptr;
+    }
+    negotiated = negotiate(*offer);
+    if (!negotiated) {
+      log(SipLogLevel::kInfo, "sip.invite_refused",
+          {{"status", "488"}, {"reason", "no common codec"}, {"source", source.text}});
+      nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE,
+                          SIPTAG_WARNING_STR("305 acd \"no common audio codec (PCMU, PCMA)\""),
+                          TAG_END());
+      nta_incoming_destroy(irq);
+      return nullptr;
+    }
+  }
+  auto rtp = media_ports_->allocate();
+  if (!rtp) {
+    ++stats_.rejected_overload;
+    log(SipLogLevel::kWarn, "sip.overload", {{"reason", "no RTP port free"}});
+    nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR(retry.c_str()),
+                        TAG_END());
+    nta_incoming_destroy(irq);
+    return nullptr;
+  }
+
+  auto call = std::make_unique<Call>();
+  call->service = this;
+  call->id = hooks_.next_call_id();
+  call->kind = kind;
+  call->tenant = tenant.id;
+  call->tenant_name = tenant.name;
+  call->caller_number = str(sip->sip_from->a_url->url_user);
+  call->dialed = str(sip->sip_request->rq_url->url_user);
+  call->source = source.text;
+  call->caller.service = this;
+  call->caller.call = call.get();
+  call->caller.is_caller = true;
+  call->caller.rtp = std::move(*rtp);
+  call->caller.media = negotiated;
+  call->caller_100rel =
+      has_feature(sip->sip_supported, "100rel") || has_feature(sip->sip_require, "100rel");
+  call->session_expires = session_expires;
+  call->caller_invite = irq;
+  call->caller_call_id = str(sip->sip_call_id->i_id);
+
+  tport_t* tp = nta_incoming_transport(agent_, irq, nullptr);
+  Transport transport = Transport::kUdp;
+  if (tp != nullptr) {
+    const std::string proto = str(tport_name(tp)->tpn_proto);
+    transport = proto == "tcp"   ? Transport::kTcp
+                : proto == "tls" ? Transport::kTls
+                                 : Transport::kUdp;
+    tport_unref(tp);
+  }
+  call->caller.local_contact = contact_for(transport);
+
+  nta_leg_t* leg = nta_leg_tcreate(
+      agent_, &SofiaSipService::on_leg_request, reinterpret_cast<nta_leg_magic_t*>(&call->caller),
+      SIPTAG_CALL_ID(sip->sip_call_id), SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
+      NTATAG_REMOTE_CSEQ(sip->sip_cseq->cs_seq), TAG_END());
+  if (leg == nullptr) {
+    refuse(irq, sip, source, SIP_500_INTERNAL_SERVER_ERROR, "cannot create dialog");
+    return nullptr;
+  }
+  nta_leg_tag(leg, nullptr);
+  nta_incoming_tag(irq, nta_leg_get_tag(leg));
+  nta_leg_server_route(leg, sip->sip_record_route, sip->sip_contact);
+  call->caller.leg = leg;
+  nta_incoming_bind(irq, &SofiaSipService::on_caller_invite_event,
+                    reinterpret_cast<nta_incoming_magic_t*>(call.get()));
+  Call& c = *call;
+  calls_.emplace(c.id.value, std::move(call));
+  stats_.calls.store(calls_.size());
+  return &c;
+}
+
+// An agent's phone places a call: to another agent's extension (an internal call) or to
+// an outside number through the tenant's outbound trunk. While the agent talks on an
+// inbound call, this is a consultation call (the core links the two). The phone is
+// answered when the far end answers.
+void SofiaSipService::handle_phone_invite(nta_incoming_t* irq, const sip_t* sip,
+                                          const Source& source, const SipTenant& tenant,
+                                          const SipAgent& agent) {
+  if (!check_digest(irq, sip, tenant.realm, *agent.credentials, /*proxy=*/true)) {
+    nta_incoming_destroy(irq);
+    return;
+  }
+  const std::string dialled = str(sip->sip_request->rq_url->url_user);
+  const SipAgent* callee = nullptr;
+  for (const auto& a : tenant.agents)
+    if (a.extension == dialled) callee = &a;
+  std::string target;
+  std::string caller_id;
+  if (callee != nullptr) {
+    auto contact = agent_target(tenant, *callee);
+    if (!contact) {
+      refuse(irq, sip, source, SIP_480_TEMPORARILY_UNAVAILABLE, "the agent has no phone");
+      return;
+    }
+    target = *contact;
+  } else {
+    const SipTrunk* trunk = nullptr;
+    for (const auto& t : tenant.trunks)
+      if (t.name == tenant.outbound_trunk && !t.outbound_uri.empty()) trunk = &t;
+    if (trunk == nullptr) {
+      refuse(irq, sip, source, SIP_403_FORBIDDEN, "no outbound trunk for the tenant");
+      return;
+    }
+    target = outbound_target(trunk->outbound_uri, dialled);
+    if (target.empty()) {
+      refuse(irq, sip, source, SIP_484_ADDRESS_INCOMPLETE, "not a dialable number");
+      return;
+    }
+    caller_id = trunk->caller_id;
+  }
+  const core::CallKind kind =
+      callee != nullptr ? core::CallKind::kInternal : core::CallKind::kOutbound;
+  Call* created = accept_invite(irq, sip, source, tenant, kind);
+  if (created == nullptr) return;
+  Call& c = *created;
+  c.originator = agent.id;
+  c.caller_id = caller_id;
+  c.caller_number = callee != nullptr ? agent.extension : caller_id;
+  c.answer_on_connect = true;
+  log(SipLogLevel::kInfo, "sip.call_placed",
+      {{"call", std::to_string(c.id.value)},
+       {"tenant", tenant.name},
+       {"agent", agent.name},
+       {"kind", kind == core::CallKind::kInternal ? "internal" : "outbound"},
+       {"dialled", dialled},
+       {"target", target}});
+  const core::CallId id = c.id;
+  const core::AgentId originator = agent.id;
+  const core::AgentId callee_id = callee != nullptr ? callee->id : core::AgentId{};
+  const std::string callee_name = callee != nullptr ? callee->name : dialled;
+  submit([this, id, originator, kind, callee_id, target, callee_name](core::RoutingCore& core) {
+    const core::Status status = core.start_outbound(originator, id, kind, callee_id);
+    post([this, id, ok = status.is_ok(), message = status.message(), target, callee_id,
+          callee_name] {
+      Call* call = find_call(id);
+      if (call == nullptr) return;
+      std::string why = ok ? place_leg(*call, target, callee_id, callee_name) : message;
+      if (why.empty()) return;
+      log(SipLogLevel::kInfo, "sip.call_refused",
+          {{"call", std::to_string(id.value)}, {"reason", why}});
+      reject_caller(*call, ok ? 500 : 486);
+      if (ok) {
+        submit([id](core::RoutingCore& routing) { (void)routing.outbound_failed(id); });
+        return;  // CallFinished cleans up
+      }
+      destroy_call(id);
+    });
+  });
+}
+
+// "sip:<number>@<host:port of the trunk's outbound URI>;<its parameters>", or "" when the
+// number has characters a SIP user part may not carry.
+std::string SofiaSipService::outbound_target(const std::string& outbound_uri,
+                                             const std::string& number) {
+  if (number.empty() ||
+      number.find_first_not_of(
+          "+0123456789*#.-_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+          std::string::npos)
+    return {};
+  const auto colon = outbound_uri.find(':');
+  std::string rest = outbound_uri.substr(colon + 1);
+  if (const auto at = rest.find('@'); at != std::string::npos) rest = rest.substr(at + 1);
+  return outbound_uri.substr(0, colon + 1) + number + "@" + rest;
+}
+
 // The caller hears ringing until an agent answers (DID answer: on-connect); the 180 is
 // reliable (RFC 3262) when the caller supports 100rel.
-void SofiaSipService::ring_caller(Call& call, bool reliable) {
-  if (reliable) {
+void SofiaSipService::ring_caller(Call& call) {
+  if (call.caller_invite == nullptr || call.caller_ringing) return;
+  call.caller_ringing = true;
+  if (call.caller_100rel) {
     nta_reliable_treply(call.caller_invite, &SofiaSipService::on_prack, nullptr, SIP_180_RINGING,
                         SIPTAG_CONTACT_STR(call.caller.local_contact.c_str()),
                         SIPTAG_REQUIRE_STR("100rel"), TAG_END());
@@ -936,7 +1081,7 @@ void SofiaSipService::answer_caller(Call& call) {
       TAG_IF(!session_expires.empty(), SIPTAG_REQUIRE_STR("timer")),
       SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
   call.caller_answered = true;
-  arm_housekeeping();
+  if (call.session_expires.count() > 0) arm_housekeeping();
 }
 
 // ACK, CANCEL or a timeout of a caller's INVITE transaction.
@@ -1020,6 +1165,14 @@ int SofiaSipService::handle_in_dialog(Leg& leg, nta_incoming_t* irq, const sip_t
     case sip_method_bye: {
       nta_incoming_treply(irq, SIP_200_OK, TAG_END());
       leg.gone = true;
+      if (call.external && call.finished) {
+        log(SipLogLevel::kInfo, "sip.hangup",
+            {{"call", std::to_string(call.id.value)},
+             {"by", leg.is_caller ? "caller" : "outside"}});
+        end_call(call, "SIP;cause=200;text=\"call completed\"");
+        destroy_call(call.id);
+        return 200;
+      }
       if (leg.is_caller) {
         hang_up_from_sip(call, "caller");
       } else {
@@ -1034,7 +1187,7 @@ int SofiaSipService::handle_in_dialog(Leg& leg, nta_incoming_t* irq, const sip_t
     case sip_method_info:
       nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(kAllow), TAG_END());
       return 200;
-    case sip_method_refer: return 501;
+    case sip_method_refer: return handle_refer(leg, irq, sip);
     default:
       nta_incoming_treply(irq, SIP_405_METHOD_NOT_ALLOWED, SIPTAG_ALLOW_STR(kAllow), TAG_END());
       return 405;
@@ -1117,6 +1270,210 @@ int SofiaSipService::handle_reinvite(Leg& leg, nta_incoming_t* irq, const sip_t*
 }
 
 // ---------------------------------------------------------------------------------------
+// Transfers: REFER from the agent's phone on the dialog of a connected inbound call.
+//   Refer-To with Replaces (attended): the consultation call the phone placed is joined
+//     to the caller (complete_attended_transfer);
+//   an agent's extension: back to the call's queue, preferring that agent;
+//   a queue's name: to that queue;
+//   anything else: an outside number, if the tenant allows it (toll-fraud guard).
+// The REFER gets 202 and a NOTIFY with the outcome (message/sipfrag); the transferring
+// phone's legs are hung up by the engine.
+
+int SofiaSipService::handle_refer(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
+  Call& call = *leg.call;
+  auto* agent_leg = leg.is_caller ? nullptr : static_cast<AgentLeg*>(&leg);
+  if (agent_leg == nullptr || call.kind != core::CallKind::kInbound || call.external ||
+      agent_leg->state != AgentLeg::State::kAnswered) {
+    nta_incoming_treply(irq, SIP_403_FORBIDDEN, TAG_END());
+    return 403;
+  }
+  if (sip->sip_refer_to == nullptr || sip->sip_refer_to->r_url->url_user == nullptr) {
+    nta_incoming_treply(irq, 400, "Missing Refer-To", TAG_END());
+    return 400;
+  }
+  const SipTenant* tenant = tenant_by_id(call.tenant);
+  if (tenant == nullptr) {
+    nta_incoming_treply(irq, SIP_403_FORBIDDEN, TAG_END());
+    return 403;
+  }
+  const url_t* to = sip->sip_refer_to->r_url;
+  const std::string user = str(to->url_user);
+  const core::CallId id = call.id;
+  const core::AgentId by = agent_leg->agent;
+  // Attended: Replaces names the phone's dialog of its consultation call.
+  std::string replaces;
+  if (to->url_headers != nullptr) {
+    const std::string headers = str(to->url_headers);
+    std::vector<char> buffer(headers.size() + 1, '\0');
+    url_unescape(buffer.data(), headers.c_str());
+    const std::string unescaped(buffer.data());
+    const auto at = unescaped.find("Replaces=");
+    if (at != std::string::npos) {
+      replaces = unescaped.substr(at + 9);
+      replaces = replaces.substr(0, replaces.find_first_of(";&"));
+    }
+  }
+  nta_incoming_treply(irq, SIP_202_ACCEPTED, TAG_END());
+  if (!replaces.empty()) {
+    Call* consult = nullptr;
+    for (auto& [cid, c] : calls_)
+      if (c->caller_call_id == replaces && c->originator == by) consult = c.get();
+    if (consult == nullptr || consult->connected == nullptr) {
+      notify_refer(leg, 481, "Call Leg/Transaction Does Not Exist");
+      return 202;
+    }
+    const core::CallId consult_id = consult->id;
+    consult->merging = true;
+    log(SipLogLevel::kInfo, "sip.transfer",
+        {{"call", std::to_string(id.value)},
+         {"kind", "attended"},
+         {"by", agent_leg->agent_name},
+         {"consult", std::to_string(consult_id.value)}});
+    submit([this, id, consult_id](core::RoutingCore& core) {
+      const core::Status status = core.complete_attended_transfer(id, consult_id);
+      post([this, id, consult_id, ok = status.is_ok(), message = status.message()] {
+        finish_attended_transfer(id, consult_id, ok, message);
+      });
+    });
+    return 202;
+  }
+  const SipAgent* target_agent = nullptr;
+  for (const auto& a : tenant->agents)
+    if (a.extension == user || a.name == user) target_agent = &a;
+  core::QueueId queue;
+  for (const auto& q : tenant->queues)
+    if (q.name == user) queue = q.id;
+  if (target_agent == nullptr && !queue.valid()) {
+    // An outside number.
+    const SipTrunk* trunk = nullptr;
+    for (const auto& t : tenant->trunks)
+      if (t.name == tenant->outbound_trunk && !t.outbound_uri.empty()) trunk = &t;
+    const std::string target =
+        trunk == nullptr ? std::string() : outbound_target(trunk->outbound_uri, user);
+    if (!tenant->allow_external_transfer || target.empty()) {
+      log(SipLogLevel::kWarn, "sip.transfer_refused",
+          {{"call", std::to_string(id.value)},
+           {"by", agent_leg->agent_name},
+           {"target", user},
+           {"reason", tenant->allow_external_transfer
+                          ? "no outbound trunk"
+                          : "transfers to outside numbers are not allowed"}});
+      notify_refer(leg, 403, "Forbidden");
+      return 202;
+    }
+    log(SipLogLevel::kInfo, "sip.transfer",
+        {{"call", std::to_string(id.value)},
+         {"kind", "external"},
+         {"by", agent_leg->agent_name},
+         {"target", user}});
+    call.caller_id = trunk->caller_id;
+    call.external = true;  // the CallFinished that follows leaves the legs up
+    submit([this, id, target, user](core::RoutingCore& core) {
+      const core::Status status = core.transfer_external(id);
+      post([this, id, target, user, ok = status.is_ok(), message = status.message()] {
+        Call* c = find_call(id);
+        if (c == nullptr) return;
+        if (!ok) c->external = false;
+        finish_blind_transfer(*c, ok, message);
+        if (!ok) return;
+        c->finished = true;
+        c->connected = nullptr;
+        c->kind = core::CallKind::kOutbound;  // the trunk's caller id on the new leg
+        if (std::string why = place_leg(*c, target, core::AgentId{}, user); !why.empty()) {
+          end_call(*c, "SIP;cause=480;text=\"transfer target unavailable\"");
+          destroy_call(id);
+        }
+      });
+    });
+    return 202;
+  }
+  if (!queue.valid()) queue = call.queue;
+  const core::AgentId preferred = target_agent != nullptr ? target_agent->id : core::AgentId{};
+  log(SipLogLevel::kInfo, "sip.transfer",
+      {{"call", std::to_string(id.value)},
+       {"kind", target_agent != nullptr ? "agent" : "queue"},
+       {"by", agent_leg->agent_name},
+       {"target", user}});
+  submit([this, id, queue, preferred](core::RoutingCore& core) {
+    const core::Status status = core.transfer_to_queue(id, queue, preferred);
+    post([this, id, ok = status.is_ok(), message = status.message()] {
+      if (Call* c = find_call(id)) finish_blind_transfer(*c, ok, message);
+    });
+  });
+  return 202;
+}
+
+// After the core's verdict on a blind transfer: tell the transferring phone (NOTIFY) and
+// hang up its leg; the caller stays, waiting for the next agent.
+void SofiaSipService::finish_blind_transfer(Call& call, bool ok, const std::string& message) {
+  AgentLeg* from = call.connected;
+  if (from == nullptr) return;
+  if (!ok) {
+    log(SipLogLevel::kWarn, "sip.transfer_refused",
+        {{"call", std::to_string(call.id.value)}, {"reason", message}});
+    notify_refer(*from, 403, "Forbidden");
+    return;
+  }
+  notify_refer(*from, 200, "OK");
+  from->state = AgentLeg::State::kFailed;
+  send_bye(*from, "SIP;cause=200;text=\"transferred\"");
+  call.connected = nullptr;
+}
+
+// After the core joined the caller to the consultation call's far end: that leg moves
+// into the caller's call; both of the transferring phone's legs are hung up.
+void SofiaSipService::finish_attended_transfer(core::CallId id, core::CallId consult_id, bool ok,
+                                               const std::string& message) {
+  Call* call = find_call(id);
+  Call* consult = find_call(consult_id);
+  if (call == nullptr || call->connected == nullptr) return;
+  AgentLeg* from = call->connected;
+  if (consult != nullptr) consult->merging = false;
+  if (!ok || consult == nullptr || consult->connected == nullptr) {
+    if (consult != nullptr && consult->finished) {
+      end_call(*consult, "SIP;cause=200;text=\"call completed\"");
+      destroy_call(consult_id);
+    }
+    log(SipLogLevel::kWarn, "sip.transfer_refused",
+        {{"call", std::to_string(id.value)}, {"reason", ok ? "consultation call gone" : message}});
+    notify_refer(*from, 403, "Forbidden");
+    return;
+  }
+  notify_refer(*from, 200, "OK");
+  from->state = AgentLeg::State::kFailed;
+  send_bye(*from, "SIP;cause=200;text=\"transferred\"");
+  // Move the consultation's far leg (the new agent's phone, or an outside party).
+  AgentLeg* far = consult->connected;
+  for (auto it = consult->agents.begin(); it != consult->agents.end(); ++it) {
+    if (it->get() != far) continue;
+    std::unique_ptr<AgentLeg> moved = std::move(*it);
+    consult->agents.erase(it);
+    moved->call = call;
+    call->connected = moved.get();
+    call->agents.push_back(std::move(moved));
+    break;
+  }
+  consult->connected = nullptr;
+  send_bye(consult->caller, "SIP;cause=200;text=\"transferred\"");
+  log(SipLogLevel::kInfo, "sip.transferred",
+      {{"call", std::to_string(id.value)}, {"to", call->connected->agent_name}});
+  if (consult->finished) destroy_call(consult_id);
+}
+
+void SofiaSipService::notify_refer(Leg& leg, int status, const char* phrase) {
+  if (leg.leg == nullptr || leg.gone) return;
+  const std::string fragment = "SIP/2.0 " + std::to_string(status) + " " + phrase + "\r\n";
+  nta_outgoing_t* notify =
+      nta_outgoing_tcreate(leg.leg, &SofiaSipService::on_final_response_destroy, nullptr, nullptr,
+                           SIP_METHOD_NOTIFY, nullptr, SIPTAG_EVENT_STR("refer"),
+                           SIPTAG_SUBSCRIPTION_STATE_STR("terminated;reason=noresource"),
+                           SIPTAG_CONTACT_STR(leg.local_contact.c_str()),
+                           SIPTAG_CONTENT_TYPE_STR("message/sipfrag;version=2.0"),
+                           SIPTAG_PAYLOAD_STR(fragment.c_str()), TAG_END());
+  (void)notify;
+}
+
+// ---------------------------------------------------------------------------------------
 // Agent legs
 
 void SofiaSipService::on_offered(const core::CallOffered& offered) {
@@ -1124,79 +1481,80 @@ void SofiaSipService::on_offered(const core::CallOffered& offered) {
   if (call == nullptr) return;  // not a SIP call (demo traffic)
   const SipTenant* tenant = tenant_by_id(offered.tenant);
   const SipAgent* agent = tenant == nullptr ? nullptr : agent_by_id(*tenant, offered.agent);
-  auto fail = [&](std::string_view why) {
-    log(SipLogLevel::kWarn, "sip.offer_failed",
-        {{"call", std::to_string(offered.call.value)},
-         {"agent", agent == nullptr ? std::to_string(offered.agent.value) : agent->name},
-         {"reason", std::string(why)}});
-    const core::CallId id = offered.call;
-    const core::AgentId agent_id = offered.agent;
-    submit([id, agent_id](core::RoutingCore& core) {
-      (void)core.offer_failed(id, agent_id, core::OfferEndReason::kFailed);
-    });
-  };
+  const std::string agent_name =
+      agent == nullptr ? std::to_string(offered.agent.value) : agent->name;
+  std::optional<std::string> target;
+  std::string why;
   if (agent == nullptr) {
-    fail("agent has no SIP configuration");
-    return;
+    why = "agent has no SIP configuration";
+  } else if (target = agent_target(*tenant, *agent); !target) {
+    why = "no registered phone";
+  } else {
+    why = place_leg(*call, *target, offered.agent, agent_name);
   }
-  auto target = agent_target(*tenant, *agent);
-  if (!target) {
-    fail("no registered phone");
-    return;
-  }
+  if (why.empty()) return;
+  log(SipLogLevel::kWarn, "sip.offer_failed",
+      {{"call", std::to_string(offered.call.value)}, {"agent", agent_name}, {"reason", why}});
+  const core::CallId id = offered.call;
+  const core::AgentId agent_id = offered.agent;
+  submit([id, agent_id](core::RoutingCore& core) {
+    (void)core.offer_failed(id, agent_id, core::OfferEndReason::kFailed);
+  });
+}
+
+// INVITEs `target` (an agent's phone, or an outside number through a trunk) as a new leg
+// of `call`; the error, or "" once the INVITE is on its way.
+std::string SofiaSipService::place_leg(Call& call, const std::string& target, core::AgentId agent,
+                                       const std::string& name) {
   auto rtp = media_ports_->allocate();
-  if (!rtp) {
-    fail("no RTP port free");
-    return;
-  }
+  if (!rtp) return "no RTP port free";
   auto leg = std::make_unique<AgentLeg>();
   leg->service = this;
-  leg->call = call;
-  leg->agent = agent->id;
-  leg->agent_name = agent->name;
+  leg->call = &call;
+  leg->agent = agent;
+  leg->agent_name = name;
   leg->rtp = std::move(*rtp);
-  const bool tcp = target->find("transport=tcp") != std::string::npos;
-  const bool tls =
-      target->rfind("sips:", 0) == 0 || target->find("transport=tls") != std::string::npos;
+  std::string lower = target;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  const bool tcp = lower.find("transport=tcp") != std::string::npos;
+  const bool tls = lower.rfind("sips:", 0) == 0 || lower.find("transport=tls") != std::string::npos;
   leg->local_contact = contact_for(tls ? Transport::kTls : tcp ? Transport::kTcp : Transport::kUdp);
 
   const std::string host = our_host();
+  const std::string& shown = call.kind == core::CallKind::kOutbound && !call.caller_id.empty()
+                                 ? call.caller_id
+                                 : call.caller_number;
   const std::string from =
-      (call->caller_number.empty() ? std::string("<sip:anonymous@") + host
-                                   : "<sip:" + call->caller_number + "@" + host) +
-      ">";
-  const std::string to = "<" + *target + ">";
+      (shown.empty() ? std::string("<sip:anonymous@") + host : "<sip:" + shown + "@" + host) + ">";
+  const std::string to = "<" + target + ">";
   nta_leg_t* l =
       nta_leg_tcreate(agent_, &SofiaSipService::on_leg_request,
                       reinterpret_cast<nta_leg_magic_t*>(static_cast<Leg*>(leg.get())),
                       SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()), TAG_END());
-  if (l == nullptr) {
-    fail("cannot create dialog");
-    return;
-  }
+  if (l == nullptr) return "cannot create dialog";
   nta_leg_tag(l, nullptr);
   leg->leg = l;
-  LocalMedia local{media_ports_->address(), leg->rtp.port(), sdp_session_ + call->id.value + 1,
-                   leg->sdp_version};
+  LocalMedia local{media_ports_->address(), leg->rtp.port(),
+                   sdp_session_ + call.id.value + call.agents.size() + 1, leg->sdp_version};
   const std::string sdp = write_offer(local, MediaDirection::kSendRecv);
-  const std::string call_info = std::to_string(call->id.value);
   leg->invite = nta_outgoing_tcreate(
       l, &SofiaSipService::on_agent_invite_response,
       reinterpret_cast<nta_outgoing_magic_t*>(leg.get()), nullptr, SIP_METHOD_INVITE,
-      URL_STRING_MAKE(target->c_str()), SIPTAG_CONTACT_STR(leg->local_contact.c_str()),
+      URL_STRING_MAKE(target.c_str()), SIPTAG_CONTACT_STR(leg->local_contact.c_str()),
       SIPTAG_ALLOW_STR(kAllow), SIPTAG_SUPPORTED_STR(kSupported),
       SIPTAG_USER_AGENT_STR(options_.user_agent.c_str()),
       SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
   if (leg->invite == nullptr) {
     nta_leg_destroy(l);
     leg->leg = nullptr;
-    fail("cannot send INVITE to " + *target);
-    return;
+    return "cannot send INVITE to " + target;
   }
   leg->invite_cseq = nta_outgoing_cseq(leg->invite);
   log(SipLogLevel::kInfo, "sip.agent_invite",
-      {{"call", call_info}, {"agent", agent->name}, {"target", *target}});
-  call->agents.push_back(std::move(leg));
+      {{"call", std::to_string(call.id.value)}, {"agent", name}, {"target", target}});
+  call.agents.push_back(std::move(leg));
+  return {};
 }
 
 int SofiaSipService::on_agent_invite_response(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
@@ -1227,7 +1585,11 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
     if (!leg.ringing_reported && leg.state == AgentLeg::State::kCalling) {
       leg.ringing_reported = true;
       leg.state = AgentLeg::State::kRinging;
-      submit([id, agent](core::RoutingCore& core) { (void)core.offer_ringing(id, agent); });
+      if (call.kind == core::CallKind::kInbound) {
+        submit([id, agent](core::RoutingCore& core) { (void)core.offer_ringing(id, agent); });
+      } else {
+        ring_caller(call);  // the agent who dialled hears the far end ringing
+      }
     }
     return;
   }
@@ -1254,12 +1616,32 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
     if (!leg.media) {
       leg.state = AgentLeg::State::kFailed;
       send_bye(leg, "SIP;cause=488;text=\"no common codec\"");
-      submit([id, agent](core::RoutingCore& core) {
-        (void)core.offer_failed(id, agent, core::OfferEndReason::kFailed);
-      });
+      if (call.kind == core::CallKind::kInbound) {
+        submit([id, agent](core::RoutingCore& core) {
+          (void)core.offer_failed(id, agent, core::OfferEndReason::kFailed);
+        });
+      } else {
+        reject_caller(call, SIP_488_NOT_ACCEPTABLE);
+        submit([id](core::RoutingCore& core) { (void)core.outbound_failed(id); });
+      }
       return;
     }
     leg.state = AgentLeg::State::kAnswered;
+    if (call.external) {  // the outside party of a transfer answered: bridged
+      call.connected = &leg;
+      log(SipLogLevel::kInfo, "sip.transfer_answered",
+          {{"call", std::to_string(id.value)}, {"target", leg.agent_name}});
+      return;
+    }
+    if (call.kind != core::CallKind::kInbound) {
+      // An outbound or internal call: the far end answered; so does the dialling phone.
+      call.connected = &leg;
+      log(SipLogLevel::kInfo, "sip.call_answered",
+          {{"call", std::to_string(id.value)}, {"by", leg.agent_name}});
+      submit([id](core::RoutingCore& core) { (void)core.outbound_answered(id); });
+      answer_caller(call);
+      return;
+    }
     log(SipLogLevel::kInfo, "sip.agent_answered",
         {{"call", std::to_string(id.value)},
          {"agent", leg.agent_name},
@@ -1297,6 +1679,22 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
     leg.leg = nullptr;
   }
   if (!was_live) return;
+  if (call.external) {  // the outside party of a transfer did not answer: end the call
+    log(SipLogLevel::kInfo, "sip.transfer_failed",
+        {{"call", std::to_string(id.value)}, {"status", std::to_string(status)}});
+    end_call(call, "SIP;cause=480;text=\"transfer target unavailable\"");
+    destroy_call(id);
+    return;
+  }
+  if (call.kind != core::CallKind::kInbound) {
+    log(SipLogLevel::kInfo, "sip.call_failed",
+        {{"call", std::to_string(id.value)}, {"status", std::to_string(status)}});
+    reject_caller(
+        call, status,
+        sip != nullptr && sip->sip_status != nullptr ? sip->sip_status->st_phrase : nullptr);
+    submit([id](core::RoutingCore& core) { (void)core.outbound_failed(id); });
+    return;
+  }
   core::OfferEndReason reason = core::OfferEndReason::kFailed;
   if (status == 486 || status == 600) reason = core::OfferEndReason::kBusy;
   if (status == 603) reason = core::OfferEndReason::kDeclined;
@@ -1307,6 +1705,17 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
        {"reason", core::to_string(reason)}});
   submit(
       [id, agent, reason](core::RoutingCore& core) { (void)core.offer_failed(id, agent, reason); });
+}
+
+// A final failure to a caller not yet answered (its own INVITE transaction ends; the
+// call's other legs end with the core's CallFinished).
+void SofiaSipService::reject_caller(Call& call, int status, const char* phrase) {
+  if (call.caller_invite == nullptr || call.caller_answered) return;
+  if (status < 300 || status > 699) status = 480;
+  nta_incoming_treply(call.caller_invite, status, phrase, TAG_END());
+  nta_incoming_destroy(call.caller_invite);
+  call.caller_invite = nullptr;
+  call.caller.gone = true;
 }
 
 int SofiaSipService::on_final_response_destroy(nta_outgoing_magic_t*, nta_outgoing_t* orq,
@@ -1372,6 +1781,7 @@ void SofiaSipService::on_offer_ended(const core::OfferEnded& ended) {
 void SofiaSipService::on_connected(const core::CallConnected& connected) {
   Call* call = find_call(connected.call);
   if (call == nullptr) return;
+  call->queue = connected.queue;
   for (auto& leg : call->agents)
     if (leg->agent == connected.agent && leg->state == AgentLeg::State::kAnswered)
       call->connected = leg.get();
@@ -1388,6 +1798,8 @@ void SofiaSipService::on_finished(const core::CallFinished& finished) {
   Call* call = find_call(finished.call);
   if (call == nullptr) return;
   call->finished = true;
+  if (call->external) return;  // the caller and the outside party stay bridged here
+  if (call->merging) return;   // finish_attended_transfer moves its far leg
   const char* reason = nullptr;
   switch (finished.state) {
     case core::FinalState::kCompleted: reason = "SIP;cause=200;text=\"call completed\""; break;

@@ -796,5 +796,185 @@ TEST_CASE("reports reject invalid parameters and return no rows for empty ranges
   }
 }
 
+// Transfers (migration 0006), tenant 'acme', 2024-05-06 UTC; thresholds: sales 20 s,
+// support 30 s.
+//   31 sales 09:00:00, alice answers 09:00:05 (wait 5 s), talks 60 s, holds 10 s, transfers
+//      to support at 09:01:15 (alice wraps up 20 s); bob answers in support at 09:01:45
+//      (wait 30 s), talks 40 s until 09:02:25 (wraps up 10 s): completed in support, talk
+//      100 s, hold 10 s.
+//   32 sales 09:10:00, alice answers 09:10:25 (wait 25 s), talks 30 s, transfers outside at
+//      09:10:55 (wraps up 20 s): transferred.
+//   33 sales 09:20:00, alice answers 09:20:10 (wait 10 s), talks 20 s, holds the caller for
+//      a consultation (call 34 to bob, 09:20:30-09:21:00) and hands the call to bob at
+//      09:21:00 (hold 30 s; alice wraps up 20 s); bob talks 50 s until 09:21:50 (wraps up
+//      10 s): completed, talk 70 s, hold 30 s.
+//   35 support 09:30:00, bob answers 09:30:04 (wait 4 s), talks 10 s, transfers to sales at
+//      09:30:14 (no wrap-up); the caller hangs up in sales at 09:30:44 (wait 30 s).
+constexpr const char* kTransferHistory = R"sql(
+INSERT INTO calls (call_id, run_id, tenant, direction, first_queue, last_queue, agent,
+                   final_state, arrived_at, queued_at, answered_at, ended_at,
+                   wait_ms, talk_ms, hold_ms, sl_threshold_ms, queues) VALUES
+ (31, 9, 'acme', 'inbound', 'sales', 'support', 'bob', 'completed', '2024-05-06 09:00:00+00',
+  '2024-05-06 09:01:15+00', '2024-05-06 09:01:45+00', '2024-05-06 09:02:25+00',
+  30000, 100000, 10000, 30000, 2),
+ (32, 9, 'acme', 'inbound', 'sales', 'sales', 'alice', 'transferred', '2024-05-06 09:10:00+00',
+  '2024-05-06 09:10:00+00', '2024-05-06 09:10:25+00', '2024-05-06 09:10:55+00',
+  25000, 30000, 0, 20000, 1),
+ (33, 9, 'acme', 'inbound', 'sales', 'sales', 'bob', 'completed', '2024-05-06 09:20:00+00',
+  '2024-05-06 09:20:00+00', '2024-05-06 09:20:10+00', '2024-05-06 09:21:50+00',
+  10000, 70000, 30000, 20000, 1),
+ (34, 9, 'acme', 'outbound', NULL, NULL, 'alice', 'completed', '2024-05-06 09:20:30+00',
+  NULL, NULL, '2024-05-06 09:21:00+00', 0, 25000, 0, NULL, 0),
+ (35, 9, 'acme', 'inbound', 'support', 'sales', NULL, 'abandoned', '2024-05-06 09:30:00+00',
+  '2024-05-06 09:30:14+00', NULL, '2024-05-06 09:30:44+00', 30000, 10000, 0, 20000, 2);
+
+INSERT INTO queue_events (call_id, seq, run_id, tenant, queue, at, kind, agent, wait_ms,
+                          reason, detail) VALUES
+ (31, 1, 9, 'acme', 'sales', '2024-05-06 09:00:00+00', 'enter', NULL, NULL, NULL, '{}'),
+ (31, 2, 9, 'acme', 'sales', '2024-05-06 09:00:05+00', 'connect', 'alice', 5000, NULL, '{}'),
+ (31, 3, 9, 'acme', 'sales', '2024-05-06 09:01:15+00', 'transfer', 'alice', 5000, 'queue',
+  '{"to": "support", "to_queue": "support", "talk_ms": 60000, "hold_ms": 10000,
+    "sl_threshold_ms": 20000}'),
+ (31, 4, 9, 'acme', 'support', '2024-05-06 09:01:15+00', 'enter', NULL, NULL, NULL, '{}'),
+ (31, 5, 9, 'acme', 'support', '2024-05-06 09:01:45+00', 'connect', 'bob', 30000, NULL, '{}'),
+ (32, 1, 9, 'acme', 'sales', '2024-05-06 09:10:00+00', 'enter', NULL, NULL, NULL, '{}'),
+ (32, 2, 9, 'acme', 'sales', '2024-05-06 09:10:55+00', 'transfer', 'alice', 25000, 'external',
+  '{"talk_ms": 30000, "hold_ms": 0, "sl_threshold_ms": 20000}'),
+ (33, 1, 9, 'acme', 'sales', '2024-05-06 09:20:00+00', 'enter', NULL, NULL, NULL, '{}'),
+ (33, 2, 9, 'acme', 'sales', '2024-05-06 09:21:00+00', 'transfer', 'alice', 10000, 'attended',
+  '{"to": "bob", "to_agent": "bob", "talk_ms": 20000, "hold_ms": 30000,
+    "sl_threshold_ms": 20000}'),
+ (35, 1, 9, 'acme', 'support', '2024-05-06 09:30:00+00', 'enter', NULL, NULL, NULL, '{}'),
+ (35, 2, 9, 'acme', 'support', '2024-05-06 09:30:14+00', 'transfer', 'bob', 4000, 'queue',
+  '{"to": "sales", "to_queue": "sales", "talk_ms": 10000, "hold_ms": 0,
+    "sl_threshold_ms": 30000}'),
+ (35, 3, 9, 'acme', 'sales', '2024-05-06 09:30:14+00', 'enter', NULL, NULL, NULL, '{}'),
+ (35, 4, 9, 'acme', 'sales', '2024-05-06 09:30:44+00', 'abandon', NULL, 30000, NULL, '{}');
+
+INSERT INTO agent_state_events (run_id, seq, tenant, agent, at, from_state, to_state, reason,
+                                cause, call_id) VALUES
+ (9, 1, 'acme', 'alice', '2024-05-06 09:00:05+00', 'reserved', 'talking', NULL, 'call', 31),
+ (9, 2, 'acme', 'alice', '2024-05-06 09:01:05+00', 'talking', 'held', NULL, 'agent', 31),
+ (9, 3, 'acme', 'alice', '2024-05-06 09:01:15+00', 'held', 'wrap-up', NULL, 'agent', 31),
+ (9, 4, 'acme', 'alice', '2024-05-06 09:01:35+00', 'wrap-up', 'ready', NULL, 'timer', 31),
+ (9, 5, 'acme', 'bob', '2024-05-06 09:01:45+00', 'reserved', 'talking', NULL, 'call', 31),
+ (9, 6, 'acme', 'bob', '2024-05-06 09:02:25+00', 'talking', 'wrap-up', NULL, 'call', 31),
+ (9, 7, 'acme', 'bob', '2024-05-06 09:02:35+00', 'wrap-up', 'ready', NULL, 'timer', 31),
+ (9, 8, 'acme', 'alice', '2024-05-06 09:10:25+00', 'reserved', 'talking', NULL, 'call', 32),
+ (9, 9, 'acme', 'alice', '2024-05-06 09:10:55+00', 'talking', 'wrap-up', NULL, 'agent', 32),
+ (9, 10, 'acme', 'alice', '2024-05-06 09:11:15+00', 'wrap-up', 'ready', NULL, 'timer', 32),
+ (9, 11, 'acme', 'alice', '2024-05-06 09:20:10+00', 'reserved', 'talking', NULL, 'call', 33),
+ (9, 12, 'acme', 'alice', '2024-05-06 09:20:30+00', 'talking', 'held', NULL, 'agent', 33),
+ (9, 13, 'acme', 'bob', '2024-05-06 09:20:30+00', 'ready', 'ringing', NULL, 'call', 34),
+ (9, 14, 'acme', 'bob', '2024-05-06 09:20:35+00', 'ringing', 'talking', NULL, 'call', 34),
+ (9, 15, 'acme', 'alice', '2024-05-06 09:21:00+00', 'held', 'wrap-up', NULL, 'agent', 33),
+ (9, 16, 'acme', 'alice', '2024-05-06 09:21:20+00', 'wrap-up', 'ready', NULL, 'timer', 33),
+ (9, 17, 'acme', 'bob', '2024-05-06 09:21:50+00', 'talking', 'wrap-up', NULL, 'call', 33),
+ (9, 18, 'acme', 'bob', '2024-05-06 09:22:00+00', 'wrap-up', 'ready', NULL, 'timer', 33),
+ (9, 19, 'acme', 'bob', '2024-05-06 09:30:04+00', 'reserved', 'talking', NULL, 'call', 35),
+ (9, 20, 'acme', 'bob', '2024-05-06 09:30:14+00', 'talking', 'ready', NULL, 'agent', 35);
+
+INSERT INTO call_legs (call_id, leg, run_id, tenant, queue, agent, offered_at, answered_at,
+                       ended_at, result) VALUES
+ (31, 1, 9, 'acme', 'sales', 'alice', '2024-05-06 09:00:00+00', '2024-05-06 09:00:05+00',
+  '2024-05-06 09:01:15+00', 'answered'),
+ (31, 2, 9, 'acme', 'support', 'bob', '2024-05-06 09:01:40+00', '2024-05-06 09:01:45+00',
+  '2024-05-06 09:02:25+00', 'answered'),
+ (32, 1, 9, 'acme', 'sales', 'alice', '2024-05-06 09:10:20+00', '2024-05-06 09:10:25+00',
+  '2024-05-06 09:10:55+00', 'answered'),
+ (33, 1, 9, 'acme', 'sales', 'alice', '2024-05-06 09:20:05+00', '2024-05-06 09:20:10+00',
+  '2024-05-06 09:21:00+00', 'answered'),
+ (33, 2, 9, 'acme', 'sales', 'bob', '2024-05-06 09:21:00+00', '2024-05-06 09:21:00+00',
+  '2024-05-06 09:21:50+00', 'answered'),
+ (35, 1, 9, 'acme', 'support', 'bob', '2024-05-06 09:30:02+00', '2024-05-06 09:30:04+00',
+  '2024-05-06 09:30:14+00', 'answered');
+)sql";
+
+TEST_CASE("reports count transferred calls as answered, each part where it was handled",
+          "[reports][transfer]") {
+  ReportDb db(kTransferHistory);
+  // sales 09:00: calls 32 (transferred: answered, 25 s > 20 s), 33 (answered in 10 s),
+  // 35 (abandoned after 30 s) and call 31's part in sales (transferred to support:
+  // answered in 5 s) -> offered 4, answered 3, abandoned 1, answered in threshold 2.
+  //   sl_answered 2/3, sl_with_abandons 2/4, sl_abandons_after_threshold 2/4, abandon
+  //   rate 1/4; ASA (5 + 25 + 10)/3 s = 13333 ms.
+  //   handle time: 31 in sales 60 + 10 + 20 (alice's wrap-up) = 90 s; 32 30 + 0 + 20 =
+  //   50 s; 33 70 + 30 + 30 (both agents' wrap-up) = 130 s -> AHT 90000 ms; talk
+  //   (60 + 30 + 70)/3, hold (10 + 0 + 30)/3, wrap-up (20 + 20 + 30)/3; longest wait 30 s
+  //   (call 35).
+  // support 09:00: call 31 (answered in 30 s = the threshold; its part in support: talk
+  // 100 - 60 = 40 s, hold 10 - 10 = 0, bob's wrap-up 10 s) and call 35's part in support
+  // (answered in 4 s, talk 10 s, no wrap-up) -> offered 2, answered 2, both in threshold;
+  // ASA 17 s, AHT (50 + 10)/2 s, talk (40 + 10)/2, hold 0, wrap-up (10 + 0)/2.
+  db.check("SELECT * FROM report_queue_intervals('acme', '2024-05-06', '2024-05-07', 'hour')",
+           {{"sales",
+             "2024-05-06 09:00:00+00",
+             "2024-05-06 09:00:00",
+             "4",
+             "3",
+             "1",
+             "0",
+             "2",
+             "0",
+             "0.6667",
+             "0.5000",
+             "0.5000",
+             "0.2500",
+             "13333",
+             "90000",
+             "53333",
+             "13333",
+             "23333",
+             "30000",
+             "0",
+             "0",
+             "0",
+             "0"},
+            {"support",
+             "2024-05-06 09:00:00+00",
+             "2024-05-06 09:00:00",
+             "2",
+             "2",
+             "0",
+             "0",
+             "2",
+             "0",
+             "1.0000",
+             "1.0000",
+             "1.0000",
+             "0.0000",
+             "17000",
+             "30000",
+             "25000",
+             "0",
+             "5000",
+             "30000",
+             "0",
+             "0",
+             "0",
+             "0"}});
+  // A transfer counts where the call entered the queue it left: outside the range, nothing.
+  db.check(
+      "SELECT queue, offered, answered FROM report_queue_intervals('acme', "
+      "'2024-05-06 09:01', '2024-05-06 09:30', 'hour')",
+      {{"sales", "2", "2"}, {"support", "1", "1"}});
+
+  // alice: legs of 31, 32 and 33, each ended by her transfer: talk 60 + 30 + 20 s, hold
+  // 10 + 0 + 30 s, wrap-up 3 x 20 s; outbound: the consultation call 34 -> AHT 210/3 s.
+  // bob: legs of 31 (the call's talk less alice's part: 40 s, hold 0) and 33 (70 - 20 =
+  // 50 s, hold 30 - 30 = 0), and 35, ended by his transfer (10 s); wrap-up 10 + 10 s
+  // -> AHT 120/3 s.
+  db.check("SELECT * FROM report_agent_monthly_volume('acme', '2024-05-01', '2024-06-01')",
+           {{"alice", "2024-05-01 00:00:00+00", "2024-05-01", "3", "3", "0", "1", "110000", "40000",
+             "60000", "70000"},
+            {"bob", "2024-05-01 00:00:00+00", "2024-05-01", "3", "3", "0", "0", "100000", "0",
+             "20000", "40000"}});
+
+  // 'transferred' is a final state the calls table accepts now; unknown states it does not.
+  CHECK(db.error_of("INSERT INTO calls (call_id, run_id, tenant, final_state, arrived_at, "
+                    "ended_at) VALUES (36, 9, 'acme', 'passed-on', now(), now())")
+            .rfind("23514", 0) == 0);
+}
+
 }  // namespace
 }  // namespace acd::store

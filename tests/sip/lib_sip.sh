@@ -9,12 +9,22 @@ command -v sipp >/dev/null || fail "sipp (Debian package sip-tester) is not inst
 # Writes the test configuration with the given flood and overload limits and starts acdd.
 start_sip_acdd() {
   local rate="${1:-1000}" burst="${2:-2000}" max_calls="${3:-100}"
+  out_port="$(free_port)"  # where the trunk's outbound calls go (a SIPp "carrier")
+  # A self-signed certificate for the TLS listener (sofia-sip reads agent.pem: key and
+  # certificate), made fresh for every test.
+  mkdir -p "$dir/tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+    -keyout "$dir/tls/key.pem" -out "$dir/tls/cert.pem" >/dev/null 2>&1 ||
+    fail "openssl could not make a test certificate"
+  cat "$dir/tls/key.pem" "$dir/tls/cert.pem" >"$dir/tls/agent.pem"
   sed -e "s|@DIR@|$dir|g" -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" \
+      -e "s|@OUT_PORT@|$out_port|g" \
       -e "s|@MAX_CALLS@|$max_calls|g" "$here/sip_test.yaml" >"$dir/acdd.yaml"
   start_acdd "$dir/acdd.yaml"
   wait_log 'event=started'
   udp_port="$(sip_port udp)"
   tcp_port="$(sip_port tcp)"
+  tls_port="$(sip_port tls)"
 }
 
 # The port acdd bound for a transport, from its sip.listening log line.
@@ -38,12 +48,22 @@ free_port() {
 
 sipp_common=(-nostdin -timeout 60s -timeout_error -trace_err -max_retrans 10)
 
-# register_agent NAME PASSWORD PORT [EXPIRES]: the phone at PORT registers as NAME.
+# SIPp options for TLS (-t l1) with the test's certificate.
+sipp_tls() { echo -t l1 -tls_cert "$dir/tls/cert.pem" -tls_key "$dir/tls/key.pem"; }
+
+# register_agent NAME PASSWORD PORT [EXPIRES [TRANSPORT]]: registers NAME's phone with
+# the contact 127.0.0.1:PORT (where its UAS scenario listens, before or after), over
+# TRANSPORT (udp, the default, or tls).
 register_agent() {
-  local name="$1" password="$2" port="$3" expires="${4:-3600}"
-  sipp "${sipp_common[@]}" -sf "$scenarios/register.xml" -s "$name" -au "$name" -ap "$password" \
-    -i 127.0.0.1 -p "$port" -mp "$(free_port)" -m 1 -set expires "$expires" \
-    -error_file "$dir/register-$name.err" 127.0.0.1:"$udp_port" >/dev/null 2>&1 ||
+  local name="$1" password="$2" port="$3" expires="${4:-3600}" transport="${5:-udp}"
+  local target=127.0.0.1:"$udp_port" options=()
+  if [[ "$transport" == tls ]]; then
+    target=127.0.0.1:"$tls_port"
+    read -r -a options <<<"$(sipp_tls)"
+  fi
+  sipp "${sipp_common[@]}" "${options[@]}" -sf "$scenarios/register.xml" -s "$name" \
+    -au "$name" -ap "$password" -i 127.0.0.1 -p "$(free_port)" -mp "$(free_port)" -m 1 \
+    -set expires "$expires" -set contact_port "$port" -error_file "$dir/register-$name.err" "$target" >/dev/null 2>&1 ||
     fail "agent $name could not register (see $dir/register-$name.err)"
 }
 
@@ -56,6 +76,20 @@ start_agent() {
   sipp "${sipp_common[@]}" -sf "$scenarios/$scenario" -i 127.0.0.1 -p "$port" \
     -mp "$(free_port)" -m "$calls" -d 1000 "$@" -error_file "$dir/agent-$port.err" \
     -trace_msg -message_file "$dir/agent-$port.msg" >/dev/null 2>&1 &
+  last_pid=$!
+  pids+=("$last_pid")
+}
+
+# start_phone_call AGENT DIALLED: AGENT's phone (authenticating) calls DIALLED and waits
+# for the far end to hang up; sets $last_pid.
+start_phone_call() {
+  local user="$1" dialled="$2" port
+  shift 2
+  port="$(free_port)"
+  sipp "${sipp_common[@]}" -sf "$scenarios/phone_call.xml" -s "$dialled" -set user "$user" \
+    -au "$user" -ap "$user-secret" -i 127.0.0.1 -p "$port" -mp "$(free_port)" -m 1 \
+    -error_file "$dir/phone-$port.err" -trace_msg -message_file "$dir/phone-$port.msg" "$@" \
+    127.0.0.1:"$udp_port" >/dev/null 2>&1 &
   last_pid=$!
   pids+=("$last_pid")
 }

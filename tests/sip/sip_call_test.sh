@@ -50,14 +50,53 @@ refused() {
     >/dev/null 2>&1 || fail "call to $did from $source did not get $status (see $dir/refused-$status.err)"
 }
 
+# alice_fails_bob_answers SCENARIO REASON: Alice's phone runs SCENARIO and her offer must
+# end with REASON; Bob, next in the queue, answers and hangs up.
+alice_fails_bob_answers() {
+  start_sip_acdd
+  ready_agent alice
+  start_agent "$1" "$port"
+  local alice=$last_pid
+  ready_agent bob
+  start_agent agent_answer_hangup.xml "$port"
+  local bob=$last_pid
+  start_caller caller_wait_bye.xml 100
+  wait_pid "$last_pid" "caller"
+  wait_pid "$alice" "alice's phone"
+  wait_pid "$bob" "bob's phone"
+  local call
+  call="$(call_id_of 1)"
+  grep -E "event=call.offer_ended tenant=acme call=$call agent=alice reason=$2" "$log" >/dev/null ||
+    fail "alice's offer did not end as $2"
+  expect_finished 1 completed bob
+}
+
+# blind_transfer TARGET DID: a call to DID answered by Alice, who transfers it (REFER) to
+# TARGET; Bob's phone answers what comes to it and hangs up.
+blind_transfer() {
+  start_sip_acdd
+  ready_agent alice
+  start_agent agent_refer.xml "$port" 1 -d 500 -set target "$1" -set replaces ""
+  local alice=$last_pid
+  ready_agent bob
+  start_agent agent_answer_hangup.xml "$port"
+  local bob=$last_pid
+  start_caller caller_wait_bye.xml "$2"
+  wait_pid "$last_pid" "caller"
+  wait_pid "$alice" "alice's phone"
+  wait_pid "$bob" "bob's phone"
+}
+
 case "$case_name" in
   caller_hangs_up)
     # A ready agent answers; the caller hangs up; both legs end, the call is completed.
+    # (DID 102 answers the caller only when the agent has answered, so the caller's talk
+    # time starts then.)
     start_sip_acdd
     ready_agent alice
     start_agent agent_answer.xml "$port"
     agent=$last_pid
-    start_caller caller.xml 100 -d 1000
+    start_caller caller.xml 102 -d 1000
     wait_pid "$last_pid" "caller"
     wait_pid "$agent" "alice's phone"
     expect_finished 1 completed alice
@@ -110,41 +149,13 @@ case "$case_name" in
   no_answer_next_agent)
     # Alice lets it ring to the ring timeout (3 s): CANCEL, she goes NotReady(no-answer),
     # and Bob, next in the queue, gets the call.
-    start_sip_acdd
-    ready_agent alice
-    start_agent agent_no_answer.xml "$port"
-    alice=$last_pid
-    ready_agent bob
-    start_agent agent_answer_hangup.xml "$port"
-    bob=$last_pid
-    start_caller caller_wait_bye.xml 100
-    wait_pid "$last_pid" "caller"
-    wait_pid "$alice" "alice's phone"
-    wait_pid "$bob" "bob's phone"
-    call="$(call_id_of 1)"
-    grep -E "event=call.offer_ended tenant=acme call=$call agent=alice reason=no-answer" "$log" >/dev/null ||
-      fail "alice's offer did not end as no-answer"
+    alice_fails_bob_answers agent_no_answer.xml no-answer
     wait_log "event=agent.state tenant=acme agent=alice from=Ringing to=NotReady reason=no-answer"
-    expect_finished 1 completed bob
     ;;
 
   agent_busy)
     # Alice's phone answers 486 Busy Here: the offer ends busy and Bob gets the call.
-    start_sip_acdd
-    ready_agent alice
-    start_agent agent_busy.xml "$port"
-    alice=$last_pid
-    ready_agent bob
-    start_agent agent_answer_hangup.xml "$port"
-    bob=$last_pid
-    start_caller caller_wait_bye.xml 100
-    wait_pid "$last_pid" "caller"
-    wait_pid "$alice" "alice's phone"
-    wait_pid "$bob" "bob's phone"
-    call="$(call_id_of 1)"
-    grep -E "event=call.offer_ended tenant=acme call=$call agent=alice reason=busy" "$log" >/dev/null ||
-      fail "alice's offer did not end as busy"
-    expect_finished 1 completed bob
+    alice_fails_bob_answers agent_busy.xml busy
     ;;
 
   all_busy_then_ready)
@@ -172,30 +183,27 @@ case "$case_name" in
     ;;
 
   priority_overtakes)
-    # Alice is busy; a normal call (DID 100) and then a priority call (DID 101, priority
-    # 50) wait; when Alice is free the priority call gets her first.
+    # Nobody is logged in; a normal call (DID 100) and then a priority call (DID 101,
+    # priority 50) wait; when Alice logs in (registers) the priority call gets her first.
     start_sip_acdd
-    ready_agent alice
-    start_agent agent_answer_hangup.xml "$port" 3 -d 2500
-    alice=$last_pid
-    start_caller caller_wait_bye.xml 100
-    first=$last_pid
-    wait_log 'event=call.connected' 1
     start_caller caller_wait_bye.xml 100
     normal=$last_pid
-    wait_log 'event=call.queued' 2
+    wait_log 'event=call.queued' 1
     start_caller caller_wait_bye.xml 101
     vip=$last_pid
-    wait_log 'event=call.queued' 3
-    wait_pid "$first" "first caller"
+    wait_log 'event=call.queued' 2
+    port="$(free_port)"
+    start_agent agent_answer_hangup.xml "$port" 2 -d 300
+    alice=$last_pid
+    register_agent alice alice-secret "$port"
     wait_pid "$vip" "priority caller"
     wait_pid "$normal" "normal caller"
     wait_pid "$alice" "alice's phone"
-    normal_call="$(call_id_of 2)"
-    vip_call="$(call_id_of 3)"
+    normal_call="$(call_id_of 1)"
+    vip_call="$(call_id_of 2)"
     connected_order="$(grep -E 'event=call.connected' "$log" | sed -E 's/.* call=([0-9]+).*/\1/' | tr '\n' ' ')"
-    [[ "$connected_order" == "$(call_id_of 1) $vip_call $normal_call " ]] ||
-      fail "connected in the order $connected_order; expected $(call_id_of 1) $vip_call $normal_call"
+    [[ "$connected_order" == "$vip_call $normal_call " ]] ||
+      fail "connected in the order $connected_order; expected $vip_call $normal_call"
     ;;
 
   no_skilled_agent)
@@ -225,6 +233,98 @@ case "$case_name" in
     call="$(call_id_of 1)"
     hold_ms="$(grep -E "event=call.finished tenant=acme call=$call " "$log" | sed -E 's/.* hold_ms=([0-9]+).*/\1/')"
     ((hold_ms >= 500)) || fail "hold time $hold_ms ms; the agent held for about 700 ms"
+    ;;
+
+  internal_call)
+    # Alice dials Bob's extension from her phone: Bob's phone rings and answers, then
+    # hangs up; the engine ends Alice's side.
+    start_sip_acdd
+    ready_agent alice
+    ready_agent bob
+    start_agent agent_answer_hangup.xml "$port"
+    bob=$last_pid
+    start_phone_call alice 1002
+    wait_pid "$last_pid" "alice's phone"
+    wait_pid "$bob" "bob's phone"
+    wait_log 'event=sip.call_placed .*agent=alice kind=internal dialled=1002'
+    wait_log 'event=call.finished .*state=completed'
+    wait_log 'event=agent.state tenant=acme agent=bob from=Ringing to=Talking'
+    ;;
+
+  outbound_call)
+    # Alice dials an outside number: the engine sends it to the tenant's outbound trunk
+    # (a SIPp "carrier" at the trunk's outbound URI) with the trunk's caller id.
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_answer_hangup.xml "$out_port"
+    carrier=$last_pid
+    start_phone_call alice +15551234
+    wait_pid "$last_pid" "alice's phone"
+    wait_pid "$carrier" "the carrier"
+    grep -E '^INVITE sip:\+15551234@127.0.0.1' "$dir/agent-$out_port.msg" >/dev/null ||
+      fail "the carrier did not get an INVITE for +15551234"
+    grep -E '^From: <sip:\+4930111222@' "$dir/agent-$out_port.msg" >/dev/null ||
+      fail "the outbound call did not carry the trunk's caller id"
+    wait_log 'event=call.finished .*state=completed'
+    ;;
+
+  blind_transfer_agent)
+    # Alice answers and transfers the caller to Bob's extension (REFER): 202, NOTIFY 200,
+    # the engine hangs up Alice's phone, Bob's phone rings and answers; Bob hangs up.
+    blind_transfer 1002 100
+    wait_log "event=call.transferred tenant=acme call=$(call_id_of 1) "
+    wait_log "event=call.finished tenant=acme call=$(call_id_of 1) .*state=completed agent=bob"
+    ;;
+
+  blind_transfer_queue)
+    # Alice transfers the caller to the queue "backoffice", where Bob answers.
+    blind_transfer backoffice 102
+    wait_log "event=call.queued tenant=acme call=$(call_id_of 1) queue=backoffice"
+    wait_log "event=call.finished tenant=acme call=$(call_id_of 1) queue=backoffice state=completed agent=bob"
+    ;;
+
+  attended_transfer)
+    # Alice answers, calls Bob from her phone (a consultation call), then transfers the
+    # caller to that call (REFER with Replaces): the caller ends up talking to Bob and
+    # both of Alice's dialogs are hung up by the engine.
+    start_sip_acdd
+    ready_agent alice
+    consult_id="consult-$$@127.0.0.1"
+    start_agent agent_refer.xml "$port" 1 -d 3000 -set target 1002 \
+      -set replaces "?Replaces=${consult_id//@/%40}"
+    alice=$last_pid
+    ready_agent bob
+    start_agent agent_answer_hangup.xml "$port" 1 -d 6000
+    bob=$last_pid
+    start_caller caller_wait_bye.xml 100
+    caller=$last_pid
+    wait_log 'event=call.connected .*agent=alice'
+    start_phone_call alice 1002 -cid_str "$consult_id"
+    consult=$last_pid
+    wait_pid "$caller" "caller"
+    wait_pid "$alice" "alice's phone (inbound call)"
+    wait_pid "$consult" "alice's phone (consultation call)"
+    wait_pid "$bob" "bob's phone"
+    call="$(call_id_of 1)"
+    wait_log "event=sip.transferred call=$call to=bob"
+    wait_log "event=call.finished tenant=acme call=$call .*state=completed agent=bob"
+    ;;
+
+  tls)
+    # The TLS listener presents the configured certificate (verified against it) and
+    # answers SIP over TLS. (Debian's SIPp is built without TLS, so openssl s_client
+    # carries an OPTIONS request.)
+    start_sip_acdd
+    [[ -n "$tls_port" ]] || fail "no TLS listener"
+    first_line="$(printf '%s\r\n' "OPTIONS sip:127.0.0.1:$tls_port;transport=tls SIP/2.0" \
+      "Via: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-tls-probe" \
+      "From: <sip:probe@127.0.0.1>;tag=probe" "To: <sip:127.0.0.1>" \
+      "Call-ID: tls-probe@127.0.0.1" "CSeq: 1 OPTIONS" "Max-Forwards: 70" \
+      "Content-Length: 0" "" |
+      timeout 30 openssl s_client -quiet -ign_eof -verify_return_error \
+        -CAfile "$dir/tls/cert.pem" -connect 127.0.0.1:"$tls_port" 2>/dev/null |
+      head -n 1 | tr -d '\r' || true)"
+    [[ "$first_line" == "SIP/2.0 200 OK" ]] || fail "OPTIONS over TLS got '$first_line'"
     ;;
 
   refusals)
