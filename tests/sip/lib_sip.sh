@@ -119,3 +119,15 @@ wait_pid() {
 call_id_of() {
   grep -E 'event=sip.call_arrived' "$log" | sed -n "${1}p" | sed -E 's/.* call=([0-9]+).*/\1/'
 }
+
+# expect_finished N STATE [AGENT]: the N-th call that arrived finished in STATE (with AGENT).
+expect_finished() {
+  local call
+  call="$(call_id_of "$1")"
+  [[ -n "$call" ]] || fail "no call number $1 arrived"
+  wait_log "event=call.finished tenant=acme call=$call .*state=$2"
+  if [[ -n "${3:-}" ]]; then
+    grep -E "event=call.finished tenant=acme call=$call .*agent=$3" "$log" >/dev/null ||
+      fail "call $1 ($call) was not answered by $3: $(grep "call=$call" "$log" | grep finished)"
+  fi
+}

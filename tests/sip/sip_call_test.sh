@@ -26,18 +26,6 @@ ready_agent() {
   wait_log "event=agent.state tenant=acme agent=$1 from=[A-Za-z]+ to=Ready"
 }
 
-# expect_finished N STATE [AGENT]: the N-th call that arrived finished in STATE (with AGENT).
-expect_finished() {
-  local call
-  call="$(call_id_of "$1")"
-  [[ -n "$call" ]] || fail "no call number $1 arrived"
-  wait_log "event=call.finished tenant=acme call=$call .*state=$2"
-  if [[ -n "${3:-}" ]]; then
-    grep -E "event=call.finished tenant=acme call=$call .*agent=$3" "$log" >/dev/null ||
-      fail "call $1 ($call) was not answered by $3: $(grep "call=$call" "$log" | grep finished)"
-  fi
-}
-
 # refused DID STATUS [CODECS] [SOURCE]: a call that must get STATUS as its final response.
 refused() {
   local did="$1" status="$2" codecs="${3:-0 8 101}" source="${4:-127.0.0.1}"

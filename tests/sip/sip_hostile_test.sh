@@ -41,18 +41,6 @@ send_raw() {
   perl "$here/sip_send.pl" --port "$port" "${args[@]}" "$1"
 }
 
-# expect_finished N STATE [AGENT]: the N-th call that arrived finished in STATE (with AGENT).
-expect_finished() {
-  local call
-  call="$(call_id_of "$1")"
-  [[ -n "$call" ]] || fail "no call number $1 arrived"
-  wait_log "event=call.finished tenant=acme call=$call .*state=$2"
-  if [[ -n "${3:-}" ]]; then
-    grep -E "event=call.finished tenant=acme call=$call .*agent=$3" "$log" >/dev/null ||
-      fail "call $1 ($call) was not answered by $3: $(grep "call=$call" "$log" | grep finished)"
-  fi
-}
-
 # start_ready_phone NAME SCENARIO CALLS [sipp options...]: NAME's phone (a UAS running
 # SCENARIO for CALLS calls) listens first and then registers (register_agent registers its
 # port from another one), so a call that is already waiting can be offered the moment
