@@ -1324,6 +1324,8 @@ int SofiaSipService::handle_refer(Leg& leg, nta_incoming_t* irq, const sip_t* si
     }
     const core::CallId consult_id = consult->id;
     consult->merging = true;
+    // To an outside party the core ends the caller's call (transferred): keep its legs.
+    if (consult->kind == core::CallKind::kOutbound) call.external = true;
     log(SipLogLevel::kInfo, "sip.transfer",
         {{"call", std::to_string(id.value)},
          {"kind", "attended"},
@@ -1430,6 +1432,7 @@ void SofiaSipService::finish_attended_transfer(core::CallId id, core::CallId con
   AgentLeg* from = call->connected;
   if (consult != nullptr) consult->merging = false;
   if (!ok || consult == nullptr || consult->connected == nullptr) {
+    call->external = false;
     if (consult != nullptr && consult->finished) {
       end_call(*consult, "SIP;cause=200;text=\"call completed\"");
       destroy_call(consult_id);
