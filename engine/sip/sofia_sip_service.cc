@@ -580,15 +580,17 @@ std::string SofiaSipService::our_host() const {
 }
 
 std::string SofiaSipService::contact_for(Transport transport) const {
+  // One copy of the bound transports (each bound() takes the mutex and copies the list).
+  const std::vector<BoundTransport> transports = bound();
   std::uint16_t port = 0;
-  for (const auto& b : bound())
+  for (const auto& b : transports)
     if (b.transport == transport) {
       port = b.port;
       break;
     }
-  if (port == 0 && !bound().empty()) {
-    port = bound().front().port;
-    transport = bound().front().transport;
+  if (port == 0 && !transports.empty()) {
+    port = transports.front().port;
+    transport = transports.front().transport;
   }
   std::string uri = (transport == Transport::kTls ? "<sips:acd@" : "<sip:acd@") + our_host() + ":" +
                     std::to_string(port);
