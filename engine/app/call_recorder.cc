@@ -224,11 +224,15 @@ void CallRecorder::on_core_event(const core::CoreEvent& event, const core::Routi
                                                                          : "end";
             const std::string detail = "{\"talk_ms\":" + std::to_string(millis(e.talk)) +
                                        ",\"hold_ms\":" + std::to_string(millis(e.hold)) + "}";
-            queue_event(
-                e.call, c, last_queue, e.at, kind,
-                e.agent.valid() ? n.agent(e.agent) : std::string(), millis(e.waited),
-                e.state == core::FinalState::kCompleted ? std::string() : core::to_string(e.state),
-                detail);
+            // reason: an abandon's is why the caller left (migration 0007), an end's the
+            // final state; a complete has none.
+            const char* reason = e.state == core::FinalState::kCompleted ? ""
+                                 : e.state == core::FinalState::kAbandoned
+                                     ? core::to_string(e.cause)
+                                     : core::to_string(e.state);
+            queue_event(e.call, c, last_queue, e.at, kind,
+                        e.agent.valid() ? n.agent(e.agent) : std::string(), millis(e.waited),
+                        reason, detail);
             // Legs still open: the answered one ends with the call; others did not get it.
             std::vector<std::uint32_t> open;
             for (const auto& [agent, leg] : c.open_legs) open.push_back(agent);
@@ -262,6 +266,7 @@ void CallRecorder::on_core_event(const core::CoreEvent& event, const core::Routi
             r.offers = c.legs_made - c.transfer_legs;
             r.queues = c.queues;
             r.vip_level = c.vip_level;
+            r.end_reason = core::to_string(e.cause);
             if (c.queues == 0) r.direction = "outbound";
             if (e.state == core::FinalState::kCallback) {
               sink_(store::CallbackRecord{r.call_id, r.tenant, last_queue, c.caller, ended});

@@ -99,7 +99,7 @@ TEST_CASE("an answered call gives its queue events, legs and one call record", "
   f.advance(1s);
   REQUIRE(f.core->offer_answered(core::CallId(42), f.bob).ok());
   f.advance(30s);
-  REQUIRE(f.core->hang_up(core::CallId(42)).ok());
+  REQUIRE(f.core->hang_up(core::CallId(42), core::HangupCause::kAgentBye).ok());
 
   const auto events = f.all<store::QueueEventRecord>();
   std::vector<std::string> kinds;
@@ -133,6 +133,8 @@ TEST_CASE("an answered call gives its queue events, legs and one call record", "
   const auto& c = calls[0];
   CHECK(c.call_id == 42);
   CHECK(c.final_state == "completed");
+  CHECK(c.end_reason == "agent-bye");
+  CHECK(events[5].reason.empty());  // a complete event has no reason
   CHECK(c.agent == "bob");
   CHECK(c.caller == "+15550001");
   CHECK(c.dialled == "8000");
@@ -164,20 +166,38 @@ TEST_CASE("an answered call gives its queue events, legs and one call record", "
 
 TEST_CASE("an abandon and a callback exit are recorded with their reasons", "[recorder]") {
   Fixture f;
-  SECTION("abandon while queued") {
+  SECTION("abandon while queued: the caller's CANCEL") {
     REQUIRE(f.core->login(f.alice, false).ok());
     REQUIRE(f.core->enqueue(f.spec(5), f.sales).ok());
     f.advance(12s);
-    REQUIRE(f.core->hang_up(core::CallId(5)).ok());
+    REQUIRE(f.core->hang_up(core::CallId(5), core::HangupCause::kCallerCancel).ok());
     const auto calls = f.all<store::CallRecord>();
     REQUIRE(calls.size() == 1);
     CHECK(calls[0].final_state == "abandoned");
+    CHECK(calls[0].end_reason == "caller-cancel");
     CHECK(calls[0].wait_ms == 12'000);
     CHECK_FALSE(calls[0].answered_at);
     const auto events = f.all<store::QueueEventRecord>();
     REQUIRE(events.size() == 2);
     CHECK(events[1].kind == "abandon");
+    CHECK(events[1].reason == "caller-cancel");
     CHECK(events[1].wait_ms == 12'000);
+  }
+  SECTION("abandon while an agent is rung: the caller's BYE") {
+    REQUIRE(f.core->login(f.alice, true).ok());
+    REQUIRE(f.core->enqueue(f.spec(5), f.sales).ok());
+    f.advance(3s);
+    REQUIRE(f.core->hang_up(core::CallId(5), core::HangupCause::kCallerBye).ok());
+    const auto calls = f.all<store::CallRecord>();
+    REQUIRE(calls.size() == 1);
+    CHECK(calls[0].final_state == "abandoned");
+    CHECK(calls[0].end_reason == "caller-bye");
+    const auto events = f.all<store::QueueEventRecord>();
+    REQUIRE(events.size() == 4);
+    CHECK(events[2].kind == "offer-ended");
+    CHECK(events[2].reason == "caller-gone");
+    CHECK(events[3].kind == "abandon");
+    CHECK(events[3].reason == "caller-bye");
   }
   SECTION("timeout to a callback") {
     REQUIRE(f.core->login(f.alice, false).ok());
@@ -198,6 +218,7 @@ TEST_CASE("an abandon and a callback exit are recorded with their reasons", "[re
     REQUIRE(calls.size() == 1);
     CHECK(calls[0].final_state == "callback");
     CHECK(calls[0].exit_reason == "max-wait");
+    CHECK(calls[0].end_reason == "queue-exit");
   }
 }
 
@@ -296,6 +317,7 @@ TEST_CASE("a transfer to a queue the caller abandons: answered before, abandoned
   const auto calls = f.all<store::CallRecord>();
   REQUIRE(calls.size() == 1);
   CHECK(calls[0].final_state == "abandoned");
+  CHECK(calls[0].end_reason == "unspecified");  // hang_up without a cause
   CHECK(calls[0].agent.empty());
   CHECK_FALSE(calls[0].answered_at);  // not in support
   CHECK(calls[0].wait_ms == 7'000);
@@ -321,6 +343,7 @@ TEST_CASE("a transfer to an outside party ends the call as transferred", "[recor
   const auto calls = f.all<store::CallRecord>();
   REQUIRE(calls.size() == 1);
   CHECK(calls[0].final_state == "transferred");
+  CHECK(calls[0].end_reason == "transfer");
   CHECK(calls[0].agent == "alice");
   CHECK(calls[0].talk_ms == 30'000);
   CHECK(calls[0].hold_ms == 5'000);
@@ -378,6 +401,7 @@ TEST_CASE("an attended transfer: the colleague gets a leg and the call", "[recor
   const auto& consult = calls[0];
   CHECK(consult.call_id == 900);
   CHECK(consult.final_state == "completed");
+  CHECK(consult.end_reason == "transfer");
   CHECK(consult.direction == "outbound");
   CHECK(consult.agent == "alice");
   CHECK(consult.talk_ms == 10'000);

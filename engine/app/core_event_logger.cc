@@ -80,7 +80,8 @@ void CoreEventLogger::on_core_event(const core::CoreEvent& event, const core::Ro
                    std::vector<LogField> f{{"tenant", tenant},
                                            {"call", e.call.value},
                                            {"queue", queue},
-                                           {"state", core::to_string(e.state)}};
+                                           {"state", core::to_string(e.state)},
+                                           {"end_reason", core::to_string(e.cause)}};
                    if (e.agent.valid()) f.emplace_back("agent", agent);
                    f.emplace_back("waited_ms", to_ms(e.waited));
                    f.emplace_back("talk_ms", to_ms(e.talk));

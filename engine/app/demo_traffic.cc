@@ -42,9 +42,7 @@ void refused(std::string_view action, const core::Status& status, std::uint64_t 
 }  // namespace
 
 DemoTraffic::DemoTraffic(CoreThread& thread, const DaemonConfig& config)
-    : thread_(thread),
-      rng_(demo_seed(config.demo.seed)),
-      timers_(thread.io_context()) {
+    : thread_(thread), rng_(demo_seed(config.demo.seed)), timers_(thread.io_context()) {
   take_settings(config);
 }
 
@@ -178,7 +176,7 @@ void DemoTraffic::arrive() {
       auto it = calls_.find(id.value);
       if (!running_ || it == calls_.end() || it->second.connected) return;
       it->second.patience = TimerSet::kNone;
-      refused("abandon", core.hang_up(id), id.value);
+      refused("abandon", core.hang_up(id, core::HangupCause::kCallerCancel), id.value);
     });
   });
   calls_.emplace(id.value, call);
@@ -262,7 +260,9 @@ void DemoTraffic::on_core_event(const core::CoreEvent& event, const core::Routin
                          auto found = calls_.find(call.value);
                          if (found != calls_.end()) found->second.talk = TimerSet::kNone;
                          thread_.submit([this, call](core::RoutingCore& c) {
-                           if (running_) refused("hang_up", c.hang_up(call), call.value);
+                           if (running_)
+                             refused("hang_up", c.hang_up(call, core::HangupCause::kCallerBye),
+                                     call.value);
                          });
                        });
                  },

@@ -112,6 +112,13 @@ std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& 
   return directory;
 }
 
+std::string cap_log_value(std::string_view value) {
+  if (value.size() <= kMaxSipLogValue) return std::string(value);
+  std::size_t cut = kMaxSipLogValue;
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(value.substr(0, cut)) + "...(" + std::to_string(value.size()) + " bytes)";
+}
+
 sip::SipLogger make_sip_logger() {
   return [](sip::SipLogLevel level, std::string_view event,
             std::initializer_list<sip::SipLogField> fields) {
@@ -123,9 +130,19 @@ sip::SipLogger make_sip_logger() {
       case sip::SipLogLevel::kError: l = LogLevel::kError; break;
     }
     if (!log_enabled(l)) return;
+    // LogField views its value: the cut copies live here until the line is written.
+    std::vector<std::string> capped;
+    capped.reserve(fields.size());
     std::vector<LogField> out;
     out.reserve(fields.size());
-    for (const auto& f : fields) out.emplace_back(f.key, f.value);
+    for (const auto& f : fields) {
+      if (f.value.size() <= kMaxSipLogValue) {
+        out.emplace_back(f.key, f.value);
+      } else {
+        capped.push_back(cap_log_value(f.value));
+        out.emplace_back(f.key, capped.back());
+      }
+    }
     log_event(l, event, out);
   };
 }

@@ -15,8 +15,14 @@ namespace acd::app {
 sip::SipOptions make_sip_options(const SipConfig& config);
 // What the SIP layer needs of the tenants: realms, agents' phones, trunks, queues.
 std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& config);
-// Writes the SIP service's log lines as the daemon's structured log events.
+// Writes the SIP service's log lines as the daemon's structured log events, each value cut
+// to kMaxSipLogValue bytes (cap_log_value): much of it comes from the wire.
 sip::SipLogger make_sip_logger();
+
+inline constexpr std::size_t kMaxSipLogValue = 200;
+// `value`, or its first kMaxSipLogValue bytes (not splitting a UTF-8 sequence) followed by
+// "...(N bytes)".
+std::string cap_log_value(std::string_view value);
 
 class SipEventForwarder final : public CoreListener {
  public:

@@ -116,7 +116,27 @@ enum class FinalState : std::uint8_t {
   kTransferred  // answered, then handed by the agent to an outside party (see CallTransferred)
 };
 
-// The one final event of every call.
+// Who or what ended a call (CallFinished::cause), in the host's words where the host ended
+// it (RoutingCore::hang_up) and the core's own otherwise. to_string gives the stable text
+// the history stores (calls.end_reason) and logs show.
+enum class HangupCause : std::uint8_t {
+  kUnspecified,     // "unspecified": the host did not say (hang_up's default)
+  kCallerCancel,    // "caller-cancel": the caller gave up before being answered (SIP CANCEL)
+  kCallerBye,       // "caller-bye": the caller hung up (BYE from the caller's side)
+  kAgentBye,        // "agent-bye": the agent hung up (BYE from the agent's phone)
+  kCallerNoAck,     // "caller-no-ack": the caller never confirmed the engine's answer (ACK)
+  kSessionExpired,  // "session-expired": a session timer ran out without a refresh
+  kMediaTimeout,    // "media-timeout": no media from a leg for too long
+  kQueueExit,       // "queue-exit": left through a configured exit (see CallExited's reason)
+  kTransfer,        // "transfer": handed outside, or a consultation joined by a transfer
+  kDialFailed,      // "dial-failed": a call an agent placed was not answered (outbound_failed)
+  kSystem           // "system": the engine ended it (the call a consultation was for ended)
+};
+
+// The one final event of every call. `cause`: the one given to hang_up; kQueueExit after
+// an exit (kVoicemail, kCallback, kHungUp); kTransfer for a call transferred outside and a
+// consultation joined by complete_attended_transfer; kDialFailed after outbound_failed;
+// kSystem for a consultation that ended because the call it was for ended.
 struct CallFinished {
   CallId call;
   TenantId tenant;
@@ -128,6 +148,7 @@ struct CallFinished {
   Duration talk;      // over the whole call: every agent's part, also before a transfer
   Duration hold;
   TimePoint at;
+  HangupCause cause = HangupCause::kUnspecified;  // who or what ended the call
 };
 
 // An agent handed their connected inbound call on (RoutingCore::transfer_to_queue,
@@ -200,6 +221,7 @@ class CoreObserver {
 const char* to_string(OfferEndReason r);
 const char* to_string(ExitReason r);
 const char* to_string(FinalState s);
+const char* to_string(HangupCause c);
 const char* to_string(AlertKind k);
 const char* to_string(CallTransferred::Kind k);
 

@@ -76,6 +76,23 @@ const char* to_string(FinalState s) {
   return "?";
 }
 
+const char* to_string(HangupCause c) {
+  switch (c) {
+    case HangupCause::kUnspecified: return "unspecified";
+    case HangupCause::kCallerCancel: return "caller-cancel";
+    case HangupCause::kCallerBye: return "caller-bye";
+    case HangupCause::kAgentBye: return "agent-bye";
+    case HangupCause::kCallerNoAck: return "caller-no-ack";
+    case HangupCause::kSessionExpired: return "session-expired";
+    case HangupCause::kMediaTimeout: return "media-timeout";
+    case HangupCause::kQueueExit: return "queue-exit";
+    case HangupCause::kTransfer: return "transfer";
+    case HangupCause::kDialFailed: return "dial-failed";
+    case HangupCause::kSystem: return "system";
+  }
+  return "?";
+}
+
 const char* to_string(AlertKind k) {
   switch (k) {
     case AlertKind::kBreakOverrun: return "break-overrun";

@@ -476,14 +476,15 @@ struct RoutingCore::Impl {
   void erase_waiting(CallRt& c);
   void leave_queue_accounting(CallRt& c);
   void exit_call(CallRt& c, ExitReason reason, const ExitDestination& dest);
-  void finish(CallRt& c, FinalState state, Duration waited);
+  void finish(CallRt& c, FinalState state, Duration waited, HangupCause cause);
   struct Part {
     Duration talk{0};
     Duration hold{0};
   };
   Part close_part(CallRt& c, TimePoint t);
   void release_after_dial(AgentRt& x);
-  void end_consult(CallRt& k);
+  void end_dial(CallRt& c, HangupCause cause);
+  void end_consult(CallRt& k, HangupCause cause);
   CallRt* best_directed_call(AgentRt& a, TimePoint t);
   Status check_transferable(const CallRt& c, const char* what) const;
   void release_transferring_agent(AgentRt& a, std::uint32_t qi, Cause cause);
@@ -1173,7 +1174,7 @@ void RoutingCore::Impl::exit_call(CallRt& c, ExitReason reason, const ExitDestin
   FinalState state = FinalState::kHungUp;
   if (dest.kind == ExitDestination::Kind::kVoicemail) state = FinalState::kVoicemail;
   if (dest.kind == ExitDestination::Kind::kCallback) state = FinalState::kCallback;
-  finish(c, state, waited);
+  finish(c, state, waited, HangupCause::kQueueExit);
 }
 
 // Ends the current agent's part of a connected call at `t`: its talk and hold go to the
@@ -1195,12 +1196,12 @@ RoutingCore::Impl::Part RoutingCore::Impl::close_part(CallRt& c, TimePoint t) {
   return p;
 }
 
-void RoutingCore::Impl::finish(CallRt& c, FinalState state, Duration waited) {
+void RoutingCore::Impl::finish(CallRt& c, FinalState state, Duration waited, HangupCause cause) {
   const TimePoint t = now();
   if (c.phase == CallPhase::kConnected) close_part(c, t);
   const std::uint32_t qi = c.queue;
   emit(CallFinished{c.spec.id, c.spec.tenant, qi < queues.size() ? queues[qi].cfg.id : QueueId{},
-                    c.agent, state, c.arrived, waited, c.talk_before, c.hold_before, t});
+                    c.agent, state, c.arrived, waited, c.talk_before, c.hold_before, t, cause});
   const CallId id = c.spec.id;
   calls.erase(id);  // `c` is gone from here on
   if (qi < queues.size()) delete_closed_queue_if_empty(queues[qi]);
@@ -1219,15 +1220,25 @@ void RoutingCore::Impl::release_after_dial(AgentRt& x) {
     return_to_not_ready(x, x.reason_before_dial, Cause::kCall);
 }
 
+// Ends placed call `c` (not a consultation) before it was answered: unanswered; both
+// agents go back where they were.
+void RoutingCore::Impl::end_dial(CallRt& c, HangupCause cause) {
+  AgentRt* a = find_agent(c.agent);
+  AgentRt* b = find_agent(c.callee);
+  finish(c, FinalState::kUnanswered, Duration::zero(), cause);
+  for (AgentRt* x : {a, b})
+    if (x != nullptr) release_after_dial(*x);
+}
+
 // Ends consultation call `k`: completed if it was answered, unanswered otherwise. Its
 // originator stays on the inbound call they consult for (no after-call work for `k`); the
 // consulted agent, if internal, is free again.
-void RoutingCore::Impl::end_consult(CallRt& k) {
+void RoutingCore::Impl::end_consult(CallRt& k, HangupCause cause) {
   if (CallRt* in = find_call(k.consult_for)) in->consult = CallId{};
   AgentRt* a = find_agent(k.agent);
   AgentRt* b = find_agent(k.callee);
   const bool connected = k.phase == CallPhase::kConnected;
-  finish(k, connected ? FinalState::kCompleted : FinalState::kUnanswered, Duration::zero());
+  finish(k, connected ? FinalState::kCompleted : FinalState::kUnanswered, Duration::zero(), cause);
   if (connected && a != nullptr) ++a->counters.outbound;
   if (b == nullptr) return;
   if (connected) {
@@ -2229,7 +2240,7 @@ Status RoutingCore::offer_failed(CallId call, AgentId agent, OfferEndReason reas
   return Status::ok();
 }
 
-Status RoutingCore::hang_up(CallId call) {
+Status RoutingCore::hang_up(CallId call, HangupCause cause) {
   CallRt* c = impl_->find_call(call);
   if (c == nullptr) return no_call(call);
   const TimePoint t = impl_->now();
@@ -2244,17 +2255,22 @@ Status RoutingCore::hang_up(CallId call) {
       ++q.counters.abandoned;
       if (waited <= q.cfg.sl_threshold) ++q.counters.abandoned_in_threshold;
       impl_->leave_queue_accounting(*c);
-      impl_->finish(*c, FinalState::kAbandoned, waited);
+      impl_->finish(*c, FinalState::kAbandoned, waited, cause);
       return Status::ok();
     }
-    case CallPhase::kDialing: return outbound_failed(call);
+    case CallPhase::kDialing:
+      if (c->consult_for.valid())
+        impl_->end_consult(*c, cause);
+      else
+        impl_->end_dial(*c, cause);
+      return Status::ok();
     case CallPhase::kConnected: {
       if (c->consult_for.valid()) {  // a consultation call: its originator stays on theirs
-        impl_->end_consult(*c);
+        impl_->end_consult(*c, cause);
         return Status::ok();
       }
       // The caller hung up during a consultation: the consultation ends with the call.
-      if (CallRt* k = impl_->find_call(c->consult)) impl_->end_consult(*k);
+      if (CallRt* k = impl_->find_call(c->consult)) impl_->end_consult(*k, HangupCause::kSystem);
       AgentRt& a = impl_->agents[c->agent.value];
       if (c->kind == CallKind::kInbound) {
         QueueRt& q = impl_->queues[c->queue];
@@ -2262,14 +2278,14 @@ Status RoutingCore::hang_up(CallId call) {
         const Duration wrap = q.cfg.wrap_up;
         const Duration waited = c->answered_at - c->enqueued;
         impl_->remember_agent(*c);
-        impl_->finish(*c, FinalState::kCompleted, waited);  // `c` is gone from here on
+        impl_->finish(*c, FinalState::kCompleted, waited, cause);  // `c` is gone from here on
         ++q.counters.handled;
         ++a.counters.handled;
         a.last_queue = static_cast<std::uint32_t>(&q - impl_->queues.data());
         impl_->after_call(a, wrap, manual);
       } else {
         const AgentId callee = c->callee;
-        impl_->finish(*c, FinalState::kCompleted, Duration::zero());
+        impl_->finish(*c, FinalState::kCompleted, Duration::zero(), cause);
         ++a.counters.outbound;
         a.last_queue = UINT32_MAX;
         impl_->after_call(a, a.cfg.outbound_wrap_up, false);
@@ -2407,7 +2423,8 @@ Status RoutingCore::transfer_external(CallId call, Cause cause) {
   im.remember_agent(*c);
   ++q.counters.handled;
   c->phase = CallPhase::kWaiting;  // connected to nobody here any more: nothing left to account
-  im.finish(*c, FinalState::kTransferred, c->answered_at - c->enqueued);  // `c` is gone
+  im.finish(*c, FinalState::kTransferred, c->answered_at - c->enqueued,
+            HangupCause::kTransfer);  // `c` is gone
   im.release_transferring_agent(a, qi, cause);
   return Status::ok();
 }
@@ -2454,15 +2471,16 @@ Status RoutingCore::complete_attended_transfer(CallId call, CallId consult) {
     b->call = call;
     b->call_kind = CallKind::kInbound;
     k->callee = AgentId{};
-    im.finish(*k, FinalState::kCompleted, Duration::zero());  // `k` is gone
+    im.finish(*k, FinalState::kCompleted, Duration::zero(), HangupCause::kTransfer);  // `k` gone
     ++a.counters.outbound;
   } else {
-    im.finish(*k, FinalState::kCompleted, Duration::zero());  // `k` is gone
+    im.finish(*k, FinalState::kCompleted, Duration::zero(), HangupCause::kTransfer);  // `k` gone
     ++a.counters.outbound;
     im.remember_agent(*c);
     ++q.counters.handled;
     c->phase = CallPhase::kWaiting;  // connected to nobody here any more
-    im.finish(*c, FinalState::kTransferred, c->answered_at - c->enqueued);  // `c` is gone
+    im.finish(*c, FinalState::kTransferred, c->answered_at - c->enqueued,
+              HangupCause::kTransfer);  // `c` is gone
   }
   im.release_transferring_agent(a, qi, Cause::kAgent);
   return Status::ok();
@@ -2566,15 +2584,10 @@ Status RoutingCore::outbound_failed(CallId call) {
   if (c->phase != CallPhase::kDialing)
     return {ErrorCode::kInvalidState,
             "call " + std::to_string(call.value) + " is not being dialled"};
-  if (c->consult_for.valid()) {
-    impl_->end_consult(*c);
-    return Status::ok();
-  }
-  AgentRt* a = impl_->find_agent(c->agent);
-  AgentRt* b = impl_->find_agent(c->callee);
-  impl_->finish(*c, FinalState::kUnanswered, Duration::zero());
-  for (AgentRt* x : {a, b})
-    if (x != nullptr) impl_->release_after_dial(*x);
+  if (c->consult_for.valid())
+    impl_->end_consult(*c, HangupCause::kDialFailed);
+  else
+    impl_->end_dial(*c, HangupCause::kDialFailed);
   return Status::ok();
 }
 

@@ -109,7 +109,10 @@ class RoutingCore {
   Status offer_answered(CallId call, AgentId agent);
   Status offer_failed(CallId call, AgentId agent, OfferEndReason reason);
   // The caller or the agent ended the call. Before an agent answered, this is an abandon.
-  Status hang_up(CallId call);
+  // `cause` says who or why (a CANCEL, the caller's or the agent's BYE, a session timer,
+  // ...); it travels in the call's CallFinished to the records (calls.end_reason). On a
+  // call an agent placed, the agent is its caller.
+  Status hang_up(CallId call, HangupCause cause = HangupCause::kUnspecified);
   // The caller chose a breakout option (e.g. "press 1 for voicemail").
   Status leave_queue(CallId call, ExitDestination destination);
   Status hold(CallId call);

@@ -322,8 +322,8 @@ struct Harness {
     REQUIRE(s.is_ok());
     check();
   }
-  void hang_up(std::uint64_t call_id) {
-    const Status s = core.hang_up(C(call_id));
+  void hang_up(std::uint64_t call_id, HangupCause cause = HangupCause::kUnspecified) {
+    const Status s = core.hang_up(C(call_id), cause);
     INFO(s.to_string());
     REQUIRE(s.is_ok());
     check();
@@ -2387,6 +2387,7 @@ TEST_CASE("max_wait: the call leaves for the timeout destination", "[core][exits
   const auto fin = h.finished(1);
   REQUIRE(fin);
   CHECK(fin->state == FinalState::kVoicemail);
+  CHECK(fin->cause == HangupCause::kQueueExit);
   CHECK(fin->waited == 60s);
   // CallExited comes before CallFinished.
   const auto& evs = h.rec.events;
@@ -2566,6 +2567,137 @@ TEST_CASE("a caller who hangs up while an agent is rung abandons; the agent is R
   // The old ring timer does nothing.
   h.advance(1min);
   CHECK(h.state(0) == AgentState::kReady);
+}
+
+TEST_CASE("a caller's CANCEL while queued is an abandon that carries the cause",
+          "[core][exits][abandon][cause]") {
+  Harness h;
+  h.setup(1);
+  h.apply();
+  h.login(0, false);
+  h.enqueue(1);
+  h.advance(15s);
+  h.hang_up(1, HangupCause::kCallerCancel);
+  const auto fin = h.finished(1);
+  REQUIRE(fin);
+  CHECK(fin->state == FinalState::kAbandoned);
+  CHECK(fin->cause == HangupCause::kCallerCancel);
+  CHECK(std::string(to_string(fin->cause)) == "caller-cancel");
+  CHECK(fin->waited == 15s);
+  CHECK(h.queue(0).counters.abandoned == 1);
+}
+
+TEST_CASE("a caller's BYE while an agent is rung is an abandon that carries the cause",
+          "[core][exits][abandon][cause]") {
+  Harness h;
+  h.setup(1);
+  h.apply();
+  h.login(0);
+  h.enqueue(1);
+  h.ring(1, 0);
+  h.advance(3s);
+  h.hang_up(1, HangupCause::kCallerBye);
+  const auto fin = h.finished(1);
+  REQUIRE(fin);
+  CHECK(fin->state == FinalState::kAbandoned);
+  CHECK(fin->cause == HangupCause::kCallerBye);
+  CHECK(h.state(0) == AgentState::kReady);
+}
+
+TEST_CASE("a completed call carries who hung up; without a cause it is unspecified",
+          "[core][cause]") {
+  Harness h;
+  h.setup(1);
+  h.apply();
+  h.login(0);
+  h.enqueue(1);
+  h.answer(1, 0);
+  h.advance(40s);
+  SECTION("the agent") {
+    h.hang_up(1, HangupCause::kAgentBye);
+    CHECK(h.finished(1)->cause == HangupCause::kAgentBye);
+    CHECK(std::string(to_string(h.finished(1)->cause)) == "agent-bye");
+  }
+  SECTION("the caller") {
+    h.hang_up(1, HangupCause::kCallerBye);
+    CHECK(h.finished(1)->cause == HangupCause::kCallerBye);
+  }
+  SECTION("a session timer") {
+    h.hang_up(1, HangupCause::kSessionExpired);
+    CHECK(h.finished(1)->cause == HangupCause::kSessionExpired);
+  }
+  SECTION("nobody said (the default argument)") {
+    h.hang_up(1);
+    CHECK(h.finished(1)->cause == HangupCause::kUnspecified);
+  }
+  CHECK(h.finished(1)->state == FinalState::kCompleted);
+  CHECK(h.finished(1)->agent == A(0));
+  CHECK(h.finished(1)->talk == 40s);
+}
+
+TEST_CASE("calls the core ends itself carry its own cause", "[core][cause]") {
+  Harness h;
+  h.setup(2);
+  h.cb.q(0).max_wait = 60s;
+  h.cb.q(0).on_timeout = {ExitDestination::Kind::kCallback, QueueId{}, "late"};
+  h.apply();
+  SECTION("an exit: queue-exit") {
+    h.login(0, false);
+    h.enqueue(1);
+    h.advance(60s);
+    REQUIRE(h.finished(1));
+    CHECK(h.finished(1)->state == FinalState::kCallback);
+    CHECK(h.finished(1)->cause == HangupCause::kQueueExit);
+  }
+  SECTION("a placed call that fails: dial-failed") {
+    h.login(0);
+    REQUIRE(h.core.start_outbound(A(0), C(50), CallKind::kOutbound).is_ok());
+    REQUIRE(h.core.outbound_failed(C(50)).is_ok());
+    h.check();
+    CHECK(h.finished(50)->state == FinalState::kUnanswered);
+    CHECK(h.finished(50)->cause == HangupCause::kDialFailed);
+  }
+  SECTION("a placed call the agent gives up while it rings: the agent's cause") {
+    h.login(0);
+    REQUIRE(h.core.start_outbound(A(0), C(50), CallKind::kOutbound).is_ok());
+    h.hang_up(50, HangupCause::kCallerCancel);
+    CHECK(h.finished(50)->state == FinalState::kUnanswered);
+    CHECK(h.finished(50)->cause == HangupCause::kCallerCancel);
+    CHECK(h.state(0) == AgentState::kReady);
+  }
+  SECTION("a consultation ended by the caller's hang-up: system") {
+    h.login(0);
+    h.login(1, false);
+    h.enqueue(1);
+    h.answer(1, 0);
+    REQUIRE(h.core.start_outbound(A(0), C(60), CallKind::kInternal, A(1)).is_ok());
+    REQUIRE(h.core.outbound_answered(C(60)).is_ok());
+    h.hang_up(1, HangupCause::kCallerBye);
+    CHECK(h.finished(60)->cause == HangupCause::kSystem);
+    CHECK(h.finished(1)->cause == HangupCause::kCallerBye);
+  }
+}
+
+TEST_CASE("hang-up causes have stable, distinct names", "[core][cause]") {
+  const std::vector<std::pair<HangupCause, std::string>> names{
+      {HangupCause::kUnspecified, "unspecified"},
+      {HangupCause::kCallerCancel, "caller-cancel"},
+      {HangupCause::kCallerBye, "caller-bye"},
+      {HangupCause::kAgentBye, "agent-bye"},
+      {HangupCause::kCallerNoAck, "caller-no-ack"},
+      {HangupCause::kSessionExpired, "session-expired"},
+      {HangupCause::kMediaTimeout, "media-timeout"},
+      {HangupCause::kQueueExit, "queue-exit"},
+      {HangupCause::kTransfer, "transfer"},
+      {HangupCause::kDialFailed, "dial-failed"},
+      {HangupCause::kSystem, "system"}};
+  std::set<std::string> seen;
+  for (const auto& [cause, name] : names) {
+    CHECK(std::string(to_string(cause)) == name);
+    CHECK(seen.insert(name).second);
+  }
+  // Every enumerator is listed above: the one after the last has no name.
+  CHECK(std::string(to_string(static_cast<HangupCause>(names.size()))) == "?");
 }
 
 TEST_CASE("leave_queue: the caller's breakout option", "[core][exits]") {
@@ -4187,6 +4319,7 @@ TEST_CASE("transfer to an outside party: the call ends as transferred", "[core][
   const auto f = std::get<CallFinished>(h.rec.events[m + 1]);
   CHECK(f.state == FinalState::kTransferred);
   CHECK(std::string(to_string(f.state)) == "transferred");
+  CHECK(f.cause == HangupCause::kTransfer);
   CHECK(f.agent == A(0));
   CHECK(f.queue == Q(0));
   CHECK(f.waited == 4s);
@@ -4330,6 +4463,7 @@ TEST_CASE("attended transfer to a colleague: the call continues with them", "[co
   const auto consult = std::get<CallFinished>(h.rec.events[m + 1]);
   CHECK(consult.call == C(60));
   CHECK(consult.state == FinalState::kCompleted);
+  CHECK(consult.cause == HangupCause::kTransfer);
   CHECK(consult.talk == 20s);
   CHECK(consult.agent == A(0));
   const auto rel = std::get<AgentStateChanged>(h.rec.events[m + 2]);
@@ -4405,9 +4539,11 @@ TEST_CASE("attended transfer to an outside number: the call ends as transferred"
   CHECK(consult.call == C(61));
   CHECK(consult.state == FinalState::kCompleted);
   CHECK(consult.talk == 15s);
+  CHECK(consult.cause == HangupCause::kTransfer);
   const auto f = std::get<CallFinished>(h.rec.events[m + 2]);
   CHECK(f.call == C(1));
   CHECK(f.state == FinalState::kTransferred);
+  CHECK(f.cause == HangupCause::kTransfer);
   CHECK(f.agent == A(0));
   CHECK(f.talk == 30s);
   CHECK(f.hold == 20s);

@@ -178,7 +178,8 @@ std::string describe(const core::CoreEvent& event) {
     }
     std::string operator()(const core::CallFinished& e) const {
       return "CallFinished call " + id_text(e.call.value) + " queue " + id_text(e.queue.value) +
-             " " + core::to_string(e.state) + " agent " + id_text(e.agent.value);
+             " " + core::to_string(e.state) + " agent " + id_text(e.agent.value) + " " +
+             core::to_string(e.cause);
     }
     std::string operator()(const core::OverflowLevelChanged& e) const {
       return "OverflowLevelChanged queue " + id_text(e.queue.value) + " " +
@@ -552,7 +553,7 @@ void Simulator::Impl::caller_gives_up(std::uint64_t call) {
   CallTrack& c = calls_[call - 1];
   if (c.phase != Phase::kWaiting && c.phase != Phase::kOffering) return;
   c.caller_hung_up = true;
-  expect_ok(issue(core_->hang_up(c.rec.id)),
+  expect_ok(issue(core_->hang_up(c.rec.id, core::HangupCause::kCallerCancel)),
             [&] { return "hang_up (abandon) " + call_name(call); });
 }
 
@@ -583,7 +584,8 @@ void Simulator::Impl::conversation_ends(std::uint64_t call) {
   }
   c.rec.talk = now() - c.rec.connected - c.rec.hold;
   c.caller_hung_up = true;
-  expect_ok(issue(core_->hang_up(c.rec.id)), [&] { return "hang_up " + call_name(call); });
+  expect_ok(issue(core_->hang_up(c.rec.id, core::HangupCause::kCallerBye)),
+            [&] { return "hang_up " + call_name(call); });
 }
 
 void Simulator::Impl::hold(std::uint64_t call, bool on_hold) {
@@ -1089,6 +1091,7 @@ void Simulator::Impl::handle(const core::CallExited& e) {
 void Simulator::Impl::handle(const core::CallFinished& e) {
   mix(e.call.value);
   mix(static_cast<std::uint64_t>(e.state));
+  mix(static_cast<std::uint64_t>(e.cause));
   mix(e.agent.value);
   mix(static_cast<std::uint64_t>(e.talk.count()));
   mix_at(e.at);
@@ -1117,10 +1120,14 @@ void Simulator::Impl::handle(const core::CallFinished& e) {
                   std::to_string(core::to_seconds(c->rec.hold)) + " s");
       }
       if (!c->caller_hung_up) violation(who() + " but nobody hung up");
+      if (e.cause != core::HangupCause::kCallerBye)
+        violation(who() + " with cause " + core::to_string(e.cause) + ", not caller-bye");
       break;
     case FinalState::kAbandoned:
       if (c->phase == Phase::kConnected) violation(who() + " after it was answered");
       if (!c->caller_hung_up) violation(who() + " but the caller did not hang up");
+      if (e.cause != core::HangupCause::kCallerCancel)
+        violation(who() + " with cause " + core::to_string(e.cause) + ", not caller-cancel");
       break;
     case FinalState::kVoicemail:
     case FinalState::kCallback:
@@ -1130,6 +1137,8 @@ void Simulator::Impl::handle(const core::CallFinished& e) {
                                                                : ExitDestination::Kind::kHangup;
       if (!c->exited || c->exit_to.kind != expected) violation(who() + " without a matching exit");
       if (c->phase == Phase::kConnected) violation(who() + " after it was answered");
+      if (e.cause != core::HangupCause::kQueueExit)
+        violation(who() + " with cause " + core::to_string(e.cause) + ", not queue-exit");
       break;
     }
     case FinalState::kCancelled:

@@ -12,8 +12,8 @@
 // On every core event it checks what must always hold (an agent never holds two calls,
 // every call gets exactly one CallFinished and nothing after it, no events for unknown
 // calls, AgentStateChanged events chain along existing transitions, offers respect queue
-// membership, skills, tiers and rona_retry, exits and final states match what happened,
-// time stamps are the clock's). After every step (one external event or one
+// membership, skills, tiers and rona_retry, exits, final states and their causes match what
+// happened, time stamps are the clock's). After every step (one external event or one
 // run_due_timers(); the core may not be called from inside on_event) it compares the
 // agents and calls it touched with the core's own view and, optionally, runs
 // core.check_invariants(). Violations are recorded with the simulated time, never thrown.

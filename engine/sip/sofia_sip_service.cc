@@ -20,10 +20,12 @@
 #include <atomic>
 #include <cctype>
 #include <cinttypes>
+#include <climits>
 #include <future>
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -33,6 +35,7 @@
 #include "engine/sip/media_ports.h"
 #include "engine/sip/rate_limiter.h"
 #include "engine/sip/sdp.h"
+#include "engine/sip/session_timer.h"
 #include "engine/sip/sip_service.h"
 
 // sofia-sip is C; its headers are not warning-clean C++.
@@ -78,6 +81,9 @@ constexpr const char* kSupported = "timer, 100rel";
 // The SIP sockets' receive buffer: the kernel's default (about 80 datagrams) overflows
 // within milliseconds at a few hundred calls per second (bench/sip_bench.sh).
 constexpr unsigned kUdpReceiveBuffer = 4u << 20;
+// A message that stops arriving halfway over TCP or TLS (slow-loris) is given up after this
+// long without a byte, and its connection closed (sofia-sip: none by default).
+constexpr unsigned kIncompleteMessageTimeoutMs = 32000;
 
 using Clock = std::chrono::steady_clock;
 
@@ -136,6 +142,38 @@ bool has_feature(const msg_list_t* list, const char* feature) {
   return list != nullptr && sip_has_feature(list, feature);
 }
 
+// The status of a response to our request; without one (a local timeout), sofia's.
+int response_status(nta_outgoing_t* orq, const sip_t* sip) {
+  return sip != nullptr && sip->sip_status != nullptr ? sip->sip_status->st_status
+                                                      : nta_outgoing_status(orq);
+}
+
+SessionTimerRequest session_request_of(const sip_t* sip) {
+  SessionTimerRequest request;
+  if (const sip_session_expires_t* x = sip->sip_session_expires) {
+    request.session_expires = std::chrono::seconds(std::min<unsigned long>(x->x_delta, 86400));
+    if (x->x_refresher != nullptr) {
+      if (su_casematch(x->x_refresher, "uac")) request.refresher = "uac";
+      if (su_casematch(x->x_refresher, "uas")) request.refresher = "uas";
+    }
+  }
+  if (sip->sip_min_se != nullptr)
+    request.min_se =
+        std::chrono::seconds(std::min<unsigned long>(sip->sip_min_se->min_delta, 86400));
+  request.supports_timer =
+      has_feature(sip->sip_supported, "timer") || has_feature(sip->sip_require, "timer");
+  return request;
+}
+
+// The session timer a 2xx to one of our requests sets up.
+SessionTimer session_timer_of_response(const sip_t* sip) {
+  const sip_session_expires_t* x = sip->sip_session_expires;
+  if (x == nullptr) return {};
+  const char* refresher = x->x_refresher;
+  return from_response(std::chrono::seconds(std::min<unsigned long>(x->x_delta, 86400)),
+                       refresher != nullptr && su_casematch(refresher, "uas") ? "uas" : "uac");
+}
+
 }  // namespace
 
 class SofiaSipService final : public SipService {
@@ -165,8 +203,19 @@ class SofiaSipService final : public SipService {
     std::string local_contact;
     std::optional<Negotiated> media;
     std::uint64_t sdp_version = 1;
-    bool held = false;  // the phone put the other side on hold
-    bool gone = false;  // the peer hung up, or we did
+    std::uint64_t sdp_session = 0;  // o= session id of the SDP we send on this dialog
+    bool held = false;              // the phone put the other side on hold
+    bool gone = false;              // the peer hung up, or we did
+    // RFC 4028 (session_timer.h). session_due: its entry in session_due_, when the engine
+    // refreshes (or, after a 491, retries) or gives the session up; session_expiry: when
+    // the session ends without a refresh.
+    SessionTimer session;
+    Clock::time_point session_due = Clock::time_point::max();
+    Clock::time_point session_expiry = Clock::time_point::max();
+    bool peer_allows_update = false;    // refresh with UPDATE (no SDP) rather than re-INVITE
+    nta_outgoing_t* refresh = nullptr;  // our refresh in progress
+    bool refresh_is_invite = false;
+    int glare_retries = 0;  // 491s in a row
   };
 
   struct AgentLeg : Leg {
@@ -174,7 +223,6 @@ class SofiaSipService final : public SipService {
     core::AgentId agent;
     std::string agent_name;
     nta_outgoing_t* invite = nullptr;
-    std::uint32_t invite_cseq = 0;
     State state = State::kCalling;
     bool ringing_reported = false;
   };
@@ -209,8 +257,6 @@ class SofiaSipService final : public SipService {
     bool hangup_submitted = false;
     std::vector<std::unique_ptr<AgentLeg>> agents;
     AgentLeg* connected = nullptr;
-    Clock::time_point session_deadline = Clock::time_point::max();
-    core::Duration session_expires{0};
   };
 
   // ---- thread plumbing ----
@@ -239,6 +285,8 @@ class SofiaSipService final : public SipService {
   static int on_prack(nta_reliable_magic_t* magic, nta_reliable_t* rel, nta_incoming_t* prack,
                       const sip_t* sip);
   static void on_housekeeping(su_root_magic_t* magic, su_timer_t* timer, su_timer_arg_t* arg);
+  static int on_refresh_response(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
+                                 const sip_t* sip);
 
   // ---- out-of-dialog requests ----
   void handle_out_of_dialog(msg_t* msg, sip_t* sip);
@@ -268,9 +316,9 @@ class SofiaSipService final : public SipService {
   void handle_phone_invite(nta_incoming_t* irq, const sip_t* sip, const Source& source,
                            const SipTenant& tenant, const SipAgent& agent);
   static std::string outbound_target(const std::string& outbound_uri, const std::string& number);
-  void send_ack(AgentLeg& leg, const sip_t* response);
+  void send_ack(Leg& leg, nta_outgoing_t* invite);
   void send_bye(Leg& leg, const char* reason);
-  void hang_up_from_sip(Call& call, const char* who);
+  void hang_up_from_sip(Call& call, core::HangupCause cause);
   void end_call(Call& call, const char* reason);
   void destroy_call(core::CallId id);
 
@@ -291,6 +339,15 @@ class SofiaSipService final : public SipService {
   void set_agent_registered(const SipTenant& tenant, const SipAgent& agent, bool registered);
   void arm_housekeeping();
   void housekeeping();
+
+  // ---- session timers (RFC 4028) ----
+  SessionTimerLimits session_limits() const;
+  void start_session(Leg& leg, const SessionTimer& timer);
+  void stop_session(Leg& leg) { schedule_session(leg, Clock::time_point::max()); }
+  void schedule_session(Leg& leg, Clock::time_point due);
+  void send_refresh(Leg& leg);
+  void handle_refresh_response(Leg& leg, nta_outgoing_t* orq, const sip_t* sip);
+  void session_expired(Leg& leg, const char* why);
   Call* find_call(core::CallId id) {
     auto it = calls_.find(id.value);
     return it == calls_.end() ? nullptr : it->second.get();
@@ -327,7 +384,9 @@ class SofiaSipService final : public SipService {
   LocationService location_;
   std::unique_ptr<MediaPorts> media_ports_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Call>> calls_;
-  std::map<std::string, bool> registered_;  // "tenant/agent" -> has a binding
+  std::set<std::pair<Clock::time_point, Leg*>> session_due_;  // Leg::session_due, soonest first
+  std::minstd_rand random_{std::random_device{}()};           // 491 retry delays
+  std::map<std::string, bool> registered_;                    // "tenant/agent" -> has a binding
   std::uint64_t sdp_session_ = 0;
 };
 
@@ -432,6 +491,14 @@ std::optional<std::string> SofiaSipService::open_transports() {
   const char* certificates =
       options_.tls_certificate_dir.empty() ? nullptr : options_.tls_certificate_dir.c_str();
   const std::string first = url_of(options_.listen.front());
+  // A TCP or TLS connection that carries nothing for longer than a phone's registration
+  // can last (it re-registers over it before then) is closed; the same for a message
+  // that stops arriving halfway (kIncompleteMessageTimeoutMs).
+  const auto idle_ms = static_cast<unsigned>(std::min<long long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_register_expires +
+                                                            std::chrono::minutes(2))
+          .count(),
+      INT_MAX - 1));
   agent_ = nta_agent_create(
       root_, URL_STRING_MAKE(first.c_str()), &SofiaSipService::on_message,
       reinterpret_cast<nta_agent_magic_t*>(this), NTATAG_UA(1), NTATAG_SERVER_RPORT(1),
@@ -439,13 +506,16 @@ std::optional<std::string> SofiaSipService::open_transports() {
       NTATAG_MAX_PROCEEDING(static_cast<unsigned>(options_.max_calls) * 2 + 64),
       TPTAG_STUN_SERVER(0),               // sofia's own, on by default: raw lines on stderr
       TPTAG_UDP_RMEM(kUdpReceiveBuffer),  // bursts outlast a brief stall (capped by rmem_max)
+      TPTAG_TIMEOUT(kIncompleteMessageTimeoutMs), TPTAG_IDLE(idle_ms),
       TAG_IF(certificates != nullptr, TPTAG_CERTIFICATE(certificates)), TAG_END());
   if (agent_ == nullptr) return "cannot listen on " + first + " (address in use or not local?)";
   for (std::size_t i = 1; i < options_.listen.size(); ++i) {
     const std::string url = url_of(options_.listen[i]);
     if (nta_agent_add_tport(agent_, URL_STRING_MAKE(url.c_str()),
                             TAG_IF(certificates != nullptr, TPTAG_CERTIFICATE(certificates)),
-                            TPTAG_UDP_RMEM(kUdpReceiveBuffer), TAG_END()) < 0)
+                            TPTAG_UDP_RMEM(kUdpReceiveBuffer),
+                            TPTAG_TIMEOUT(kIncompleteMessageTimeoutMs), TPTAG_IDLE(idle_ms),
+                            TAG_END()) < 0)
       return "cannot listen on " + url + " (address in use, not local, or no certificate?)";
   }
   {
@@ -856,19 +926,13 @@ SofiaSipService::Call* SofiaSipService::accept_invite(nta_incoming_t* irq, const
     return nullptr;
   }
   // Session timer (RFC 4028): too short an interval is refused with 422.
-  core::Duration session_expires{0};
-  if (sip->sip_session_expires != nullptr) {
-    const auto asked = std::chrono::seconds(sip->sip_session_expires->x_delta);
-    if (asked < options_.min_session_expires) {
-      const std::string min_se = std::to_string(seconds_of(options_.min_session_expires));
-      nta_incoming_treply(irq, SIP_422_SESSION_TIMER_TOO_SMALL, SIPTAG_MIN_SE_STR(min_se.c_str()),
-                          TAG_END());
-      nta_incoming_destroy(irq);
-      return nullptr;
-    }
-    session_expires = std::min<core::Duration>(asked, options_.session_expires);
-  } else if (has_feature(sip->sip_supported, "timer")) {
-    session_expires = options_.session_expires;
+  const UasSessionDecision session = negotiate_as_uas(session_request_of(sip), session_limits());
+  if (session.outcome == UasSessionDecision::Outcome::kTooSmall) {
+    const std::string min_se = std::to_string(seconds_of(options_.min_session_expires));
+    nta_incoming_treply(irq, SIP_422_SESSION_TIMER_TOO_SMALL, SIPTAG_MIN_SE_STR(min_se.c_str()),
+                        TAG_END());
+    nta_incoming_destroy(irq);
+    return nullptr;
   }
   std::optional<Negotiated> negotiated;
   if (has_sdp(sip)) {
@@ -915,7 +979,9 @@ SofiaSipService::Call* SofiaSipService::accept_invite(nta_incoming_t* irq, const
   call->caller.media = negotiated;
   call->caller_100rel =
       has_feature(sip->sip_supported, "100rel") || has_feature(sip->sip_require, "100rel");
-  call->session_expires = session_expires;
+  call->caller.session = session.timer;  // started when the call is answered
+  call->caller.peer_allows_update = sip_is_allowed(sip->sip_allow, sip_method_update, "UPDATE");
+  call->caller.sdp_session = sdp_session_ + call->id.value;
   call->caller_invite = irq;
   call->caller_call_id = str(sip->sip_call_id->i_id);
 
@@ -1066,24 +1132,24 @@ int SofiaSipService::on_prack(nta_reliable_magic_t*, nta_reliable_t*, nta_incomi
 
 void SofiaSipService::answer_caller(Call& call) {
   if (call.caller_answered || call.caller_invite == nullptr) return;
-  LocalMedia local{media_ports_->address(), call.caller.rtp.port(), sdp_session_ + call.id.value,
+  LocalMedia local{media_ports_->address(), call.caller.rtp.port(), call.caller.sdp_session,
                    call.caller.sdp_version};
   const std::string sdp = call.caller.media ? write_answer(*call.caller.media, local)
                                             : write_offer(local, MediaDirection::kSendRecv);
+  const SessionTimer& timer = call.caller.session;
   std::string session_expires;
-  if (call.session_expires.count() > 0) {
-    session_expires = std::to_string(seconds_of(call.session_expires)) + ";refresher=uac";
-    call.session_deadline = Clock::now() + call.session_expires;
-  }
+  if (timer.active())
+    session_expires = std::to_string(timer.interval.count()) +
+                      (timer.engine_refreshes ? ";refresher=uas" : ";refresher=uac");
   nta_incoming_treply(
       call.caller_invite, SIP_200_OK, SIPTAG_CONTACT_STR(call.caller.local_contact.c_str()),
       SIPTAG_ALLOW_STR(kAllow), SIPTAG_SUPPORTED_STR(kSupported),
       SIPTAG_SERVER_STR(options_.user_agent.c_str()),
-      TAG_IF(!session_expires.empty(), SIPTAG_SESSION_EXPIRES_STR(session_expires.c_str())),
-      TAG_IF(!session_expires.empty(), SIPTAG_REQUIRE_STR("timer")),
+      TAG_IF(timer.active(), SIPTAG_SESSION_EXPIRES_STR(session_expires.c_str())),
+      TAG_IF(timer.active() && !timer.engine_refreshes, SIPTAG_REQUIRE_STR("timer")),
       SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
   call.caller_answered = true;
-  if (call.session_expires.count() > 0) arm_housekeeping();
+  if (timer.active()) start_session(call.caller, timer);
 }
 
 // ACK, CANCEL or a timeout of a caller's INVITE transaction.
@@ -1113,7 +1179,7 @@ void SofiaSipService::handle_caller_invite_event(Call& call, const sip_t* sip) {
     call.caller.gone = true;
     nta_incoming_destroy(call.caller_invite);  // nta still answers 487 to the INVITE
     call.caller_invite = nullptr;
-    hang_up_from_sip(call, "caller-cancel");
+    hang_up_from_sip(call, core::HangupCause::kCallerCancel);
     return;
   }
   // No ACK for our 200 (or the transaction failed): the caller is unreachable.
@@ -1123,22 +1189,23 @@ void SofiaSipService::handle_caller_invite_event(Call& call, const sip_t* sip) {
     call.caller_invite = nullptr;
   }
   send_bye(call.caller, "SIP;cause=408;text=\"no ACK\"");
-  hang_up_from_sip(call, "caller-no-ack");
+  hang_up_from_sip(call, core::HangupCause::kCallerNoAck);
 }
 
 // The caller or an agent ended the call over SIP: tell the core (once). The core answers
 // with CallFinished, which ends the other legs.
-void SofiaSipService::hang_up_from_sip(Call& call, const char* who) {
+void SofiaSipService::hang_up_from_sip(Call& call, core::HangupCause cause) {
   if (call.hangup_submitted) return;
   call.hangup_submitted = true;
-  log(SipLogLevel::kInfo, "sip.hangup", {{"call", std::to_string(call.id.value)}, {"by", who}});
+  log(SipLogLevel::kInfo, "sip.hangup",
+      {{"call", std::to_string(call.id.value)}, {"cause", core::to_string(cause)}});
   const core::CallId id = call.id;
   if (call.finished) {
     destroy_call(id);
     return;
   }
-  submit([this, id](core::RoutingCore& core) {
-    const core::Status status = core.hang_up(id);
+  submit([this, id, cause](core::RoutingCore& core) {
+    const core::Status status = core.hang_up(id, cause);
     if (!status) {  // the core no longer has the call: nothing will follow, clean up here
       post([this, id] {
         if (Call* c = find_call(id)) {
@@ -1170,16 +1237,17 @@ int SofiaSipService::handle_in_dialog(Leg& leg, nta_incoming_t* irq, const sip_t
       if (call.external && call.finished) {
         log(SipLogLevel::kInfo, "sip.hangup",
             {{"call", std::to_string(call.id.value)},
-             {"by", leg.is_caller ? "caller" : "outside"}});
+             {"cause", leg.is_caller ? "caller-bye" : "outside-bye"}});
         end_call(call, "SIP;cause=200;text=\"call completed\"");
         destroy_call(call.id);
         return 200;
       }
       if (leg.is_caller) {
-        hang_up_from_sip(call, "caller");
+        hang_up_from_sip(call, core::HangupCause::kCallerBye);
       } else {
         auto& agent_leg = static_cast<AgentLeg&>(leg);
-        if (agent_leg.state == AgentLeg::State::kAnswered) hang_up_from_sip(call, "agent");
+        if (agent_leg.state == AgentLeg::State::kAnswered)
+          hang_up_from_sip(call, core::HangupCause::kAgentBye);
       }
       return 200;
     }
@@ -1200,10 +1268,26 @@ int SofiaSipService::handle_in_dialog(Leg& leg, nta_incoming_t* irq, const sip_t
 int SofiaSipService::handle_reinvite(Leg& leg, nta_incoming_t* irq, const sip_t* sip,
                                      bool is_update) {
   Call& call = *leg.call;
+  // Glare (RFC 3261 14.2, RFC 3311 5.2): our own re-INVITE on this dialog is waiting for
+  // its answer, and this request is an INVITE or an UPDATE with an offer.
+  if (leg.refresh != nullptr && leg.refresh_is_invite && (!is_update || has_sdp(sip))) {
+    nta_incoming_treply(irq, SIP_491_REQUEST_PENDING, TAG_END());
+    log(SipLogLevel::kInfo, "sip.glare",
+        {{"call", std::to_string(call.id.value)}, {"answered", "491"}});
+    return 491;
+  }
   if (has_sdp(sip) && !is_sdp_type(sip)) {
     nta_incoming_treply(irq, SIP_415_UNSUPPORTED_MEDIA, SIPTAG_ACCEPT_STR("application/sdp"),
                         TAG_END());
     return 415;
+  }
+  // The session timer of this request; applied with the 200 below.
+  const UasSessionDecision session = negotiate_as_uas(session_request_of(sip), session_limits());
+  if (session.outcome == UasSessionDecision::Outcome::kTooSmall) {
+    const std::string min_se = std::to_string(seconds_of(options_.min_session_expires));
+    nta_incoming_treply(irq, SIP_422_SESSION_TIMER_TOO_SMALL, SIPTAG_MIN_SE_STR(min_se.c_str()),
+                        TAG_END());
+    return 422;
   }
   std::optional<Negotiated> negotiated = leg.media;
   MediaDirection offered = MediaDirection::kSendRecv;
@@ -1225,18 +1309,17 @@ int SofiaSipService::handle_reinvite(Leg& leg, nta_incoming_t* irq, const sip_t*
     leg.media = negotiated;
     ++leg.sdp_version;
   }
-  // Session refresh.
+  // Session refresh: the timer starts again from this request.
   std::string session_expires;
-  if (leg.is_caller && call.session_expires.count() > 0) {
-    core::Duration interval = call.session_expires;
-    if (sip->sip_session_expires != nullptr)
-      interval = std::max<core::Duration>(std::chrono::seconds(sip->sip_session_expires->x_delta),
-                                          options_.min_session_expires);
-    call.session_expires = interval;
-    call.session_deadline = Clock::now() + interval;
-    session_expires = std::to_string(seconds_of(interval)) + ";refresher=uac";
-    arm_housekeeping();
+  if (session.outcome == UasSessionDecision::Outcome::kUse) {
+    session_expires =
+        std::to_string(session.timer.interval.count()) + ";refresher=" + session.refresher_param();
+    start_session(leg, session.timer);
+  } else {
+    stop_session(leg);
   }
+  if (sip->sip_allow != nullptr)
+    leg.peer_allows_update = sip_is_allowed(sip->sip_allow, sip_method_update, "UPDATE");
   // Hold and resume from the agent's phone put the caller on hold (the core counts it).
   if (!leg.is_caller && has_sdp(sip)) {
     const bool hold = offered == MediaDirection::kSendOnly || offered == MediaDirection::kInactive;
@@ -1252,8 +1335,7 @@ int SofiaSipService::handle_reinvite(Leg& leg, nta_incoming_t* irq, const sip_t*
       });
     }
   }
-  LocalMedia local{media_ports_->address(), leg.rtp.port(), sdp_session_ + call.id.value,
-                   leg.sdp_version};
+  LocalMedia local{media_ports_->address(), leg.rtp.port(), leg.sdp_session, leg.sdp_version};
   std::string sdp;
   if (negotiated) {
     sdp = write_answer(*negotiated, local);
@@ -1265,7 +1347,7 @@ int SofiaSipService::handle_reinvite(Leg& leg, nta_incoming_t* irq, const sip_t*
       irq, SIP_200_OK, SIPTAG_CONTACT_STR(leg.local_contact.c_str()), SIPTAG_ALLOW_STR(kAllow),
       SIPTAG_SUPPORTED_STR(kSupported),
       TAG_IF(!session_expires.empty(), SIPTAG_SESSION_EXPIRES_STR(session_expires.c_str())),
-      TAG_IF(!session_expires.empty(), SIPTAG_REQUIRE_STR("timer")),
+      TAG_IF(!session_expires.empty() && session.require_timer(), SIPTAG_REQUIRE_STR("timer")),
       TAG_IF(with_body, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
       TAG_IF(with_body, SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
   return 200;
@@ -1540,8 +1622,8 @@ std::string SofiaSipService::place_leg(Call& call, const std::string& target, co
   if (l == nullptr) return "cannot create dialog";
   nta_leg_tag(l, nullptr);
   leg->leg = l;
-  LocalMedia local{media_ports_->address(), leg->rtp.port(),
-                   sdp_session_ + call.id.value + call.agents.size() + 1, leg->sdp_version};
+  leg->sdp_session = sdp_session_ + call.id.value + call.agents.size() + 1;
+  LocalMedia local{media_ports_->address(), leg->rtp.port(), leg->sdp_session, leg->sdp_version};
   const std::string sdp = write_offer(local, MediaDirection::kSendRecv);
   leg->invite = nta_outgoing_tcreate(
       l, &SofiaSipService::on_agent_invite_response,
@@ -1555,7 +1637,6 @@ std::string SofiaSipService::place_leg(Call& call, const std::string& target, co
     leg->leg = nullptr;
     return "cannot send INVITE to " + target;
   }
-  leg->invite_cseq = nta_outgoing_cseq(leg->invite);
   log(SipLogLevel::kInfo, "sip.agent_invite",
       {{"call", std::to_string(call.id.value)}, {"agent", name}, {"target", target}});
   call.agents.push_back(std::move(leg));
@@ -1571,8 +1652,7 @@ int SofiaSipService::on_agent_invite_response(nta_outgoing_magic_t* magic, nta_o
 
 void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, const sip_t* sip) {
   Call& call = *leg.call;
-  const int status = sip != nullptr && sip->sip_status != nullptr ? sip->sip_status->st_status
-                                                                  : nta_outgoing_status(orq);
+  const int status = response_status(orq, sip);
   const core::CallId id = call.id;
   const core::AgentId agent = leg.agent;
   if (status < 200) {
@@ -1604,7 +1684,7 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
         nta_leg_get_rtag(leg.leg) == nullptr)
       nta_leg_rtag(leg.leg, sip->sip_to->a_tag);
     if (sip != nullptr) nta_leg_client_reroute(leg.leg, sip->sip_record_route, sip->sip_contact, 1);
-    send_ack(leg, sip);
+    send_ack(leg, leg.invite);
     if (leg.state == AgentLeg::State::kAnswered) return;
     if (leg.state == AgentLeg::State::kCancelled || leg.state == AgentLeg::State::kFailed ||
         call.finished || call.caller.gone) {
@@ -1632,6 +1712,10 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
       return;
     }
     leg.state = AgentLeg::State::kAnswered;
+    if (sip != nullptr) {
+      leg.peer_allows_update = sip_is_allowed(sip->sip_allow, sip_method_update, "UPDATE");
+      start_session(leg, session_timer_of_response(sip));
+    }
     if (call.external) {  // the outside party of a transfer answered: bridged
       call.connected = &leg;
       log(SipLogLevel::kInfo, "sip.transfer_answered",
@@ -1725,25 +1809,25 @@ void SofiaSipService::reject_caller(Call& call, int status, const char* phrase) 
 
 int SofiaSipService::on_final_response_destroy(nta_outgoing_magic_t*, nta_outgoing_t* orq,
                                                const sip_t* sip) {
-  const int status = sip != nullptr && sip->sip_status != nullptr ? sip->sip_status->st_status
-                                                                  : nta_outgoing_status(orq);
+  const int status = response_status(orq, sip);
   if (status >= 200) nta_outgoing_destroy(orq);
   return 0;
 }
 
-void SofiaSipService::send_ack(AgentLeg& leg, const sip_t*) {
-  if (leg.leg == nullptr || leg.invite == nullptr) return;
+// The ACK of a 2xx to our INVITE or re-INVITE on the leg's dialog.
+void SofiaSipService::send_ack(Leg& leg, nta_outgoing_t* invite) {
+  if (leg.leg == nullptr || invite == nullptr) return;
   msg_t* msg = nta_msg_create(agent_, 0);
   if (msg == nullptr) return;
   sip_t* sip = sip_object(msg);
-  sip_cseq_t* cseq = sip_cseq_create(msg_home(msg), leg.invite_cseq, SIP_METHOD_ACK);
+  sip_cseq_t* cseq = sip_cseq_create(msg_home(msg), nta_outgoing_cseq(invite), SIP_METHOD_ACK);
   if (cseq == nullptr || sip_header_insert(msg, sip, reinterpret_cast<sip_header_t*>(cseq)) < 0 ||
       nta_msg_request_complete(msg, leg.leg, SIP_METHOD_ACK, nullptr) < 0) {
     msg_destroy(msg);
     return;
   }
   nta_outgoing_t* ack = nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, msg,
-                                             NTATAG_ACK_BRANCH(nta_outgoing_branch(leg.invite)),
+                                             NTATAG_ACK_BRANCH(nta_outgoing_branch(invite)),
                                              NTATAG_STATELESS(1), TAG_END());
   if (ack != nullptr) nta_outgoing_destroy(ack);
 }
@@ -1856,8 +1940,19 @@ void SofiaSipService::destroy_call(core::CallId id) {
     nta_incoming_destroy(call.caller_invite);
     call.caller_invite = nullptr;
   }
+  // Pending refreshes must not call back into the freed legs.
+  auto forget_session = [this](Leg& leg) {
+    stop_session(leg);
+    if (leg.refresh != nullptr) {
+      nta_outgoing_bind(leg.refresh, nullptr, nullptr);
+      nta_outgoing_destroy(leg.refresh);
+      leg.refresh = nullptr;
+    }
+  };
+  forget_session(call.caller);
   if (call.caller.leg != nullptr) nta_leg_destroy(call.caller.leg);
   for (auto& leg : call.agents) {
+    forget_session(*leg);
     // A cancelled INVITE may still get its 487 or a late 200: sofia must not call back
     // into the freed leg; the CANCEL itself is already on its way.
     if (leg->invite != nullptr) {
@@ -2014,7 +2109,7 @@ void SofiaSipService::arm_housekeeping() {
   auto next = Clock::time_point::max();
   const core::TimePoint expiry = location_.next_expiry();
   if (expiry != core::kNever) next = Clock::now() + (expiry - now());
-  for (const auto& [id, call] : calls_) next = std::min(next, call->session_deadline);
+  if (!session_due_.empty()) next = std::min(next, session_due_.begin()->first);
   su_timer_reset(housekeeping_timer_);
   if (next == Clock::time_point::max()) return;
   const auto ms = std::max<long long>(
@@ -2038,19 +2133,186 @@ void SofiaSipService::housekeeping() {
         }
     }
   }
+  // Session timers due: refresh, or give the session up. Each step may end calls (and
+  // take their entries out), so the soonest entry is looked up again every time.
   const auto now_steady = Clock::now();
-  std::vector<core::CallId> expired;
-  for (const auto& [id, call] : calls_)
-    if (call->session_deadline <= now_steady) expired.push_back(call->id);
-  for (core::CallId id : expired) {
-    Call* call = find_call(id);
-    if (call == nullptr) continue;
-    call->session_deadline = Clock::time_point::max();
-    log(SipLogLevel::kWarn, "sip.session_expired", {{"call", std::to_string(id.value)}});
-    send_bye(call->caller, "SIP;cause=408;text=\"session timer expired\"");
-    hang_up_from_sip(*call, "session-timer");
+  while (!session_due_.empty() && session_due_.begin()->first <= now_steady) {
+    Leg& leg = *session_due_.begin()->second;
+    stop_session(leg);
+    if (leg.gone || leg.leg == nullptr) continue;
+    if (leg.session.engine_refreshes && now_steady < leg.session_expiry) {
+      send_refresh(leg);
+    } else {
+      session_expired(leg, "session timer expired");
+    }
   }
   arm_housekeeping();
+}
+
+// ---------------------------------------------------------------------------------------
+// Session timers (RFC 4028)
+
+SessionTimerLimits SofiaSipService::session_limits() const {
+  SessionTimerLimits limits;
+  limits.max_interval = std::chrono::duration_cast<std::chrono::seconds>(options_.session_expires);
+  limits.min_interval =
+      std::chrono::duration_cast<std::chrono::seconds>(options_.min_session_expires);
+  return limits;
+}
+
+// A (re)negotiated timer starts counting now.
+void SofiaSipService::start_session(Leg& leg, const SessionTimer& timer) {
+  leg.session = timer;
+  if (!timer.active()) {
+    stop_session(leg);
+    return;
+  }
+  const auto now_steady = Clock::now();
+  leg.session_expiry = now_steady + timer.interval;
+  schedule_session(leg, now_steady + timer.next_action());
+}
+
+void SofiaSipService::schedule_session(Leg& leg, Clock::time_point due) {
+  if (leg.session_due != Clock::time_point::max()) session_due_.erase({leg.session_due, &leg});
+  leg.session_due = due;
+  if (due == Clock::time_point::max()) return;
+  session_due_.insert({due, &leg});
+  if (session_due_.begin()->first == due) arm_housekeeping();
+}
+
+// Our refresh: UPDATE without a body when the peer allows it, else a re-INVITE offering
+// the session as it is (same SDP version). We stay the refresher (refresher=uac).
+void SofiaSipService::send_refresh(Leg& leg) {
+  if (leg.refresh != nullptr || leg.leg == nullptr || leg.gone) return;
+  const std::string session_expires =
+      std::to_string(leg.session.interval.count()) + ";refresher=uac";
+  const std::string min_se = std::to_string(seconds_of(options_.min_session_expires));
+  leg.refresh_is_invite = !leg.peer_allows_update;
+  std::string sdp;
+  if (leg.refresh_is_invite) {
+    LocalMedia local{media_ports_->address(), leg.rtp.port(), leg.sdp_session, leg.sdp_version};
+    sdp =
+        leg.media ? write_answer(*leg.media, local) : write_offer(local, MediaDirection::kSendRecv);
+  }
+  leg.refresh = nta_outgoing_tcreate(
+      leg.leg, &SofiaSipService::on_refresh_response, reinterpret_cast<nta_outgoing_magic_t*>(&leg),
+      nullptr, leg.refresh_is_invite ? sip_method_invite : sip_method_update,
+      leg.refresh_is_invite ? "INVITE" : "UPDATE", nullptr,
+      SIPTAG_CONTACT_STR(leg.local_contact.c_str()), SIPTAG_ALLOW_STR(kAllow),
+      SIPTAG_SUPPORTED_STR(kSupported), SIPTAG_SESSION_EXPIRES_STR(session_expires.c_str()),
+      SIPTAG_MIN_SE_STR(min_se.c_str()), SIPTAG_USER_AGENT_STR(options_.user_agent.c_str()),
+      TAG_IF(leg.refresh_is_invite, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+      TAG_IF(leg.refresh_is_invite, SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
+  // Whatever becomes of it, the session ends at its expiry unless a refresh succeeds.
+  schedule_session(leg, leg.session_expiry);
+  if (leg.refresh == nullptr) {
+    log(SipLogLevel::kWarn, "sip.refresh_failed",
+        {{"call", std::to_string(leg.call->id.value)}, {"error", "cannot send the request"}});
+    return;
+  }
+  log(SipLogLevel::kDebug, "sip.session_refresh",
+      {{"call", std::to_string(leg.call->id.value)},
+       {"method", leg.refresh_is_invite ? "INVITE" : "UPDATE"}});
+}
+
+int SofiaSipService::on_refresh_response(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
+                                         const sip_t* sip) {
+  auto* leg = reinterpret_cast<Leg*>(magic);
+  leg->service->handle_refresh_response(*leg, orq, sip);
+  return 0;
+}
+
+void SofiaSipService::handle_refresh_response(Leg& leg, nta_outgoing_t* orq, const sip_t* sip) {
+  const int status = response_status(orq, sip);
+  if (status < 200) return;
+  const bool was_invite = leg.refresh_is_invite;
+  if (status < 300 && was_invite) send_ack(leg, orq);
+  nta_outgoing_destroy(orq);
+  if (orq != leg.refresh) return;  // not ours any more
+  leg.refresh = nullptr;
+  if (leg.gone) return;
+  const std::string call_id = std::to_string(leg.call->id.value);
+  if (status < 300) {
+    leg.glare_retries = 0;
+    if (was_invite && sip != nullptr && has_sdp(sip)) {
+      std::string error;
+      if (auto answer = parse_sdp(body_of(sip), &error))
+        if (auto accepted = accept_answer(*answer)) leg.media = accepted;
+    }
+    const SessionTimer timer = sip != nullptr ? session_timer_of_response(sip) : SessionTimer{};
+    start_session(leg, timer);
+    log(SipLogLevel::kDebug, "sip.session_refreshed",
+        {{"call", call_id}, {"interval_s", std::to_string(timer.interval.count())}});
+    return;
+  }
+  constexpr int kMaxGlareRetries = 5;
+  switch (status) {
+    case 491:
+      // Both sides sent a request at once: try again after a random pause.
+      if (++leg.glare_retries <= kMaxGlareRetries) {
+        const double r = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+        const core::Duration delay = glare_retry_delay(!leg.is_caller, r);
+        log(SipLogLevel::kInfo, "sip.glare",
+            {{"call", call_id},
+             {"got", "491"},
+             {"retry_ms",
+              std::to_string(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
+        schedule_session(leg, std::min(Clock::now() + delay, leg.session_expiry));
+        return;
+      }
+      break;
+    case 422:
+      // The peer wants a longer interval: ask again with its Min-SE.
+      if (sip != nullptr && sip->sip_min_se != nullptr &&
+          std::chrono::seconds(sip->sip_min_se->min_delta) > leg.session.interval &&
+          sip->sip_min_se->min_delta <= 86400) {
+        leg.session.interval = std::chrono::seconds(sip->sip_min_se->min_delta);
+        send_refresh(leg);
+        return;
+      }
+      break;
+    case 405:
+    case 501:
+      if (!was_invite) {  // UPDATE not supported after all: re-INVITE
+        leg.peer_allows_update = false;
+        send_refresh(leg);
+        return;
+      }
+      break;
+    case 408:
+    case 481:
+      // No answer, or the peer has no such dialog: the session is gone (RFC 4028 10).
+      session_expired(
+          leg, status == 408 ? "session refresh timed out" : "session refresh: no such dialog");
+      return;
+    default: break;
+  }
+  // Anything else: the session lasts until it expires.
+  log(SipLogLevel::kWarn, "sip.refresh_failed",
+      {{"call", call_id}, {"status", std::to_string(status)}});
+}
+
+// The session of a leg is over (not refreshed in time, or its refresh failed): BYE, and
+// the call ends as when that side hangs up.
+void SofiaSipService::session_expired(Leg& leg, const char* why) {
+  Call& call = *leg.call;
+  const std::string reason = std::string("SIP;cause=408;text=\"") + why + "\"";
+  log(SipLogLevel::kWarn, "sip.session_expired",
+      {{"call", std::to_string(call.id.value)},
+       {"leg", leg.is_caller ? std::string("caller") : static_cast<AgentLeg&>(leg).agent_name},
+       {"why", why}});
+  send_bye(leg, reason.c_str());
+  if (call.external && call.finished) {
+    end_call(call, reason.c_str());
+    destroy_call(call.id);
+    return;
+  }
+  if (leg.is_caller) {
+    hang_up_from_sip(call, core::HangupCause::kSessionExpired);
+  } else if (static_cast<AgentLeg&>(leg).state == AgentLeg::State::kAnswered) {
+    hang_up_from_sip(call, core::HangupCause::kSessionExpired);
+  }
 }
 
 }  // namespace acd::sip

@@ -3,6 +3,7 @@
 #include <array>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 namespace acd::store {
 namespace {
@@ -15,7 +16,7 @@ auto members(R& r) {
     return std::tie(r.call_id, r.run_id, r.tenant, r.direction, r.caller, r.dialled, r.first_queue,
                     r.last_queue, r.agent, r.final_state, r.exit_reason, r.arrived_at, r.queued_at,
                     r.answered_at, r.ended_at, r.wait_ms, r.total_wait_ms, r.talk_ms, r.hold_ms,
-                    r.sl_threshold_ms, r.offers, r.queues, r.vip_level);
+                    r.sl_threshold_ms, r.offers, r.queues, r.vip_level, r.end_reason);
   } else if constexpr (std::is_same_v<T, CallLegRecord>) {
     return std::tie(r.call_id, r.leg, r.run_id, r.tenant, r.queue, r.agent, r.offered_at,
                     r.answered_at, r.ended_at, r.result);
@@ -33,6 +34,16 @@ auto members(R& r) {
     static_assert(std::is_same_v<T, RunStartedRecord> || std::is_same_v<T, RunStoppedRecord>);
     return std::tie(r.run_id, r.at);
   }
+}
+
+// How many of R's members (from the first, in encoding order) a record of `format` holds.
+template <class R>
+std::size_t fields_in_format(std::uint32_t format) {
+  constexpr std::size_t all = std::tuple_size_v<decltype(members(std::declval<R&>()))>;
+  if constexpr (std::is_same_v<R, CallRecord>) {
+    if (format < 2) return all - 1;  // end_reason came with format 2
+  }
+  return all;
 }
 
 void put_varint(std::uint64_t v, std::string& out) {
@@ -120,12 +131,16 @@ class Decoder {
 };
 
 template <std::size_t I = 0>
-bool decode_alternative(std::size_t index, Decoder& decoder, Record& out) {
+bool decode_alternative(std::size_t index, std::uint32_t format, Decoder& decoder, Record& out) {
   if constexpr (I < std::variant_size_v<Record>) {
-    if (index != I) return decode_alternative<I + 1>(index, decoder, out);
-    std::variant_alternative_t<I, Record> record;
+    if (index != I) return decode_alternative<I + 1>(index, format, decoder, out);
+    using R = std::variant_alternative_t<I, Record>;
+    R record;
+    const std::size_t fields = fields_in_format<R>(format);
+    std::size_t i = 0;
     const bool ok =
-        std::apply([&](auto&... field) { return (decoder(field) && ...); }, members(record));
+        std::apply([&](auto&... field) { return ((i++ >= fields || decoder(field)) && ...); },
+                   members(record));
     if (ok) out = std::move(record);
     return ok;
   } else {
@@ -146,17 +161,25 @@ constexpr auto kCrc32cTable = make_crc32c_table();
 
 }  // namespace
 
-void encode_record(const Record& record, std::string& out) {
+void encode_record(const Record& record, std::string& out, std::uint32_t format) {
   out.push_back(static_cast<char>(record.index()));
   std::visit(
       [&](const auto& r) {
         const Encoder encode{out};
-        std::apply([&](const auto&... field) { (encode(field), ...); }, members(r));
+        const std::size_t fields = fields_in_format<std::decay_t<decltype(r)>>(format);
+        std::size_t i = 0;
+        std::apply([&](const auto&... field) { ((i++ < fields ? encode(field) : void()), ...); },
+                   members(r));
       },
       record);
 }
 
-Result<Record> decode_record(std::string_view bytes) {
+Result<Record> decode_record(std::string_view bytes, std::uint32_t format) {
+  if (format < kOldestRecordFormat || format > kRecordFormat) {
+    return Result<Record>::failure(
+        "record format " + std::to_string(format) + " is not one this engine reads (" +
+        std::to_string(kOldestRecordFormat) + " to " + std::to_string(kRecordFormat) + ")");
+  }
   Decoder decoder(bytes);
   std::uint8_t type = 0;
   if (!decoder.byte(type)) return Result<Record>::failure("empty record");
@@ -164,7 +187,7 @@ Result<Record> decode_record(std::string_view bytes) {
     return Result<Record>::failure("unknown record type " + std::to_string(type));
   }
   Record record;
-  if (!decode_alternative(type, decoder, record)) {
+  if (!decode_alternative(type, format, decoder, record)) {
     return Result<Record>::failure("record of type " + std::to_string(type) + " is truncated");
   }
   if (!decoder.at_end()) {

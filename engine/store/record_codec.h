@@ -1,7 +1,14 @@
 // The spool's byte format for records (see spool.h). A record is one type byte followed by
 // its fields in declaration order: integers as LEB128 varints (signed ones zigzag-encoded),
 // strings as a varint length and the bytes, optionals as a presence byte and the value.
-// The format is versioned by the spool segment header, not per record.
+// The format is versioned by the spool segment header, not per record: a segment's header
+// names the record format of all its frames.
+//
+// Record formats. A new format only appends fields to record types (or adds record types
+// at the end of Record); a record written in an older format decodes with the newer
+// fields at their defaults.
+//   1  the first format
+//   2  CallRecord.end_reason
 // Thread-safety: pure functions.
 #pragma once
 
@@ -16,12 +23,17 @@
 
 namespace acd::store {
 
-// Appends the encoding of `record` to `out`.
-void encode_record(const Record& record, std::string& out);
+inline constexpr std::uint32_t kRecordFormat = 2;        // what encode_record writes
+inline constexpr std::uint32_t kOldestRecordFormat = 1;  // the oldest decode_record reads
 
-// Decodes one record that fills `bytes` exactly; an error for anything else (unknown type,
-// truncated field, trailing bytes).
-Result<Record> decode_record(std::string_view bytes);
+// Appends the encoding of `record` in `format` to `out` (an older format leaves out the
+// fields it does not have; the engine writes kRecordFormat, tests also older ones).
+void encode_record(const Record& record, std::string& out, std::uint32_t format = kRecordFormat);
+
+// Decodes one record of `format` that fills `bytes` exactly; an error for anything else
+// (a format outside kOldestRecordFormat..kRecordFormat, unknown type, truncated field,
+// trailing bytes).
+Result<Record> decode_record(std::string_view bytes, std::uint32_t format = kRecordFormat);
 
 // CRC-32C (Castagnoli), as used by iSCSI, ext4 and leveldb's log format.
 std::uint32_t crc32c(std::string_view bytes, std::uint32_t seed = 0);

@@ -28,6 +28,7 @@ std::vector<Record> sample_records() {
   call.offers = 2;
   call.queues = 2;
   call.vip_level = 1;
+  call.end_reason = "agent-bye";
   CallLegRecord leg{1234567890123, 1, 42, "acme", "sales", "bob", 5, std::nullopt, 9, "no-answer"};
   QueueEventRecord event{7,
                          3,
@@ -88,6 +89,46 @@ TEST_CASE("truncated, padded and unknown records are refused", "[records][codec]
   auto refused = decode_record(unknown);
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(refused.error().message, Catch::Contains("unknown record type"));
+}
+
+TEST_CASE("records of format 1 (before CallRecord.end_reason) still decode", "[records][codec]") {
+  CallRecord call = std::get<CallRecord>(sample_records()[0]);
+  std::string v1;
+  encode_record(call, v1, 1);
+  std::string v2;
+  encode_record(call, v2);
+  // Format 1 is format 2 without the trailing end_reason (a length and the bytes).
+  CHECK(v2.size() == v1.size() + 1 + call.end_reason.size());
+  CHECK(v2.compare(0, v1.size(), v1) == 0);
+  auto decoded = decode_record(v1, 1);
+  REQUIRE(decoded.ok());
+  call.end_reason.clear();
+  CHECK(std::get<CallRecord>(decoded.value()) == call);
+  // Read in the wrong format, either one is refused rather than misread.
+  CHECK_FALSE(decode_record(v1).ok());
+  CHECK_FALSE(decode_record(v2, 1).ok());
+  // Other record types are the same in both formats.
+  for (const Record& record : sample_records()) {
+    if (std::holds_alternative<CallRecord>(record)) continue;
+    std::string old_bytes;
+    encode_record(record, old_bytes, 1);
+    std::string new_bytes;
+    encode_record(record, new_bytes);
+    CHECK(old_bytes == new_bytes);
+    auto old_decoded = decode_record(old_bytes, 1);
+    REQUIRE(old_decoded.ok());
+    CHECK(old_decoded.value() == record);
+  }
+}
+
+TEST_CASE("a record format this engine does not know is refused", "[records][codec]") {
+  std::string bytes;
+  encode_record(sample_records()[0], bytes);
+  for (const std::uint32_t format : {0u, kRecordFormat + 1}) {
+    auto refused = decode_record(bytes, format);
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error().message, Catch::Contains("record format"));
+  }
 }
 
 TEST_CASE("crc32c matches the standard check value", "[records][codec]") {

@@ -93,7 +93,7 @@ Row call_row(const CallRecord& r) {
   row.text_or_null(r.exit_reason).time(r.arrived_at).time(r.queued_at).time(r.answered_at);
   row.time(r.ended_at).number(r.wait_ms).number(r.total_wait_ms).number(r.talk_ms);
   row.number(r.hold_ms).number(r.sl_threshold_ms).number(r.offers).number(r.queues);
-  row.number(r.vip_level).text("{}");
+  row.number(r.vip_level).text("{}").text_or_null(r.end_reason);  // end_reason: 0007
   return row.take();
 }
 
@@ -291,7 +291,11 @@ Result<CloseOutCounts> RecordDatabase::close_out_runs_before(std::int64_t curren
         "SELECT e.call_id, min(e.run_id), min(e.tenant), "
         "  (array_agg(e.queue ORDER BY e.seq) FILTER (WHERE e.queue IS NOT NULL))[1], "
         "  (array_agg(e.queue ORDER BY e.seq DESC) FILTER (WHERE e.queue IS NOT NULL))[1], "
-        "  (array_agg(e.agent ORDER BY e.seq DESC) FILTER (WHERE e.kind = 'connect'))[1], "
+        // The agent who had the call last: the latest connect, or the target agent of a
+        // later attended transfer (detail.to_agent).
+        "  (array_agg(CASE WHEN e.kind = 'transfer' THEN e.detail->>'to_agent' ELSE e.agent END "
+        "     ORDER BY e.seq DESC) FILTER (WHERE e.kind = 'connect' OR (e.kind = 'transfer' "
+        "     AND e.reason = 'attended' AND e.detail ? 'to_agent')))[1], "
         "  'interrupted', min(e.at), max(e.at) FILTER (WHERE e.kind = 'connect'), "
         "  greatest(max(e.at), coalesce(max(r.stopped_at), max(e.at))), "
         "  count(*) FILTER (WHERE e.kind = 'offer'), count(*) FILTER (WHERE e.kind = 'enter') "

@@ -212,8 +212,8 @@ bool RecordStore::ship_once(std::unique_ptr<RecordDatabase>& db, SpoolReader& re
   std::vector<Record> records;
   records.reserve(batch->payloads.size());
   bool ships_run_start = false;
-  for (const std::string& payload : batch->payloads) {
-    auto record = decode_record(payload);
+  for (std::size_t i = 0; i < batch->payloads.size(); ++i) {
+    auto record = decode_record(batch->payloads[i], batch->formats[i]);
     if (!record) {
       log(true, "record spool: undecodable record skipped: " + record.error().message);
       continue;

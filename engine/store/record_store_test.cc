@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <pqxx/pqxx>
 
@@ -75,6 +77,7 @@ std::vector<Record> finished_call(std::int64_t run, std::int64_t n) {
   call.talk_ms = 7;
   call.offers = 1;
   call.queues = 1;
+  call.end_reason = "agent-bye";
   return {enter, offer, connect, complete, leg, call};
 }
 
@@ -112,6 +115,7 @@ TEST_CASE("records reach the database once, and a full replay inserts nothing",
     (*store)->stop(10s);
   }
   CHECK(count(t.dsn(), "SELECT count(*) FROM calls") == 40);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM calls WHERE end_reason = 'agent-bye'") == 40);
   CHECK(count(t.dsn(), "SELECT count(*) FROM queue_events") == 160);
   CHECK(count(t.dsn(), "SELECT count(*) FROM call_legs") == 40);
   CHECK(count(t.dsn(), "SELECT count(*) FROM agent_state_events") == 1);
@@ -146,6 +150,38 @@ TEST_CASE("records reach the database once, and a full replay inserts nothing",
     CHECK(count(t.dsn(), "SELECT count(*) FROM calls") == 40);
     CHECK(count(t.dsn(), "SELECT count(*) FROM queue_events") == 160);
   }
+}
+
+TEST_CASE("records an older engine spooled (record format 1) are shipped as they were",
+          "[records][store]") {
+  testing::TestCluster t;
+  REQUIRE(migrate(t.dsn(), builtin_migrations()).ok());
+  const auto spool = t.root() / "spool";
+  {
+    // Segment 1 as an engine of format 1 left it: calls without end_reason.
+    std::string bytes = "ACDSPOOL";
+    bytes.append("\x01\x00\x00\x00", 4);
+    std::string payload;
+    for (int n = 0; n < 5; ++n) {
+      for (const Record& r : finished_call(40, n)) {
+        payload.clear();
+        encode_record(r, payload, 1);
+        append_frame(payload, bytes);
+      }
+    }
+    std::filesystem::create_directories(spool);
+    std::ofstream(segment_path(spool, 1), std::ios::binary) << bytes;
+  }
+  LogWatch watch;
+  auto store = RecordStore::open(options_for(t.dsn(), spool, 41, watch));
+  REQUIRE(store.ok());
+  (*store)->submit(finished_call(41, 5));
+  REQUIRE((*store)->wait_shipped(kGenerous));
+  (*store)->stop(10s);
+  CHECK((*store)->stats().duplicates == 0);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM calls WHERE end_reason IS NULL") == 5);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM calls WHERE end_reason = 'agent-bye'") == 1);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM queue_events") == 24);
 }
 
 TEST_CASE("while the database is down records wait in the spool, then arrive in order",
@@ -199,6 +235,14 @@ TEST_CASE("a later run replays what a dead run spooled and closes the dead run o
                                      "", std::nullopt, "", "{}"});
     (*dead)->submit(QueueEventRecord{78, 2, 30, "acme", "support", 1'800'000'101'000'000, "connect",
                                      "bob", 1000, "", "{}"});
+    // A call Alice answered and handed to Dave by an attended transfer: Dave has it.
+    (*dead)->submit(QueueEventRecord{79, 1, 30, "acme", "sales", 1'800'000'100'000'000, "enter", "",
+                                     std::nullopt, "", "{}"});
+    (*dead)->submit(QueueEventRecord{79, 2, 30, "acme", "sales", 1'800'000'101'000'000, "connect",
+                                     "alice", 1000, "", "{}"});
+    (*dead)->submit(QueueEventRecord{79, 3, 30, "acme", "sales", 1'800'000'102'000'000, "transfer",
+                                     "alice", 1000, "attended",
+                                     R"({"to":"dave","to_agent":"dave"})"});
     (*dead)->submit(AgentStateRecord{30, 1, "acme", "bob", 1'800'000'099'000'000, "logged-out",
                                      "ready", "", "agent", std::nullopt});
     (*dead)->submit(AgentStateRecord{30, 2, "acme", "bob", 1'800'000'101'000'000, "ready",
@@ -216,7 +260,8 @@ TEST_CASE("a later run replays what a dead run spooled and closes the dead run o
   REQUIRE(watch.wait_for("closed out 1 earlier run"));
   (*next)->stop(10s);
   CHECK(count(t.dsn(), "SELECT count(*) FROM calls WHERE final_state = 'completed'") == 3);
-  CHECK(count(t.dsn(), "SELECT count(*) FROM calls WHERE final_state = 'interrupted'") == 2);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM calls WHERE final_state = 'interrupted'") == 3);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM calls WHERE call_id = 79 AND agent = 'dave'") == 1);
   CHECK(count(t.dsn(),
               "SELECT count(*) FROM calls WHERE call_id = 78 AND agent = 'bob' AND "
               "answered_at IS NOT NULL AND last_queue = 'support'") == 1);

@@ -42,6 +42,9 @@ struct CallRecord {
   std::int32_t offers = 0;
   std::int32_t queues = 0;
   std::int32_t vip_level = 0;
+  // Who or what ended the call (core::HangupCause's text: caller-cancel, agent-bye, ...);
+  // empty: unknown (a record spooled before record format 2, see record_codec.h).
+  std::string end_reason;
 
   friend bool operator==(const CallRecord&, const CallRecord&) = default;
 };

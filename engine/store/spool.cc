@@ -234,6 +234,7 @@ Status SpoolReader::open_segment(std::uint64_t segment) {
   if (fd < 0) return Status::failure(errno_text("open", path));
   fd_ = fd;
   open_segment_ = segment;
+  open_format_ = 0;
   return ok_status();
 }
 
@@ -260,18 +261,26 @@ Result<SpoolReader::Batch> SpoolReader::read(SpoolPosition from, SpoolPosition l
     } else if (auto opened = open_segment(at.segment); !opened) {
       return R::failure(opened.error().message);
     }
-    if (at.offset < kSpoolHeaderBytes) {
+    if (open_format_ == 0) {  // just opened: which format are its records in?
       char header[kSpoolHeaderBytes];
       const ssize_t n = ::pread(fd_, header, sizeof header, 0);
-      if (n != static_cast<ssize_t>(sizeof header) ||
-          std::string_view(header, sizeof header) != segment_header()) {
+      const bool spool = n == static_cast<ssize_t>(sizeof header) &&
+                         std::string_view(header, kMagic.size()) == kMagic;
+      const std::uint32_t format = spool ? get_u32(header + kMagic.size()) : 0;
+      if (format < kOldestRecordFormat || format > kSpoolFormatVersion) {
         batch.problems.push_back(segment_path(dir_, at.segment).string() +
-                                 ": not a spool segment of format version 1; skipped");
+                                 (spool ? ": a spool segment of format version " +
+                                              std::to_string(format) +
+                                              ", which this engine does not read (versions " +
+                                              std::to_string(kOldestRecordFormat) + " to " +
+                                              std::to_string(kSpoolFormatVersion) + "); skipped"
+                                        : std::string(": not a spool segment; skipped")));
         at = {at.segment + 1, 0};
         continue;
       }
-      at.offset = kSpoolHeaderBytes;
+      open_format_ = format;
     }
+    if (at.offset < kSpoolHeaderBytes) at.offset = kSpoolHeaderBytes;
     struct stat st {};
     if (::fstat(fd_, &st) != 0)
       return R::failure(errno_text("stat", segment_path(dir_, at.segment)));
@@ -317,6 +326,7 @@ Result<SpoolReader::Batch> SpoolReader::read(SpoolPosition from, SpoolPosition l
               break;
             }
             batch.payloads.push_back(std::move(frame));
+            batch.formats.push_back(open_format_);
             pos += kFrameHeaderBytes + length;
             progressed = true;
           }
@@ -328,6 +338,7 @@ Result<SpoolReader::Batch> SpoolReader::read(SpoolPosition from, SpoolPosition l
           break;
         }
         batch.payloads.emplace_back(payload);
+        batch.formats.push_back(open_format_);
         pos += kFrameHeaderBytes + length;
         progressed = true;
       }

@@ -7,7 +7,11 @@
 //                                   is in the database (written atomically by rename)
 // A segment starts with a 12-byte header ("ACDSPOOL" and a little-endian u32 format
 // version) and then holds frames: u32 payload length, u32 CRC-32C of the payload (both
-// little-endian), the payload (one encoded record, see record_codec.h).
+// little-endian), the payload (one encoded record, see record_codec.h). The format version
+// is the record format of the segment's payloads (kRecordFormat, record_codec.h); the
+// framing is the same in every version. A writer writes the newest; a reader reads every
+// version from kOldestRecordFormat on (segments of an earlier run, spooled by an older
+// engine) and says which each payload is in.
 //
 // Each run of the daemon appends to a new segment (a torn tail left by a crash is never
 // appended to); a segment is closed and a new one begun when it passes segment_bytes.
@@ -26,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/store/record_codec.h"
 #include "engine/store/records.h"
 #include "engine/store/result.h"
 
@@ -41,7 +46,7 @@ struct SpoolPosition {
 std::string to_string(const SpoolPosition& position);
 
 inline constexpr std::uint64_t kSpoolHeaderBytes = 12;
-inline constexpr std::uint32_t kSpoolFormatVersion = 1;
+inline constexpr std::uint32_t kSpoolFormatVersion = kRecordFormat;  // what a writer writes
 inline constexpr std::uint32_t kMaxFrameBytes = 16u << 20;
 
 // Appends one frame holding `payload` to `out`.
@@ -95,9 +100,10 @@ class SpoolWriter {
 class SpoolReader {
  public:
   struct Batch {
-    std::vector<std::string> payloads;  // in spool order
-    SpoolPosition next;                 // where the next read starts
-    std::vector<std::string> problems;  // torn tails and corrupt frames skipped, for the log
+    std::vector<std::string> payloads;   // in spool order
+    std::vector<std::uint32_t> formats;  // formats[i]: the record format of payloads[i]
+    SpoolPosition next;                  // where the next read starts
+    std::vector<std::string> problems;   // torn tails and corrupt frames skipped, for the log
   };
 
   explicit SpoolReader(std::filesystem::path dir);
@@ -116,6 +122,7 @@ class SpoolReader {
   std::filesystem::path dir_;
   int fd_ = -1;
   std::uint64_t open_segment_ = 0;
+  std::uint32_t open_format_ = 0;  // of the open segment; 0 until its header was read
   std::uint64_t open_size_ = 0;
   std::string buffer_;
 };

@@ -150,6 +150,54 @@ TEST_CASE("checkpoints persist and fully read segments can be deleted", "[spool]
   CHECK((*next)->end().segment > (*writer)->end().segment);
 }
 
+// A segment as an engine writing record format `format` left it: the header, then frames.
+void write_old_segment(const std::filesystem::path& dir, std::uint64_t segment,
+                       std::uint32_t format, const std::vector<std::string>& payloads) {
+  std::string bytes = "ACDSPOOL";
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((format >> (8 * i)) & 0xff));
+  bytes += frames_of(payloads);
+  std::filesystem::create_directories(dir);
+  std::ofstream(segment_path(dir, segment), std::ios::binary) << bytes;
+}
+
+TEST_CASE("a reader says which format each payload is in, across versions", "[spool]") {
+  TempDir dir;
+  write_old_segment(dir.path(), 1, 1, {"old-a", "old-b", "old-c"});
+  auto writer = SpoolWriter::open({dir.path(), 1 << 20});
+  REQUIRE(writer.ok());
+  CHECK((*writer)->end().segment == 2);
+  REQUIRE((*writer)->write(frames_of({"new-a"})).ok());
+  SpoolReader reader(dir.path());
+  auto all = reader.read({}, (*writer)->end(), 100);
+  REQUIRE(all.ok());
+  CHECK(all->problems.empty());
+  CHECK(all->payloads == std::vector<std::string>{"old-a", "old-b", "old-c", "new-a"});
+  CHECK(all->formats == std::vector<std::uint32_t>{1, 1, 1, kSpoolFormatVersion});
+  // From a position inside the old segment (a checkpoint), with a fresh reader.
+  SpoolReader again(dir.path());
+  auto first = again.read({}, (*writer)->end(), 1);
+  REQUIRE(first.ok());
+  SpoolReader later(dir.path());
+  auto rest = later.read(first->next, (*writer)->end(), 100);
+  REQUIRE(rest.ok());
+  CHECK(rest->payloads == std::vector<std::string>{"old-b", "old-c", "new-a"});
+  CHECK(rest->formats == std::vector<std::uint32_t>{1, 1, kSpoolFormatVersion});
+}
+
+TEST_CASE("a segment of an unknown format version is skipped and reported", "[spool]") {
+  TempDir dir;
+  write_old_segment(dir.path(), 1, kSpoolFormatVersion + 1, {"future"});
+  auto writer = SpoolWriter::open({dir.path(), 1 << 20});
+  REQUIRE(writer.ok());
+  REQUIRE((*writer)->write(frames_of({"now"})).ok());
+  std::vector<std::string> problems;
+  CHECK(read_all(dir.path(), {}, (*writer)->end(), &problems) == std::vector<std::string>{"now"});
+  REQUIRE(problems.size() == 1);
+  CHECK_THAT(problems[0],
+             Catch::Contains("format version " + std::to_string(kSpoolFormatVersion + 1)));
+  CHECK_THAT(problems[0], Catch::Contains("skipped"));
+}
+
 TEST_CASE("a malformed checkpoint is an error, not a silent restart", "[spool]") {
   TempDir dir;
   std::ofstream(dir.path() / "checkpoint") << "garbage";

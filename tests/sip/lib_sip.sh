@@ -120,6 +120,21 @@ call_id_of() {
   grep -E 'event=sip.call_arrived' "$log" | sed -n "${1}p" | sed -E 's/.* call=([0-9]+).*/\1/'
 }
 
+# expect_end_reason N REASON: the N-th call's record reaches the database with end_reason
+# REASON (the record store ships asynchronously: waits up to 60 s).
+expect_end_reason() {
+  local call got="" deadline=$((SECONDS + 60))
+  call="$(call_id_of "$1")"
+  [[ -n "$call" ]] || fail "no call number $1 arrived"
+  while :; do
+    got="$(sql "SELECT coalesce(end_reason, '(null)') FROM calls WHERE call_id = $call" 2>/dev/null || true)"
+    [[ "$got" == "$2" ]] && return 0
+    [[ -z "$got" ]] || fail "call $1 ($call) was recorded with end_reason $got, not $2"
+    ((SECONDS < deadline)) || fail "call $1 ($call) has no record in the database after 60 s"
+    sleep 0.2
+  done
+}
+
 # expect_finished N STATE [AGENT]: the N-th call that arrived finished in STATE (with AGENT).
 expect_finished() {
   local call

@@ -100,7 +100,8 @@ case "$case_name" in
     wait_pid "$last_pid" "caller"
     wait_pid "$agent" "alice's phone"
     expect_finished 1 completed alice
-    grep -E 'event=sip.hangup .*by=agent' "$log" >/dev/null || fail "the hang-up was not the agent's"
+    grep -E 'event=sip.hangup .*cause=agent-bye' "$log" >/dev/null || fail "the hang-up was not the agent's"
+    expect_end_reason 1 agent-bye
     ;;
 
   abandon_bye)
@@ -109,6 +110,7 @@ case "$case_name" in
     start_caller caller.xml 100 -d 1500
     wait_pid "$last_pid" "caller"
     expect_finished 1 abandoned
+    expect_end_reason 1 caller-bye
     ;;
 
   abandon_cancel)
@@ -119,6 +121,7 @@ case "$case_name" in
     wait_pid "$last_pid" "caller"
     expect_finished 1 abandoned
     grep -E 'event=sip.caller_cancelled' "$log" >/dev/null || fail "no CANCEL seen"
+    expect_end_reason 1 caller-cancel
     ;;
 
   answer_on_connect)
@@ -223,6 +226,32 @@ case "$case_name" in
     ((hold_ms >= 500)) || fail "hold time $hold_ms ms; the agent held for about 700 ms"
     ;;
 
+  session_timers)
+    # RFC 4028 and request glare (about 62 s). The caller asks the engine to refresh
+    # (refresher=uas): at 45 s the engine's re-INVITE meets the caller's own re-INVITE,
+    # which gets 491, and the caller's 491, after which the engine retries within 2 s and
+    # succeeds. Alice's phone says it refreshes itself and never does: the engine ends its
+    # session with a BYE at 60 s, which ends the call.
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_session_watch.xml "$port" 1 -timeout 150s
+    agent=$last_pid
+    start_caller caller_session_glare.xml 100 -timeout 150s
+    caller=$last_pid
+    wait_pid "$agent" "alice's phone"
+    wait_pid "$caller" "caller"
+    call="$(call_id_of 1)"
+    grep -E "event=sip.glare call=$call answered=491" "$log" >/dev/null ||
+      fail "the engine did not answer the caller's re-INVITE with 491 while its own was pending"
+    retry_ms="$(grep -E "event=sip.glare call=$call got=491" "$log" | sed -E 's/.* retry_ms=([0-9]+).*/\1/')"
+    [[ -n "$retry_ms" ]] || fail "the engine did not log the caller's 491"
+    ((retry_ms <= 2000)) || fail "retry after $retry_ms ms; the caller owns the Call-ID: 0-2 s"
+    grep -E "event=sip.session_expired call=$call leg=alice" "$log" >/dev/null ||
+      fail "alice's session was not given up"
+    expect_finished 1 completed alice
+    expect_end_reason 1 session-expired
+    ;;
+
   internal_call)
     # Alice dials Bob's extension from her phone: Bob's phone rings and answers, then
     # hangs up; the engine ends Alice's side.
@@ -261,14 +290,14 @@ case "$case_name" in
     # the engine hangs up Alice's phone, Bob's phone rings and answers; Bob hangs up.
     blind_transfer 1002 100
     wait_log "event=call.transferred tenant=acme call=$(call_id_of 1) "
-    wait_log "event=call.finished tenant=acme call=$(call_id_of 1) .*state=completed agent=bob"
+    wait_log "event=call.finished tenant=acme call=$(call_id_of 1) .*state=completed end_reason=[a-z-]+ agent=bob"
     ;;
 
   blind_transfer_queue)
     # Alice transfers the caller to the queue "backoffice", where Bob answers.
     blind_transfer backoffice 102
     wait_log "event=call.queued tenant=acme call=$(call_id_of 1) queue=backoffice"
-    wait_log "event=call.finished tenant=acme call=$(call_id_of 1) queue=backoffice state=completed agent=bob"
+    wait_log "event=call.finished tenant=acme call=$(call_id_of 1) queue=backoffice state=completed end_reason=[a-z-]+ agent=bob"
     ;;
 
   attended_transfer)
@@ -295,7 +324,7 @@ case "$case_name" in
     wait_pid "$bob" "bob's phone"
     call="$(call_id_of 1)"
     wait_log "event=sip.transferred call=$call to=bob"
-    wait_log "event=call.finished tenant=acme call=$call .*state=completed agent=bob"
+    wait_log "event=call.finished tenant=acme call=$call .*state=completed end_reason=[a-z-]+ agent=bob"
     ;;
 
   tls)

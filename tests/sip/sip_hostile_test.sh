@@ -12,6 +12,7 @@
 #                 while the trunk's calls go on
 #   overload_503  sip.max_calls callers wait: the next gets 503 with Retry-After, and the
 #                 waiting calls are answered afterwards
+#   slow_tcp      half a message over TCP and then nothing: the connection is closed
 #   malformed     every message of torture/ (broken or hostile, RFC 4475 kinds) over UDP
 #                 and TCP: a 4xx/5xx or silence each, never a crash; prints a table
 # Waits are on the daemon's log lines and on responses; the only timeouts are the ones
@@ -276,6 +277,40 @@ case "$case_name" in
       got="$(send_raw --transport "$transport" "$dir/options.sip")"
       [[ "$(status_of "$got")" == 200 ]] || fail "OPTIONS over $transport after the torture: $got"
     done
+    normal_call
+    check_log_clean
+    ;;
+
+  slow_tcp)
+    # A slow-loris over TCP: half an INVITE, then nothing. The daemon gives the message up
+    # and closes the connection (32 s without a byte; the wait here allows 120 s), and
+    # still serves calls meanwhile and afterwards.
+    start_sip_acdd
+    perl -MIO::Socket::INET -MIO::Select -e '
+      my ($port) = @ARGV;
+      my $s = IO::Socket::INET->new(Proto => "tcp", PeerAddr => "127.0.0.1:$port")
+        or die "connect: $!\n";
+      my $me = $s->sockport;
+      print $s "INVITE sip:100\@127.0.0.1:$port SIP/2.0\r\n"
+             . "Via: SIP/2.0/TCP 127.0.0.1:$me;branch=z9hG4bKslow$$\r\n"
+             . "From: <sip:slow\@127.0.0.1>;tag=s$$\r\n";
+      $s->flush;
+      my $sel = IO::Select->new($s);
+      my $t0 = time;
+      while (time - $t0 < 120) {
+        next unless $sel->can_read(1);
+        my $n = sysread($s, my $buf, 4096);
+        if (!$n) { printf "closed after %d s\n", time - $t0; exit 0 }
+      }
+      print "still open after 120 s\n";
+      exit 1;' "$tcp_port" >"$dir/slow.out" 2>&1 &
+    slow=$!
+    pids+=("$slow")
+    normal_call  # served while the slow connection hangs
+    rc=0
+    wait "$slow" || rc=$?
+    cat "$dir/slow.out"
+    ((rc == 0)) || fail "the half-sent message kept its connection open: $(cat "$dir/slow.out")"
     normal_call
     check_log_clean
     ;;

@@ -1,0 +1,34 @@
+-- 0007: why a call ended (core::HangupCause, engine/core/events.h).
+--
+-- History. calls gains end_reason: who or what ended the call, as the engine's text:
+--   caller-cancel    the caller gave up before being answered (a SIP CANCEL)
+--   caller-bye       the caller hung up (BYE from the caller's side)
+--   agent-bye        the agent hung up (BYE from the agent's phone)
+--   caller-no-ack    the caller never confirmed the engine's answer (no ACK)
+--   session-expired  a session timer ran out without a refresh
+--   media-timeout    no media from a leg for too long
+--   queue-exit       the call left through a configured exit (exit_reason says why)
+--   transfer         handed to an outside party (final_state 'transferred'), or a
+--                    consultation call joined to the caller by an attended transfer
+--   dial-failed      a call an agent placed was not answered (final_state 'unanswered')
+--   system           the engine ended it (a consultation whose caller's call ended)
+--   unspecified      the part of the engine that ended the call did not say
+-- NULL: unknown: rows written before this migration (and records the engine spooled
+-- before it knew end reasons), and the calls of a dead run closed out as 'interrupted'.
+-- On a call an agent placed (direction 'outbound' or 'internal') the agent is the caller.
+-- There is no CHECK on the values: a new reason in a newer engine must never make the
+-- record shipper's COPY fail (it would retry the batch for ever); reports should treat
+-- an unknown value like 'unspecified'.
+--
+-- queue_events: the reason of an 'abandon' event (the caller hung up before an agent
+-- answered) is now the call's end reason ('caller-cancel', 'caller-bye', ...); it was
+-- the final state 'abandoned', which the kind already says. 'complete' and 'end' events
+-- do not change ('end' keeps the final state as its reason).
+--
+-- Reports. Nothing changes; abandons by reason, for example:
+--   SELECT last_queue, coalesce(end_reason, 'unknown') AS reason, count(*)
+--   FROM calls WHERE tenant = 'acme' AND final_state = 'abandoned'
+--     AND arrived_at >= '2024-05-01' AND arrived_at < '2024-06-01'
+--   GROUP BY 1, 2 ORDER BY 1, 3 DESC;
+
+ALTER TABLE calls ADD COLUMN end_reason text;
