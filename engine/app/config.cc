@@ -50,17 +50,17 @@ constexpr EnumName<core::RonaPolicy> kRonaPolicies[] = {{"not-ready", core::Rona
                                                         {"ready", core::RonaPolicy::kReady},
                                                         {"logout", core::RonaPolicy::kLogout}};
 
-constexpr EnumName<SipListen::Transport> kSipTransports[] = {{"udp", SipListen::Transport::kUdp},
-                                                             {"tcp", SipListen::Transport::kTcp},
-                                                             {"tls", SipListen::Transport::kTls}};
+constexpr EnumName<sip::Transport> kSipTransports[] = {
+    {"udp", sip::Transport::kUdp}, {"tcp", sip::Transport::kTcp}, {"tls", sip::Transport::kTls}};
 
-constexpr EnumName<SipConfig::UnknownSource> kUnknownSources[] = {
-    {"reject", SipConfig::UnknownSource::kReject}, {"drop", SipConfig::UnknownSource::kDrop}};
+constexpr EnumName<sip::SipOptions::UnknownSource> kUnknownSources[] = {
+    {"reject", sip::SipOptions::UnknownSource::kReject},
+    {"drop", sip::SipOptions::UnknownSource::kDrop}};
 
-constexpr EnumName<SipConfig::AgentLogin> kAgentLogins[] = {
-    {"none", SipConfig::AgentLogin::kNone},
-    {"not-ready", SipConfig::AgentLogin::kNotReady},
-    {"ready", SipConfig::AgentLogin::kReady}};
+constexpr EnumName<sip::LoginOnRegister> kAgentLogins[] = {
+    {"none", sip::LoginOnRegister::kNone},
+    {"not-ready", sip::LoginOnRegister::kNotReady},
+    {"ready", sip::LoginOnRegister::kReady}};
 
 // Reasons the core uses on its own; agents' configured reason lists need not name them.
 constexpr std::string_view kSystemReasons[] = {"no-answer", "manual-ready"};
@@ -348,7 +348,7 @@ void Loader::read_sip_listen(const YAML::Node& node, const std::string& path) {
     const std::string item_path = index_path(path, i);
     MapReader map(node[i], item_path, errors_, {"transport", "address", "port"});
     if (!map.ok()) continue;
-    SipListen listen;
+    sip::ListenAddress listen;
     bool ok = true;
     if (map.get("transport"))
       ok = map.read_enum("transport", listen.transport, kSipTransports, "transport");
@@ -357,7 +357,7 @@ void Loader::read_sip_listen(const YAML::Node& node, const std::string& path) {
       if (address) listen.address = *address;
       ok = ok && address.has_value();
     }
-    if (listen.transport == SipListen::Transport::kTls) listen.port = 5061;
+    if (listen.transport == sip::Transport::kTls) listen.port = 5061;
     int port = listen.port;
     if (map.read("port", port, 0, 65535)) {
       listen.port = static_cast<std::uint16_t>(port);
@@ -527,7 +527,7 @@ void Loader::read_sip(const YAML::Node& node, const std::string& path) {
     return;
   }
   for (std::size_t i = 0; i < sip.listen.size(); ++i) {
-    if (sip.listen[i].transport == SipListen::Transport::kTls && sip.tls_certificate_dir.empty()) {
+    if (sip.listen[i].transport == sip::Transport::kTls && sip.tls_certificate_dir.empty()) {
       errors_.add((*listen)[i].Mark(), index_path(map.path_of("listen"), i),
                   "a tls listen address needs sip.tls_certificate_dir (a directory with "
                   "agent.pem)");
@@ -1765,21 +1765,14 @@ void Loader::read_trunk(const TenantDraft& tenant, const EntityDraft& draft,
 
 }  // namespace
 
-const char* to_string(SipListen::Transport transport) {
-  for (const auto& n : kSipTransports) {
-    if (n.value == transport) return n.name;
-  }
-  return "?";
-}
-
-const char* to_string(SipConfig::UnknownSource action) {
+const char* to_string(sip::SipOptions::UnknownSource action) {
   for (const auto& n : kUnknownSources) {
     if (n.value == action) return n.name;
   }
   return "?";
 }
 
-const char* to_string(SipConfig::AgentLogin login) {
+const char* to_string(sip::LoginOnRegister login) {
   for (const auto& n : kAgentLogins) {
     if (n.value == login) return n.name;
   }

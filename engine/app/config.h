@@ -22,6 +22,7 @@
 #include "engine/app/name_table.h"
 #include "engine/app/result.h"
 #include "engine/core/model.h"
+#include "engine/sip/sip_service.h"
 
 namespace acd::app {
 
@@ -62,61 +63,11 @@ struct DatabaseConfig {
 };
 
 // One address the SIP stack listens on.
-struct SipListen {
-  enum class Transport : std::uint8_t { kUdp, kTcp, kTls };
-  Transport transport = Transport::kUdp;
-  std::string address = "127.0.0.1";  // a literal IPv4 or IPv6 address (canonical, no brackets)
-  std::uint16_t port = 5060;          // 0: any free port (tests); the file's default for tls: 5061
-};
-const char* to_string(SipListen::Transport transport);  // "udp", "tcp", "tls"
-
-// The SIP layer (engine/sip): where it listens, how it guards itself, registration and
-// session-timer limits. Read at start only. Every address is a literal IP address in
-// canonical form (IPv6 without brackets).
-struct SipConfig {
+// The SIP layer's options as the daemon's file gives them (sip::SipOptions, documented in
+// engine/sip/sip_service.h), and whether to run it at all. Read at start only.
+struct SipConfig : sip::SipOptions {
   // false: no SIP stack at all (the default; the example config enables it).
   bool enabled = false;
-  // At least one when enabled; TLS needs tls_certificate_dir.
-  std::vector<SipListen> listen;
-  // The address written in Contact, Via and SDP; empty: the first listen address (which
-  // is then not a wildcard, the loader checks).
-  std::string public_address;
-  // Directory with agent.pem (key and certificate) and optionally cafile.pem (sofia-sip's
-  // layout); empty: no TLS.
-  std::string tls_certificate_dir;
-  // The address of the engine's RTP sockets, also written in SDP; empty: the public address.
-  std::string media_address;
-  // RTP ports: an even rtp_port_min, rtp_port_min < rtp_port_max.
-  std::uint16_t rtp_port_min = 20000;
-  std::uint16_t rtp_port_max = 29999;
-  // A request from an address no trunk allows and that is not an agent's phone:
-  // kReject answers 403, kDrop does not answer.
-  enum class UnknownSource : std::uint8_t { kReject, kDrop };
-  UnknownSource unknown_source = UnknownSource::kReject;
-  // The flood guard: requests per source address per second (> 0), the bucket size
-  // (>= 1), and how long a source that exceeds it is banned (> 0).
-  double rate_limit_per_second = 50;
-  double rate_limit_burst = 100;
-  core::Duration ban_time = std::chrono::minutes(5);
-  // Concurrent calls (caller legs) beyond which new INVITEs get 503 with Retry-After
-  // retry_after (whole seconds).
-  int max_calls = 1000;
-  core::Duration retry_after = std::chrono::seconds(30);
-  // REGISTER: the Expires the registrar accepts (a shorter one gets 423 with Min-Expires,
-  // a longer one is cut to the maximum) and the one given when the phone names none.
-  // min <= default <= max, all > 0.
-  core::Duration min_register_expires = std::chrono::seconds(60);
-  core::Duration max_register_expires = std::chrono::hours(1);
-  core::Duration default_register_expires = std::chrono::minutes(10);
-  // RFC 4028 session timers: the interval offered (a longer one asked for is cut to it)
-  // and Min-SE (>= 90s); session_expires >= min_session_expires.
-  core::Duration session_expires = std::chrono::minutes(30);
-  core::Duration min_session_expires = std::chrono::seconds(90);
-  // What registering a phone does to its agent; unregistering (or expiry) logs out.
-  enum class AgentLogin : std::uint8_t { kNone, kNotReady, kReady };
-  AgentLogin login_on_register = AgentLogin::kReady;
-  // The Server and User-Agent header value.
-  std::string user_agent = "acd";
 
   // public_address, or the first listen address; "" when there is none.
   [[nodiscard]] std::string effective_public_address() const {
@@ -128,8 +79,9 @@ struct SipConfig {
     return media_address.empty() ? effective_public_address() : media_address;
   }
 };
-const char* to_string(SipConfig::UnknownSource action);  // "reject", "drop"
-const char* to_string(SipConfig::AgentLogin login);      // "none", "not-ready", "ready"
+// The file's spellings.
+const char* to_string(sip::SipOptions::UnknownSource action);  // "reject", "drop"
+const char* to_string(sip::LoginOnRegister login);             // "none", "not-ready", "ready"
 
 struct DemoQueue {
   core::TenantId tenant;

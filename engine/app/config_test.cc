@@ -151,15 +151,15 @@ TEST_CASE("config: the example file loads", "[config]") {
   // The SIP section and the tenant's SIP settings.
   CHECK(c.sip.enabled);
   REQUIRE(c.sip.listen.size() == 2);
-  CHECK(c.sip.listen[0].transport == SipListen::Transport::kUdp);
-  CHECK(c.sip.listen[1].transport == SipListen::Transport::kTcp);
+  CHECK(c.sip.listen[0].transport == sip::Transport::kUdp);
+  CHECK(c.sip.listen[1].transport == sip::Transport::kTcp);
   CHECK(c.sip.listen[1].address == "127.0.0.1");
   CHECK(c.sip.listen[1].port == 5060);
   CHECK(c.sip.effective_public_address() == "127.0.0.1");
   CHECK(c.sip.effective_media_address() == "127.0.0.1");
   CHECK(c.sip.rtp_port_min == 20000);
   CHECK(c.sip.rtp_port_max == 29999);
-  CHECK(c.sip.login_on_register == SipConfig::AgentLogin::kReady);
+  CHECK(c.sip.login_on_register == sip::LoginOnRegister::kReady);
   const TenantSettings& acme = c.tenants[0];
   CHECK_FALSE(acme.allow_external_transfer);
   CHECK(acme.outbound_trunk == "local-test");
@@ -649,13 +649,13 @@ TEST_CASE("config: the sip section", "[config][sip]") {
   const SipConfig& sip = c.sip;
   CHECK(sip.enabled);
   REQUIRE(sip.listen.size() == 3);
-  CHECK(sip.listen[0].transport == SipListen::Transport::kUdp);
+  CHECK(sip.listen[0].transport == sip::Transport::kUdp);
   CHECK(sip.listen[0].address == "192.0.2.10");
   CHECK(sip.listen[0].port == 5070);
-  CHECK(sip.listen[1].transport == SipListen::Transport::kTcp);
+  CHECK(sip.listen[1].transport == sip::Transport::kTcp);
   CHECK(sip.listen[1].address == "2001:db8::10");  // canonical
   CHECK(sip.listen[1].port == 5060);
-  CHECK(sip.listen[2].transport == SipListen::Transport::kTls);
+  CHECK(sip.listen[2].transport == sip::Transport::kTls);
   CHECK(sip.listen[2].port == 5061);  // the TLS default
   CHECK(sip.public_address == "198.51.100.7");
   CHECK(sip.effective_public_address() == "198.51.100.7");
@@ -663,7 +663,7 @@ TEST_CASE("config: the sip section", "[config][sip]") {
   CHECK(sip.media_address == "192.0.2.11");
   CHECK(sip.rtp_port_min == 30000);
   CHECK(sip.rtp_port_max == 30999);
-  CHECK(sip.unknown_source == SipConfig::UnknownSource::kDrop);
+  CHECK(sip.unknown_source == sip::SipOptions::UnknownSource::kDrop);
   CHECK(sip.rate_limit_per_second == 2.5);
   CHECK(sip.rate_limit_burst == 10);
   CHECK(sip.ban_time == 1min);
@@ -672,7 +672,7 @@ TEST_CASE("config: the sip section", "[config][sip]") {
   CHECK(sip.min_register_expires == 30s);
   CHECK(sip.max_register_expires == 2h);
   CHECK(sip.default_register_expires == 5min);
-  CHECK(sip.login_on_register == SipConfig::AgentLogin::kNotReady);
+  CHECK(sip.login_on_register == sip::LoginOnRegister::kNotReady);
   CHECK(sip.session_expires == 10min);
   CHECK(sip.min_session_expires == 2min);
   CHECK(sip.user_agent == "acd/1.0");
@@ -683,12 +683,12 @@ TEST_CASE("config: the sip section", "[config][sip]") {
   // Defaults.
   const DaemonConfig d = loaded("sip:\n  enabled: true\n  listen: [{}]\ntenants: []\n", registry);
   REQUIRE(d.sip.listen.size() == 1);
-  CHECK(d.sip.listen[0].transport == SipListen::Transport::kUdp);
+  CHECK(d.sip.listen[0].transport == sip::Transport::kUdp);
   CHECK(d.sip.listen[0].address == "127.0.0.1");
   CHECK(d.sip.listen[0].port == 5060);
   CHECK(d.sip.effective_media_address() == "127.0.0.1");
-  CHECK(d.sip.unknown_source == SipConfig::UnknownSource::kReject);
-  CHECK(d.sip.login_on_register == SipConfig::AgentLogin::kReady);
+  CHECK(d.sip.unknown_source == sip::SipOptions::UnknownSource::kReject);
+  CHECK(d.sip.login_on_register == sip::LoginOnRegister::kReady);
   CHECK(d.sip.max_calls == 1000);
   CHECK(d.sip.session_expires == 30min);
   CHECK(d.sip.user_agent == "acd");

@@ -7,15 +7,6 @@
 namespace acd::app {
 namespace {
 
-sip::Transport to_sip(SipListen::Transport transport) {
-  switch (transport) {
-    case SipListen::Transport::kUdp: return sip::Transport::kUdp;
-    case SipListen::Transport::kTcp: return sip::Transport::kTcp;
-    case SipListen::Transport::kTls: return sip::Transport::kTls;
-  }
-  return sip::Transport::kUdp;
-}
-
 std::optional<sip::SipCredentials> to_sip(const std::optional<DigestCredentials>& credentials) {
   if (!credentials) return std::nullopt;
   return sip::SipCredentials{credentials->username, credentials->ha1};
@@ -24,37 +15,9 @@ std::optional<sip::SipCredentials> to_sip(const std::optional<DigestCredentials>
 }  // namespace
 
 sip::SipOptions make_sip_options(const SipConfig& config) {
-  sip::SipOptions options;
-  for (const auto& l : config.listen)
-    options.listen.push_back({to_sip(l.transport), l.address, l.port});
+  sip::SipOptions options = config;  // the file's options, without `enabled`
   options.public_address = config.effective_public_address();
-  options.tls_certificate_dir = config.tls_certificate_dir;
   options.media_address = config.effective_media_address();
-  options.rtp_port_min = config.rtp_port_min;
-  options.rtp_port_max = config.rtp_port_max;
-  options.drop_unknown_sources = config.unknown_source == SipConfig::UnknownSource::kDrop;
-  options.rate_limit_per_second = config.rate_limit_per_second;
-  options.rate_limit_burst = config.rate_limit_burst;
-  options.ban_time = config.ban_time;
-  options.max_calls = config.max_calls;
-  options.retry_after = config.retry_after;
-  options.min_register_expires = config.min_register_expires;
-  options.max_register_expires = config.max_register_expires;
-  options.default_register_expires = config.default_register_expires;
-  options.session_expires = config.session_expires;
-  options.min_session_expires = config.min_session_expires;
-  switch (config.login_on_register) {
-    case SipConfig::AgentLogin::kNone:
-      options.login_on_register = sip::LoginOnRegister::kNone;
-      break;
-    case SipConfig::AgentLogin::kNotReady:
-      options.login_on_register = sip::LoginOnRegister::kNotReady;
-      break;
-    case SipConfig::AgentLogin::kReady:
-      options.login_on_register = sip::LoginOnRegister::kReady;
-      break;
-  }
-  options.user_agent = config.user_agent;
   return options;
 }
 

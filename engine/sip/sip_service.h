@@ -48,25 +48,49 @@ struct ListenAddress {
 
 enum class LoginOnRegister : std::uint8_t { kNone, kNotReady, kReady };
 
+// Where the SIP stack listens, how it guards itself, registration and session-timer
+// limits (the daemon's file: the `sip:` section, config/acdd.yaml). Every address is a
+// literal IP address in canonical form (IPv6 without brackets).
 struct SipOptions {
+  // At least one; TLS needs tls_certificate_dir.
   std::vector<ListenAddress> listen;
-  std::string public_address;  // Contact, SDP; empty: the first listen address
+  // The address written in Contact, Via and SDP; empty: the first listen address (which
+  // is then not a wildcard, the loader checks).
+  std::string public_address;
+  // Directory with agent.pem (key and certificate) and optionally cafile.pem (sofia-sip's
+  // layout); empty: no TLS.
   std::string tls_certificate_dir;
-  std::string media_address;  // empty: public address
+  // The address of the engine's RTP sockets, also written in SDP; empty: the public address.
+  std::string media_address;
+  // RTP ports: an even rtp_port_min, rtp_port_min < rtp_port_max.
   std::uint16_t rtp_port_min = 20000;
   std::uint16_t rtp_port_max = 29999;
-  bool drop_unknown_sources = false;  // false: 403
+  // A request from an address no trunk allows and that is not an agent's phone:
+  // kReject answers 403, kDrop does not answer.
+  enum class UnknownSource : std::uint8_t { kReject, kDrop };
+  UnknownSource unknown_source = UnknownSource::kReject;
+  // The flood guard: requests per source address per second (> 0), the bucket size
+  // (>= 1), and how long a source that exceeds it is banned (> 0).
   double rate_limit_per_second = 50;
   double rate_limit_burst = 100;
   core::Duration ban_time = std::chrono::minutes(5);
+  // Concurrent calls (caller legs) beyond which new INVITEs get 503 with Retry-After
+  // retry_after (whole seconds).
   int max_calls = 1000;
   core::Duration retry_after = std::chrono::seconds(30);
+  // REGISTER: the Expires the registrar accepts (a shorter one gets 423 with Min-Expires,
+  // a longer one is cut to the maximum) and the one given when the phone names none.
+  // min <= default <= max, all > 0.
   core::Duration min_register_expires = std::chrono::seconds(60);
   core::Duration max_register_expires = std::chrono::hours(1);
   core::Duration default_register_expires = std::chrono::minutes(10);
+  // RFC 4028 session timers: the longest interval granted (a longer one asked for is cut
+  // to it) and Min-SE (>= 90s); session_expires >= min_session_expires.
   core::Duration session_expires = std::chrono::minutes(30);
   core::Duration min_session_expires = std::chrono::seconds(90);
+  // What registering a phone does to its agent; unregistering (or expiry) logs out.
   LoginOnRegister login_on_register = LoginOnRegister::kReady;
+  // The Server and User-Agent header value.
   std::string user_agent = "acd";
 };
 

@@ -837,7 +837,7 @@ void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const
   }
   if (trunk == nullptr) {
     ++stats_.rejected_source;
-    if (options_.drop_unknown_sources) {
+    if (options_.unknown_source == SipOptions::UnknownSource::kDrop) {
       log(SipLogLevel::kInfo, "sip.invite_dropped",
           {{"reason", "unknown source"}, {"source", source.text}});
       nta_incoming_destroy(irq);  // no response is sent; the transaction just ends
