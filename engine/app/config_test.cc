@@ -904,6 +904,9 @@ TEST_CASE("config: errors in tenants' SIP settings are located and explained", "
   CHECK(single_error(tenant_with("vip_level: 2", "vip_level: 11")) ==
         "test.yaml:12:67: tenants[0].trunks[0].dids[0].vip_level: value 11 is out of range; "
         "expected an integer from 0 to 10");
+  CHECK(single_error(tenant_with("vip_level: 2", "vip_level: 2, answer: later")) ==
+        "test.yaml:12:78: tenants[0].trunks[0].dids[0].answer: expected immediate or "
+        "on-connect, got 'later'");
   CHECK_THAT(single_error(tenant_with("vip_level: 2", "vip_levl: 2")),
              Catch::Contains("tenants[0].trunks[0].dids[0].vip_levl: unknown key \"vip_levl\" (did "
                              "you mean \"vip_level\"?)"));

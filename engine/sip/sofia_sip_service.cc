@@ -1686,8 +1686,9 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
     if (sip != nullptr) nta_leg_client_reroute(leg.leg, sip->sip_record_route, sip->sip_contact, 1);
     send_ack(leg, leg.invite);
     if (leg.state == AgentLeg::State::kAnswered) return;
+    // (A call transferred outside is finished for the core but its new leg is wanted.)
     if (leg.state == AgentLeg::State::kCancelled || leg.state == AgentLeg::State::kFailed ||
-        call.finished || call.caller.gone) {
+        (call.finished && !call.external) || call.caller.gone) {
       // Answered after we gave up on it: hang it up again.
       leg.state = AgentLeg::State::kFailed;
       send_bye(leg, "SIP;cause=487;text=\"offer withdrawn\"");

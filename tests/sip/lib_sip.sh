@@ -6,7 +6,8 @@
 scenarios="$here/scenarios"
 command -v sipp >/dev/null || fail "sipp (Debian package sip-tester) is not installed"
 
-# Writes the test configuration with the given flood and overload limits and starts acdd.
+# Writes the test configuration with the given flood and overload limits and starts acdd;
+# ALLOW_EXTERNAL=true lets the tenant's agents transfer calls to outside numbers.
 start_sip_acdd() {
   local rate="${1:-1000}" burst="${2:-2000}" max_calls="${3:-100}"
   out_port="$(free_port)"  # where the trunk's outbound calls go (a SIPp "carrier")
@@ -18,7 +19,7 @@ start_sip_acdd() {
     fail "openssl could not make a test certificate"
   cat "$dir/tls/key.pem" "$dir/tls/cert.pem" >"$dir/tls/agent.pem"
   sed -e "s|@DIR@|$dir|g" -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" \
-      -e "s|@OUT_PORT@|$out_port|g" \
+      -e "s|@OUT_PORT@|$out_port|g" -e "s|@ALLOW_EXTERNAL@|${ALLOW_EXTERNAL:-false}|g" \
       -e "s|@MAX_CALLS@|$max_calls|g" "$here/sip_test.yaml" >"$dir/acdd.yaml"
   start_acdd "$dir/acdd.yaml"
   wait_log 'event=started'

@@ -285,6 +285,49 @@ case "$case_name" in
     wait_log 'event=call.finished .*state=completed'
     ;;
 
+  external_transfer)
+    # The tenant allows transfers outside: Alice transfers the caller (REFER) to an outside
+    # number; the engine calls it over the outbound trunk (a SIPp "carrier") with the
+    # trunk's caller id and bridges the caller to it; the carrier hangs up, which ends
+    # the caller's leg. The call is recorded as transferred by Alice.
+    ALLOW_EXTERNAL=true start_sip_acdd
+    ready_agent alice
+    start_agent agent_refer.xml "$port" 1 -d 500 -set target +15559876 -set replaces ""
+    alice=$last_pid
+    start_agent agent_answer_hangup.xml "$out_port"
+    carrier=$last_pid
+    start_caller caller_wait_bye.xml 100
+    wait_pid "$last_pid" "caller"
+    wait_pid "$alice" "alice's phone"
+    wait_pid "$carrier" "the carrier"
+    grep -E '^INVITE sip:\+15559876@127.0.0.1' "$dir/agent-$out_port.msg" >/dev/null ||
+      fail "the carrier did not get an INVITE for +15559876"
+    grep -E '^From: <sip:\+4930111222@' "$dir/agent-$out_port.msg" >/dev/null ||
+      fail "the transferred call did not carry the trunk's caller id"
+    wait_log "event=sip.transfer call=$(call_id_of 1) kind=external by=alice target=\+15559876"
+    expect_finished 1 transferred alice
+    expect_end_reason 1 transfer
+    ;;
+
+  external_transfer_refused)
+    # The toll-fraud guard: the tenant does not allow transfers outside, so Alice's REFER
+    # to an outside number gets 202 and a NOTIFY with 403; nothing is dialled, the caller
+    # stays with Alice until the caller hangs up.
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_refer.xml "$port" 1 -d 500 -set target +15559876 -set replaces ""
+    alice=$last_pid
+    start_caller caller.xml 100 -d 2500
+    wait_pid "$last_pid" "caller"
+    wait_pid "$alice" "alice's phone"
+    grep -E '^SIP/2.0 403' "$dir/agent-$port.msg" >/dev/null ||
+      fail "the NOTIFY to alice's phone did not carry 403"
+    wait_log "event=sip.transfer_refused call=$(call_id_of 1) by=alice target=\+15559876"
+    ! grep -E 'event=sip.agent_invite .*15559876' "$log" >/dev/null ||
+      fail "the outside number was dialled although the tenant forbids it"
+    expect_finished 1 completed alice
+    ;;
+
   blind_transfer_agent)
     # Alice answers and transfers the caller to Bob's extension (REFER): 202, NOTIFY 200,
     # the engine hangs up Alice's phone, Bob's phone rings and answers; Bob hangs up.
