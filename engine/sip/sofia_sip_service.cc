@@ -225,6 +225,7 @@ class SofiaSipService final : public SipService {
     nta_outgoing_t* invite = nullptr;
     State state = State::kCalling;
     bool ringing_reported = false;
+    std::uint32_t last_rseq = 0;  // the last reliable provisional response PRACKed
   };
 
   struct Call {
@@ -1662,10 +1663,21 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
       nta_leg_rtag(leg.leg, sip->sip_to->a_tag);
     if (sip->sip_rseq != nullptr && has_feature(sip->sip_require, "100rel")) {
       nta_leg_client_reroute(leg.leg, sip->sip_record_route, sip->sip_contact, 1);
-      nta_outgoing_t* prack =
-          nta_outgoing_prack(leg.leg, orq, &SofiaSipService::on_final_response_destroy, nullptr,
-                             nullptr, sip, TAG_END());
-      (void)prack;
+      // PRACK each new reliable response once (RFC 3262 7.2; nta_outgoing_prack refuses a
+      // response nta has already counted, so the PRACK is built here on the early dialog).
+      const std::uint32_t rseq = sip->sip_rseq->rs_response;
+      if (rseq > leg.last_rseq && sip->sip_cseq != nullptr) {
+        leg.last_rseq = rseq;
+        const std::string rack =
+            std::to_string(rseq) + " " + std::to_string(sip->sip_cseq->cs_seq) + " INVITE";
+        nta_outgoing_t* prack =
+            nta_outgoing_tcreate(leg.leg, &SofiaSipService::on_final_response_destroy, nullptr,
+                                 nullptr, SIP_METHOD_PRACK, nullptr, SIPTAG_RACK_STR(rack.c_str()),
+                                 SIPTAG_USER_AGENT_STR(options_.user_agent.c_str()), TAG_END());
+        if (prack == nullptr)
+          log(SipLogLevel::kWarn, "sip.prack_failed",
+              {{"call", std::to_string(call.id.value)}, {"agent", leg.agent_name}});
+      }
     }
     if (!leg.ringing_reported && leg.state == AgentLeg::State::kCalling) {
       leg.ringing_reported = true;

@@ -209,6 +209,21 @@ case "$case_name" in
       fail "the call was offered to an agent without the skill"
     ;;
 
+  agent_100rel)
+    # Alice's phone rings reliably (180 with Require: 100rel): the engine PRACKs it, the
+    # phone answers, the call is bridged; Alice hangs up.
+    start_sip_acdd
+    ready_agent alice
+    start_agent agent_100rel.xml "$port"
+    agent=$last_pid
+    start_caller caller_wait_bye.xml 100
+    wait_pid "$last_pid" "caller"
+    wait_pid "$agent" "alice's phone"
+    grep -E '^PRACK ' "$dir/agent-$port.msg" >/dev/null || fail "no PRACK reached alice's phone"
+    wait_log "event=agent.state tenant=acme agent=alice from=Ringing to=Talking"
+    expect_finished 1 completed alice
+    ;;
+
   hold_resume)
     # The agent holds the caller from the phone and resumes: the core counts hold time.
     start_sip_acdd
