@@ -59,6 +59,15 @@ alice_fails_bob_answers() {
   expect_finished 1 completed bob
 }
 
+# expect_carrier_call NUMBER: the SIPp "carrier" at the outbound trunk got an INVITE for
+# NUMBER, with the trunk's caller id.
+expect_carrier_call() {
+  grep -E "^INVITE sip:\\$1@127.0.0.1" "$dir/agent-$out_port.msg" >/dev/null ||
+    fail "the carrier did not get an INVITE for $1"
+  grep -E '^From: <sip:\+4930111222@' "$dir/agent-$out_port.msg" >/dev/null ||
+    fail "the call to $1 did not carry the trunk's caller id"
+}
+
 # blind_transfer TARGET DID: a call to DID answered by Alice, who transfers it (REFER) to
 # TARGET; Bob's phone answers what comes to it and hangs up.
 blind_transfer() {
@@ -293,10 +302,7 @@ case "$case_name" in
     start_phone_call alice +15551234
     wait_pid "$last_pid" "alice's phone"
     wait_pid "$carrier" "the carrier"
-    grep -E '^INVITE sip:\+15551234@127.0.0.1' "$dir/agent-$out_port.msg" >/dev/null ||
-      fail "the carrier did not get an INVITE for +15551234"
-    grep -E '^From: <sip:\+4930111222@' "$dir/agent-$out_port.msg" >/dev/null ||
-      fail "the outbound call did not carry the trunk's caller id"
+    expect_carrier_call +15551234
     wait_log 'event=call.finished .*state=completed'
     ;;
 
@@ -315,10 +321,7 @@ case "$case_name" in
     wait_pid "$last_pid" "caller"
     wait_pid "$alice" "alice's phone"
     wait_pid "$carrier" "the carrier"
-    grep -E '^INVITE sip:\+15559876@127.0.0.1' "$dir/agent-$out_port.msg" >/dev/null ||
-      fail "the carrier did not get an INVITE for +15559876"
-    grep -E '^From: <sip:\+4930111222@' "$dir/agent-$out_port.msg" >/dev/null ||
-      fail "the transferred call did not carry the trunk's caller id"
+    expect_carrier_call +15559876
     wait_log "event=sip.transfer call=$(call_id_of 1) kind=external by=alice target=\+15559876"
     expect_finished 1 transferred alice
     expect_end_reason 1 transfer
