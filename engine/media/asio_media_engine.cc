@@ -1,0 +1,605 @@
+#include "engine/media/asio_media_engine.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "engine/media/dtmf_receiver.h"
+#include "engine/media/rtcp.h"
+#include "engine/media/rtp_stream.h"
+
+namespace acd::media {
+
+const char* to_string(DropReason reason) {
+  switch (reason) {
+    case DropReason::kTooShort: return "too-short";
+    case DropReason::kTooLong: return "too-long";
+    case DropReason::kBadVersion: return "bad-version";
+    case DropReason::kBadPadding: return "bad-padding";
+    case DropReason::kRtcpOnRtpPort: return "rtcp-on-rtp-port";
+    case DropReason::kWrongPayloadType: return "wrong-payload-type";
+    case DropReason::kUnexpectedSource: return "unexpected-source";
+    case DropReason::kLearning: return "learning";
+    case DropReason::kNoStream: return "no-stream";
+    case DropReason::kCount: break;
+  }
+  return "unknown";
+}
+
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+using Millis = std::chrono::milliseconds;
+
+constexpr auto kTick = Millis(20);
+constexpr auto kLateTick = Millis(5);
+constexpr int kMaxReadsPerWakeup = 64;
+
+G711 law_of(Codec codec) {
+  return codec == Codec::kPcmu ? G711::kUlaw : G711::kAlaw;
+}
+
+struct TranscodeTables {
+  std::array<std::uint8_t, 256> ulaw_to_alaw{};
+  std::array<std::uint8_t, 256> alaw_to_ulaw{};
+  TranscodeTables() {
+    for (int i = 0; i < 256; ++i) {
+      const auto code = static_cast<std::uint8_t>(i);
+      ulaw_to_alaw[i] = linear_to_alaw(ulaw_to_linear(code));
+      alaw_to_ulaw[i] = linear_to_ulaw(alaw_to_linear(code));
+    }
+  }
+};
+const TranscodeTables& transcode_tables() {
+  static const TranscodeTables tables;
+  return tables;
+}
+
+DropReason drop_reason_of(RtpError error) {
+  switch (error) {
+    case RtpError::kTooShort: return DropReason::kTooShort;
+    case RtpError::kTooLong: return DropReason::kTooLong;
+    case RtpError::kBadVersion: return DropReason::kBadVersion;
+    case RtpError::kBadPadding: return DropReason::kBadPadding;
+    case RtpError::kRtcp: return DropReason::kRtcpOnRtpPort;
+  }
+  return DropReason::kTooShort;
+}
+
+UdpEndpoint endpoint_of(const StreamMedia& media) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(media.remote_address, ec);
+  if (ec) return UdpEndpoint{};
+  return UdpEndpoint{address, media.remote_port};
+}
+
+// NTP time (RFC 3550 4) of the system clock.
+std::uint64_t ntp_now() {
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - seconds);
+  const std::uint64_t ntp_seconds = static_cast<std::uint64_t>(seconds.count()) + 2208988800ULL;
+  const std::uint64_t fraction =
+      (static_cast<std::uint64_t>(nanos.count()) << 32) / 1'000'000'000ULL;
+  return ntp_seconds << 32 | fraction;
+}
+
+}  // namespace
+
+class AsioMediaEngine::Impl {
+ public:
+  Impl(AsioMediaOptions options, MediaEvents events)
+      : options_(std::move(options)), events_(std::move(events)), clock_(io_) {}
+
+  void start() {
+    if (thread_.joinable()) return;
+    work_.emplace(io_.get_executor());
+    thread_ = std::thread([this] {
+      apply_realtime_priority();
+      io_.run();
+    });
+  }
+
+  void stop() {
+    if (!thread_.joinable()) return;
+    asio::post(io_, [this] {
+      while (!streams_.empty()) close(streams_.begin()->first);
+      clock_.cancel();
+      work_.reset();
+    });
+    thread_.join();
+  }
+
+  template <typename F>
+  void post(F&& f) {
+    asio::post(io_, std::forward<F>(f));
+  }
+
+  // ---- commands (media thread) ----
+  void open(StreamId id, StreamSockets sockets, StreamMedia media) {
+    if (streams_.count(id) != 0) close(id);
+    auto s = std::make_shared<Stream>(io_, id, media, options_.relearn_after,
+                                      options_.rtcp_interval, random_);
+    boost::system::error_code ec;
+    const auto protocol = protocol_of(sockets.rtp_fd);
+    s->rtp.assign(protocol, sockets.rtp_fd, ec);
+    if (ec) {
+      ::close(sockets.rtp_fd);
+      if (sockets.rtcp_fd >= 0) ::close(sockets.rtcp_fd);
+      warn("media: stream " + std::to_string(id) + ": " + ec.message());
+      return;
+    }
+    if (sockets.rtcp_fd >= 0) {
+      s->rtcp.assign(protocol, sockets.rtcp_fd, ec);
+      if (ec) ::close(sockets.rtcp_fd);
+    }
+    s->rtp.non_blocking(true, ec);
+    if (s->rtcp.is_open()) s->rtcp.non_blocking(true, ec);
+    streams_.emplace(id, s);
+    stat(&Stats::streams, 1);
+    wait_rtp(s);
+    if (s->rtcp.is_open()) wait_rtcp(s);
+  }
+
+  void update(StreamId id, const StreamMedia& media) {
+    Stream* s = find(id);
+    if (s == nullptr) return;
+    const bool moved = media.remote_address != s->media.remote_address ||
+                       media.remote_port != s->media.remote_port;
+    s->media = media;
+    if (moved) s->latch.reset(endpoint_of(media));
+    s->dtmf = make_dtmf(media);
+  }
+
+  void play(StreamId id, const std::string& name) {
+    Stream* s = find(id);
+    if (s == nullptr) return;
+    unbridge(*s);
+    s->moh_class = name;
+    s->moh = class_named(name);
+    s->moh_frame = 0;
+    s->sender.restart();
+    start_playing(*s);
+  }
+
+  void join(StreamId a, StreamId b) {
+    Stream* x = find(a);
+    Stream* y = find(b);
+    if (x == nullptr || y == nullptr || x == y) return;
+    if (x->peer == y) return;
+    unbridge(*x);
+    unbridge(*y);
+    stop_playing(*x);
+    stop_playing(*y);
+    x->peer = y;
+    y->peer = x;
+    x->sender.restart();
+    y->sender.restart();
+    stat(&Stats::bridges, 1);
+  }
+
+  void quiet(StreamId id) {
+    Stream* s = find(id);
+    if (s == nullptr) return;
+    unbridge(*s);
+    stop_playing(*s);
+  }
+
+  void close(StreamId id) {
+    auto it = streams_.find(id);
+    if (it == streams_.end()) return;
+    Stream& s = *it->second;
+    unbridge(s);
+    stop_playing(s);
+    boost::system::error_code ec;
+    s.rtp.close(ec);
+    s.rtcp.close(ec);
+    s.closed = true;
+    streams_.erase(it);
+    stat(&Stats::streams, -1);
+  }
+
+  void set_classes(std::vector<MohClass> classes) {
+    classes_.clear();
+    for (auto& c : classes) classes_.push_back(std::make_shared<const MohClass>(std::move(c)));
+    for (auto& [id, s] : streams_) {
+      if (s->playing_index != kNotPlaying) s->moh = class_named(s->moh_class);
+    }
+  }
+
+  MediaStats snapshot() const {
+    MediaStats out;
+    out.streams = load(stats_.streams);
+    out.playing = load(stats_.playing);
+    out.bridges = load(stats_.bridges);
+    out.packets_received = load(stats_.packets_received);
+    out.packets_sent = load(stats_.packets_sent);
+    out.packets_relayed = load(stats_.packets_relayed);
+    out.send_failures = load(stats_.send_failures);
+    out.rtcp_received = load(stats_.rtcp_received);
+    out.rtcp_sent = load(stats_.rtcp_sent);
+    out.dtmf_keys = load(stats_.dtmf_keys);
+    out.latches = load(stats_.latches);
+    out.late_ticks = load(stats_.late_ticks);
+    for (std::size_t i = 0; i < out.dropped.size(); ++i) out.dropped[i] = load(stats_.dropped[i]);
+    return out;
+  }
+
+ private:
+  static constexpr std::size_t kNotPlaying = static_cast<std::size_t>(-1);
+
+  struct Stream {
+    Stream(asio::io_context& io, StreamId stream_id, const StreamMedia& m,
+           MediaClock::duration relearn_after, MediaClock::duration rtcp_interval,
+           std::mt19937& random)
+        : id(stream_id),
+          rtp(io),
+          rtcp(io),
+          media(m),
+          latch(endpoint_of(m), relearn_after),
+          sender(static_cast<std::uint32_t>(random()), static_cast<std::uint16_t>(random()),
+                 static_cast<std::uint32_t>(random())),
+          dtmf(make_dtmf(m)),
+          next_report(MediaClock::now() + rtcp_interval / 2 +
+                      rtcp_interval * (random() % 1000) / 1000) {}
+
+    StreamId id;
+    udp::socket rtp;
+    udp::socket rtcp;
+    StreamMedia media;
+    SourceLatch latch;
+    RtpSender sender;
+    std::optional<DtmfReceiver> dtmf;
+    ReceptionStats reception;
+    std::uint32_t octets_sent = 0;
+    MediaClock::time_point next_report;  // RFC 3550 6.2: randomised first, then every interval
+    Stream* peer = nullptr;
+    std::string moh_class;
+    std::shared_ptr<const MohClass> moh;
+    std::size_t moh_frame = 0;
+    std::size_t playing_index = kNotPlaying;
+    bool closed = false;
+  };
+
+  struct Stats {
+    std::atomic<std::uint64_t> streams{0}, playing{0}, bridges{0}, packets_received{0},
+        packets_sent{0}, packets_relayed{0}, send_failures{0}, rtcp_received{0}, rtcp_sent{0},
+        dtmf_keys{0}, latches{0}, late_ticks{0};
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DropReason::kCount)> dropped{};
+  };
+
+  static std::uint64_t load(const std::atomic<std::uint64_t>& a) {
+    return a.load(std::memory_order_relaxed);
+  }
+  void stat(std::atomic<std::uint64_t> Stats::*member, std::int64_t delta) {
+    (stats_.*member).fetch_add(static_cast<std::uint64_t>(delta), std::memory_order_relaxed);
+  }
+  void drop(DropReason reason) {
+    stats_.dropped[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  static std::optional<DtmfReceiver> make_dtmf(const StreamMedia& media) {
+    if (media.telephone_event_payload_type < 0) return std::nullopt;
+    return DtmfReceiver(static_cast<std::uint8_t>(media.telephone_event_payload_type));
+  }
+
+  static udp protocol_of(int fd) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+        address.ss_family == AF_INET6)
+      return udp::v6();
+    return udp::v4();
+  }
+
+  void warn(const std::string& message) const {
+    if (options_.warn) options_.warn(message);
+  }
+
+  void apply_realtime_priority() {
+    if (options_.realtime_priority <= 0) return;
+    sched_param param{};
+    param.sched_priority = options_.realtime_priority;
+    if (const int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); rc != 0) {
+      warn(std::string("media: real-time scheduling refused (") + std::strerror(rc) +
+           "); the media thread runs with normal scheduling");
+    }
+  }
+
+  Stream* find(StreamId id) {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : it->second.get();
+  }
+
+  std::shared_ptr<const MohClass> class_named(const std::string& name) const {
+    for (const auto& c : classes_)
+      if (c->name == name) return c;
+    return classes_.empty() ? nullptr : classes_.front();
+  }
+
+  void unbridge(Stream& s) {
+    if (s.peer == nullptr) return;
+    s.peer->peer = nullptr;
+    s.peer = nullptr;
+    stat(&Stats::bridges, -1);
+  }
+
+  void start_playing(Stream& s) {
+    if (s.playing_index != kNotPlaying) return;
+    s.playing_index = playing_.size();
+    playing_.push_back(&s);
+    stat(&Stats::playing, 1);
+    if (playing_.size() == 1) start_clock();
+  }
+
+  void stop_playing(Stream& s) {
+    if (s.playing_index == kNotPlaying) return;
+    Stream* last = playing_.back();
+    playing_[s.playing_index] = last;
+    last->playing_index = s.playing_index;
+    playing_.pop_back();
+    s.playing_index = kNotPlaying;
+    stat(&Stats::playing, -1);
+  }
+
+  // ---- the media clock ----
+  void start_clock() {
+    if (clock_running_) return;
+    clock_running_ = true;
+    // Ticks fall on a 20 ms grid from the engine's epoch: shared classes know their
+    // position from the tick number even after the clock slept.
+    const auto now = MediaClock::now();
+    tick_ = (now - epoch_) / kTick + 1;
+    arm_clock();
+  }
+
+  void arm_clock() {
+    clock_.expires_at(epoch_ + kTick * tick_);
+    clock_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) {
+        clock_running_ = false;
+        return;
+      }
+      on_tick();
+    });
+  }
+
+  void on_tick() {
+    const auto now = MediaClock::now();
+    const auto scheduled = epoch_ + kTick * tick_;
+    if (now - scheduled > kLateTick) stat(&Stats::late_ticks, 1);
+    for (std::size_t i = 0; i < playing_.size(); ++i) send_frame(*playing_[i]);
+    for (Stream* s : playing_) maybe_send_report(*s, now);
+    if (playing_.empty()) {
+      clock_running_ = false;
+      return;
+    }
+    ++tick_;
+    // Far behind (the machine stalled): skip ahead rather than burst the missed frames.
+    if (now - (epoch_ + kTick * tick_) > kTick * 5) tick_ = (now - epoch_) / kTick + 1;
+    arm_clock();
+  }
+
+  void send_frame(Stream& s) {
+    if (!s.media.send) return;
+    const G711 law = law_of(s.media.codec);
+    std::span<const std::uint8_t> payload;
+    std::array<std::uint8_t, kFrameSamples> silence_frame;
+    if (s.moh) {
+      const std::size_t frame =
+          s.moh->mode == MohMode::kShared ? static_cast<std::size_t>(tick_) : s.moh_frame++;
+      payload = s.moh->audio->frame(law, frame);
+    } else {
+      silence_frame.fill(law == G711::kUlaw ? kUlawSilence : kAlawSilence);
+      payload = silence_frame;
+    }
+    const RtpHeader header = s.sender.next_generated(s.media.payload_type, kFrameSamples);
+    send_rtp(s, header, payload);
+  }
+
+  void send_rtp(Stream& s, const RtpHeader& header, std::span<const std::uint8_t> payload) {
+    std::array<std::uint8_t, kMaxRtpDatagram> packet;
+    const std::size_t size = write_rtp(header, payload, packet);
+    if (size == 0) return;
+    const UdpEndpoint& to = s.latch.destination();
+    if (to.port() == 0) return;
+    const ssize_t sent = ::sendto(s.rtp.native_handle(), packet.data(), size, MSG_DONTWAIT,
+                                  to.data(), static_cast<socklen_t>(to.size()));
+    if (sent < 0) {
+      stat(&Stats::send_failures, 1);
+      return;
+    }
+    s.octets_sent += static_cast<std::uint32_t>(payload.size());
+    stat(&Stats::packets_sent, 1);
+  }
+
+  void maybe_send_report(Stream& s, MediaClock::time_point now) {
+    if (!s.rtcp.is_open() || now < s.next_report) return;
+    s.next_report = now + options_.rtcp_interval;
+    SenderInfo info;
+    info.ssrc = s.sender.ssrc();
+    info.ntp_time = ntp_now();
+    info.rtp_timestamp = s.sender.last_timestamp();
+    info.packets = s.sender.packets();
+    info.octets = s.octets_sent;
+    std::array<std::uint8_t, 256> packet;
+    const std::size_t size =
+        write_sender_report(info, s.reception.next_report(), "acd@media", packet);
+    UdpEndpoint to = s.latch.destination();
+    if (size == 0 || to.port() == 0) return;
+    to.port(static_cast<std::uint16_t>(to.port() + 1));
+    if (::sendto(s.rtcp.native_handle(), packet.data(), size, MSG_DONTWAIT, to.data(),
+                 static_cast<socklen_t>(to.size())) >= 0)
+      stat(&Stats::rtcp_sent, 1);
+  }
+
+  // ---- input ----
+  void wait_rtp(const std::shared_ptr<Stream>& s) {
+    s->rtp.async_wait(udp::socket::wait_read, [this, s](const boost::system::error_code& ec) {
+      if (ec || s->closed) return;
+      for (int i = 0; i < kMaxReadsPerWakeup && !s->closed; ++i) {
+        UdpEndpoint from;
+        boost::system::error_code read_error;
+        const std::size_t n = s->rtp.receive_from(asio::buffer(buffer_), from, 0, read_error);
+        if (read_error) break;  // would_block: drained; others (ICMP errors): try later
+        on_datagram(*s, from, n);
+      }
+      if (!s->closed) wait_rtp(s);
+    });
+  }
+
+  void wait_rtcp(const std::shared_ptr<Stream>& s) {
+    s->rtcp.async_wait(udp::socket::wait_read, [this, s](const boost::system::error_code& ec) {
+      if (ec || s->closed) return;
+      for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
+        UdpEndpoint from;
+        boost::system::error_code read_error;
+        const std::size_t n = s->rtcp.receive_from(asio::buffer(buffer_), from, 0, read_error);
+        if (read_error) break;
+        if (is_rtcp(std::span<const std::uint8_t>(buffer_.data(), n)))
+          stat(&Stats::rtcp_received, 1);
+      }
+      if (!s->closed) wait_rtcp(s);
+    });
+  }
+
+  void on_datagram(Stream& s, const UdpEndpoint& from, std::size_t size) {
+    if (size > kMaxRtpDatagram) {
+      drop(DropReason::kTooLong);
+      return;
+    }
+    RtpError error{};
+    auto packet = parse_rtp(std::span<const std::uint8_t>(buffer_.data(), size), &error);
+    if (!packet) {
+      drop(drop_reason_of(error));
+      return;
+    }
+    const std::uint8_t pt = packet->header.payload_type;
+    const bool is_audio = pt == s.media.payload_type;
+    const bool is_event =
+        s.media.telephone_event_payload_type >= 0 && pt == s.media.telephone_event_payload_type;
+    if (!is_audio && !is_event) {
+      drop(DropReason::kWrongPayloadType);
+      return;
+    }
+    const auto now = MediaClock::now();
+    const std::uint64_t latches_before = s.latch.latches();
+    switch (s.latch.on_packet(from, packet->header.sequence, now)) {
+      case SourceLatch::Verdict::kAccept: break;
+      case SourceLatch::Verdict::kLearning: drop(DropReason::kLearning); return;
+      case SourceLatch::Verdict::kUnexpectedSource: drop(DropReason::kUnexpectedSource); return;
+    }
+    if (s.latch.latches() != latches_before) stat(&Stats::latches, 1);
+    stat(&Stats::packets_received, 1);
+    const auto arrival = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - epoch_).count() / 125);
+    s.reception.on_packet(packet->header.ssrc, packet->header.sequence, packet->header.timestamp,
+                          arrival);
+    if (is_event && s.dtmf) {
+      if (auto key = s.dtmf->on_packet(*packet)) {
+        stat(&Stats::dtmf_keys, 1);
+        if (events_.on_dtmf) events_.on_dtmf(s.id, *key);
+      }
+    }
+    if (s.peer != nullptr) relay(s, *s.peer, *packet, is_event, now);
+  }
+
+  void relay(Stream& from, Stream& to, const RtpPacket& packet, bool is_event,
+             MediaClock::time_point now) {
+    if (!to.media.send) return;
+    if (is_event && to.media.telephone_event_payload_type < 0) return;
+    stat(&Stats::packets_relayed, 1);  // before the send: a test seeing the packet sees the count
+    if (is_event) {
+      const RtpHeader header = to.sender.next_relayed(
+          packet.header, static_cast<std::uint8_t>(to.media.telephone_event_payload_type), 0);
+      send_rtp(to, header, packet.payload);
+    } else {
+      const RtpHeader header = to.sender.next_relayed(
+          packet.header, to.media.payload_type, static_cast<std::uint32_t>(packet.payload.size()));
+      if (from.media.codec == to.media.codec) {
+        send_rtp(to, header, packet.payload);
+      } else {
+        const auto& table = from.media.codec == Codec::kPcmu ? transcode_tables().ulaw_to_alaw
+                                                             : transcode_tables().alaw_to_ulaw;
+        std::array<std::uint8_t, kMaxRtpDatagram> converted;
+        const std::size_t n = std::min(packet.payload.size(), converted.size());
+        for (std::size_t i = 0; i < n; ++i) converted[i] = table[packet.payload[i]];
+        send_rtp(to, header, std::span<const std::uint8_t>(converted.data(), n));
+      }
+    }
+    if (to.playing_index == kNotPlaying) maybe_send_report(to, now);
+  }
+
+  AsioMediaOptions options_;
+  MediaEvents events_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  asio::steady_timer clock_;
+  bool clock_running_ = false;
+  const MediaClock::time_point epoch_ = MediaClock::now();
+  std::int64_t tick_ = 0;
+  std::unordered_map<StreamId, std::shared_ptr<Stream>> streams_;
+  std::vector<Stream*> playing_;
+  std::vector<std::shared_ptr<const MohClass>> classes_;
+  std::mt19937 random_{std::random_device{}()};
+  std::array<std::uint8_t, 2048> buffer_{};  // one read at a time: the thread's only buffer
+  Stats stats_;
+};
+
+AsioMediaEngine::AsioMediaEngine(AsioMediaOptions options, MediaEvents events)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(events))) {}
+
+AsioMediaEngine::~AsioMediaEngine() {
+  stop();
+}
+
+void AsioMediaEngine::start() {
+  impl_->start();
+}
+void AsioMediaEngine::stop() {
+  impl_->stop();
+}
+
+void AsioMediaEngine::open_stream(StreamId id, StreamSockets sockets, StreamMedia media) {
+  impl_->post([impl = impl_.get(), id, sockets, media = std::move(media)] {
+    impl->open(id, sockets, media);
+  });
+}
+void AsioMediaEngine::update_stream(StreamId id, StreamMedia media) {
+  impl_->post([impl = impl_.get(), id, media = std::move(media)] { impl->update(id, media); });
+}
+void AsioMediaEngine::play_moh(StreamId id, const std::string& moh_class) {
+  impl_->post([impl = impl_.get(), id, moh_class] { impl->play(id, moh_class); });
+}
+void AsioMediaEngine::bridge(StreamId a, StreamId b) {
+  impl_->post([impl = impl_.get(), a, b] { impl->join(a, b); });
+}
+void AsioMediaEngine::silence(StreamId id) {
+  impl_->post([impl = impl_.get(), id] { impl->quiet(id); });
+}
+void AsioMediaEngine::close_stream(StreamId id) {
+  impl_->post([impl = impl_.get(), id] { impl->close(id); });
+}
+void AsioMediaEngine::set_moh_classes(std::vector<MohClass> classes) {
+  impl_->post([impl = impl_.get(), classes = std::move(classes)]() mutable {
+    impl->set_classes(std::move(classes));
+  });
+}
+MediaStats AsioMediaEngine::stats() const {
+  return impl_->snapshot();
+}
+
+}  // namespace acd::media

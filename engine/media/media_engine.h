@@ -1,0 +1,105 @@
+// MediaEngine: the engine's RTP media plane. The SIP layer negotiates a stream per call
+// leg (SDP) and hands its bound RTP/RTCP sockets over; from then on the media engine
+// owns them: it plays music on hold into a stream, relays audio between two bridged
+// streams (transcoding PCMU <-> PCMA when the legs differ), passes RFC 4733 DTMF through
+// and reports the keys it hears, and drops bad input, counting why.
+//
+// This is an interface so that an external media relay could take the plane over
+// later; AsioMediaEngine (asio_media_engine.h) is the built-in one.
+//
+// Thread-safety: every member may be called from any thread. Commands are applied in the
+// order they were called (from one thread); events are delivered on the media thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/media/audio.h"
+
+namespace acd::media {
+
+using StreamId = std::uint64_t;
+
+enum class Codec : std::uint8_t { kPcmu, kPcma };
+
+// What offer/answer agreed for a stream.
+struct StreamMedia {
+  std::string remote_address;  // literal IPv4/IPv6 from SDP c=
+  std::uint16_t remote_port = 0;
+  Codec codec = Codec::kPcmu;
+  std::uint8_t payload_type = 0;          // the codec's payload type on this stream
+  int telephone_event_payload_type = -1;  // -1: the peer takes no RFC 4733 events
+  bool send = true;                       // we may send (our direction is sendrecv or sendonly)
+  bool receive = true;                    // the peer sends (its direction is sendrecv or sendonly)
+};
+
+// Sockets bound by the SIP layer's port allocator; the engine closes them.
+struct StreamSockets {
+  int rtp_fd = -1;
+  int rtcp_fd = -1;
+};
+
+// Why an incoming datagram was dropped (metrics label: to_string).
+enum class DropReason : std::uint8_t {
+  kTooShort,
+  kTooLong,
+  kBadVersion,
+  kBadPadding,
+  kRtcpOnRtpPort,
+  kWrongPayloadType,
+  kUnexpectedSource,
+  kLearning,  // from a source not latched yet (SourceLatch)
+  kNoStream,  // arrived after its stream was closed
+  kCount
+};
+const char* to_string(DropReason reason);
+
+struct MediaStats {
+  std::uint64_t streams = 0;  // open now
+  std::uint64_t playing = 0;  // streams fed by the media clock now
+  std::uint64_t bridges = 0;  // bridged pairs now
+  std::uint64_t packets_received = 0;
+  std::uint64_t packets_sent = 0;
+  std::uint64_t packets_relayed = 0;
+  std::uint64_t send_failures = 0;  // the socket refused (buffer full, unreachable)
+  std::uint64_t rtcp_received = 0;
+  std::uint64_t rtcp_sent = 0;
+  std::uint64_t dtmf_keys = 0;
+  std::uint64_t latches = 0;
+  std::uint64_t late_ticks = 0;  // media clock ticks that ran > 5 ms behind
+  std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount)> dropped{};
+};
+
+struct MediaEvents {
+  // A DTMF key the peer of `stream` sent (RFC 4733).
+  std::function<void(StreamId stream, char key)> on_dtmf;
+};
+
+class MediaEngine {
+ public:
+  virtual ~MediaEngine() = default;
+
+  virtual void open_stream(StreamId id, StreamSockets sockets, StreamMedia media) = 0;
+  // A new offer/answer on the stream (re-INVITE): new address, codec or direction.
+  virtual void update_stream(StreamId id, StreamMedia media) = 0;
+  // Plays the class into the stream until another command changes what it hears;
+  // ends a bridge the stream was in (its partner hears silence). An unknown class
+  // plays the first class configured.
+  virtual void play_moh(StreamId id, const std::string& moh_class) = 0;
+  // Relays audio both ways between a and b; ends what either played or was bridged to.
+  virtual void bridge(StreamId a, StreamId b) = 0;
+  // Sends nothing (the stream stays open, its input is still read and counted).
+  virtual void silence(StreamId id) = 0;
+  virtual void close_stream(StreamId id) = 0;
+  // Replaces the music-on-hold classes (a configuration reload); streams playing a
+  // class that is gone move to the first class.
+  virtual void set_moh_classes(std::vector<MohClass> classes) = 0;
+
+  [[nodiscard]] virtual MediaStats stats() const = 0;
+};
+
+}  // namespace acd::media
