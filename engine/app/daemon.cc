@@ -269,7 +269,7 @@ int Daemon::run() {
 
   store::ConfigWatcherOptions watch;
   watch.dsn = dsn_;
-  watch.on_change = [this](const store::ConfigChange& change) {
+  watch.on_change = [this](const store::ConfigChangeNotice& change) {
     log_event(LogLevel::kDebug, "config.changed",
               {{"tenants", change.tenants.size()}, {"full_resync", change.full_resync}});
     // Coalesced: one resync queued at a time; it reads the database after the change.

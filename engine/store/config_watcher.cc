@@ -14,7 +14,8 @@ namespace {
 
 class Receiver final : public pqxx::notification_receiver {
  public:
-  Receiver(pqxx::connection_base& c, const std::string& channel, ConfigChange& pending, bool& any)
+  Receiver(pqxx::connection_base& c, const std::string& channel, ConfigChangeNotice& pending,
+           bool& any)
       : pqxx::notification_receiver(c, channel), pending_(pending), any_(any) {}
 
   void operator()(const std::string& payload, int) override {
@@ -27,7 +28,7 @@ class Receiver final : public pqxx::notification_receiver {
   }
 
  private:
-  ConfigChange& pending_;
+  ConfigChangeNotice& pending_;
   bool& any_;
 };
 
@@ -92,7 +93,7 @@ void ConfigWatcher::run() {
     }
   };
   for (;;) {
-    ConfigChange pending;
+    ConfigChangeNotice pending;
     bool any = false;
     try {
       pqxx::connection connection(options_.dsn);
@@ -105,7 +106,7 @@ void ConfigWatcher::run() {
       // Whatever changed before LISTEN took hold (at start, or while disconnected) was
       // not heard: a full resync covers it (applying an unchanged configuration is a no-op).
       if (options_.on_change) {
-        ConfigChange resync;
+        ConfigChangeNotice resync;
         resync.full_resync = true;
         options_.on_change(resync);
       }
@@ -125,8 +126,8 @@ void ConfigWatcher::run() {
           if (more == 0) break;
           connection.get_notifs();
         }
-        ConfigChange change = std::move(pending);
-        pending = ConfigChange{};
+        ConfigChangeNotice change = std::move(pending);
+        pending = ConfigChangeNotice{};
         any = false;
         if (options_.on_change) options_.on_change(change);
       }

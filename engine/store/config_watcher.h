@@ -26,7 +26,13 @@
 
 namespace acd::store {
 
-struct ConfigChange {
+// What one report of the watcher asks the daemon to reload.
+// Not named ConfigChange: config_store.h has an acd::store::ConfigChange (one row to
+// write), and two classes of one name in one namespace break the one-definition rule:
+// their implicit inline constructors and destructors share a mangled name, the linker
+// keeps one, and at -O0 (nothing inlined) this 56-byte object was built by the other's
+// 120-byte constructor, zeroing the stack next to it.
+struct ConfigChangeNotice {
   std::set<std::int64_t> tenants;  // tenant ids named by notifications
   bool full_resync = false;        // reconnected: reload everything
 };
@@ -37,7 +43,7 @@ struct ConfigWatcherOptions {
   std::chrono::milliseconds debounce{50};
   std::chrono::milliseconds retry_min{100};
   std::chrono::milliseconds retry_max{5000};
-  std::function<void(const ConfigChange&)> on_change;
+  std::function<void(const ConfigChangeNotice&)> on_change;
   std::function<void(bool is_error, const std::string& message)> log;  // may be empty
   // Called once LISTEN is in place (after each (re)connect), before any resync: lets
   // tests and the daemon know changes from now on will be heard. May be empty.

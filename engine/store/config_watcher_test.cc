@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 // Collects the watcher's reports; tests wait for them with a generous timeout.
 class Changes {
  public:
-  void add(const ConfigChange& c) {
+  void add(const ConfigChangeNotice& c) {
     std::lock_guard lock(mutex_);
     changes_.push_back(c);
     cv_.notify_all();
@@ -25,11 +25,11 @@ class Changes {
     ++listening_;
     cv_.notify_all();
   }
-  bool wait(const std::function<bool(const std::vector<ConfigChange>&, int)>& done) {
+  bool wait(const std::function<bool(const std::vector<ConfigChangeNotice>&, int)>& done) {
     std::unique_lock lock(mutex_);
     return cv_.wait_for(lock, 60s, [&] { return done(changes_, listening_); });
   }
-  std::vector<ConfigChange> take() {
+  std::vector<ConfigChangeNotice> take() {
     std::lock_guard lock(mutex_);
     return std::exchange(changes_, {});
   }
@@ -37,7 +37,7 @@ class Changes {
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::vector<ConfigChange> changes_;
+  std::vector<ConfigChangeNotice> changes_;
   int listening_ = 0;
 };
 
@@ -64,7 +64,7 @@ TEST_CASE("changes are heard, batched, and a reconnect asks for a full resync",
   options.debounce = 100ms;
   options.retry_min = 20ms;
   options.retry_max = 200ms;
-  options.on_change = [&](const ConfigChange& c) { changes.add(c); };
+  options.on_change = [&](const ConfigChangeNotice& c) { changes.add(c); };
   options.on_listening = [&] { changes.listening(); };
   ConfigWatcher watcher(options);
   REQUIRE(watcher.start().ok());
