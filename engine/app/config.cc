@@ -1,9 +1,12 @@
 #include "engine/app/config.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -61,6 +64,9 @@ constexpr EnumName<sip::LoginOnRegister> kAgentLogins[] = {
     {"none", sip::LoginOnRegister::kNone},
     {"not-ready", sip::LoginOnRegister::kNotReady},
     {"ready", sip::LoginOnRegister::kReady}};
+
+constexpr EnumName<media::MohMode> kMohModes[] = {{"shared", media::MohMode::kShared},
+                                                  {"from-start", media::MohMode::kFromStart}};
 
 // Reasons the core uses on its own; agents' configured reason lists need not name them.
 constexpr std::string_view kSystemReasons[] = {"no-answer", "manual-ready"};
@@ -176,8 +182,11 @@ const NameMap& names_of(const TenantDraft& t, Kind k) {
 // reads everything else and resolves references. Thread-safety: used by one thread, once.
 class Loader {
  public:
-  Loader(std::string file, NameRegistry registry)
-      : errors_(file), warnings_(file), registry_(std::move(registry)) {}
+  Loader(std::string file, NameRegistry registry, LoadOptions options)
+      : errors_(file),
+        warnings_(file),
+        registry_(std::move(registry)),
+        options_(std::move(options)) {}
 
   ConfigResult load(std::string_view text);
   NameRegistry& registry() { return registry_; }
@@ -191,6 +200,8 @@ class Loader {
   void read_database(const YAML::Node& node, const std::string& path);
   void read_sip(const YAML::Node& node, const std::string& path);
   void read_sip_listen(const YAML::Node& node, const std::string& path);
+  void read_sip_media(const YAML::Node& node, const std::string& path);
+  void read_music_on_hold(const YAML::Node& node, const std::string& path);
   // A literal IP address in canonical form; `noun` names it in messages.
   std::optional<std::string> read_ip_address(const YAML::Node& node, const std::string& path,
                                              std::string_view noun);
@@ -212,6 +223,8 @@ class Loader {
   void read_overflow(const YAML::Node& node, const std::string& path, core::OverflowRule& rule);
   void read_members(const TenantDraft& tenant, const YAML::Node& node, const std::string& path,
                     core::QueueConfig& queue);
+  // A queue's music_on_hold: "" or a class of sip.media.music_on_hold (see LoadOptions).
+  std::optional<std::string> read_moh_reference(const YAML::Node& node, const std::string& path);
   // The entities beyond the core (config_entities.h).
   void read_tenant_extras(const TenantDraft& tenant, TenantSettings& settings);
   void read_agent_sip(const TenantDraft& tenant, const EntityDraft& draft, const YAML::Node& node,
@@ -244,6 +257,10 @@ class Loader {
   ErrorList warnings_;
   std::map<std::string, int, std::less<>> token_hashes_;  // sha256 -> line, across tenants
   NameRegistry registry_;
+  LoadOptions options_;
+  // The valid names of sip.media.music_on_hold, also of classes whose path is wrong (a
+  // queue naming one is not an error of its own).
+  std::vector<std::string> moh_names_;
   DaemonConfig config_;
   std::vector<TenantDraft> tenants_;
   std::optional<YAML::Node> demo_node_;
@@ -380,6 +397,117 @@ void Loader::read_sip_listen(const YAML::Node& node, const std::string& path) {
   }
 }
 
+void Loader::read_sip_media(const YAML::Node& node, const std::string& path) {
+  MapReader m(node, path, errors_,
+              {"address", "rtp_port_min", "rtp_port_max", "music_on_hold", "latch_relearn_after",
+               "rtcp_interval", "realtime_priority"});
+  if (!m.ok()) return;
+  SipConfig& sip = config_.sip;
+  if (auto n = m.get("address")) {
+    if (auto text = read_string(*n, m.path_of("address"), errors_); text && !text->empty()) {
+      if (auto address = read_ip_address(*n, m.path_of("address"), "media address")) {
+        if (is_wildcard_address(*address)) {
+          errors_.add(n->Mark(), m.path_of("address"),
+                      "the media address may not be the wildcard " + quoted(*address) +
+                          "; it is written in SDP: expected the address callers send RTP to");
+        } else {
+          sip.media_address = *address;
+        }
+      }
+    }
+  }
+  int low = sip.rtp_port_min, high = sip.rtp_port_max;
+  const bool low_ok = m.read("rtp_port_min", low, 1024, 65534) || !m.get("rtp_port_min");
+  const bool high_ok = m.read("rtp_port_max", high, 1025, 65535) || !m.get("rtp_port_max");
+  if (low_ok && high_ok) {
+    if (low % 2 != 0) {
+      errors_.add(m.get("rtp_port_min")->Mark(), m.path_of("rtp_port_min"),
+                  "rtp_port_min (" + std::to_string(low) +
+                      ") must be even: RTP takes the even port of each pair, RTCP the odd one");
+    } else if (low >= high) {
+      auto where = m.get("rtp_port_max") ? m.get("rtp_port_max")->Mark() : m.mark();
+      errors_.add(where, m.path_of("rtp_port_max"),
+                  "rtp_port_max (" + std::to_string(high) +
+                      ") must be greater than rtp_port_min (" + std::to_string(low) + ")");
+    } else {
+      sip.rtp_port_min = static_cast<std::uint16_t>(low);
+      sip.rtp_port_max = static_cast<std::uint16_t>(high);
+    }
+  }
+  if (auto n = m.get("music_on_hold")) read_music_on_hold(*n, m.path_of("music_on_hold"));
+  MediaConfig& media = config_.media;
+  if (m.read("latch_relearn_after", media.latch_relearn_after))
+    require_positive(m, "latch_relearn_after", media.latch_relearn_after);
+  if (m.read("rtcp_interval", media.rtcp_interval) &&
+      media.rtcp_interval < std::chrono::seconds(1)) {
+    errors_.add(m.get("rtcp_interval")->Mark(), m.path_of("rtcp_interval"), "must be at least 1s");
+  }
+  m.read("realtime_priority", media.realtime_priority, 0, 99);
+}
+
+void Loader::read_music_on_hold(const YAML::Node& node, const std::string& path) {
+  if (!expect_list(node, path, errors_)) return;
+  std::map<std::string, int, std::less<>> seen;  // name -> line
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string item_path = index_path(path, i);
+    MapReader item(node[i], item_path, errors_, {"name", "path", "mode"});
+    if (!item.ok()) continue;
+    MohClassConfig moh;
+    bool ok = item.read_name("name", moh.name, true);
+    if (ok) {
+      const YAML::Mark mark = item.get("name")->Mark();
+      auto [it, inserted] = seen.emplace(moh.name, mark.line + 1);
+      if (inserted) {
+        moh_names_.push_back(moh.name);
+      } else {
+        errors_.add(mark, item.path_of("name"),
+                    "duplicate music-on-hold class " + quoted(moh.name) +
+                        " (first defined at line " + std::to_string(it->second) + ")");
+        ok = false;
+      }
+    }
+    if (auto n = item.require("path")) {
+      if (auto text = read_string(*n, item.path_of("path"), errors_)) {
+        // <filesystem> is not included here: its std::quoted would be found (by argument
+        // dependent lookup) instead of this file's quoted().
+        struct stat info {};
+        std::string problem;
+        if (text->empty()) {
+          problem = "expected an audio file or a directory of audio files, got an empty string";
+        } else if (::stat(text->c_str(), &info) != 0) {
+          problem = "cannot access " + quoted(*text) + ": " + std::strerror(errno) +
+                    "; expected an audio file or a directory of audio files";
+          if (text->front() != '/') {
+            problem += " (a relative path is taken from the working directory";
+            if (char* cwd = ::getcwd(nullptr, 0)) {
+              problem += std::string(", ") + cwd;
+              std::free(cwd);
+            }
+            problem += ")";
+          }
+        } else if (!S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {
+          problem = quoted(*text) +
+                    " is neither a file nor a directory; expected an audio file or a directory "
+                    "of audio files";
+        }
+        if (problem.empty()) {
+          moh.path = *text;
+        } else {
+          errors_.add(n->Mark(), item.path_of("path"), std::move(problem));
+          ok = false;
+        }
+      } else {
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    if (item.get("mode") && !item.read_enum("mode", moh.mode, kMohModes, "music-on-hold mode"))
+      ok = false;
+    if (ok) config_.media.music_on_hold.push_back(std::move(moh));
+  }
+}
+
 void Loader::read_sip(const YAML::Node& node, const std::string& path) {
   MapReader map(
       node, path, errors_,
@@ -406,40 +534,7 @@ void Loader::read_sip(const YAML::Node& node, const std::string& path) {
     }
   }
   map.read("tls_certificate_dir", sip.tls_certificate_dir);
-  if (auto media = map.get("media")) {
-    MapReader m(*media, map.path_of("media"), errors_, {"address", "rtp_port_min", "rtp_port_max"});
-    if (auto n = m.get("address")) {
-      if (auto text = read_string(*n, m.path_of("address"), errors_); text && !text->empty()) {
-        if (auto address = read_ip_address(*n, m.path_of("address"), "media address")) {
-          if (is_wildcard_address(*address)) {
-            errors_.add(n->Mark(), m.path_of("address"),
-                        "the media address may not be the wildcard " + quoted(*address) +
-                            "; it is written in SDP: expected the address callers send RTP to");
-          } else {
-            sip.media_address = *address;
-          }
-        }
-      }
-    }
-    int low = sip.rtp_port_min, high = sip.rtp_port_max;
-    const bool low_ok = m.read("rtp_port_min", low, 1024, 65534) || !m.get("rtp_port_min");
-    const bool high_ok = m.read("rtp_port_max", high, 1025, 65535) || !m.get("rtp_port_max");
-    if (low_ok && high_ok) {
-      if (low % 2 != 0) {
-        errors_.add(m.get("rtp_port_min")->Mark(), m.path_of("rtp_port_min"),
-                    "rtp_port_min (" + std::to_string(low) +
-                        ") must be even: RTP takes the even port of each pair, RTCP the odd one");
-      } else if (low >= high) {
-        auto where = m.get("rtp_port_max") ? m.get("rtp_port_max")->Mark() : m.mark();
-        errors_.add(where, m.path_of("rtp_port_max"),
-                    "rtp_port_max (" + std::to_string(high) +
-                        ") must be greater than rtp_port_min (" + std::to_string(low) + ")");
-      } else {
-        sip.rtp_port_min = static_cast<std::uint16_t>(low);
-        sip.rtp_port_max = static_cast<std::uint16_t>(high);
-      }
-    }
-  }
+  if (auto media = map.get("media")) read_sip_media(*media, map.path_of("media"));
   map.read_enum("unknown_source", sip.unknown_source, kUnknownSources, "unknown-source action");
   if (auto limit = map.get("rate_limit")) {
     MapReader r(*limit, map.path_of("rate_limit"), errors_,
@@ -701,13 +796,13 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
     }
     if (auto n = tenant.reader.get("queues")) {
       declare_entities(tenant, *n, tenant.reader.path_of("queues"), Kind::kQueue,
-                       {"name",         "strategy",       "required_skills", "sl_threshold",
-                        "ring_timeout", "wrap_up",        "manual_wrap_up",  "default_handle_time",
-                        "max_wait",     "max_length",     "join_when_empty", "leave_when_empty",
-                        "on_timeout",   "on_full",        "on_empty",        "aging_per_minute",
-                        "vip_boost",    "escalation",     "overflow",        "rona_policy",
-                        "rona_retry",   "ring_all_limit", "sticky_window",   "sticky_wait",
-                        "members"});
+                       {"name",          "strategy",       "required_skills", "sl_threshold",
+                        "ring_timeout",  "wrap_up",        "manual_wrap_up",  "default_handle_time",
+                        "max_wait",      "max_length",     "join_when_empty", "leave_when_empty",
+                        "on_timeout",    "on_full",        "on_empty",        "aging_per_minute",
+                        "vip_boost",     "escalation",     "overflow",        "rona_policy",
+                        "rona_retry",    "ring_all_limit", "sticky_window",   "sticky_wait",
+                        "music_on_hold", "members"});
     }
     if (auto n = tenant.reader.get("users")) {
       declare_entities(tenant, *n, tenant.reader.path_of("users"), Kind::kUser,
@@ -1145,8 +1240,38 @@ void Loader::read_queue(const TenantDraft& tenant, const EntityDraft& draft) {
   map.read("ring_all_limit", queue.ring_all_limit, 1, 1000);
   map.read("sticky_window", queue.sticky_window);
   map.read("sticky_wait", queue.sticky_wait);
+  if (auto node = map.get("music_on_hold")) {
+    if (auto moh = read_moh_reference(*node, map.path_of("music_on_hold")))
+      queue.music_on_hold = *moh;
+  }
   if (auto node = map.get("members")) read_members(tenant, *node, map.path_of("members"), queue);
   config_.domain.queues.push_back(std::move(queue));
+}
+
+std::optional<std::string> Loader::read_moh_reference(const YAML::Node& node,
+                                                      const std::string& path) {
+  auto text = read_string(node, path, errors_);
+  if (!text || text->empty()) return text;
+  if (!read_name(node, path, errors_)) return std::nullopt;
+  if (!options_.check_music_on_hold) return text;
+  const bool own = !options_.music_on_hold_classes.has_value();
+  const std::vector<std::string>& known = own ? moh_names_ : *options_.music_on_hold_classes;
+  if (std::find(known.begin(), known.end(), *text) != known.end()) return text;
+  const std::string where =
+      own ? "sip.media.music_on_hold" : "the daemon file's sip.media.music_on_hold";
+  std::string message = "unknown music-on-hold class " + quoted(*text);
+  if (known.empty()) {
+    message +=
+        "; " + where + " defines no classes (leave music_on_hold out, or define the class there)";
+  } else {
+    if (auto guess = closest_match(*text, known))
+      message += " (did you mean " + quoted(*guess) + "?)";
+    std::string names;
+    for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+    message += "; expected one of the classes of " + where + ": " + names;
+  }
+  errors_.add(node.Mark(), path, std::move(message));
+  return std::nullopt;
 }
 
 std::optional<std::string> Loader::read_checked(const YAML::Node& node, const std::string& path,
@@ -1800,9 +1925,15 @@ std::optional<LogLevel> parse_log_level(std::string_view text) {
   return std::nullopt;
 }
 
+std::vector<std::string> music_on_hold_names(const DaemonConfig& config) {
+  std::vector<std::string> names;
+  for (const auto& c : config.media.music_on_hold) names.push_back(c.name);
+  return names;
+}
+
 ConfigResult load_config_text(std::string_view text, const std::string& file_label,
-                              NameRegistry& registry) {
-  Loader loader(file_label, registry);
+                              NameRegistry& registry, const LoadOptions& options) {
+  Loader loader(file_label, registry, options);
   ConfigResult result = loader.load(text);
   if (result.ok()) {
     result->path = file_label;
@@ -1811,7 +1942,8 @@ ConfigResult load_config_text(std::string_view text, const std::string& file_lab
   return result;
 }
 
-ConfigResult load_config_file(const std::string& path, NameRegistry& registry) {
+ConfigResult load_config_file(const std::string& path, NameRegistry& registry,
+                              const LoadOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int err = errno;
@@ -1826,7 +1958,7 @@ ConfigResult load_config_file(const std::string& path, NameRegistry& registry) {
     errors.add_file_error("cannot read the file");
     return ConfigResult::failure(errors.take());
   }
-  return load_config_text(text.str(), path, registry);
+  return load_config_text(text.str(), path, registry, options);
 }
 
 core::CoreConfig to_core_config(const DaemonConfig& config) {

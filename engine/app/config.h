@@ -22,6 +22,7 @@
 #include "engine/app/name_table.h"
 #include "engine/app/result.h"
 #include "engine/core/model.h"
+#include "engine/media/audio.h"
 #include "engine/sip/sip_service.h"
 
 namespace acd::app {
@@ -82,6 +83,28 @@ struct SipConfig : sip::SipOptions {
 // The file's spellings.
 const char* to_string(sip::SipOptions::UnknownSource action);  // "reject", "drop"
 const char* to_string(sip::LoginOnRegister login);             // "none", "not-ready", "ready"
+
+// A music-on-hold class (sip.media.music_on_hold): the audio of `path`, a file or the
+// audio files of a directory in name order (media::audio_files). The loader only checks
+// that the path exists; the daemon decodes the audio at start.
+struct MohClassConfig {
+  std::string name;
+  std::string path;  // as written; a relative path is taken from the working directory
+  media::MohMode mode = media::MohMode::kShared;
+};
+
+// The media plane (engine/media) beyond the RTP address and ports, which are in
+// SipConfig: the file's sip.media section. Read at start only.
+struct MediaConfig {
+  // In file order; names are unique. A queue without music_on_hold plays the first.
+  std::vector<MohClassConfig> music_on_hold;
+  // How long a latched RTP source must be silent before another source may take its
+  // place (symmetric RTP latching). > 0.
+  core::Duration latch_relearn_after = std::chrono::seconds(5);
+  // The interval of RTCP reports. >= 1s.
+  core::Duration rtcp_interval = std::chrono::seconds(5);
+  int realtime_priority = 0;  // 1-99: the media thread runs SCHED_FIFO; 0: normal
+};
 
 struct DemoQueue {
   core::TenantId tenant;
@@ -145,6 +168,7 @@ struct DaemonConfig {
   ShutdownConfig shutdown;
   DatabaseConfig database;
   SipConfig sip;
+  MediaConfig media;
   DemoConfig demo;
   std::vector<TenantSettings> tenants;
   core::CoreConfig domain;                 // what RoutingCore::apply_config takes
@@ -155,12 +179,34 @@ struct DaemonConfig {
 
 using ConfigResult = Result<DaemonConfig, std::vector<ConfigError>>;
 
+// What a document's references outside its tenants are checked against.
+struct LoadOptions {
+  // The music-on-hold classes a queue's music_on_hold may name. nullopt: the document's
+  // own sip.media.music_on_hold (the daemon's file). A document of tenants only, such as
+  // `acdd config apply FILE`'s, is checked against the daemon file's classes given here.
+  std::optional<std::vector<std::string>> music_on_hold_classes;
+  // false: a queue's music_on_hold is checked as a name only, not against any class (the
+  // database's configuration: its classes are the daemon file's, not at hand there).
+  bool check_music_on_hold = true;
+
+  // check_music_on_hold false.
+  static LoadOptions music_on_hold_unchecked() {
+    LoadOptions options;
+    options.check_music_on_hold = false;
+    return options;
+  }
+};
+
+// The names of config.media.music_on_hold, in file order (for LoadOptions).
+std::vector<std::string> music_on_hold_names(const DaemonConfig& config);
+
 // Reads and validates `path`. Errors name `path` as given. On success the registry has
 // learned the file's new names; on failure it is unchanged.
-ConfigResult load_config_file(const std::string& path, NameRegistry& registry);
+ConfigResult load_config_file(const std::string& path, NameRegistry& registry,
+                              const LoadOptions& options = {});
 // The same for text already in memory; `file_label` names it in messages.
 ConfigResult load_config_text(std::string_view text, const std::string& file_label,
-                              NameRegistry& registry);
+                              NameRegistry& registry, const LoadOptions& options = {});
 
 // The routing core's configuration (a copy of config.domain).
 core::CoreConfig to_core_config(const DaemonConfig& config);

@@ -105,7 +105,11 @@ int run_config_command(int argc, const char* const* argv, std::istream& in, std:
     std::optional<DaemonConfig> file;
     if (args.command != "export") {
       NameRegistry registry;
-      auto loaded = load_config_file(args.file, registry);
+      // Queues may name the music-on-hold classes of the daemon's file, which plays them
+      // (FILE may hold only tenants).
+      LoadOptions options;
+      options.music_on_hold_classes = music_on_hold_names(daemon.value());
+      auto loaded = load_config_file(args.file, registry, options);
       if (!loaded.ok()) {
         print_errors(args.file, loaded.error(), err);
         err << "acdd config " << args.command << ": " << args.file

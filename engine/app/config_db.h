@@ -69,9 +69,12 @@ struct TenantSelection {
 // The configuration's domain part (tenants, core config, entities) from the database,
 // validated like a file ("database" names it in errors). Ids come from `registry` (kept
 // by name, as for file reloads); on failure the registry is unchanged. The other sections
-// (log, core, shutdown, database, sip, demo) keep their defaults.
-ConfigResult load_config_from_database(const std::string& dsn, NameRegistry& registry,
-                                       const TenantSelection& tenants = {});
+// (log, core, shutdown, database, sip, media, demo) keep their defaults. Queues'
+// music_on_hold names the daemon file's classes: by default it is checked as a name
+// only; pass the file's classes (LoadOptions::music_on_hold_classes) to check them too.
+ConfigResult load_config_from_database(
+    const std::string& dsn, NameRegistry& registry, const TenantSelection& tenants = {},
+    const LoadOptions& options = LoadOptions::music_on_hold_unchecked());
 
 // True when the database holds at least one tenant (so the daemon need not seed it from
 // its file).

@@ -31,9 +31,13 @@ class MigratedCluster {
   store::testing::TestCluster cluster_;
 };
 
+// Files of tenants only, checked as `acdd config apply` checks them: against the
+// music-on-hold classes of a daemon file that defines "jazz" (kSmall's sales names it).
 DaemonConfig parse(const std::string& text) {
   NameRegistry registry;
-  auto loaded = load_config_text(text, "test.yaml", registry);
+  LoadOptions options;
+  options.music_on_hold_classes = std::vector<std::string>{"default", "jazz"};
+  auto loaded = load_config_text(text, "test.yaml", registry, options);
   if (!loaded.ok()) {
     for (const auto& e : loaded.error()) UNSCOPED_INFO(e.to_string());
   }
@@ -114,6 +118,7 @@ tenants:
       - name: sales
         strategy: longest-idle
         ring_timeout: 15s
+        music_on_hold: jazz
         required_skills: [{skill: english, min_level: 3}]
         members: [{agent: ann}, {agent: bob, tier: 2}]
     users:
@@ -223,6 +228,14 @@ TEST_CASE("config db: export round-trips through apply", "[config_db]") {
   CHECK(diff_configs(again, file, false).empty());
   CHECK(apply_file(db.dsn(), again).rows_written == 0);
 
+  // music_on_hold is stored, exported (only when set) and loaded.
+  CHECK(query1(db.dsn(),
+               "SELECT music_on_hold FROM queues WHERE name = 'sales' AND tenant_id = "
+               "(SELECT id FROM tenants WHERE name = 't1')") == "jazz");
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM queues WHERE music_on_hold = ''") == "4");
+  CHECK(exported->find("music_on_hold: jazz") != std::string::npos);
+  CHECK(exported->find("music_on_hold: \"\"") == std::string::npos);
+
   auto one = export_config(db.dsn(), std::string("globex"));
   REQUIRE(one.ok());
   CHECK(parse(one.value()).tenants.size() == 1);
@@ -244,6 +257,32 @@ TEST_CASE("config db: export round-trips through apply", "[config_db]") {
   CHECK(partial->tenants[0].name == "globex");
   // Ids stay with their names across loads.
   CHECK(*registry.find_tenant("globex") == partial->tenants[0].id);
+  // The database's classes are the daemon file's: not checked unless given.
+  const auto& queues = all->domain.queues;
+  const auto jazz = std::find_if(queues.begin(), queues.end(),
+                                 [](const auto& q) { return q.music_on_hold == "jazz"; });
+  REQUIRE(jazz != queues.end());
+  CHECK(jazz->name == "sales");
+  CHECK(jazz->tenant == *registry.find_tenant("t1"));
+  CHECK(std::count_if(queues.begin(), queues.end(),
+                      [](const auto& q) { return q.music_on_hold.empty(); }) == 4);
+  LoadOptions checked;
+  checked.music_on_hold_classes = std::vector<std::string>{"default"};
+  auto refused = load_config_from_database(db.dsn(), registry, {}, checked);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().front().to_string(),
+             Catch::Contains("music_on_hold: unknown music-on-hold class \"jazz\""));
+
+  // A changed class shows in the diff and updates the row.
+  std::string changed = kSmall;
+  changed.replace(changed.find("music_on_hold: jazz"), 19, "music_on_hold: default");
+  const DaemonConfig with_default = parse(changed);
+  const std::vector<std::string> expected = {"~ queue t1/sales: music_on_hold jazz -> default"};
+  CHECK(diff(db.dsn(), with_default) == expected);
+  CHECK(apply_file(db.dsn(), with_default).rows_written == 1);
+  changed.replace(changed.find("        music_on_hold: default\n"), 31, "");
+  CHECK(diff(db.dsn(), parse(changed)) ==
+        std::vector<std::string>{"~ queue t1/sales: music_on_hold default -> (first class)"});
 }
 
 TEST_CASE("config db: tenants not in the file stay unless pruned", "[config_db]") {
@@ -299,7 +338,9 @@ TEST_CASE("config db: a broken file is refused with its lines, the database unto
   MigratedCluster db;
   const auto daemon = db.root() / "daemon.yaml";
   const auto broken = db.root() / "broken.yaml";
-  std::ofstream(daemon) << "database:\n  dsn: \"" << db.dsn() << "\"\ntenants: []\n";
+  std::ofstream(daemon) << "database:\n  dsn: \"" << db.dsn()
+                        << "\"\nsip:\n  media:\n    music_on_hold: [{name: jazz, path: \""
+                        << db.root().string() << "\"}]\ntenants: []\n";
   std::ofstream(broken) << "tenants:\n"
                            "  - name: t1\n"
                            "    queues: [{name: q}]\n"
@@ -314,6 +355,19 @@ TEST_CASE("config db: a broken file is refused with its lines, the database unto
   CHECK_THAT(err.str(),
              Catch::Contains(broken_path + ":6:39: tenants[0].trunks[0].dids[0].queue: "
                                            "unknown queue \"nowhere\" in tenant \"t1\""));
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM tenants") == "0");
+
+  // A queue's music_on_hold must name a class of the daemon file.
+  std::ofstream(broken, std::ios::trunc) << "tenants:\n"
+                                            "  - name: t1\n"
+                                            "    queues: [{name: q, music_on_hold: blues}]\n";
+  std::ostringstream out1, err1;
+  CHECK(run_config_command(5, args, in, out1, err1, false) == 2);
+  CHECK_THAT(err1.str(),
+             Catch::Contains(broken_path + ":3:39: tenants[0].queues[0].music_on_hold: unknown "
+                                           "music-on-hold class \"blues\"; expected one of the "
+                                           "classes of the daemon file's "
+                                           "sip.media.music_on_hold: jazz"));
   CHECK(query1(db.dsn(), "SELECT count(*) FROM tenants") == "0");
 
   // Without a terminal and without --yes, apply refuses.

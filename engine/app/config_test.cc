@@ -1,7 +1,11 @@
 #include "engine/app/config.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 
 #include "engine/app/digest.h"
 
@@ -160,6 +164,12 @@ TEST_CASE("config: the example file loads", "[config]") {
   CHECK(c.sip.rtp_port_min == 20000);
   CHECK(c.sip.rtp_port_max == 29999);
   CHECK(c.sip.login_on_register == sip::LoginOnRegister::kReady);
+  // No music-on-hold class: the example must load where no audio has been made yet.
+  CHECK(c.media.music_on_hold.empty());
+  CHECK(c.media.latch_relearn_after == 5s);
+  CHECK(c.media.rtcp_interval == 5s);
+  CHECK(c.media.realtime_priority == 0);
+  CHECK(queue_named(c, "sales").music_on_hold.empty());
   const TenantSettings& acme = c.tenants[0];
   CHECK_FALSE(acme.allow_external_transfer);
   CHECK(acme.outbound_trunk == "local-test");
@@ -927,6 +937,181 @@ TEST_CASE("config: errors in tenants' SIP settings are located and explained", "
                                       "sip: {username: c, password: x}")),
              Catch::Contains("tenants[0].agents[2].sip.username: SIP user name \"c\" is already "
                              "used by agent \"ann\" in tenant \"t\""));
+}
+
+}  // namespace
+}  // namespace acd::app
+
+namespace acd::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A directory of its own under /tmp, removed at the end, holding one (not decoded) tune.
+class MohDir {
+ public:
+  MohDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "acd-moh-test-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    dir_ = pattern;
+    std::ofstream(dir_ / "tune.wav") << "not decoded by the loader";
+  }
+  ~MohDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  MohDir(const MohDir&) = delete;
+  MohDir& operator=(const MohDir&) = delete;
+  [[nodiscard]] std::string dir() const { return dir_.string(); }
+  [[nodiscard]] std::string file() const { return (dir_ / "tune.wav").string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// @DIR@ and @FILE@ are replaced by the paths of a MohDir.
+const char* const kMoh = R"(sip:
+  media:
+    music_on_hold:
+      - {name: default, path: "@DIR@"}
+      - {name: jazz, mode: from-start, path: "@FILE@"}
+    latch_relearn_after: 2s
+    rtcp_interval: 10s
+    realtime_priority: 40
+tenants:
+  - name: acme
+    queues:
+      - {name: sales, music_on_hold: jazz}
+      - {name: support}
+)";
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string moh_text(const MohDir& d) {
+  return replace_all(replace_all(kMoh, "@DIR@", d.dir()), "@FILE@", d.file());
+}
+
+std::vector<std::string> errors_with(std::string_view text, const LoadOptions& options) {
+  NameRegistry registry;
+  auto result = load_config_text(text, "test.yaml", registry, options);
+  std::vector<std::string> out;
+  if (!result.ok()) {
+    for (const auto& e : result.error()) out.push_back(e.to_string());
+  }
+  return out;
+}
+
+TEST_CASE("config: music on hold and the media settings", "[config][media]") {
+  const MohDir d;
+  NameRegistry registry;
+  const DaemonConfig c = loaded(moh_text(d), registry);
+  REQUIRE(c.media.music_on_hold.size() == 2);
+  CHECK(c.media.music_on_hold[0].name == "default");
+  CHECK(c.media.music_on_hold[0].path == d.dir());
+  CHECK(c.media.music_on_hold[0].mode == media::MohMode::kShared);
+  CHECK(c.media.music_on_hold[1].name == "jazz");
+  CHECK(c.media.music_on_hold[1].path == d.file());
+  CHECK(c.media.music_on_hold[1].mode == media::MohMode::kFromStart);
+  CHECK(c.media.latch_relearn_after == 2s);
+  CHECK(c.media.rtcp_interval == 10s);
+  CHECK(c.media.realtime_priority == 40);
+  CHECK(music_on_hold_names(c) == std::vector<std::string>{"default", "jazz"});
+  CHECK(queue_named(c, "sales").music_on_hold == "jazz");
+  CHECK(queue_named(c, "support").music_on_hold.empty());
+
+  // Defaults: no classes; a queue plays the first class.
+  const DaemonConfig none = loaded(kMinimal, registry);
+  CHECK(none.media.music_on_hold.empty());
+  CHECK(none.media.latch_relearn_after == 5s);
+  CHECK(none.media.rtcp_interval == 5s);
+  CHECK(none.media.realtime_priority == 0);
+  CHECK(none.domain.queues[0].music_on_hold.empty());
+  CHECK(loaded("sip: {media: {music_on_hold: []}}\n"
+               "tenants: [{name: t, queues: [{name: q, music_on_hold: \"\"}]}]\n",
+               registry)
+            .domain.queues[0]
+            .music_on_hold.empty());
+}
+
+TEST_CASE("config: errors in music on hold are located and explained", "[config][media]") {
+  const MohDir d;
+  const std::string text = moh_text(d);
+  // A queue naming a class that sip.media.music_on_hold does not define.
+  CHECK(single_error(replace_all(text, "music_on_hold: jazz", "music_on_hold: jaz")) ==
+        "test.yaml:12:38: tenants[0].queues[0].music_on_hold: unknown music-on-hold class "
+        "\"jaz\" (did you mean \"jazz\"?); expected one of the classes of "
+        "sip.media.music_on_hold: default, jazz");
+  CHECK(single_error("tenants: [{name: t, queues: [{name: q, music_on_hold: jazz}]}]\n") ==
+        "test.yaml:1:55: tenants[0].queues[0].music_on_hold: unknown music-on-hold class "
+        "\"jazz\"; sip.media.music_on_hold defines no classes (leave music_on_hold out, or "
+        "define the class there)");
+  CHECK(single_error(replace_all(text, "music_on_hold: jazz", "music_on_hold: \"jazz band\"")) ==
+        "test.yaml:12:38: tenants[0].queues[0].music_on_hold: invalid name \"jazz band\"; "
+        "expected 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit");
+
+  // A path that does not exist.
+  CHECK(single_error(replace_all(text, "\"" + d.dir() + "\"", "\"/nonexistent/acd-moh\"")) ==
+        "test.yaml:4:31: sip.media.music_on_hold[0].path: cannot access \"/nonexistent/acd-moh\": "
+        "No such file or directory; expected an audio file or a directory of audio files");
+  CHECK_THAT(single_error(replace_all(text, "\"" + d.dir() + "\"", "\"no-such-dir/moh\"")),
+             Catch::StartsWith("test.yaml:4:31: sip.media.music_on_hold[0].path: cannot access "
+                               "\"no-such-dir/moh\": No such file or directory; expected an audio "
+                               "file or a directory of audio files (a relative path is taken "
+                               "from the working directory, /"));
+  CHECK(single_error(replace_all(text, "\"" + d.dir() + "\"", "\"\"")) ==
+        "test.yaml:4:31: sip.media.music_on_hold[0].path: expected an audio file or a directory "
+        "of audio files, got an empty string");
+  CHECK(single_error(replace_all(text, ", path: \"" + d.dir() + "\"", "")) ==
+        "test.yaml:4:9: sip.media.music_on_hold[0]: missing required key \"path\"");
+
+  // A bad mode, a bad or duplicate name.
+  CHECK(single_error(replace_all(text, "from-start", "loud")) ==
+        "test.yaml:5:28: sip.media.music_on_hold[1].mode: unknown music-on-hold mode \"loud\"; "
+        "expected one of shared, from-start");
+  CHECK(single_error(replace_all(replace_all(text, "name: jazz, mode", "name: default, mode"),
+                                 "music_on_hold: jazz", "music_on_hold: default")) ==
+        "test.yaml:5:16: sip.media.music_on_hold[1].name: duplicate music-on-hold class "
+        "\"default\" (first defined at line 4)");
+  CHECK_THAT(single_error(replace_all(text, "name: default", "name: \"\"")),
+             Catch::StartsWith("test.yaml:4:16: sip.media.music_on_hold[0].name: invalid name "
+                               "\"\"; expected 1 to 64 letters"));
+
+  // The other media settings.
+  CHECK(single_error(replace_all(text, "latch_relearn_after: 2s", "latch_relearn_after: 0s")) ==
+        "test.yaml:6:26: sip.media.latch_relearn_after: must be greater than zero");
+  CHECK(single_error(replace_all(text, "rtcp_interval: 10s", "rtcp_interval: 500ms")) ==
+        "test.yaml:7:20: sip.media.rtcp_interval: must be at least 1s");
+  CHECK(single_error(replace_all(text, "realtime_priority: 40", "realtime_priority: 100")) ==
+        "test.yaml:8:24: sip.media.realtime_priority: value 100 is out of range; expected an "
+        "integer from 0 to 99");
+  CHECK_THAT(single_error(replace_all(text, "rtcp_interval", "rtcp_intervall")),
+             Catch::StartsWith("test.yaml:7:5: sip.media.rtcp_intervall: unknown key "
+                               "\"rtcp_intervall\" (did you mean \"rtcp_interval\"?); expected "
+                               "one of address, rtp_port_min, rtp_port_max, music_on_hold, "
+                               "latch_relearn_after, rtcp_interval, realtime_priority"));
+}
+
+TEST_CASE("config: a file of tenants only names the daemon file's music-on-hold classes",
+          "[config][media]") {
+  const std::string tenants =
+      "tenants:\n  - name: t\n    queues: [{name: q, music_on_hold: jazz}]\n";
+  LoadOptions daemon;
+  daemon.music_on_hold_classes = std::vector<std::string>{"default", "jazz"};
+  CHECK(errors_with(tenants, daemon).empty());
+  daemon.music_on_hold_classes = std::vector<std::string>{"default"};
+  CHECK(errors_with(tenants, daemon) ==
+        std::vector<std::string>{
+            "test.yaml:3:39: tenants[0].queues[0].music_on_hold: unknown music-on-hold class "
+            "\"jazz\"; expected one of the classes of the daemon file's sip.media.music_on_hold: "
+            "default"});
+  // Unchecked (the database's configuration): any name passes, a malformed one does not.
+  CHECK(errors_with(tenants, LoadOptions::music_on_hold_unchecked()).empty());
+  CHECK(errors_with(replace_all(tenants, "jazz", "\"a b\""), LoadOptions::music_on_hold_unchecked())
+            .size() == 1);
 }
 
 }  // namespace

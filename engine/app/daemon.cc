@@ -170,8 +170,67 @@ void Daemon::close_store() {
   cluster_.reset();
 }
 
+bool Daemon::start_media() {
+  const MediaConfig& config = config_->media;
+  std::vector<media::MohClass> classes;
+  for (const auto& c : config.music_on_hold) {
+    std::string error;
+    auto moh = media::load_moh_class(c.name, c.mode, {c.path}, &error);
+    if (!moh) {
+      log_event(LogLevel::kCritical, "media.failed",
+                {{"error", "music-on-hold class '" + c.name + "': " + error},
+                 {"action", "exiting; fix sip.media.music_on_hold in the configuration"}});
+      return false;
+    }
+    log_event(LogLevel::kInfo, "media.moh_loaded",
+              {{"class", c.name},
+               {"mode", media::to_string(c.mode)},
+               {"seconds", moh->audio->frames() / 50}});
+    classes.push_back(std::move(*moh));
+  }
+  media::AsioMediaOptions options;
+  options.relearn_after =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.latch_relearn_after);
+  options.rtcp_interval =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.rtcp_interval);
+  options.realtime_priority = config.realtime_priority;
+  options.warn = [](const std::string& message) {
+    log_event(LogLevel::kWarn, "media.warning", {{"message", message}});
+  };
+  media::MediaEvents events;
+  events.on_dtmf = [this](media::StreamId stream, char key) {
+    if (sip::SipService* sip = media_events_target_.load(std::memory_order_acquire))
+      sip->on_dtmf(stream, key);
+  };
+  events.on_prompts_done = [this](media::StreamId stream, std::uint64_t token, bool completed) {
+    if (sip::SipService* sip = media_events_target_.load(std::memory_order_acquire))
+      sip->on_prompts_done(stream, token, completed);
+  };
+  media_ = std::make_unique<media::AsioMediaEngine>(std::move(options), std::move(events));
+  media_->set_moh_classes(std::move(classes));
+  media_->start();
+  return true;
+}
+
+void Daemon::stop_media() {
+  if (!media_) return;
+  media_events_target_.store(nullptr, std::memory_order_release);
+  media_->stop();
+  const auto stats = media_->stats();
+  std::uint64_t dropped = 0;
+  for (auto d : stats.dropped) dropped += d;
+  log_event(LogLevel::kInfo, "media.stopped",
+            {{"packets_received", stats.packets_received},
+             {"packets_sent", stats.packets_sent},
+             {"packets_relayed", stats.packets_relayed},
+             {"dropped", dropped},
+             {"send_failures", stats.send_failures},
+             {"late_ticks", stats.late_ticks}});
+}
+
 bool Daemon::start_sip() {
   if (!config_->sip.enabled) return true;
+  if (!start_media()) return false;
   sip::SipHooks hooks;
   hooks.submit = [this](std::function<void(core::RoutingCore&)> command) {
     return thread_.submit(
@@ -180,14 +239,17 @@ bool Daemon::start_sip() {
   hooks.next_call_id = [] { return core::CallId(next_call_id()); };
   hooks.log = make_sip_logger();
   sip_ = sip::SipService::create(make_sip_options(config_->sip), make_sip_directory(*config_),
-                                 std::move(hooks));
+                                 std::move(hooks), media_.get());
+  media_events_target_.store(sip_.get(), std::memory_order_release);
   sip_forwarder_ = std::make_unique<SipEventForwarder>(*sip_);
   thread_.add_listener(sip_forwarder_.get());
   if (auto error = sip_->start()) {
     log_event(LogLevel::kCritical, "sip.failed",
               {{"error", *error}, {"action", "exiting; fix sip.* in the configuration"}});
     thread_.remove_listener(sip_forwarder_.get()).wait();
+    media_events_target_.store(nullptr, std::memory_order_release);
     sip_.reset();
+    stop_media();
     return false;
   }
   return true;
@@ -199,6 +261,7 @@ void Daemon::stop_sip() {
   if (!sip_ || sip_stopped_) return;
   sip_stopped_ = true;
   sip_->stop();
+  stop_media();
   const auto stats = sip_->stats();
   log_event(LogLevel::kInfo, "sip.stopped",
             {{"requests", stats.requests},

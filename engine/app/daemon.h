@@ -44,6 +44,7 @@
 #include "engine/app/demo_traffic.h"
 #include "engine/app/name_registry.h"
 #include "engine/app/sip_wiring.h"
+#include "engine/media/asio_media_engine.h"
 #include "engine/store/config_watcher.h"
 #include "engine/store/record_store.h"
 
@@ -78,6 +79,8 @@ class Daemon {
   void close_store();
   bool start_sip();
   void stop_sip();
+  bool start_media();  // loads the music-on-hold classes and starts the media thread
+  void stop_media();
   void wait_for_signal();
   void wait_for_hangup();
   void reload();
@@ -112,10 +115,12 @@ class Daemon {
   CoreEventLogger event_logger_;
   std::unique_ptr<DrainWatcher> drain_watcher_;
   std::unique_ptr<DemoTraffic> demo_;
-  std::unique_ptr<sip::SipService> sip_;                     // the SIP side, when sip.enabled
-  std::unique_ptr<SipEventForwarder> sip_forwarder_;         // core events -> sip_
-  bool sip_stopped_ = false;                                 // stop_sip() has run
-  std::vector<std::unique_ptr<DemoTraffic>> retired_demos_;  // disabled by a reload
+  std::unique_ptr<media::AsioMediaEngine> media_;               // the RTP plane, with SIP
+  std::atomic<sip::SipService*> media_events_target_{nullptr};  // the media thread's events go here
+  std::unique_ptr<sip::SipService> sip_;                        // the SIP side, when sip.enabled
+  std::unique_ptr<SipEventForwarder> sip_forwarder_;            // core events -> sip_
+  bool sip_stopped_ = false;                                    // stop_sip() has run
+  std::vector<std::unique_ptr<DemoTraffic>> retired_demos_;     // disabled by a reload
 
   bool draining_ = false;
   bool finished_ = false;

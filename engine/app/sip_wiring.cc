@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "engine/app/logging.h"
+#include "engine/media/prompts.h"
 
 namespace acd::app {
 namespace {
@@ -21,6 +22,51 @@ sip::SipOptions make_sip_options(const SipConfig& config) {
   return options;
 }
 
+namespace {
+
+sip::SipMenuAction to_sip(const IvrAction& action, const sip::SipTenant& tenant) {
+  sip::SipMenuAction out;
+  out.target = action.target;
+  switch (action.kind) {
+    case IvrAction::Kind::kQueue:
+      out.kind = sip::SipMenuAction::Kind::kQueue;
+      for (const auto& q : tenant.queues)
+        if (q.name == action.target) out.queue = q.id;
+      break;
+    case IvrAction::Kind::kMenu: out.kind = sip::SipMenuAction::Kind::kMenu; break;
+    case IvrAction::Kind::kVoicemail: out.kind = sip::SipMenuAction::Kind::kVoicemail; break;
+    case IvrAction::Kind::kCallback: out.kind = sip::SipMenuAction::Kind::kCallback; break;
+    case IvrAction::Kind::kHangup: out.kind = sip::SipMenuAction::Kind::kHangup; break;
+    case IvrAction::Kind::kOperator: out.kind = sip::SipMenuAction::Kind::kOperator; break;
+  }
+  return out;
+}
+
+// The tenant's prompt sets, loaded (files that cannot be read are logged and left out).
+std::vector<std::shared_ptr<const media::PromptSet>> load_prompt_sets(
+    const TenantSettings& settings) {
+  std::vector<std::shared_ptr<const media::PromptSet>> sets;
+  for (const auto& config : settings.prompt_sets) {
+    std::string error;
+    std::vector<std::string> skipped;
+    const std::string language =
+        config.language.empty() ? settings.default_language : config.language;
+    auto set = media::load_prompt_set(config.name, language, config.path, &error, &skipped);
+    for (const auto& why : skipped)
+      log_event(LogLevel::kWarn, "media.prompt_skipped",
+                {{"tenant", settings.name}, {"prompt_set", config.name}, {"error", why}});
+    if (!set) {
+      log_event(LogLevel::kError, "media.prompt_set_failed",
+                {{"tenant", settings.name}, {"prompt_set", config.name}, {"error", error}});
+      continue;
+    }
+    sets.push_back(std::make_shared<const media::PromptSet>(std::move(*set)));
+  }
+  return sets;
+}
+
+}  // namespace
+
 std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& config) {
   auto directory = std::make_shared<sip::SipDirectory>();
   for (const auto& settings : config.tenants) {
@@ -31,7 +77,8 @@ std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& 
     tenant.allow_external_transfer = settings.allow_external_transfer;
     tenant.outbound_trunk = settings.outbound_trunk;
     for (const auto& queue : config.domain.queues)
-      if (queue.tenant == settings.id) tenant.queues.push_back({queue.id, queue.name});
+      if (queue.tenant == settings.id)
+        tenant.queues.push_back({queue.id, queue.name, queue.music_on_hold});
     for (const auto& agent : config.domain.agents) {
       if (agent.tenant != settings.id) continue;
       sip::SipAgent a;
@@ -69,6 +116,35 @@ std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& 
         t.dids.push_back(std::move(d));
       }
       tenant.trunks.push_back(std::move(t));
+    }
+    const auto sets = settings.ivr_menus.empty() ? decltype(load_prompt_sets(settings)){}
+                                                 : load_prompt_sets(settings);
+    for (const auto& menu : settings.ivr_menus) {
+      // The menu's set, else the first set in the tenant's language, else the first.
+      std::shared_ptr<const media::PromptSet> set;
+      for (const auto& s : sets)
+        if (menu.prompt_set.empty() ? s->language == settings.default_language
+                                    : s->name == menu.prompt_set) {
+          set = s;
+          break;
+        }
+      if (!set && menu.prompt_set.empty() && !sets.empty()) set = sets.front();
+      sip::SipMenu m;
+      m.name = menu.name;
+      m.timeout = menu.timeout;
+      m.retries = menu.retries;
+      if (set) {
+        if (auto clip = set->find(menu.prompt)) m.prompt.push_back(clip);
+        if (auto clip = set->find("invalid")) m.invalid.push_back(clip);
+      }
+      if (m.prompt.empty())
+        log_event(LogLevel::kWarn, "media.prompt_missing",
+                  {{"tenant", settings.name}, {"menu", menu.name}, {"prompt", menu.prompt}});
+      for (const auto& option : menu.options)
+        m.options.emplace_back(option.input.empty() ? '\0' : option.input[0],
+                               to_sip(option.action, tenant));
+      m.on_failure = to_sip(menu.on_failure, tenant);
+      tenant.menus.push_back(std::move(m));
     }
     directory->tenants.push_back(std::move(tenant));
   }

@@ -164,6 +164,10 @@ struct QueueConfig {
   // for up to `sticky_wait`. Zero window disables it.
   Duration sticky_window{0};
   Duration sticky_wait = std::chrono::seconds(30);
+
+  // The music-on-hold class callers waiting in this queue hear (a name from
+  // sip.media.music_on_hold); empty: the first class. The core does not use it.
+  std::string music_on_hold;
 };
 
 struct QueueMember {

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <spandsp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,6 +47,14 @@ using Millis = std::chrono::milliseconds;
 constexpr auto kTick = Millis(20);
 constexpr auto kLateTick = Millis(5);
 constexpr int kMaxReadsPerWakeup = 64;
+
+constexpr std::array<std::uint8_t, kFrameSamples> filled(std::uint8_t value) {
+  std::array<std::uint8_t, kFrameSamples> frame{};
+  for (auto& b : frame) b = value;
+  return frame;
+}
+constexpr auto kUlawSilenceFrame = filled(kUlawSilence);
+constexpr auto kAlawSilenceFrame = filled(kAlawSilence);
 
 G711 law_of(Codec codec) {
   return codec == Codec::kPcmu ? G711::kUlaw : G711::kAlaw;
@@ -147,6 +156,7 @@ class AsioMediaEngine::Impl {
     }
     s->rtp.non_blocking(true, ec);
     if (s->rtcp.is_open()) s->rtcp.non_blocking(true, ec);
+    s->engine = this;
     streams_.emplace(id, s);
     stat(&Stats::streams, 1);
     wait_rtp(s);
@@ -163,10 +173,38 @@ class AsioMediaEngine::Impl {
     s->dtmf = make_dtmf(media);
   }
 
+  void prompts(StreamId id, std::vector<Clip> clips, std::uint64_t token) {
+    Stream* s = find(id);
+    if (s == nullptr) return;
+    unbridge(*s);
+    end_prompts(*s, false);
+    s->moh = nullptr;
+    s->clips = std::move(clips);
+    s->clip_index = 0;
+    s->clip_frame = 0;
+    s->prompt_token = token;
+    s->prompting = true;
+    s->sender.restart();
+    start_playing(*s);
+  }
+
+  void inband(StreamId id, bool on) {
+    Stream* s = find(id);
+    if (s == nullptr) return;
+    if (!on) {
+      s->inband.reset();
+      return;
+    }
+    if (s->inband || s->rfc4733_seen) return;
+    s->inband.reset(dtmf_rx_init(nullptr, &Impl::on_inband_digits, s));
+    if (s->inband) dtmf_rx_parms(s->inband.get(), 0, 10.0F, 10.0F, -99.0F);
+  }
+
   void play(StreamId id, const std::string& name) {
     Stream* s = find(id);
     if (s == nullptr) return;
     unbridge(*s);
+    end_prompts(*s, false);
     s->moh_class = name;
     s->moh = class_named(name);
     s->moh_frame = 0;
@@ -181,6 +219,8 @@ class AsioMediaEngine::Impl {
     if (x->peer == y) return;
     unbridge(*x);
     unbridge(*y);
+    end_prompts(*x, false);
+    end_prompts(*y, false);
     stop_playing(*x);
     stop_playing(*y);
     x->peer = y;
@@ -194,6 +234,7 @@ class AsioMediaEngine::Impl {
     Stream* s = find(id);
     if (s == nullptr) return;
     unbridge(*s);
+    end_prompts(*s, false);
     stop_playing(*s);
   }
 
@@ -202,6 +243,7 @@ class AsioMediaEngine::Impl {
     if (it == streams_.end()) return;
     Stream& s = *it->second;
     unbridge(s);
+    end_prompts(s, false);
     stop_playing(s);
     boost::system::error_code ec;
     s.rtp.close(ec);
@@ -269,6 +311,16 @@ class AsioMediaEngine::Impl {
     std::string moh_class;
     std::shared_ptr<const MohClass> moh;
     std::size_t moh_frame = 0;
+    std::vector<Clip> clips;  // prompts being played
+    std::size_t clip_index = 0, clip_frame = 0;
+    std::uint64_t prompt_token = 0;
+    bool prompting = false;
+    struct DtmfRxFree {
+      void operator()(dtmf_rx_state_t* s) const { dtmf_rx_free(s); }
+    };
+    std::unique_ptr<dtmf_rx_state_t, DtmfRxFree> inband;
+    bool rfc4733_seen = false;
+    Impl* engine = nullptr;
     std::size_t playing_index = kNotPlaying;
     bool closed = false;
   };
@@ -327,6 +379,24 @@ class AsioMediaEngine::Impl {
     for (const auto& c : classes_)
       if (c->name == name) return c;
     return classes_.empty() ? nullptr : classes_.front();
+  }
+
+  // Ends a prompt sequence; the event tells whether it ran to its end.
+  void end_prompts(Stream& s, bool completed) {
+    if (!s.prompting) return;
+    s.prompting = false;
+    s.clips.clear();
+    if (events_.on_prompts_done) events_.on_prompts_done(s.id, s.prompt_token, completed);
+  }
+
+  static void on_inband_digits(void* user_data, const char* digits, int length) {
+    auto* s = static_cast<Stream*>(user_data);
+    for (int i = 0; i < length; ++i) s->engine->report_key(*s, digits[i]);
+  }
+
+  void report_key(Stream& s, char key) {
+    stat(&Stats::dtmf_keys, 1);
+    if (events_.on_dtmf) events_.on_dtmf(s.id, key);
   }
 
   void unbridge(Stream& s) {
@@ -392,19 +462,29 @@ class AsioMediaEngine::Impl {
     arm_clock();
   }
 
-  void send_frame(Stream& s) {
-    if (!s.media.send) return;
-    const G711 law = law_of(s.media.codec);
-    std::span<const std::uint8_t> payload;
-    std::array<std::uint8_t, kFrameSamples> silence_frame;
+  // The next 20 ms of what the stream plays: a prompt, its music, or silence.
+  std::span<const std::uint8_t> next_frame(Stream& s, G711 law) {
+    if (s.prompting) {
+      while (s.clip_index < s.clips.size() &&
+             (!s.clips[s.clip_index] || s.clip_frame >= s.clips[s.clip_index]->frames())) {
+        ++s.clip_index;
+        s.clip_frame = 0;
+      }
+      if (s.clip_index < s.clips.size()) return s.clips[s.clip_index]->frame(law, s.clip_frame++);
+      end_prompts(s, true);  // then silence, until told otherwise
+    }
     if (s.moh) {
       const std::size_t frame =
           s.moh->mode == MohMode::kShared ? static_cast<std::size_t>(tick_) : s.moh_frame++;
-      payload = s.moh->audio->frame(law, frame);
-    } else {
-      silence_frame.fill(law == G711::kUlaw ? kUlawSilence : kAlawSilence);
-      payload = silence_frame;
+      return s.moh->audio->frame(law, frame);
     }
+    return law == G711::kUlaw ? std::span<const std::uint8_t>(kUlawSilenceFrame)
+                              : std::span<const std::uint8_t>(kAlawSilenceFrame);
+  }
+
+  void send_frame(Stream& s) {
+    if (!s.media.send) return;
+    const auto payload = next_frame(s, law_of(s.media.codec));
     const RtpHeader header = s.sender.next_generated(s.media.payload_type, kFrameSamples);
     send_rtp(s, header, payload);
   }
@@ -508,10 +588,15 @@ class AsioMediaEngine::Impl {
     s.reception.on_packet(packet->header.ssrc, packet->header.sequence, packet->header.timestamp,
                           arrival);
     if (is_event && s.dtmf) {
-      if (auto key = s.dtmf->on_packet(*packet)) {
-        stat(&Stats::dtmf_keys, 1);
-        if (events_.on_dtmf) events_.on_dtmf(s.id, *key);
-      }
+      s.rfc4733_seen = true;
+      s.inband.reset();  // the peer signals keys out of band: its audio is not searched
+      if (auto key = s.dtmf->on_packet(*packet)) report_key(s, *key);
+    } else if (is_audio && s.inband) {
+      std::array<std::int16_t, kMaxRtpDatagram> pcm;
+      const std::size_t n = std::min(packet->payload.size(), pcm.size());
+      decode(law_of(s.media.codec), packet->payload.first(n),
+             std::span<std::int16_t>(pcm.data(), n));
+      dtmf_rx(s.inband.get(), pcm.data(), static_cast<int>(n));
     }
     if (s.peer != nullptr) relay(s, *s.peer, *packet, is_event, now);
   }
@@ -583,6 +668,14 @@ void AsioMediaEngine::update_stream(StreamId id, StreamMedia media) {
 }
 void AsioMediaEngine::play_moh(StreamId id, const std::string& moh_class) {
   impl_->post([impl = impl_.get(), id, moh_class] { impl->play(id, moh_class); });
+}
+void AsioMediaEngine::play_prompts(StreamId id, std::vector<Clip> clips, std::uint64_t token) {
+  impl_->post([impl = impl_.get(), id, clips = std::move(clips), token]() mutable {
+    impl->prompts(id, std::move(clips), token);
+  });
+}
+void AsioMediaEngine::detect_inband_dtmf(StreamId id, bool on) {
+  impl_->post([impl = impl_.get(), id, on] { impl->inband(id, on); });
 }
 void AsioMediaEngine::bridge(StreamId a, StreamId b) {
   impl_->post([impl = impl_.get(), a, b] { impl->join(a, b); });

@@ -47,6 +47,8 @@ class AsioMediaEngine final : public MediaEngine {
   void open_stream(StreamId id, StreamSockets sockets, StreamMedia media) override;
   void update_stream(StreamId id, StreamMedia media) override;
   void play_moh(StreamId id, const std::string& moh_class) override;
+  void play_prompts(StreamId id, std::vector<Clip> clips, std::uint64_t token) override;
+  void detect_inband_dtmf(StreamId id, bool on) override;
   void bridge(StreamId a, StreamId b) override;
   void silence(StreamId id) override;
   void close_stream(StreamId id) override;

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <numeric>
+#include <tuple>
 #include <vector>
 
 #include "engine/media/rtcp.h"
@@ -147,18 +148,59 @@ struct Keys {
   }
 };
 
+struct PromptsDone {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::tuple<StreamId, std::uint64_t, bool>> done;
+  bool wait_for(std::size_t n) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::milliseconds(kWaitMs),
+                            [&] { return done.size() >= n; });
+  }
+};
+
 struct Fixture {
   Keys keys;
+  PromptsDone prompts;
   AsioMediaEngine engine;
   explicit Fixture(AsioMediaOptions options = {})
-      : engine(std::move(options), MediaEvents{[this](StreamId id, char key) {
-                 std::lock_guard lock(keys.mutex);
-                 keys.heard.emplace_back(id, key);
-                 keys.changed.notify_all();
-               }}) {
+      : engine(std::move(options),
+               MediaEvents{[this](StreamId id, char key) {
+                             std::lock_guard lock(keys.mutex);
+                             keys.heard.emplace_back(id, key);
+                             keys.changed.notify_all();
+                           },
+                           [this](StreamId id, std::uint64_t token, bool completed) {
+                             std::lock_guard lock(prompts.mutex);
+                             prompts.done.emplace_back(id, token, completed);
+                             prompts.changed.notify_all();
+                           }}) {
     engine.start();
   }
 };
+
+// `frames` 20 ms frames of one level (a clip whose frames are told apart by level).
+Clip level_clip(std::int16_t level, std::size_t frames) {
+  return std::make_shared<const EncodedAudio>(
+      std::vector<std::int16_t>(frames * kFrameSamples, level));
+}
+
+// PCMU frames of a DTMF key's two tones (RFC 4733 table / ITU-T Q.23), -10 dBm0 each.
+std::vector<Bytes> dtmf_tone_frames(double low, double high, std::size_t frames) {
+  std::vector<Bytes> out;
+  for (std::size_t f = 0; f < frames; ++f) {
+    std::vector<std::int16_t> pcm(kFrameSamples);
+    for (std::size_t i = 0; i < kFrameSamples; ++i) {
+      const double t = static_cast<double>(f * kFrameSamples + i) / 8000.0;
+      pcm[i] = static_cast<std::int16_t>(5000 * std::sin(2 * M_PI * low * t) +
+                                         5000 * std::sin(2 * M_PI * high * t));
+    }
+    Bytes frame(kFrameSamples);
+    encode(G711::kUlaw, pcm, frame);
+    out.push_back(frame);
+  }
+  return out;
+}
 
 TEST_CASE("music on hold arrives as a paced, numbered 20 ms stream", "[media][engine]") {
   Fixture f;
@@ -399,6 +441,69 @@ TEST_CASE("streams send RTCP sender reports with a reception block", "[media][en
     caller.receive(caller.sockets.rtcp);
   CHECK(f.engine.stats().rtcp_received == 1);
   CHECK(f.engine.stats().rtcp_sent >= 1);
+}
+
+TEST_CASE("prompts play in order, then silence, and report their end", "[media][engine]") {
+  Fixture f;
+  Peer caller;
+  EngineSide side;
+  f.engine.open_stream(1, side.handover(), media_to(caller));
+  f.engine.play_prompts(1, {level_clip(4000, 3), nullptr, level_clip(-8000, 2)}, 42);
+  Bytes storage;
+  std::vector<int> levels;
+  for (int i = 0; i < 7; ++i) {
+    const auto packet = caller.receive_rtp(storage);
+    REQUIRE(packet);
+    levels.push_back(ulaw_to_linear(packet->payload[0]));
+  }
+  CHECK(levels[0] > 3800);
+  CHECK(levels[2] > 3800);
+  CHECK(levels[3] < -7600);
+  CHECK(levels[4] < -7600);
+  CHECK(levels[5] == 0);  // then silence, still 50 packets/s
+  CHECK(levels[6] == 0);
+  REQUIRE(f.prompts.wait_for(1));
+  {
+    std::lock_guard lock(f.prompts.mutex);
+    CHECK(f.prompts.done[0] == std::tuple<StreamId, std::uint64_t, bool>(1, 42, true));
+  }
+  // A sequence replaced before its end reports that too.
+  f.engine.play_prompts(1, {level_clip(4000, 500)}, 43);
+  f.engine.silence(1);
+  REQUIRE(f.prompts.wait_for(2));
+  std::lock_guard lock(f.prompts.mutex);
+  CHECK(f.prompts.done[1] == std::tuple<StreamId, std::uint64_t, bool>(1, 43, false));
+}
+
+TEST_CASE("in-band DTMF tones are heard when asked for", "[media][engine]") {
+  Fixture f;
+  Peer caller, agent;
+  EngineSide side, agent_side;
+  f.engine.open_stream(1, side.handover(), media_to(caller, Codec::kPcmu, -1));
+  f.engine.open_stream(2, agent_side.handover(), media_to(agent));
+  f.engine.bridge(1, 2);  // the agent's copy tells when the engine has read the packets
+  RtpHeader h;
+  h.ssrc = 3;
+  std::uint16_t seq = 0;
+  auto send_key = [&](double low, double high) {
+    for (const auto& frame : dtmf_tone_frames(low, high, 5)) {
+      h.sequence = seq++;
+      caller.send_rtp(h, frame, side.sockets.port);
+    }
+    for (int i = 0; i < 5; ++i) {
+      h.sequence = seq++;
+      caller.send_rtp(h, frame_bytes(kUlawSilence), side.sockets.port);
+    }
+  };
+  send_key(852, 1209);  // '7' while detection is off: not heard
+  Bytes storage;
+  for (int i = 0; i < 10; ++i) REQUIRE(agent.receive_rtp(storage));
+  f.engine.detect_inband_dtmf(1, true);
+  send_key(852, 1209);  // '7'
+  send_key(941, 1477);  // '#'
+  REQUIRE(f.keys.wait_for(2));
+  std::lock_guard lock(f.keys.mutex);
+  CHECK(f.keys.heard == std::vector<std::pair<StreamId, char>>{{1, '7'}, {1, '#'}});
 }
 
 TEST_CASE("closing a stream in a bridge leaves its partner quiet", "[media][engine]") {

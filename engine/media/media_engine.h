@@ -75,9 +75,15 @@ struct MediaStats {
 };
 
 struct MediaEvents {
-  // A DTMF key the peer of `stream` sent (RFC 4733).
+  // A DTMF key the peer of `stream` sent: an RFC 4733 event, or a tone in its audio when
+  // in-band detection is on for the stream.
   std::function<void(StreamId stream, char key)> on_dtmf;
+  // The prompts of play_prompts(stream, ..., token) have all been sent (or were replaced
+  // by another command: then `completed` is false).
+  std::function<void(StreamId stream, std::uint64_t token, bool completed)> on_prompts_done;
 };
+
+using Clip = std::shared_ptr<const EncodedAudio>;
 
 class MediaEngine {
  public:
@@ -90,6 +96,12 @@ class MediaEngine {
   // ends a bridge the stream was in (its partner hears silence). An unknown class
   // plays the first class configured.
   virtual void play_moh(StreamId id, const std::string& moh_class) = 0;
+  // Plays the clips one after the other, then silence (RTP keeps flowing) and
+  // on_prompts_done(id, token, true). Ends a bridge or music the stream was in.
+  virtual void play_prompts(StreamId id, std::vector<Clip> clips, std::uint64_t token) = 0;
+  // Listens for DTMF tones in the peer's audio (spandsp), for peers that do not send
+  // RFC 4733 events. Turned off for a stream by its first RFC 4733 event.
+  virtual void detect_inband_dtmf(StreamId id, bool on) = 0;
   // Relays audio both ways between a and b; ends what either played or was bridged to.
   virtual void bridge(StreamId a, StreamId b) = 0;
   // Sends nothing (the stream stays open, its input is still read and counted).

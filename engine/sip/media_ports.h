@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace acd::sip {
 
@@ -25,6 +26,11 @@ class RtpEndpoint {
 
   [[nodiscard]] bool valid() const { return rtp_fd_ >= 0; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
+  // Gives the sockets away (to the media engine, which closes them); the port stays
+  // known for SDP. {rtp, rtcp}; -1 for sockets already given away.
+  std::pair<int, int> release_sockets() {
+    return {std::exchange(rtp_fd_, -1), std::exchange(rtcp_fd_, -1)};
+  }
 
  private:
   friend class MediaPorts;

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "engine/core/ids.h"
+#include "engine/core/time.h"
+#include "engine/media/media_engine.h"
 #include "engine/sip/address.h"
 
 namespace acd::sip {
@@ -31,8 +33,8 @@ struct SipAgent {
   std::string static_contact;                 // a phone reached without registering
 };
 
-// Where a dialled number goes. Menus need the media plane; until it exists a call to a
-// menu is refused with 480.
+// Where a dialled number goes: a queue, or an IVR menu (answered at once; without a
+// media plane a call to a menu is refused with 480).
 struct SipDid {
   std::string number;
   core::QueueId queue;  // valid: the queue the caller joins
@@ -51,9 +53,31 @@ struct SipTrunk {
   std::vector<SipDid> dids;
 };
 
+// What a menu key, or a menu that failed (no valid key after its retries), does.
+struct SipMenuAction {
+  enum class Kind : std::uint8_t { kQueue, kMenu, kVoicemail, kCallback, kHangup, kOperator };
+  Kind kind = Kind::kHangup;
+  core::QueueId queue;  // kQueue
+  std::string target;   // kMenu: the menu's name; kHangup: the message; others as configured
+};
+
+// A DTMF menu: its prompt is played (keys may be pressed while it plays), then the caller
+// has `timeout` to press a key; a timeout or a key that is no option plays the menu again
+// (after the set's "invalid" prompt, if any), at most `retries` times, then `on_failure`.
+struct SipMenu {
+  std::string name;
+  std::vector<media::Clip> prompt;   // empty: the prompt file is missing (keys still work)
+  std::vector<media::Clip> invalid;  // said before a repeat; may be empty
+  core::Duration timeout = std::chrono::seconds(5);
+  int retries = 2;
+  std::vector<std::pair<char, SipMenuAction>> options;
+  SipMenuAction on_failure;
+};
+
 struct SipQueue {
   core::QueueId id;
   std::string name;
+  std::string music_on_hold;  // the class its waiting callers hear; empty: the first class
 };
 
 struct SipTenant {
@@ -65,6 +89,7 @@ struct SipTenant {
   std::vector<SipAgent> agents;
   std::vector<SipTrunk> trunks;
   std::vector<SipQueue> queues;
+  std::vector<SipMenu> menus;
 };
 
 struct SipDirectory {

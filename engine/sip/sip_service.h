@@ -29,6 +29,7 @@
 
 #include "engine/core/events.h"
 #include "engine/core/time.h"
+#include "engine/media/media_engine.h"
 #include "engine/sip/sip_directory.h"
 
 namespace acd::core {
@@ -132,9 +133,11 @@ struct SipStats {
 
 class SipService {
  public:
+  // `media`: the media plane the calls' RTP sockets are handed to (it must outlive the
+  // service); null: no media (the sockets are held, nothing is played or relayed).
   static std::unique_ptr<SipService> create(SipOptions options,
                                             std::shared_ptr<const SipDirectory> directory,
-                                            SipHooks hooks);
+                                            SipHooks hooks, media::MediaEngine* media = nullptr);
   virtual ~SipService() = default;
 
   // Binds every listen address and starts the SIP thread; an error text on failure (a
@@ -148,6 +151,10 @@ class SipService {
   virtual void set_directory(std::shared_ptr<const SipDirectory> directory) = 0;
   // Called on the core thread for every core event (cheap: copies and posts).
   virtual void on_core_event(const core::CoreEvent& event) = 0;
+  // A DTMF key the media plane heard on a stream of this service (any thread).
+  virtual void on_dtmf(media::StreamId stream, char key) = 0;
+  // The media plane finished (completed) or abandoned the prompts it was given (any thread).
+  virtual void on_prompts_done(media::StreamId stream, std::uint64_t token, bool completed) = 0;
 
   [[nodiscard]] virtual std::vector<BoundTransport> bound() const = 0;
   [[nodiscard]] virtual SipStats stats() const = 0;

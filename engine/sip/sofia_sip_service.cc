@@ -178,8 +178,8 @@ SessionTimer session_timer_of_response(const sip_t* sip) {
 
 class SofiaSipService final : public SipService {
  public:
-  SofiaSipService(SipOptions options, std::shared_ptr<const SipDirectory> directory,
-                  SipHooks hooks);
+  SofiaSipService(SipOptions options, std::shared_ptr<const SipDirectory> directory, SipHooks hooks,
+                  media::MediaEngine* media);
   ~SofiaSipService() override;
 
   std::optional<std::string> start() override;
@@ -187,6 +187,8 @@ class SofiaSipService final : public SipService {
   void stop_accepting() override { accepting_.store(false); }
   void set_directory(std::shared_ptr<const SipDirectory> directory) override;
   void on_core_event(const core::CoreEvent& event) override;
+  void on_dtmf(media::StreamId stream, char key) override;
+  void on_prompts_done(media::StreamId stream, std::uint64_t token, bool completed) override;
   [[nodiscard]] std::vector<BoundTransport> bound() const override;
   [[nodiscard]] SipStats stats() const override;
 
@@ -216,6 +218,10 @@ class SofiaSipService final : public SipService {
     nta_outgoing_t* refresh = nullptr;  // our refresh in progress
     bool refresh_is_invite = false;
     int glare_retries = 0;  // 491s in a row
+    // The media plane's stream of this leg (0: not open) and what it was last told to
+    // play: "moh:<class>", "bridge:<stream>" or "silence" (apply_media).
+    media::StreamId stream = 0;
+    std::string hearing;
   };
 
   struct AgentLeg : Leg {
@@ -256,6 +262,19 @@ class SofiaSipService final : public SipService {
     bool merging = false;
     bool finished = false;  // the core has ended the call
     bool hangup_submitted = false;
+    bool enqueued = false;  // the core has been given the call (inbound calls)
+    // An IVR menu the caller is in (before the core knows the call): the directory it
+    // came from (kept alive, the menu points into it), retries used, the prompt playing
+    // (its token), the key timeout's entry in ivr_due_, and the keys chosen so far
+    // ("ivr.<menu>" = key), which travel with the call into the queue.
+    std::shared_ptr<const SipDirectory> menu_directory;
+    const SipMenu* menu = nullptr;
+    int menu_attempts = 0;
+    std::uint64_t menu_prompt = 0;
+    Clock::time_point menu_due = Clock::time_point::max();
+    std::vector<std::pair<std::string, std::string>> ivr_choices;
+    int priority = 0;  // of the DID: for the queue a menu leads to
+    int vip_level = 0;
     std::vector<std::unique_ptr<AgentLeg>> agents;
     AgentLeg* connected = nullptr;
   };
@@ -328,6 +347,26 @@ class SofiaSipService final : public SipService {
   void on_offer_ended(const core::OfferEnded& ended);
   void on_connected(const core::CallConnected& connected);
   void on_finished(const core::CallFinished& finished);
+  void on_queued(const core::CallQueued& queued);
+
+  // ---- media (the media plane owns the RTP sockets of every open stream) ----
+  void open_stream(Leg& leg);
+  void update_stream(Leg& leg);
+  void close_stream(Leg& leg);
+  // Tells the media plane what each leg of the call hears now: the caller and the
+  // connected far end bridged; music on hold for a caller waiting, or held; silence else.
+  void apply_media(Call& call);
+  void hear(Leg& leg, const std::string& what);
+  std::string moh_class_of(const Call& call) const;
+
+  // ---- IVR menus (the caller is answered; the core does not know the call yet) ----
+  void start_menu(Call& call, const std::string& name);
+  void play_menu(Call& call, bool after_invalid);
+  void on_menu_key(Call& call, char key);
+  void menu_retry(Call& call, const char* why);
+  void run_menu_action(Call& call, const SipMenuAction& action);
+  void set_menu_due(Call& call, Clock::time_point due);
+  void enqueue(Call& call, core::QueueId queue);
 
   // ---- helpers ----
   const SipTenant* tenant_by_id(core::TenantId id) const;
@@ -356,6 +395,7 @@ class SofiaSipService final : public SipService {
 
   SipOptions options_;
   SipHooks hooks_;
+  media::MediaEngine* media_;
   core::SteadyWallClock clock_;
 
   // Cross-thread.
@@ -389,6 +429,10 @@ class SofiaSipService final : public SipService {
   std::minstd_rand random_{std::random_device{}()};           // 491 retry delays
   std::map<std::string, bool> registered_;                    // "tenant/agent" -> has a binding
   std::uint64_t sdp_session_ = 0;
+  media::StreamId next_stream_ = 1;
+  std::unordered_map<media::StreamId, Leg*> stream_legs_;
+  std::set<std::pair<Clock::time_point, std::uint64_t>> ivr_due_;  // Call::menu_due, call id
+  std::uint64_t next_prompt_token_ = 1;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -406,9 +450,10 @@ std::string random_secret() {
 }  // namespace
 
 SofiaSipService::SofiaSipService(SipOptions options, std::shared_ptr<const SipDirectory> directory,
-                                 SipHooks hooks)
+                                 SipHooks hooks, media::MediaEngine* media)
     : options_(std::move(options)),
       hooks_(std::move(hooks)),
+      media_(media),
       directory_(std::move(directory)),
       authenticator_(random_secret(), std::chrono::minutes(5)),
       limiter_(SourceRateLimiter::Options{options_.rate_limit_per_second, options_.rate_limit_burst,
@@ -423,9 +468,9 @@ SofiaSipService::~SofiaSipService() {
 
 std::unique_ptr<SipService> SipService::create(SipOptions options,
                                                std::shared_ptr<const SipDirectory> directory,
-                                               SipHooks hooks) {
+                                               SipHooks hooks, media::MediaEngine* media) {
   return std::make_unique<SofiaSipService>(std::move(options), std::move(directory),
-                                           std::move(hooks));
+                                           std::move(hooks), media);
 }
 
 void SofiaSipService::post(std::function<void()> work) {
@@ -635,6 +680,8 @@ void SofiaSipService::on_core_event(const core::CoreEvent& event) {
           post([this, e] { on_connected(e); });
         } else if constexpr (std::is_same_v<E, core::CallFinished>) {
           post([this, e] { on_finished(e); });
+        } else if constexpr (std::is_same_v<E, core::CallQueued>) {
+          if (media_ != nullptr) post([this, e] { on_queued(e); });
         }
       },
       event);
@@ -859,8 +906,13 @@ void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const
     refuse(irq, sip, source, SIP_404_NOT_FOUND, "unknown number");
     return;
   }
-  if (!did->menu.empty() || !did->queue.valid()) {
+  const bool to_menu = !did->menu.empty();
+  if (to_menu && media_ == nullptr) {
     refuse(irq, sip, source, SIP_480_TEMPORARILY_UNAVAILABLE, "IVR menus need the media plane");
+    return;
+  }
+  if (!to_menu && !did->queue.valid()) {
+    refuse(irq, sip, source, SIP_480_TEMPORARILY_UNAVAILABLE, "number leads nowhere");
     return;
   }
   Call* created = accept_invite(irq, sip, source, *tenant, core::CallKind::kInbound);
@@ -874,21 +926,38 @@ void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const
        {"dialled", number},
        {"source", source.text},
        {"codec", c.caller.media ? c.caller.media->codec.name : std::string("late-offer")}});
+  c.priority = did->priority;
+  c.vip_level = did->vip_level;
+  if (to_menu) {
+    // A menu talks to the caller: answered at once, whatever the DID's answer mode.
+    answer_caller(c);
+    c.menu_directory = directory_;
+    start_menu(c, did->menu);
+    return;
+  }
   c.answer_on_connect = did->answer_on_connect;
   if (c.answer_on_connect) {
     ring_caller(c);
   } else {
     answer_caller(c);
   }
+  enqueue(c, did->queue);
+}
+
+// Hands the call to the core, in `queue`, with what the caller chose in menus.
+void SofiaSipService::enqueue(Call& c, core::QueueId queue) {
   core::CallSpec spec;
   spec.id = c.id;
-  spec.tenant = tenant->id;
+  spec.tenant = c.tenant;
   spec.caller_number = c.caller_number;
-  spec.dialed_number = number;
-  spec.priority = did->priority;
-  spec.vip_level = did->vip_level;
+  spec.dialed_number = c.dialed;
+  spec.priority = c.priority;
+  spec.vip_level = c.vip_level;
+  spec.attributes = c.ivr_choices;
   const core::CallId id = c.id;
-  const core::QueueId queue = did->queue;
+  c.enqueued = true;
+  c.queue = queue;  // its music on hold, until a CallQueued names another queue
+  apply_media(c);
   submit([this, spec = std::move(spec), queue, id](core::RoutingCore& core) mutable {
     const core::Status status = core.enqueue(std::move(spec), queue);
     if (!status) {
@@ -902,6 +971,107 @@ void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const
       });
     }
   });
+}
+
+// ---------------------------------------------------------------------------------------
+// IVR menus
+
+void SofiaSipService::start_menu(Call& call, const std::string& name) {
+  const SipMenu* menu = nullptr;
+  if (call.menu_directory) {
+    for (const auto& t : call.menu_directory->tenants)
+      if (t.id == call.tenant)
+        for (const auto& m : t.menus)
+          if (m.name == name) menu = &m;
+  }
+  if (menu == nullptr) {
+    log(SipLogLevel::kError, "sip.menu_missing",
+        {{"call", std::to_string(call.id.value)}, {"menu", name}});
+    run_menu_action(call, SipMenuAction{});  // hang up
+    return;
+  }
+  call.menu = menu;
+  call.menu_attempts = 0;
+  log(SipLogLevel::kInfo, "sip.menu", {{"call", std::to_string(call.id.value)}, {"menu", name}});
+  play_menu(call, false);
+}
+
+void SofiaSipService::play_menu(Call& call, bool after_invalid) {
+  if (call.menu == nullptr || call.caller.stream == 0) return;
+  std::vector<media::Clip> clips;
+  if (after_invalid) clips = call.menu->invalid;
+  clips.insert(clips.end(), call.menu->prompt.begin(), call.menu->prompt.end());
+  call.menu_prompt = next_prompt_token_++;
+  set_menu_due(call, Clock::time_point::max());  // the timeout starts when the prompt ends
+  call.caller.hearing = "prompt";
+  media_->play_prompts(call.caller.stream, std::move(clips), call.menu_prompt);
+  media_->detect_inband_dtmf(call.caller.stream, true);
+}
+
+void SofiaSipService::set_menu_due(Call& call, Clock::time_point due) {
+  if (call.menu_due != Clock::time_point::max()) ivr_due_.erase({call.menu_due, call.id.value});
+  call.menu_due = due;
+  if (due != Clock::time_point::max()) ivr_due_.insert({due, call.id.value});
+  arm_housekeeping();
+}
+
+void SofiaSipService::on_menu_key(Call& call, char key) {
+  for (const auto& [input, action] : call.menu->options) {
+    if (input != key) continue;
+    log(SipLogLevel::kInfo, "sip.menu_choice",
+        {{"call", std::to_string(call.id.value)},
+         {"menu", call.menu->name},
+         {"key", std::string(1, key)},
+         {"action", std::to_string(static_cast<int>(action.kind))}});
+    call.ivr_choices.emplace_back("ivr." + call.menu->name, std::string(1, key));
+    const SipMenuAction chosen = action;  // start_menu may move call.menu on
+    run_menu_action(call, chosen);
+    return;
+  }
+  menu_retry(call, "invalid key");
+}
+
+void SofiaSipService::menu_retry(Call& call, const char* why) {
+  ++call.menu_attempts;
+  log(SipLogLevel::kInfo, "sip.menu_retry",
+      {{"call", std::to_string(call.id.value)},
+       {"menu", call.menu->name},
+       {"why", why},
+       {"attempt", std::to_string(call.menu_attempts)}});
+  if (call.menu_attempts > call.menu->retries) {
+    const SipMenuAction failure = call.menu->on_failure;
+    run_menu_action(call, failure);
+    return;
+  }
+  play_menu(call, true);
+}
+
+void SofiaSipService::run_menu_action(Call& call, const SipMenuAction& action) {
+  set_menu_due(call, Clock::time_point::max());
+  switch (action.kind) {
+    case SipMenuAction::Kind::kMenu: start_menu(call, action.target); return;
+    case SipMenuAction::Kind::kQueue:
+      call.menu = nullptr;
+      call.caller.hearing.clear();
+      enqueue(call, action.queue);
+      return;
+    case SipMenuAction::Kind::kHangup:
+    case SipMenuAction::Kind::kVoicemail:
+    case SipMenuAction::Kind::kCallback:
+    case SipMenuAction::Kind::kOperator: {
+      // Voicemail, callback and operator destinations come with their own features;
+      // until then such a choice ends the call, and the log says so.
+      const bool hangup = action.kind == SipMenuAction::Kind::kHangup;
+      log(hangup ? SipLogLevel::kInfo : SipLogLevel::kWarn, "sip.menu_hangup",
+          {{"call", std::to_string(call.id.value)},
+           {"menu", call.menu != nullptr ? call.menu->name : std::string()},
+           {"reason", hangup ? action.target : std::string("destination not available")}});
+      call.menu = nullptr;
+      send_bye(call.caller, "SIP;cause=200;text=\"menu ended\"");
+      destroy_call(call.id);
+      return;
+    }
+  }
 }
 
 // Checks capacity, the body and the session timer of a new INVITE, negotiates its SDP,
@@ -1151,6 +1321,8 @@ void SofiaSipService::answer_caller(Call& call) {
       SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
   call.caller_answered = true;
   if (timer.active()) start_session(call.caller, timer);
+  open_stream(call.caller);
+  apply_media(call);
 }
 
 // ACK, CANCEL or a timeout of a caller's INVITE transaction.
@@ -1168,6 +1340,8 @@ void SofiaSipService::handle_caller_invite_event(Call& call, const sip_t* sip) {
     if (!call.caller.media && has_sdp(sip)) {  // late offer: the answer comes in the ACK
       std::string error;
       if (auto answer = parse_sdp(body_of(sip), &error)) call.caller.media = accept_answer(*answer);
+      open_stream(call.caller);
+      apply_media(call);
     }
     nta_incoming_destroy(call.caller_invite);
     call.caller_invite = nullptr;
@@ -1201,8 +1375,8 @@ void SofiaSipService::hang_up_from_sip(Call& call, core::HangupCause cause) {
   log(SipLogLevel::kInfo, "sip.hangup",
       {{"call", std::to_string(call.id.value)}, {"cause", core::to_string(cause)}});
   const core::CallId id = call.id;
-  if (call.finished) {
-    destroy_call(id);
+  if (call.finished || (call.kind == core::CallKind::kInbound && !call.enqueued)) {
+    destroy_call(id);  // nothing to tell the core (it has finished, or never had the call)
     return;
   }
   submit([this, id, cause](core::RoutingCore& core) {
@@ -1235,6 +1409,7 @@ int SofiaSipService::handle_in_dialog(Leg& leg, nta_incoming_t* irq, const sip_t
     case sip_method_bye: {
       nta_incoming_treply(irq, SIP_200_OK, TAG_END());
       leg.gone = true;
+      close_stream(leg);
       if (call.external && call.finished) {
         log(SipLogLevel::kInfo, "sip.hangup",
             {{"call", std::to_string(call.id.value)},
@@ -1309,6 +1484,7 @@ int SofiaSipService::handle_reinvite(Leg& leg, nta_incoming_t* irq, const sip_t*
     offered = offer->direction;
     leg.media = negotiated;
     ++leg.sdp_version;
+    update_stream(leg);
   }
   // Session refresh: the timer starts again from this request.
   std::string session_expires;
@@ -1336,6 +1512,7 @@ int SofiaSipService::handle_reinvite(Leg& leg, nta_incoming_t* irq, const sip_t*
       });
     }
   }
+  apply_media(call);
   LocalMedia local{media_ports_->address(), leg.rtp.port(), leg.sdp_session, leg.sdp_version};
   std::string sdp;
   if (negotiated) {
@@ -1505,6 +1682,7 @@ void SofiaSipService::finish_blind_transfer(Call& call, bool ok, const std::stri
   from->state = AgentLeg::State::kFailed;
   send_bye(*from, "SIP;cause=200;text=\"transferred\"");
   call.connected = nullptr;
+  apply_media(call);
 }
 
 // After the core joined the caller to the consultation call's far end: that leg moves
@@ -1545,6 +1723,7 @@ void SofiaSipService::finish_attended_transfer(core::CallId id, core::CallId con
   send_bye(consult->caller, "SIP;cause=200;text=\"transferred\"");
   log(SipLogLevel::kInfo, "sip.transferred",
       {{"call", std::to_string(id.value)}, {"to", call->connected->agent_name}});
+  apply_media(*call);
   if (consult->finished) destroy_call(consult_id);
 }
 
@@ -1729,8 +1908,10 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
       leg.peer_allows_update = sip_is_allowed(sip->sip_allow, sip_method_update, "UPDATE");
       start_session(leg, session_timer_of_response(sip));
     }
+    open_stream(leg);
     if (call.external) {  // the outside party of a transfer answered: bridged
       call.connected = &leg;
+      apply_media(call);
       log(SipLogLevel::kInfo, "sip.transfer_answered",
           {{"call", std::to_string(id.value)}, {"target", leg.agent_name}});
       return;
@@ -1738,6 +1919,7 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
     if (call.kind != core::CallKind::kInbound) {
       // An outbound or internal call: the far end answered; so does the dialling phone.
       call.connected = &leg;
+      apply_media(call);
       log(SipLogLevel::kInfo, "sip.call_answered",
           {{"call", std::to_string(id.value)}, {"by", leg.agent_name}});
       submit([id](core::RoutingCore& core) { (void)core.outbound_answered(id); });
@@ -1848,6 +2030,7 @@ void SofiaSipService::send_ack(Leg& leg, nta_outgoing_t* invite) {
 void SofiaSipService::send_bye(Leg& leg, const char* reason) {
   if (leg.leg == nullptr || leg.gone) return;
   leg.gone = true;
+  close_stream(leg);
   nta_outgoing_t* bye = nta_outgoing_tcreate(
       leg.leg, &SofiaSipService::on_final_response_destroy, nullptr, nullptr, SIP_METHOD_BYE,
       nullptr, TAG_IF(reason != nullptr, SIPTAG_REASON_STR(reason)),
@@ -1888,12 +2071,128 @@ void SofiaSipService::on_connected(const core::CallConnected& connected) {
     if (leg->agent == connected.agent && leg->state == AgentLeg::State::kAnswered)
       call->connected = leg.get();
   answer_caller(*call);
+  apply_media(*call);
   log(SipLogLevel::kInfo, "sip.bridged",
       {{"call", std::to_string(call->id.value)},
        {"agent", call->connected != nullptr ? call->connected->agent_name : std::string()},
        {"caller_port", std::to_string(call->caller.rtp.port())},
        {"agent_port",
         call->connected != nullptr ? std::to_string(call->connected->rtp.port()) : std::string()}});
+}
+
+void SofiaSipService::on_queued(const core::CallQueued& queued) {
+  Call* call = find_call(queued.call);
+  if (call == nullptr) return;
+  call->queue = queued.queue;
+  apply_media(*call);
+}
+
+// ---------------------------------------------------------------------------------------
+// Media: each leg's negotiated stream goes to the media plane with its sockets.
+
+namespace {
+
+media::StreamMedia stream_media_of(const Negotiated& n) {
+  media::StreamMedia m;
+  m.remote_address = n.remote_address;
+  m.remote_port = n.remote_port;
+  m.codec = n.codec.name == "PCMA" ? media::Codec::kPcma : media::Codec::kPcmu;
+  m.payload_type = static_cast<std::uint8_t>(n.codec.payload_type);
+  m.telephone_event_payload_type = n.telephone_event ? n.telephone_event->payload_type : -1;
+  m.send = n.remote_port != 0 && (n.local_direction == MediaDirection::kSendRecv ||
+                                  n.local_direction == MediaDirection::kSendOnly);
+  m.receive = n.local_direction == MediaDirection::kSendRecv ||
+              n.local_direction == MediaDirection::kRecvOnly;
+  return m;
+}
+
+}  // namespace
+
+void SofiaSipService::open_stream(Leg& leg) {
+  if (media_ == nullptr || leg.stream != 0 || !leg.media || leg.gone || !leg.rtp.valid()) return;
+  const auto [rtp_fd, rtcp_fd] = leg.rtp.release_sockets();
+  leg.stream = next_stream_++;
+  stream_legs_[leg.stream] = &leg;
+  media_->open_stream(leg.stream, media::StreamSockets{rtp_fd, rtcp_fd},
+                      stream_media_of(*leg.media));
+}
+
+void SofiaSipService::update_stream(Leg& leg) {
+  if (media_ == nullptr || leg.stream == 0 || !leg.media) return;
+  media_->update_stream(leg.stream, stream_media_of(*leg.media));
+}
+
+void SofiaSipService::close_stream(Leg& leg) {
+  if (media_ == nullptr || leg.stream == 0) return;
+  media_->close_stream(leg.stream);
+  stream_legs_.erase(leg.stream);
+  leg.stream = 0;
+  leg.hearing.clear();
+}
+
+std::string SofiaSipService::moh_class_of(const Call& call) const {
+  if (const SipTenant* tenant = tenant_by_id(call.tenant)) {
+    for (const auto& q : tenant->queues)
+      if (q.id == call.queue) return q.music_on_hold;
+  }
+  return {};
+}
+
+void SofiaSipService::hear(Leg& leg, const std::string& what) {
+  if (leg.stream == 0 || leg.hearing == what) return;
+  leg.hearing = what;
+  if (what == "silence") {
+    media_->silence(leg.stream);
+  } else if (what.rfind("moh:", 0) == 0) {
+    media_->play_moh(leg.stream, what.substr(4));
+  }
+}
+
+void SofiaSipService::apply_media(Call& call) {
+  if (media_ == nullptr || call.menu != nullptr) return;  // a menu speaks for itself
+  Leg& caller = call.caller;
+  AgentLeg* far = call.connected;
+  if (far != nullptr && (far->stream == 0 || far->gone)) far = nullptr;
+  const bool caller_up = caller.stream != 0 && !caller.gone;
+  if (far != nullptr && caller_up && !far->held) {
+    const std::string caller_hears = "bridge:" + std::to_string(far->stream);
+    if (caller.hearing != caller_hears) {
+      caller.hearing = caller_hears;
+      far->hearing = "bridge:" + std::to_string(caller.stream);
+      media_->bridge(caller.stream, far->stream);
+    }
+    return;
+  }
+  if (far != nullptr) hear(*far, "silence");  // on hold, or its caller is gone
+  if (!caller_up) return;
+  // Waiting for an agent (inbound calls, a transfer to an outside number being set up)
+  // or held: music. A call the agent placed hears the far end's ringing from its phone.
+  const bool waits = call.kind == core::CallKind::kInbound || call.external;
+  hear(caller, waits || far != nullptr ? "moh:" + moh_class_of(call) : "silence");
+}
+
+void SofiaSipService::on_dtmf(media::StreamId stream, char key) {
+  post([this, stream, key] {
+    auto it = stream_legs_.find(stream);
+    if (it == stream_legs_.end()) return;
+    Leg& leg = *it->second;
+    log(SipLogLevel::kInfo, "sip.dtmf",
+        {{"call", std::to_string(leg.call->id.value)},
+         {"leg", leg.is_caller ? "caller" : "agent"},
+         {"key", std::string(1, key)}});
+    if (leg.is_caller && leg.call->menu != nullptr) on_menu_key(*leg.call, key);
+  });
+}
+
+void SofiaSipService::on_prompts_done(media::StreamId stream, std::uint64_t token, bool completed) {
+  post([this, stream, token, completed] {
+    auto it = stream_legs_.find(stream);
+    if (it == stream_legs_.end()) return;
+    Call& call = *it->second->call;
+    // The menu's prompt has been said: the caller has its timeout to press a key.
+    if (completed && call.menu != nullptr && token == call.menu_prompt)
+      set_menu_due(call, Clock::now() + call.menu->timeout);
+  });
 }
 
 void SofiaSipService::on_finished(const core::CallFinished& finished) {
@@ -1963,9 +2262,12 @@ void SofiaSipService::destroy_call(core::CallId id) {
     }
   };
   forget_session(call.caller);
+  if (call.menu_due != Clock::time_point::max()) ivr_due_.erase({call.menu_due, call.id.value});
+  close_stream(call.caller);
   if (call.caller.leg != nullptr) nta_leg_destroy(call.caller.leg);
   for (auto& leg : call.agents) {
     forget_session(*leg);
+    close_stream(*leg);
     // A cancelled INVITE may still get its 487 or a late 200: sofia must not call back
     // into the freed leg; the CANCEL itself is already on its way.
     if (leg->invite != nullptr) {
@@ -2123,6 +2425,7 @@ void SofiaSipService::arm_housekeeping() {
   const core::TimePoint expiry = location_.next_expiry();
   if (expiry != core::kNever) next = Clock::now() + (expiry - now());
   if (!session_due_.empty()) next = std::min(next, session_due_.begin()->first);
+  if (!ivr_due_.empty()) next = std::min(next, ivr_due_.begin()->first);
   su_timer_reset(housekeeping_timer_);
   if (next == Clock::time_point::max()) return;
   const auto ms = std::max<long long>(
@@ -2158,6 +2461,15 @@ void SofiaSipService::housekeeping() {
     } else {
       session_expired(leg, "session timer expired");
     }
+  }
+  // Menus whose callers pressed nothing in time.
+  while (!ivr_due_.empty() && ivr_due_.begin()->first <= now_steady) {
+    const std::uint64_t id = ivr_due_.begin()->second;
+    ivr_due_.erase(ivr_due_.begin());
+    Call* call = find_call(core::CallId(id));
+    if (call == nullptr) continue;
+    call->menu_due = Clock::time_point::max();
+    if (call->menu != nullptr) menu_retry(*call, "timeout");
   }
   arm_housekeeping();
 }

@@ -51,7 +51,8 @@ constexpr TableQuery kQueries[] = {
      "x.rona_policy, x.rona_retry_ms::text AS rona_retry_ms, "
      "x.ring_all_limit::text AS ring_all_limit, x.sticky_window_ms::text AS sticky_window_ms, "
      "x.sticky_wait_ms::text AS sticky_wait_ms, x.exits::text AS exits, "
-     "x.escalation::text AS escalation, x.overflow::text AS overflow "
+     "x.escalation::text AS escalation, x.overflow::text AS overflow, "
+     "x.music_on_hold "  // 0008
      "FROM queues x JOIN tenants t ON t.id = x.tenant_id "
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, x.id"},
     {"queue_skills",

@@ -18,6 +18,10 @@ start_sip_acdd() {
     -keyout "$dir/tls/key.pem" -out "$dir/tls/cert.pem" >/dev/null 2>&1 ||
     fail "openssl could not make a test certificate"
   cat "$dir/tls/key.pem" "$dir/tls/cert.pem" >"$dir/tls/agent.pem"
+  write_tone_wav "$dir/moh.wav" 600 16000 3
+  mkdir -p "$dir/prompts"
+  write_tone_wav "$dir/prompts/main.wav" 300 8000 1
+  write_tone_wav "$dir/prompts/invalid.wav" 500 8000 0.3
   sed -e "s|@DIR@|$dir|g" -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" \
       -e "s|@OUT_PORT@|$out_port|g" -e "s|@ALLOW_EXTERNAL@|${ALLOW_EXTERNAL:-false}|g" \
       -e "s|@MAX_CALLS@|$max_calls|g" "$here/sip_test.yaml" >"$dir/acdd.yaml"
@@ -26,6 +30,18 @@ start_sip_acdd() {
   udp_port="$(sip_port udp)"
   tcp_port="$(sip_port tcp)"
   tls_port="$(sip_port tls)"
+}
+
+# write_tone_wav FILE HZ RATE SECONDS: a mono 16-bit WAV of a sine at half scale.
+write_tone_wav() {
+  perl -e '
+    my ($file, $hz, $rate, $seconds) = @ARGV;
+    my $n = $rate * $seconds;
+    my $data = pack("s<*", map { int(16383 * sin(2 * 3.14159265358979 * $hz * $_ / $rate)) } 0 .. $n - 1);
+    open(my $f, ">:raw", $file) or die "$file: $!";
+    print $f "RIFF", pack("V", 36 + length $data), "WAVE", "fmt ",
+      pack("VvvVVvv", 16, 1, 1, $rate, $rate * 2, 2, 16), "data", pack("V", length $data), $data;
+    close $f;' "$@" || fail "could not write $1"
 }
 
 # The port acdd bound for a transport, from its sip.listening log line.

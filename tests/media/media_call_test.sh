@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Black-box media tests (issue: media plane), run by ctest:
+#
+#   media_call_test.sh ACDD RTP_PROBE CASE
+#
+# A real acdd with SIP and its media plane on loopback; SIPp does the signalling of the
+# caller and the agent's phone, whose SDP names an rtp_probe each (tests/media/rtp_probe.cc):
+# the probes send tones (caller 400 Hz, agent 1000 Hz) and log every packet they hear,
+# classified by tone, so the test can check who heard what, when. The music on hold is a
+# 600 Hz tone.
+set -euo pipefail
+
+acdd="$1"
+rtp_probe="$2"
+case_name="$3"
+media_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+here="$media_dir/../sip"
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
+# shellcheck source=../sip/lib_sip.sh
+source "$here/lib_sip.sh"
+
+# start_probe NAME TONE [options...]: an rtp_probe on a free port logging to $dir/NAME.rtp;
+# sets $probe_port and $probe_pid.
+start_probe() {
+  local name="$1" tone="$2"
+  shift 2
+  probe_port="$(free_even_port_pair)"
+  "$rtp_probe" --port "$probe_port" --out "$dir/$name.rtp" --tone "$tone" \
+    --listen-for 400,600,1000 "$@" 2>>"$dir/$name.err" &
+  probe_pid=$!
+  pids+=("$probe_pid")
+}
+
+# An even UDP port whose odd neighbour is free too (RTP and RTCP).
+free_even_port_pair() {
+  perl -MIO::Socket::INET -e '
+    for (1 .. 200) {
+      my $probe = IO::Socket::INET->new(Proto => "udp", LocalAddr => "127.0.0.1:0") or next;
+      my $p = $probe->sockport & ~1;
+      close $probe;
+      my $a = IO::Socket::INET->new(Proto => "udp", LocalAddr => "127.0.0.1:$p") or next;
+      my $b = IO::Socket::INET->new(Proto => "udp", LocalAddr => "127.0.0.1:" . ($p + 1)) or next;
+      print "$p\n";
+      exit 0;
+    }
+    exit 1;'
+}
+
+stop_probe() {
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# count FILE CLASS [EXACT]: packets of a class in a probe log (EXACT=1: byte-exact ones).
+count() {
+  awk -v c="$2" -v e="${3:-}" '$1 !~ /^#/ && $5 == c && (e == "" || $6 == e) { n++ } END { print n + 0 }' "$1"
+}
+
+case "$case_name" in
+  moh_then_bridge)
+    # A queued caller hears music at 50 packets/s from the answer until the agent
+    # answers; then the caller's 400 Hz reaches the agent and the agent's 1000 Hz the
+    # caller, byte for byte; a key the caller presses while waiting is heard.
+    start_sip_acdd
+    start_probe agent 1000
+    agent_probe=$probe_pid agent_rtp=$probe_port
+    port="$(free_port)"
+    register_agent alice alice-secret "$port"
+    wait_log "event=agent.state tenant=acme agent=alice from=[A-Za-z]+ to=Ready"
+    start_probe caller 400 --dtmf 5@600
+    caller_probe=$probe_pid caller_rtp=$probe_port
+    # Alice is the only agent: but the queue rings her only once the caller is queued.
+    start_agent agent_media.xml "$port" 1 -set rtp_port "$agent_rtp"
+    alice=$last_pid
+    start_caller caller_media.xml 100 -d 6000 -set rtp_port "$caller_rtp"
+    wait_pid "$last_pid" "caller"
+    wait_pid "$alice" "alice's phone"
+    stop_probe "$caller_probe"
+    stop_probe "$agent_probe"
+    wait_log "event=sip.dtmf .*leg=caller key=5"
+
+    caller_log="$dir/caller.rtp" agent_log="$dir/agent.rtp"
+    moh=$(count "$caller_log" tone600)
+    ((moh >= 75)) || fail "the caller heard $moh packets of music on hold (>= 75 expected in 2 s of ringing)"
+    # The rate and the longest gap while the music played.
+    read -r rate gap < <(awk '$5 == "tone600" { if (n++ == 0) first = $1; else if ($1 - last > g) g = $1 - last; last = $1 }
+      END { printf "%.1f %d\n", (n - 1) * 1000 / (last - first), g }' "$caller_log")
+    echo "music on hold: $moh packets, $rate packets/s, longest gap $gap ms"
+    awk -v r="$rate" 'BEGIN { exit !(r >= 45 && r <= 55) }' || fail "music on hold came at $rate packets/s (50 expected)"
+    ((gap <= 100)) || fail "music on hold had a gap of $gap ms"
+    # Music stops when the agent answers: no music after the agent's audio began.
+    first_agent=$(awk '$5 == "tone1000" { print $1; exit }' "$caller_log")
+    [[ -n "$first_agent" ]] || fail "the caller never heard the agent"
+    late_moh=$(awk -v t="$first_agent" '$5 == "tone600" && $1 > t { n++ } END { print n + 0 }' "$caller_log")
+    ((late_moh == 0)) || fail "the caller heard $late_moh packets of music after the agent's audio began"
+    to_caller=$(count "$caller_log" tone1000 1)
+    to_agent=$(count "$agent_log" tone400 1)
+    echo "bridged: agent->caller $to_caller exact packets, caller->agent $to_agent exact packets"
+    ((to_caller >= 100)) || fail "only $to_caller packets of the agent's audio reached the caller intact"
+    ((to_agent >= 100)) || fail "only $to_agent packets of the caller's audio reached the agent intact"
+    ((agent_music = $(count "$agent_log" tone600), agent_music == 0)) || fail "the agent heard the hold music"
+    ;;
+  ivr_rfc4733 | ivr_inband | ivr_timeout)
+    # The caller dials the menu's number and chooses with a key, sent as an RFC 4733
+    # event or as tones in the audio; the call lands in the chosen queue. ivr_timeout:
+    # the caller presses nothing: the menu plays again (after "invalid"), then hangs up.
+    start_sip_acdd
+    case "$case_name" in
+      ivr_rfc4733) key_option=(--dtmf 2@1500) queue=backoffice ;;
+      ivr_inband) key_option=(--inband 1@1500) queue=sales ;;
+      ivr_timeout) key_option=() queue= ;;
+    esac
+    start_probe caller 400 --listen-for 300,500,600 "${key_option[@]}"
+    caller_probe=$probe_pid caller_rtp=$probe_port
+    if [[ -n "$queue" ]]; then
+      start_caller caller_media.xml 300 -d 5000 -set rtp_port "$caller_rtp"
+      caller=$last_pid
+    else
+      start_caller caller_media_wait_bye.xml 300 -set rtp_port "$caller_rtp"
+      caller=$last_pid
+    fi
+    case "$case_name" in
+      ivr_rfc4733) wait_log "event=sip.menu_choice .*menu=main key=2" ;;
+      ivr_inband) wait_log "event=sip.menu_choice .*menu=main key=1" ;;
+      ivr_timeout)
+        wait_log "event=sip.menu_retry .*why=timeout attempt=1"
+        wait_log "event=sip.menu_hangup .*reason=\"no choice\""
+        ;;
+    esac
+    if [[ -n "$queue" ]]; then
+      wait_log "event=call.queued tenant=acme call=[0-9]+ queue=$queue"
+    fi
+    wait_pid "$caller" "caller"
+    stop_probe "$caller_probe"
+    heard=$(count "$dir/caller.rtp" tone300)
+    ((heard >= 40)) || fail "the caller heard $heard packets of the menu prompt (1 s expected)"
+    if [[ "$case_name" == ivr_timeout ]]; then
+      invalid=$(count "$dir/caller.rtp" tone500)
+      ((invalid >= 10)) || fail "the caller did not hear the invalid prompt ($invalid packets)"
+    fi
+    ;;
+  *) fail "unknown case $case_name" ;;
+esac
+
+stop_acdd
+grep -E 'event=media.stopped' "$log" >/dev/null || fail "no media.stopped line at shutdown"
+echo "PASS: $case_name"
