@@ -65,6 +65,8 @@ constexpr EnumName<sip::LoginOnRegister> kAgentLogins[] = {
     {"not-ready", sip::LoginOnRegister::kNotReady},
     {"ready", sip::LoginOnRegister::kReady}};
 
+constexpr EnumName<media::RecordingMode> kRecordingModes[] = {
+    {"stereo", media::RecordingMode::kStereo}, {"mixed", media::RecordingMode::kMixed}};
 constexpr EnumName<media::MohMode> kMohModes[] = {{"shared", media::MohMode::kShared},
                                                   {"from-start", media::MohMode::kFromStart}};
 
@@ -400,7 +402,7 @@ void Loader::read_sip_listen(const YAML::Node& node, const std::string& path) {
 void Loader::read_sip_media(const YAML::Node& node, const std::string& path) {
   MapReader m(node, path, errors_,
               {"address", "rtp_port_min", "rtp_port_max", "music_on_hold", "latch_relearn_after",
-               "rtcp_interval", "realtime_priority"});
+               "rtcp_interval", "realtime_priority", "recording"});
   if (!m.ok()) return;
   SipConfig& sip = config_.sip;
   if (auto n = m.get("address")) {
@@ -436,6 +438,14 @@ void Loader::read_sip_media(const YAML::Node& node, const std::string& path) {
   }
   if (auto n = m.get("music_on_hold")) read_music_on_hold(*n, m.path_of("music_on_hold"));
   MediaConfig& media = config_.media;
+  if (auto n = m.get("recording")) {
+    MapReader r(*n, m.path_of("recording"), errors_, {"directory", "mode"});
+    if (r.ok()) {
+      r.read("directory", media.recording_directory);
+      if (r.get("mode"))
+        r.read_enum("mode", media.recording_mode, kRecordingModes, "recording mode");
+    }
+  }
   if (m.read("latch_relearn_after", media.latch_relearn_after))
     require_positive(m, "latch_relearn_after", media.latch_relearn_after);
   if (m.read("rtcp_interval", media.rtcp_interval) &&

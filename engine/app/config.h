@@ -23,6 +23,7 @@
 #include "engine/app/result.h"
 #include "engine/core/model.h"
 #include "engine/media/audio.h"
+#include "engine/media/recorder.h"
 #include "engine/sip/sip_service.h"
 
 namespace acd::app {
@@ -104,6 +105,10 @@ struct MediaConfig {
   // The interval of RTCP reports. >= 1s.
   core::Duration rtcp_interval = std::chrono::seconds(5);
   int realtime_priority = 0;  // 1-99: the media thread runs SCHED_FIFO; 0: normal
+  // Call recording (sip.media.recording): every answered inbound call is recorded to
+  // <directory>/<tenant>/<YYYY-MM-DD>/<call id>.wav. Empty directory: no recording.
+  std::string recording_directory;
+  media::RecordingMode recording_mode = media::RecordingMode::kStereo;
 };
 
 struct DemoQueue {

@@ -202,6 +202,14 @@ bool Daemon::start_media() {
     if (sip::SipService* sip = media_events_target_.load(std::memory_order_acquire))
       sip->on_dtmf(stream, key);
   };
+  events.on_recording_done = [](const media::RecordingResult& r) {
+    log_event(r.ok ? LogLevel::kInfo : LogLevel::kError, "call.recorded",
+              {{"call", r.token},
+               {"path", r.path},
+               {"duration_ms", r.duration_ms()},
+               {"ok", r.ok},
+               {"error", r.error}});
+  };
   events.on_prompts_done = [this](media::StreamId stream, std::uint64_t token, bool completed) {
     if (sip::SipService* sip = media_events_target_.load(std::memory_order_acquire))
       sip->on_prompts_done(stream, token, completed);
@@ -238,8 +246,11 @@ bool Daemon::start_sip() {
   };
   hooks.next_call_id = [] { return core::CallId(next_call_id()); };
   hooks.log = make_sip_logger();
-  sip_ = sip::SipService::create(make_sip_options(config_->sip), make_sip_directory(*config_),
-                                 std::move(hooks), media_.get());
+  sip::SipOptions options = make_sip_options(config_->sip);
+  options.recording_directory = config_->media.recording_directory;
+  options.recording_mode = config_->media.recording_mode;
+  sip_ = sip::SipService::create(std::move(options), make_sip_directory(*config_), std::move(hooks),
+                                 media_.get());
   media_events_target_.store(sip_.get(), std::memory_order_release);
   sip_forwarder_ = std::make_unique<SipEventForwarder>(*sip_);
   thread_.add_listener(sip_forwarder_.get());

@@ -3,15 +3,18 @@
 #include <pthread.h>
 #include <sched.h>
 #include <spandsp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstring>
+#include <deque>
 #include <random>
 #include <thread>
 #include <unordered_map>
@@ -46,7 +49,8 @@ using Millis = std::chrono::milliseconds;
 
 constexpr auto kTick = Millis(20);
 constexpr auto kLateTick = Millis(5);
-constexpr int kMaxReadsPerWakeup = 64;
+constexpr int kMaxEvents = 512;         // readiness events taken per epoll_wait
+constexpr int kMaxRoundsPerWakeup = 8;  // epoll_wait rounds before yielding to the io_context
 
 constexpr std::array<std::uint8_t, kFrameSamples> filled(std::uint8_t value) {
   std::array<std::uint8_t, kFrameSamples> frame{};
@@ -108,9 +112,24 @@ std::uint64_t ntp_now() {
 }  // namespace
 
 class AsioMediaEngine::Impl {
+  struct Stream;
+
  public:
   Impl(AsioMediaOptions options, MediaEvents events)
-      : options_(std::move(options)), events_(std::move(events)), clock_(io_) {}
+      : options_(std::move(options)),
+        events_(std::move(events)),
+        clock_(io_),
+        sockets_ready_(io_),
+        recorder_(events_.on_recording_done) {
+    // The streams' sockets sit in an epoll set of their own (level-triggered, registered
+    // once); the io_context watches just that set. A wake-up then reads one datagram per
+    // ready socket per round: one recvfrom per packet, no re-arming per socket.
+    const int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd < 0)
+      throw std::system_error(errno, std::generic_category(), "media: epoll_create1");
+    sockets_ready_.assign(epoll_fd);
+    watch_sockets();
+  }
 
   void start() {
     if (thread_.joinable()) return;
@@ -126,6 +145,8 @@ class AsioMediaEngine::Impl {
     asio::post(io_, [this] {
       while (!streams_.empty()) close(streams_.begin()->first);
       clock_.cancel();
+      boost::system::error_code ignored;
+      sockets_ready_.cancel(ignored);
       work_.reset();
     });
     thread_.join();
@@ -139,28 +160,34 @@ class AsioMediaEngine::Impl {
   // ---- commands (media thread) ----
   void open(StreamId id, StreamSockets sockets, StreamMedia media) {
     if (streams_.count(id) != 0) close(id);
-    auto s = std::make_shared<Stream>(io_, id, media, options_.relearn_after,
-                                      options_.rtcp_interval, random_);
-    boost::system::error_code ec;
-    const auto protocol = protocol_of(sockets.rtp_fd);
-    s->rtp.assign(protocol, sockets.rtp_fd, ec);
-    if (ec) {
-      ::close(sockets.rtp_fd);
-      if (sockets.rtcp_fd >= 0) ::close(sockets.rtcp_fd);
-      warn("media: stream " + std::to_string(id) + ": " + ec.message());
+    auto s = std::make_shared<Stream>(id, media, options_.relearn_after, options_.rtcp_interval,
+                                      random_);
+    s->rtp_fd = sockets.rtp_fd;
+    s->rtcp_fd = sockets.rtcp_fd;
+    s->engine = this;
+    if (!watch(s->rtp_fd, id, false) || (s->rtcp_fd >= 0 && !watch(s->rtcp_fd, id, true))) {
+      warn("media: stream " + std::to_string(id) + ": epoll_ctl: " + std::strerror(errno));
+      close_sockets(*s);
       return;
     }
-    if (sockets.rtcp_fd >= 0) {
-      s->rtcp.assign(protocol, sockets.rtcp_fd, ec);
-      if (ec) ::close(sockets.rtcp_fd);
-    }
-    s->rtp.non_blocking(true, ec);
-    if (s->rtcp.is_open()) s->rtcp.non_blocking(true, ec);
-    s->engine = this;
-    streams_.emplace(id, s);
+    streams_.emplace(id, std::move(s));
     stat(&Stats::streams, 1);
-    wait_rtp(s);
-    if (s->rtcp.is_open()) wait_rtcp(s);
+  }
+
+  bool watch(int fd, StreamId id, bool is_rtcp) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = id << 1 | (is_rtcp ? 1U : 0U);
+    return ::epoll_ctl(sockets_ready_.native_handle(), EPOLL_CTL_ADD, fd, &event) == 0;
+  }
+
+  void close_sockets(Stream& s) {
+    for (int* fd : {&s.rtp_fd, &s.rtcp_fd}) {
+      if (*fd < 0) continue;
+      ::epoll_ctl(sockets_ready_.native_handle(), EPOLL_CTL_DEL, *fd, nullptr);
+      ::close(*fd);
+      *fd = -1;
+    }
   }
 
   void update(StreamId id, const StreamMedia& media) {
@@ -186,6 +213,37 @@ class AsioMediaEngine::Impl {
     s->prompting = true;
     s->sender.restart();
     start_playing(*s);
+  }
+
+  void record(StreamId id, std::string path, RecordingMode mode, std::uint64_t token) {
+    Stream* s = find(id);
+    if (s == nullptr) {
+      if (events_.on_recording_done) {
+        RecordingResult result;
+        result.token = token;
+        result.path = path;
+        result.error = "no such stream";
+        events_.on_recording_done(result);
+      }
+      return;
+    }
+    end_recording(*s);
+    s->recording = std::make_unique<Recording>();
+    s->recording->token = token;
+    s->recording->index = recording_streams_.size();
+    recording_streams_.push_back(s);
+    stat(&Stats::recordings, 1);
+    recorder_.open(token, std::move(path), mode);
+    start_clock();
+  }
+
+  void pause_record(StreamId id, bool paused) {
+    Stream* s = find(id);
+    if (s != nullptr && s->recording) s->recording->paused = paused;
+  }
+
+  void stop_record(StreamId id) {
+    if (Stream* s = find(id)) end_recording(*s);
   }
 
   void inband(StreamId id, bool on) {
@@ -244,11 +302,9 @@ class AsioMediaEngine::Impl {
     Stream& s = *it->second;
     unbridge(s);
     end_prompts(s, false);
+    end_recording(s);
     stop_playing(s);
-    boost::system::error_code ec;
-    s.rtp.close(ec);
-    s.rtcp.close(ec);
-    s.closed = true;
+    close_sockets(s);
     streams_.erase(it);
     stat(&Stats::streams, -1);
   }
@@ -275,6 +331,7 @@ class AsioMediaEngine::Impl {
     out.dtmf_keys = load(stats_.dtmf_keys);
     out.latches = load(stats_.latches);
     out.late_ticks = load(stats_.late_ticks);
+    out.recordings = load(stats_.recordings);
     for (std::size_t i = 0; i < out.dropped.size(); ++i) out.dropped[i] = load(stats_.dropped[i]);
     return out;
   }
@@ -282,13 +339,21 @@ class AsioMediaEngine::Impl {
  private:
   static constexpr std::size_t kNotPlaying = static_cast<std::size_t>(-1);
 
+  // A stream being recorded: what it received and what it was sent since the last tick,
+  // decoded (each at most kRecordingBacklog samples: a peer whose clock runs fast cannot
+  // grow them without bound).
+  struct Recording {
+    std::uint64_t token = 0;
+    bool paused = false;
+    std::size_t index = 0;  // in recording_streams_
+    std::deque<std::int16_t> heard, said;
+  };
+  static constexpr std::size_t kRecordingBacklog = 8 * kFrameSamples;
+
   struct Stream {
-    Stream(asio::io_context& io, StreamId stream_id, const StreamMedia& m,
-           MediaClock::duration relearn_after, MediaClock::duration rtcp_interval,
-           std::mt19937& random)
+    Stream(StreamId stream_id, const StreamMedia& m, MediaClock::duration relearn_after,
+           MediaClock::duration rtcp_interval, std::mt19937& random)
         : id(stream_id),
-          rtp(io),
-          rtcp(io),
           media(m),
           latch(endpoint_of(m), relearn_after),
           sender(static_cast<std::uint32_t>(random()), static_cast<std::uint16_t>(random()),
@@ -298,8 +363,8 @@ class AsioMediaEngine::Impl {
                       rtcp_interval * (random() % 1000) / 1000) {}
 
     StreamId id;
-    udp::socket rtp;
-    udp::socket rtcp;
+    int rtp_fd = -1;
+    int rtcp_fd = -1;
     StreamMedia media;
     SourceLatch latch;
     RtpSender sender;
@@ -320,15 +385,15 @@ class AsioMediaEngine::Impl {
     };
     std::unique_ptr<dtmf_rx_state_t, DtmfRxFree> inband;
     bool rfc4733_seen = false;
+    std::unique_ptr<Recording> recording;
     Impl* engine = nullptr;
     std::size_t playing_index = kNotPlaying;
-    bool closed = false;
   };
 
   struct Stats {
     std::atomic<std::uint64_t> streams{0}, playing{0}, bridges{0}, packets_received{0},
         packets_sent{0}, packets_relayed{0}, send_failures{0}, rtcp_received{0}, rtcp_sent{0},
-        dtmf_keys{0}, latches{0}, late_ticks{0};
+        dtmf_keys{0}, latches{0}, late_ticks{0}, recordings{0};
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DropReason::kCount)> dropped{};
   };
 
@@ -345,15 +410,6 @@ class AsioMediaEngine::Impl {
   static std::optional<DtmfReceiver> make_dtmf(const StreamMedia& media) {
     if (media.telephone_event_payload_type < 0) return std::nullopt;
     return DtmfReceiver(static_cast<std::uint8_t>(media.telephone_event_payload_type));
-  }
-
-  static udp protocol_of(int fd) {
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
-        address.ss_family == AF_INET6)
-      return udp::v6();
-    return udp::v4();
   }
 
   void warn(const std::string& message) const {
@@ -379,6 +435,42 @@ class AsioMediaEngine::Impl {
     for (const auto& c : classes_)
       if (c->name == name) return c;
     return classes_.empty() ? nullptr : classes_.front();
+  }
+
+  void end_recording(Stream& s) {
+    if (!s.recording) return;
+    Stream* last = recording_streams_.back();
+    recording_streams_[s.recording->index] = last;
+    last->recording->index = s.recording->index;
+    recording_streams_.pop_back();
+    recorder_.close(s.recording->token);
+    s.recording.reset();
+    stat(&Stats::recordings, -1);
+  }
+
+  static void capture(std::deque<std::int16_t>& into, Codec codec,
+                      std::span<const std::uint8_t> payload) {
+    std::array<std::int16_t, kMaxRtpDatagram> pcm;
+    const std::size_t n = std::min(payload.size(), pcm.size());
+    decode(law_of(codec), payload.first(n), std::span<std::int16_t>(pcm.data(), n));
+    into.insert(into.end(), pcm.begin(), pcm.begin() + static_cast<std::ptrdiff_t>(n));
+    if (into.size() > kRecordingBacklog)
+      into.erase(into.begin(),
+                 into.begin() + static_cast<std::ptrdiff_t>(into.size() - kRecordingBacklog));
+  }
+
+  // One tick of every recording: 20 ms of stereo, silence where nothing came.
+  void write_recordings() {
+    for (Stream* s : recording_streams_) {
+      Recording& r = *s->recording;
+      std::vector<std::int16_t> stereo(2 * kFrameSamples, 0);
+      for (auto [queue, channel] : {std::pair{&r.heard, 0U}, std::pair{&r.said, 1U}}) {
+        const std::size_t n = std::min(queue->size(), kFrameSamples);
+        for (std::size_t i = 0; i < n; ++i) stereo[2 * i + channel] = (*queue)[i];
+        queue->erase(queue->begin(), queue->begin() + static_cast<std::ptrdiff_t>(n));
+      }
+      if (!r.paused) recorder_.append(r.token, std::move(stereo));
+    }
   }
 
   // Ends a prompt sequence; the event tells whether it ran to its end.
@@ -450,15 +542,20 @@ class AsioMediaEngine::Impl {
     const auto now = MediaClock::now();
     const auto scheduled = epoch_ + kTick * tick_;
     if (now - scheduled > kLateTick) stat(&Stats::late_ticks, 1);
-    for (std::size_t i = 0; i < playing_.size(); ++i) send_frame(*playing_[i]);
+    // Far behind (the machine stalled): skip ahead rather than burst the missed frames.
+    // The skipped frames still move every stream's RTP timestamp on (RFC 3550 5.1: it
+    // follows the sampling clock), so receivers see a gap rather than a lasting delay.
+    std::int64_t next = tick_ + 1;
+    if (now - (epoch_ + kTick * next) > kTick * 5) next = (now - epoch_) / kTick + 1;
+    const auto samples = static_cast<std::uint32_t>((next - tick_) * kFrameSamples);
+    for (std::size_t i = 0; i < playing_.size(); ++i) send_frame(*playing_[i], samples);
     for (Stream* s : playing_) maybe_send_report(*s, now);
-    if (playing_.empty()) {
+    write_recordings();
+    if (playing_.empty() && recording_streams_.empty()) {
       clock_running_ = false;
       return;
     }
-    ++tick_;
-    // Far behind (the machine stalled): skip ahead rather than burst the missed frames.
-    if (now - (epoch_ + kTick * tick_) > kTick * 5) tick_ = (now - epoch_) / kTick + 1;
+    tick_ = next;
     arm_clock();
   }
 
@@ -482,10 +579,13 @@ class AsioMediaEngine::Impl {
                               : std::span<const std::uint8_t>(kAlawSilenceFrame);
   }
 
-  void send_frame(Stream& s) {
+  // `samples`: how far this frame moves the stream's timestamp on (its own 160, plus the
+  // frames the clock skips after it).
+  void send_frame(Stream& s, std::uint32_t samples) {
     if (!s.media.send) return;
     const auto payload = next_frame(s, law_of(s.media.codec));
-    const RtpHeader header = s.sender.next_generated(s.media.payload_type, kFrameSamples);
+    if (s.recording) capture(s.recording->said, s.media.codec, payload);
+    const RtpHeader header = s.sender.next_generated(s.media.payload_type, samples);
     send_rtp(s, header, payload);
   }
 
@@ -495,8 +595,8 @@ class AsioMediaEngine::Impl {
     if (size == 0) return;
     const UdpEndpoint& to = s.latch.destination();
     if (to.port() == 0) return;
-    const ssize_t sent = ::sendto(s.rtp.native_handle(), packet.data(), size, MSG_DONTWAIT,
-                                  to.data(), static_cast<socklen_t>(to.size()));
+    const ssize_t sent = ::sendto(s.rtp_fd, packet.data(), size, MSG_DONTWAIT, to.data(),
+                                  static_cast<socklen_t>(to.size()));
     if (sent < 0) {
       stat(&Stats::send_failures, 1);
       return;
@@ -506,7 +606,7 @@ class AsioMediaEngine::Impl {
   }
 
   void maybe_send_report(Stream& s, MediaClock::time_point now) {
-    if (!s.rtcp.is_open() || now < s.next_report) return;
+    if (s.rtcp_fd < 0 || now < s.next_report) return;
     s.next_report = now + options_.rtcp_interval;
     SenderInfo info;
     info.ssrc = s.sender.ssrc();
@@ -520,39 +620,55 @@ class AsioMediaEngine::Impl {
     UdpEndpoint to = s.latch.destination();
     if (size == 0 || to.port() == 0) return;
     to.port(static_cast<std::uint16_t>(to.port() + 1));
-    if (::sendto(s.rtcp.native_handle(), packet.data(), size, MSG_DONTWAIT, to.data(),
+    if (::sendto(s.rtcp_fd, packet.data(), size, MSG_DONTWAIT, to.data(),
                  static_cast<socklen_t>(to.size())) >= 0)
       stat(&Stats::rtcp_sent, 1);
   }
 
   // ---- input ----
-  void wait_rtp(const std::shared_ptr<Stream>& s) {
-    s->rtp.async_wait(udp::socket::wait_read, [this, s](const boost::system::error_code& ec) {
-      if (ec || s->closed) return;
-      for (int i = 0; i < kMaxReadsPerWakeup && !s->closed; ++i) {
-        UdpEndpoint from;
-        boost::system::error_code read_error;
-        const std::size_t n = s->rtp.receive_from(asio::buffer(buffer_), from, 0, read_error);
-        if (read_error) break;  // would_block: drained; others (ICMP errors): try later
-        on_datagram(*s, from, n);
-      }
-      if (!s->closed) wait_rtp(s);
-    });
+  void watch_sockets() {
+    sockets_ready_.async_wait(asio::posix::stream_descriptor::wait_read,
+                              [this](const boost::system::error_code& ec) {
+                                if (ec) return;
+                                read_ready_sockets();
+                                watch_sockets();
+                              });
   }
 
-  void wait_rtcp(const std::shared_ptr<Stream>& s) {
-    s->rtcp.async_wait(udp::socket::wait_read, [this, s](const boost::system::error_code& ec) {
-      if (ec || s->closed) return;
-      for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
+  // Reads one datagram from every ready socket, round after round, until none is ready.
+  // After kMaxRoundsPerWakeup rounds the io_context runs timers and commands first, and
+  // this goes on after them.
+  void read_ready_sockets() {
+    std::array<epoll_event, kMaxEvents> events;
+    for (int round = 0; round < kMaxRoundsPerWakeup; ++round) {
+      const int n = ::epoll_wait(sockets_ready_.native_handle(), events.data(), kMaxEvents, 0);
+      if (n <= 0) return;
+      for (int i = 0; i < n; ++i) {
+        const StreamId id = events[static_cast<std::size_t>(i)].data.u64 >> 1;
+        const bool rtcp_port = (events[static_cast<std::size_t>(i)].data.u64 & 1U) != 0;
+        Stream* s = find(id);
+        if (s == nullptr) continue;  // closed by an earlier event of this round
+        const int fd = rtcp_port ? s->rtcp_fd : s->rtp_fd;
+        sockaddr_storage from_address{};
+        socklen_t from_length = sizeof from_address;
+        const ssize_t size = ::recvfrom(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT,
+                                        reinterpret_cast<sockaddr*>(&from_address), &from_length);
+        if (size < 0) continue;  // EAGAIN, or an ICMP error reported on the socket
+        if (rtcp_port) {
+          if (is_rtcp(
+                  std::span<const std::uint8_t>(buffer_.data(), static_cast<std::size_t>(size))))
+            stat(&Stats::rtcp_received, 1);
+          continue;
+        }
         UdpEndpoint from;
-        boost::system::error_code read_error;
-        const std::size_t n = s->rtcp.receive_from(asio::buffer(buffer_), from, 0, read_error);
-        if (read_error) break;
-        if (is_rtcp(std::span<const std::uint8_t>(buffer_.data(), n)))
-          stat(&Stats::rtcp_received, 1);
+        if (from_length <= from.capacity()) {
+          std::memcpy(from.data(), &from_address, from_length);
+          from.resize(from_length);
+        }
+        on_datagram(*s, from, static_cast<std::size_t>(size));
       }
-      if (!s->closed) wait_rtcp(s);
-    });
+    }
+    asio::post(io_, [this] { read_ready_sockets(); });
   }
 
   void on_datagram(Stream& s, const UdpEndpoint& from, std::size_t size) {
@@ -598,6 +714,7 @@ class AsioMediaEngine::Impl {
              std::span<std::int16_t>(pcm.data(), n));
       dtmf_rx(s.inband.get(), pcm.data(), static_cast<int>(n));
     }
+    if (is_audio && s.recording) capture(s.recording->heard, s.media.codec, packet->payload);
     if (s.peer != nullptr) relay(s, *s.peer, *packet, is_event, now);
   }
 
@@ -613,6 +730,7 @@ class AsioMediaEngine::Impl {
     } else {
       const RtpHeader header = to.sender.next_relayed(
           packet.header, to.media.payload_type, static_cast<std::uint32_t>(packet.payload.size()));
+      if (to.recording) capture(to.recording->said, from.media.codec, packet.payload);
       if (from.media.codec == to.media.codec) {
         send_rtp(to, header, packet.payload);
       } else {
@@ -640,7 +758,10 @@ class AsioMediaEngine::Impl {
   std::vector<Stream*> playing_;
   std::vector<std::shared_ptr<const MohClass>> classes_;
   std::mt19937 random_{std::random_device{}()};
-  std::array<std::uint8_t, 2048> buffer_{};  // one read at a time: the thread's only buffer
+  std::array<std::uint8_t, 2048> buffer_{};       // one read at a time: the thread's only buffer
+  asio::posix::stream_descriptor sockets_ready_;  // the epoll set of every stream's sockets
+  std::vector<Stream*> recording_streams_;
+  Recorder recorder_;  // its thread finishes the files still open when the engine goes
   Stats stats_;
 };
 
@@ -676,6 +797,18 @@ void AsioMediaEngine::play_prompts(StreamId id, std::vector<Clip> clips, std::ui
 }
 void AsioMediaEngine::detect_inband_dtmf(StreamId id, bool on) {
   impl_->post([impl = impl_.get(), id, on] { impl->inband(id, on); });
+}
+void AsioMediaEngine::start_recording(StreamId id, std::string path, RecordingMode mode,
+                                      std::uint64_t token) {
+  impl_->post([impl = impl_.get(), id, path = std::move(path), mode, token]() mutable {
+    impl->record(id, std::move(path), mode, token);
+  });
+}
+void AsioMediaEngine::pause_recording(StreamId id, bool paused) {
+  impl_->post([impl = impl_.get(), id, paused] { impl->pause_record(id, paused); });
+}
+void AsioMediaEngine::stop_recording(StreamId id) {
+  impl_->post([impl = impl_.get(), id] { impl->stop_record(id); });
 }
 void AsioMediaEngine::bridge(StreamId a, StreamId b) {
   impl_->post([impl = impl_.get(), a, b] { impl->join(a, b); });

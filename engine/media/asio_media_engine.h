@@ -49,6 +49,10 @@ class AsioMediaEngine final : public MediaEngine {
   void play_moh(StreamId id, const std::string& moh_class) override;
   void play_prompts(StreamId id, std::vector<Clip> clips, std::uint64_t token) override;
   void detect_inband_dtmf(StreamId id, bool on) override;
+  void start_recording(StreamId id, std::string path, RecordingMode mode,
+                       std::uint64_t token) override;
+  void pause_recording(StreamId id, bool paused) override;
+  void stop_recording(StreamId id) override;
   void bridge(StreamId a, StreamId b) override;
   void silence(StreamId id) override;
   void close_stream(StreamId id) override;

@@ -3,14 +3,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sndfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <numeric>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -159,9 +162,21 @@ struct PromptsDone {
   }
 };
 
+struct Recordings {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<RecordingResult> done;
+  bool wait_for(std::size_t n) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::milliseconds(kWaitMs),
+                            [&] { return done.size() >= n; });
+  }
+};
+
 struct Fixture {
   Keys keys;
   PromptsDone prompts;
+  Recordings recordings;
   AsioMediaEngine engine;
   explicit Fixture(AsioMediaOptions options = {})
       : engine(std::move(options),
@@ -174,6 +189,11 @@ struct Fixture {
                              std::lock_guard lock(prompts.mutex);
                              prompts.done.emplace_back(id, token, completed);
                              prompts.changed.notify_all();
+                           },
+                           [this](const RecordingResult& result) {
+                             std::lock_guard lock(recordings.mutex);
+                             recordings.done.push_back(result);
+                             recordings.changed.notify_all();
                            }}) {
     engine.start();
   }
@@ -504,6 +524,79 @@ TEST_CASE("in-band DTMF tones are heard when asked for", "[media][engine]") {
   REQUIRE(f.keys.wait_for(2));
   std::lock_guard lock(f.keys.mutex);
   CHECK(f.keys.heard == std::vector<std::pair<StreamId, char>>{{1, '7'}, {1, '#'}});
+}
+
+// The frames of a recording, as read back with libsndfile.
+std::vector<std::int16_t> read_wav(const std::string& path, int& channels) {
+  SF_INFO info{};
+  SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+  REQUIRE(f != nullptr);
+  channels = info.channels;
+  std::vector<std::int16_t> samples(static_cast<std::size_t>(info.frames * info.channels));
+  sf_readf_short(f, samples.data(), info.frames);
+  sf_close(f);
+  return samples;
+}
+
+TEST_CASE("a bridged call is recorded in stereo, caller left, agent right", "[media][engine]") {
+  const auto mode = GENERATE(RecordingMode::kStereo, RecordingMode::kMixed);
+  Fixture f;
+  Peer caller, agent;
+  EngineSide caller_side, agent_side;
+  f.engine.open_stream(1, caller_side.handover(), media_to(caller));
+  f.engine.open_stream(2, agent_side.handover(), media_to(agent, Codec::kPcma));
+  f.engine.bridge(1, 2);
+  const std::string path =
+      "/tmp/acd-recording-test-" + std::to_string(::getpid()) + "/" + to_string(mode) + "/call.wav";
+  f.engine.start_recording(1, path, mode, 77);
+  RtpHeader c, a;
+  c.ssrc = 1;
+  a.ssrc = 2;
+  a.payload_type = 8;
+  const Bytes caller_voice = frame_bytes(linear_to_ulaw(4000));
+  const Bytes agent_voice = frame_bytes(linear_to_alaw(-8000));
+  Bytes storage;
+  for (std::uint16_t i = 0; i < 25; ++i) {  // half a second, paced like real phones
+    c.sequence = a.sequence = i;
+    c.timestamp = a.timestamp = i * 160U;
+    caller.send_rtp(c, caller_voice, caller_side.sockets.port);
+    agent.send_rtp(a, agent_voice, agent_side.sockets.port);
+    REQUIRE(agent.receive_rtp(storage));
+    REQUIRE(caller.receive_rtp(storage));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  f.engine.stop_recording(1);
+  REQUIRE(f.recordings.wait_for(1));
+  const RecordingResult result = [&] {
+    std::lock_guard lock(f.recordings.mutex);
+    return f.recordings.done[0];
+  }();
+  CHECK(result.ok);
+  CHECK(result.token == 77);
+  CHECK(result.path == path);
+  CHECK(result.duration_ms() >= 400);
+  int channels = 0;
+  const auto samples = read_wav(path, channels);
+  CHECK(samples.size() / static_cast<std::size_t>(channels) == result.frames);
+  std::size_t left = 0, right = 0, both = 0;
+  for (std::size_t i = 0; i + static_cast<std::size_t>(channels) <= samples.size();
+       i += static_cast<std::size_t>(channels)) {
+    if (mode == RecordingMode::kStereo) {
+      left += std::abs(samples[i] - 4000) < 200;
+      right += std::abs(samples[i + 1] + 8000) < 400;
+    } else {
+      both += std::abs(samples[i] + 4000) < 500;  // 4000 + (-8000)
+    }
+  }
+  if (mode == RecordingMode::kStereo) {
+    CHECK(channels == 2);
+    CHECK(left >= 20 * kFrameSamples);
+    CHECK(right >= 20 * kFrameSamples);
+  } else {
+    CHECK(channels == 1);
+    CHECK(both >= 15 * kFrameSamples);
+  }
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path().parent_path());
 }
 
 TEST_CASE("closing a stream in a bridge leaves its partner quiet", "[media][engine]") {

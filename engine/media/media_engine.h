@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/media/audio.h"
+#include "engine/media/recorder.h"
 
 namespace acd::media {
 
@@ -71,6 +72,7 @@ struct MediaStats {
   std::uint64_t dtmf_keys = 0;
   std::uint64_t latches = 0;
   std::uint64_t late_ticks = 0;  // media clock ticks that ran > 5 ms behind
+  std::uint64_t recordings = 0;  // being recorded now
   std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount)> dropped{};
 };
 
@@ -81,6 +83,9 @@ struct MediaEvents {
   // The prompts of play_prompts(stream, ..., token) have all been sent (or were replaced
   // by another command: then `completed` is false).
   std::function<void(StreamId stream, std::uint64_t token, bool completed)> on_prompts_done;
+  // A recording ended (stop_recording, or its stream closed) and its file is complete; on
+  // the recorder's thread.
+  std::function<void(const RecordingResult& result)> on_recording_done;
 };
 
 using Clip = std::shared_ptr<const EncodedAudio>;
@@ -102,6 +107,14 @@ class MediaEngine {
   // Listens for DTMF tones in the peer's audio (spandsp), for peers that do not send
   // RFC 4733 events. Turned off for a stream by its first RFC 4733 event.
   virtual void detect_inband_dtmf(StreamId id, bool on) = 0;
+  // Records what the stream's peer sends (left channel) and what the engine sends it
+  // (right: the bridged party, music on hold, prompts) into a WAV file at `path`, aligned
+  // on the media clock, until stop_recording or close_stream. While paused nothing is
+  // written (e.g. while a card number is read out). One recording per stream.
+  virtual void start_recording(StreamId id, std::string path, RecordingMode mode,
+                               std::uint64_t token) = 0;
+  virtual void pause_recording(StreamId id, bool paused) = 0;
+  virtual void stop_recording(StreamId id) = 0;
   // Relays audio both ways between a and b; ends what either played or was bridged to.
   virtual void bridge(StreamId a, StreamId b) = 0;
   // Sends nothing (the stream stays open, its input is still read and counted).

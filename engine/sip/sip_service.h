@@ -93,6 +93,10 @@ struct SipOptions {
   LoginOnRegister login_on_register = LoginOnRegister::kReady;
   // The Server and User-Agent header value.
   std::string user_agent = "acd";
+  // Call recording: every inbound call is recorded from its first bridge to its end, to
+  // <recording_directory>/<tenant>/<YYYY-MM-DD>/<call id>.wav (UTC date). Empty: none.
+  std::string recording_directory;
+  media::RecordingMode recording_mode = media::RecordingMode::kStereo;
 };
 
 enum class SipLogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };

@@ -21,6 +21,7 @@
 #include <cctype>
 #include <cinttypes>
 #include <climits>
+#include <ctime>
 #include <future>
 #include <map>
 #include <mutex>
@@ -262,7 +263,8 @@ class SofiaSipService final : public SipService {
     bool merging = false;
     bool finished = false;  // the core has ended the call
     bool hangup_submitted = false;
-    bool enqueued = false;  // the core has been given the call (inbound calls)
+    bool enqueued = false;   // the core has been given the call (inbound calls)
+    bool recording = false;  // asked the media plane to record it (from its first bridge)
     // An IVR menu the caller is in (before the core knows the call): the directory it
     // came from (kept alive, the menu points into it), retries used, the prompt playing
     // (its token), the key timeout's entry in ivr_due_, and the keys chosen so far
@@ -2092,6 +2094,16 @@ void SofiaSipService::on_queued(const core::CallQueued& queued) {
 
 namespace {
 
+// Today's date in UTC, "YYYY-MM-DD" (recordings are filed by day).
+std::string utc_date() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[16];
+  std::strftime(text, sizeof text, "%Y-%m-%d", &tm);
+  return text;
+}
+
 media::StreamMedia stream_media_of(const Negotiated& n) {
   media::StreamMedia m;
   m.remote_address = n.remote_address;
@@ -2160,6 +2172,15 @@ void SofiaSipService::apply_media(Call& call) {
       caller.hearing = caller_hears;
       far->hearing = "bridge:" + std::to_string(caller.stream);
       media_->bridge(caller.stream, far->stream);
+    }
+    if (!call.recording && call.kind == core::CallKind::kInbound &&
+        !options_.recording_directory.empty()) {
+      call.recording = true;
+      const std::string path = options_.recording_directory + "/" + call.tenant_name + "/" +
+                               utc_date() + "/" + std::to_string(call.id.value) + ".wav";
+      log(SipLogLevel::kInfo, "sip.recording",
+          {{"call", std::to_string(call.id.value)}, {"path", path}});
+      media_->start_recording(caller.stream, path, options_.recording_mode, call.id.value);
     }
     return;
   }

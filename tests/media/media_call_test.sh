@@ -52,6 +52,27 @@ stop_probe() {
   wait "$1" 2>/dev/null || true
 }
 
+# wav_levels FILE: "<seconds> <left mean |sample|> <right mean |sample|>" of a 16-bit WAV
+# (right is 0 for a mono file).
+wav_levels() {
+  perl -e '
+    open(my $f, "<:raw", $ARGV[0]) or die "$ARGV[0]: $!";
+    local $/; my $d = <$f>;
+    my ($channels, $rate) = unpack("vV", substr($d, 22, 6));
+    my $at = 12; my ($data, $size);
+    while ($at + 8 <= length $d) {
+      my ($id, $len) = unpack("A4V", substr($d, $at, 8));
+      if ($id eq "data") { $data = $at + 8; $size = $len; last; }
+      $at += 8 + $len;
+    }
+    die "no data chunk" unless defined $data;
+    my @s = unpack("s<*", substr($d, $data, $size));
+    my @sum = (0, 0);
+    for my $i (0 .. $#s) { $sum[$i % $channels] += abs($s[$i]); }
+    my $frames = @s / $channels;
+    printf "%.2f %d %d\n", $frames / $rate, $sum[0] / $frames, $channels > 1 ? $sum[1] / $frames : 0;' "$1"
+}
+
 # count FILE CLASS [EXACT]: packets of a class in a probe log (EXACT=1: byte-exact ones).
 count() {
   awk -v c="$2" -v e="${3:-}" '$1 !~ /^#/ && $5 == c && (e == "" || $6 == e) { n++ } END { print n + 0 }' "$1"
@@ -100,6 +121,16 @@ case "$case_name" in
     ((to_caller >= 100)) || fail "only $to_caller packets of the agent's audio reached the caller intact"
     ((to_agent >= 100)) || fail "only $to_agent packets of the caller's audio reached the agent intact"
     ((agent_music = $(count "$agent_log" tone600), agent_music == 0)) || fail "the agent heard the hold music"
+    # The call was recorded from the bridge on: caller left, agent right, both audible.
+    call="$(call_id_of 1)"
+    wait_log "event=call.recorded call=$call .*ok=true"
+    recording="$(grep -E "event=call.recorded call=$call " "$log" | sed -E 's/.* path=([^ ]+).*/\1/')"
+    [[ -f "$recording" ]] || fail "no recording file at $recording"
+    read -r seconds left right < <(wav_levels "$recording")
+    echo "recording: $seconds s, caller level $left, agent level $right"
+    awk -v s="$seconds" 'BEGIN { exit !(s >= 3.0 && s <= 5.0) }' || fail "the recording lasts $seconds s (about 4 s of talk expected)"
+    ((left > 2000)) || fail "the caller's channel of the recording is silent ($left)"
+    ((right > 2000)) || fail "the agent's channel of the recording is silent ($right)"
     ;;
   ivr_rfc4733 | ivr_inband | ivr_timeout)
     # The caller dials the menu's number and chooses with a key, sent as an RFC 4733
