@@ -402,7 +402,7 @@ void Loader::read_sip_listen(const YAML::Node& node, const std::string& path) {
 void Loader::read_sip_media(const YAML::Node& node, const std::string& path) {
   MapReader m(node, path, errors_,
               {"address", "rtp_port_min", "rtp_port_max", "music_on_hold", "latch_relearn_after",
-               "rtcp_interval", "realtime_priority", "recording"});
+               "rtcp_interval", "realtime_priority", "recording", "voicemail"});
   if (!m.ok()) return;
   SipConfig& sip = config_.sip;
   if (auto n = m.get("address")) {
@@ -444,6 +444,14 @@ void Loader::read_sip_media(const YAML::Node& node, const std::string& path) {
       r.read("directory", media.recording_directory);
       if (r.get("mode"))
         r.read_enum("mode", media.recording_mode, kRecordingModes, "recording mode");
+    }
+  }
+  if (auto n = m.get("voicemail")) {
+    MapReader v(*n, m.path_of("voicemail"), errors_, {"directory", "max_length"});
+    if (v.ok()) {
+      v.read("directory", media.voicemail_directory);
+      if (v.read("max_length", media.voicemail_max_length))
+        require_positive(v, "max_length", media.voicemail_max_length);
     }
   }
   if (m.read("latch_relearn_after", media.latch_relearn_after))

@@ -109,6 +109,10 @@ struct MediaConfig {
   // <directory>/<tenant>/<YYYY-MM-DD>/<call id>.wav. Empty directory: no recording.
   std::string recording_directory;
   media::RecordingMode recording_mode = media::RecordingMode::kStereo;
+  // Voicemail (sip.media.voicemail): messages go to <directory>/<tenant>/<mailbox>/;
+  // empty: no voicemail. A message is cut at max_length (> 0).
+  std::string voicemail_directory;
+  core::Duration voicemail_max_length = std::chrono::minutes(2);
 };
 
 struct DemoQueue {

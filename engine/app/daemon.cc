@@ -203,8 +203,10 @@ bool Daemon::start_media() {
       sip->on_dtmf(stream, key);
   };
   events.on_recording_done = [](const media::RecordingResult& r) {
-    log_event(r.ok ? LogLevel::kInfo : LogLevel::kError, "call.recorded",
-              {{"call", r.token},
+    const bool voicemail = (r.token & sip::kVoicemailToken) != 0;
+    log_event(r.ok ? LogLevel::kInfo : LogLevel::kError,
+              voicemail ? "voicemail.recorded" : "call.recorded",
+              {{"call", r.token & ~sip::kVoicemailToken},
                {"path", r.path},
                {"duration_ms", r.duration_ms()},
                {"ok", r.ok},
@@ -249,6 +251,8 @@ bool Daemon::start_sip() {
   sip::SipOptions options = make_sip_options(config_->sip);
   options.recording_directory = config_->media.recording_directory;
   options.recording_mode = config_->media.recording_mode;
+  options.voicemail_directory = config_->media.voicemail_directory;
+  options.voicemail_max_length = config_->media.voicemail_max_length;
   sip_ = sip::SipService::create(std::move(options), make_sip_directory(*config_), std::move(hooks),
                                  media_.get());
   media_events_target_.store(sip_.get(), std::memory_order_release);

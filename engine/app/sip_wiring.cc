@@ -136,6 +136,7 @@ std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& 
       if (set) {
         if (auto clip = set->find(menu.prompt)) m.prompt.push_back(clip);
         if (auto clip = set->find("invalid")) m.invalid.push_back(clip);
+        if (auto clip = set->find("voicemail")) m.voicemail.push_back(clip);
       }
       if (m.prompt.empty())
         log_event(LogLevel::kWarn, "media.prompt_missing",

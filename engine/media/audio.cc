@@ -4,6 +4,7 @@
 #include <sndfile.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <system_error>
 
@@ -122,6 +123,15 @@ std::span<const std::uint8_t> EncodedAudio::frame(G711 law, std::size_t index) c
   const auto& bytes = law == G711::kUlaw ? ulaw_ : alaw_;
   return std::span<const std::uint8_t>(bytes).subspan((index % frames()) * kFrameSamples,
                                                       kFrameSamples);
+}
+
+std::shared_ptr<const EncodedAudio> make_tone(int hz, int duration_ms) {
+  std::vector<std::int16_t> pcm(
+      static_cast<std::size_t>(kSampleRate / 1000 * std::max(duration_ms, 1)));
+  for (std::size_t i = 0; i < pcm.size(); ++i)
+    pcm[i] = static_cast<std::int16_t>(
+        10362.0 * std::sin(2.0 * M_PI * hz * static_cast<double>(i) / kSampleRate));
+  return std::make_shared<const EncodedAudio>(pcm);
 }
 
 std::optional<MohClass> load_moh_class(const std::string& name, MohMode mode,

@@ -56,6 +56,9 @@ struct MohClass {
   std::shared_ptr<const EncodedAudio> audio;  // at least one frame
 };
 
+// A tone of `hz` for `duration_ms` at -10 dBov (the voicemail beep: 1000 Hz, 250 ms).
+std::shared_ptr<const EncodedAudio> make_tone(int hz, int duration_ms);
+
 // Loads every file of `paths` (files or directories) into one class, in order.
 std::optional<MohClass> load_moh_class(const std::string& name, MohMode mode,
                                        const std::vector<std::string>& paths, std::string* error);

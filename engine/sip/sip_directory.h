@@ -66,8 +66,9 @@ struct SipMenuAction {
 // (after the set's "invalid" prompt, if any), at most `retries` times, then `on_failure`.
 struct SipMenu {
   std::string name;
-  std::vector<media::Clip> prompt;   // empty: the prompt file is missing (keys still work)
-  std::vector<media::Clip> invalid;  // said before a repeat; may be empty
+  std::vector<media::Clip> prompt;     // empty: the prompt file is missing (keys still work)
+  std::vector<media::Clip> invalid;    // said before a repeat; may be empty
+  std::vector<media::Clip> voicemail;  // the greeting before the beep; may be empty
   core::Duration timeout = std::chrono::seconds(5);
   int retries = 2;
   std::vector<std::pair<char, SipMenuAction>> options;

@@ -97,7 +97,16 @@ struct SipOptions {
   // <recording_directory>/<tenant>/<YYYY-MM-DD>/<call id>.wav (UTC date). Empty: none.
   std::string recording_directory;
   media::RecordingMode recording_mode = media::RecordingMode::kStereo;
+  // Voicemail (an IVR menu's voicemail action): after the prompt set's "voicemail"
+  // prompt and a beep the caller's message is recorded, until '#', hang-up or
+  // voicemail_max_length, to <voicemail_directory>/<tenant>/<mailbox>/<call id>.wav.
+  // Empty directory: no voicemail (the action hangs up, and says so in the log).
+  std::string voicemail_directory;
+  core::Duration voicemail_max_length = std::chrono::minutes(2);
 };
+
+// The media plane's recording token of a voicemail message: its call id with this bit.
+inline constexpr std::uint64_t kVoicemailToken = std::uint64_t{1} << 63;
 
 enum class SipLogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
 

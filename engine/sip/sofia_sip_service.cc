@@ -277,6 +277,11 @@ class SofiaSipService final : public SipService {
     std::vector<std::pair<std::string, std::string>> ivr_choices;
     int priority = 0;  // of the DID: for the queue a menu leads to
     int vip_level = 0;
+    // Voicemail: the mailbox, the greeting's token, and whether the message is being
+    // recorded (until '#', hang-up or the maximum length: menu_due).
+    std::string mailbox;
+    std::uint64_t voicemail_prompt = 0;
+    bool voicemail_recording = false;
     std::vector<std::unique_ptr<AgentLeg>> agents;
     AgentLeg* connected = nullptr;
   };
@@ -369,6 +374,9 @@ class SofiaSipService final : public SipService {
   void run_menu_action(Call& call, const SipMenuAction& action);
   void set_menu_due(Call& call, Clock::time_point due);
   void enqueue(Call& call, core::QueueId queue);
+  void start_voicemail(Call& call, const std::string& mailbox,
+                       const std::vector<media::Clip>& greeting);
+  void end_voicemail(Call& call, const char* why);
 
   // ---- helpers ----
   const SipTenant* tenant_by_id(core::TenantId id) const;
@@ -946,6 +954,34 @@ void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const
   enqueue(c, did->queue);
 }
 
+// Voicemail: greeting, beep, then the caller's message is recorded (mono, the caller
+// only) until '#', hang-up or the maximum length.
+void SofiaSipService::start_voicemail(Call& call, const std::string& mailbox,
+                                      const std::vector<media::Clip>& greeting) {
+  call.menu = nullptr;
+  call.mailbox = mailbox;
+  set_menu_due(call, Clock::time_point::max());
+  static const media::Clip beep = media::make_tone(1000, 250);
+  std::vector<media::Clip> clips = greeting;
+  clips.push_back(beep);
+  call.voicemail_prompt = next_prompt_token_++;
+  call.caller.hearing = "voicemail";
+  log(SipLogLevel::kInfo, "sip.voicemail",
+      {{"call", std::to_string(call.id.value)}, {"mailbox", mailbox}});
+  media_->play_prompts(call.caller.stream, std::move(clips), call.voicemail_prompt);
+}
+
+void SofiaSipService::end_voicemail(Call& call, const char* why) {
+  if (!call.voicemail_recording) return;
+  call.voicemail_recording = false;
+  set_menu_due(call, Clock::time_point::max());
+  log(SipLogLevel::kInfo, "sip.voicemail_end",
+      {{"call", std::to_string(call.id.value)}, {"mailbox", call.mailbox}, {"why", why}});
+  media_->stop_recording(call.caller.stream);
+  send_bye(call.caller, "SIP;cause=200;text=\"message recorded\"");
+  destroy_call(call.id);
+}
+
 // Hands the call to the core, in `queue`, with what the caller chose in menus.
 void SofiaSipService::enqueue(Call& c, core::QueueId queue) {
   core::CallSpec spec;
@@ -1057,8 +1093,14 @@ void SofiaSipService::run_menu_action(Call& call, const SipMenuAction& action) {
       call.caller.hearing.clear();
       enqueue(call, action.queue);
       return;
-    case SipMenuAction::Kind::kHangup:
     case SipMenuAction::Kind::kVoicemail:
+      if (!options_.voicemail_directory.empty()) {
+        start_voicemail(call, action.target.empty() ? "default" : action.target,
+                        call.menu != nullptr ? call.menu->voicemail : std::vector<media::Clip>{});
+        return;
+      }
+      [[fallthrough]];
+    case SipMenuAction::Kind::kHangup:
     case SipMenuAction::Kind::kCallback:
     case SipMenuAction::Kind::kOperator: {
       // Voicemail, callback and operator destinations come with their own features;
@@ -2202,6 +2244,8 @@ void SofiaSipService::on_dtmf(media::StreamId stream, char key) {
          {"leg", leg.is_caller ? "caller" : "agent"},
          {"key", std::string(1, key)}});
     if (leg.is_caller && leg.call->menu != nullptr) on_menu_key(*leg.call, key);
+    if (leg.is_caller && leg.call->voicemail_recording && key == '#')
+      end_voicemail(*leg.call, "caller pressed #");
   });
 }
 
@@ -2213,6 +2257,16 @@ void SofiaSipService::on_prompts_done(media::StreamId stream, std::uint64_t toke
     // The menu's prompt has been said: the caller has its timeout to press a key.
     if (completed && call.menu != nullptr && token == call.menu_prompt)
       set_menu_due(call, Clock::now() + call.menu->timeout);
+    // After the beep: the message.
+    if (completed && !call.mailbox.empty() && token == call.voicemail_prompt &&
+        !call.voicemail_recording && call.caller.stream != 0) {
+      call.voicemail_recording = true;
+      const std::string path = options_.voicemail_directory + "/" + call.tenant_name + "/" +
+                               call.mailbox + "/" + std::to_string(call.id.value) + ".wav";
+      media_->start_recording(call.caller.stream, path, media::RecordingMode::kMixed,
+                              call.id.value | kVoicemailToken);
+      set_menu_due(call, Clock::now() + options_.voicemail_max_length);
+    }
   });
 }
 
@@ -2490,7 +2544,11 @@ void SofiaSipService::housekeeping() {
     Call* call = find_call(core::CallId(id));
     if (call == nullptr) continue;
     call->menu_due = Clock::time_point::max();
-    if (call->menu != nullptr) menu_retry(*call, "timeout");
+    if (call->menu != nullptr) {
+      menu_retry(*call, "timeout");
+    } else if (call->voicemail_recording) {
+      end_voicemail(*call, "maximum length");
+    }
   }
   arm_housekeeping();
 }

@@ -171,6 +171,28 @@ case "$case_name" in
       ((invalid >= 10)) || fail "the caller did not hear the invalid prompt ($invalid packets)"
     fi
     ;;
+  voicemail)
+    # Key 3 of the menu: the greeting (700 Hz), a beep (1000 Hz), then the caller's 400 Hz
+    # is recorded until the maximum length (3 s), and the engine hangs up.
+    start_sip_acdd
+    start_probe caller 400 --listen-for 300,700,1000 --dtmf 3@1500
+    caller_probe=$probe_pid
+    start_caller caller_media_wait_bye.xml 300 -set rtp_port "$probe_port"
+    wait_pid "$last_pid" "caller"
+    stop_probe "$caller_probe"
+    wait_log "event=sip.voicemail_end .*mailbox=sales-box why=\"maximum length\""
+    call="$(call_id_of 1)"
+    wait_log "event=voicemail.recorded call=$call .*ok=true"
+    message="$dir/voicemail/acme/sales-box/$call.wav"
+    [[ -f "$message" ]] || fail "no voicemail file at $message"
+    read -r seconds level _ < <(wav_levels "$message")
+    echo "voicemail: $seconds s, level $level"
+    awk -v s="$seconds" 'BEGIN { exit !(s >= 2.5 && s <= 3.5) }' || fail "the message lasts $seconds s (3 s expected)"
+    ((level > 2000)) || fail "the message is silent ($level)"
+    greeting=$(count "$dir/caller.rtp" tone700) beep=$(count "$dir/caller.rtp" tone1000)
+    ((greeting >= 20)) || fail "the caller heard $greeting packets of the greeting"
+    ((beep >= 10)) || fail "the caller heard $beep packets of the beep"
+    ;;
   *) fail "unknown case $case_name" ;;
 esac
 

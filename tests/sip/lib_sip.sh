@@ -22,6 +22,7 @@ start_sip_acdd() {
   mkdir -p "$dir/prompts"
   write_tone_wav "$dir/prompts/main.wav" 300 8000 1
   write_tone_wav "$dir/prompts/invalid.wav" 500 8000 0.3
+  write_tone_wav "$dir/prompts/voicemail.wav" 700 8000 0.5
   sed -e "s|@DIR@|$dir|g" -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" \
       -e "s|@OUT_PORT@|$out_port|g" -e "s|@ALLOW_EXTERNAL@|${ALLOW_EXTERNAL:-false}|g" \
       -e "s|@MAX_CALLS@|$max_calls|g" "$here/sip_test.yaml" >"$dir/acdd.yaml"
