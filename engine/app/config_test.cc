@@ -1037,6 +1037,33 @@ TEST_CASE("config: music on hold and the media settings", "[config][media]") {
             .music_on_hold.empty());
 }
 
+TEST_CASE("config: call recording and voicemail", "[config][media]") {
+  NameRegistry registry;
+  const DaemonConfig defaults = loaded(kMinimal, registry);
+  CHECK(defaults.media.recording_directory.empty());
+  CHECK(defaults.media.recording_mode == media::RecordingMode::kStereo);
+  CHECK(defaults.media.voicemail_directory.empty());
+  CHECK(defaults.media.voicemail_max_length == std::chrono::minutes(2));
+  const std::string text =
+      "sip:\n"
+      "  media:\n"
+      "    recording: {directory: /srv/rec, mode: mixed}\n"
+      "    voicemail: {directory: /srv/vm, max_length: 90s}\n"
+      "tenants: [{name: t}]\n";
+  const DaemonConfig c = loaded(text, registry);
+  CHECK(c.media.recording_directory == "/srv/rec");
+  CHECK(c.media.recording_mode == media::RecordingMode::kMixed);
+  CHECK(c.media.voicemail_directory == "/srv/vm");
+  CHECK(c.media.voicemail_max_length == 90s);
+  CHECK(single_error(replace_all(text, "mode: mixed", "mode: surround")) ==
+        "test.yaml:3:44: sip.media.recording.mode: unknown recording mode \"surround\"; "
+        "expected one of stereo, mixed");
+  CHECK(single_error(replace_all(text, "max_length: 90s", "max_length: 0s")) ==
+        "test.yaml:4:49: sip.media.voicemail.max_length: must be greater than zero");
+  CHECK_THAT(single_error(replace_all(text, "directory: /srv/vm", "folder: /srv/vm")),
+             Catch::StartsWith("test.yaml:4:17: sip.media.voicemail.folder: unknown key"));
+}
+
 TEST_CASE("config: errors in music on hold are located and explained", "[config][media]") {
   const MohDir d;
   const std::string text = moh_text(d);

@@ -30,6 +30,7 @@ start_probe() {
     --listen-for 400,600,1000 "$@" 2>>"$dir/$name.err" &
   probe_pid=$!
   pids+=("$probe_pid")
+  wait_udp_bound "$probe_port" "$probe_pid"
 }
 
 # An even UDP port whose odd neighbour is free too (RTP and RTCP).

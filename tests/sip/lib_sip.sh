@@ -96,6 +96,18 @@ start_agent() {
     -trace_msg -message_file "$dir/agent-$port.msg" >/dev/null 2>&1 &
   last_pid=$!
   pids+=("$last_pid")
+  wait_udp_bound "$port" "$last_pid"
+}
+
+# wait_udp_bound PORT PID: waits until something (the SIPp started as PID) has bound UDP
+# 127.0.0.1:PORT, so an INVITE sent to it is not lost to an ICMP "port unreachable".
+wait_udp_bound() {
+  local port="$1" pid="$2" deadline=$((SECONDS + 30))
+  until perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(Proto => "udp", LocalAddr => "127.0.0.1:$ARGV[0]") ? 1 : 0)' "$port"; do
+    kill -0 "$pid" 2>/dev/null || fail "the SIPp phone on port $port exited at start (see $dir/agent-$port.err)"
+    ((SECONDS < deadline)) || fail "the SIPp phone did not bind port $port within 30 s"
+    sleep 0.05
+  done
 }
 
 # start_phone_call AGENT DIALLED: AGENT's phone (authenticating) calls DIALLED and waits
