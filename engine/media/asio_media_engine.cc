@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -20,6 +21,7 @@
 #include <unordered_map>
 
 #include "engine/media/dtmf_receiver.h"
+#include "engine/media/mixer.h"
 #include "engine/media/rtcp.h"
 #include "engine/media/rtp_stream.h"
 
@@ -37,6 +39,15 @@ const char* to_string(DropReason reason) {
     case DropReason::kLearning: return "learning";
     case DropReason::kNoStream: return "no-stream";
     case DropReason::kCount: break;
+  }
+  return "unknown";
+}
+
+const char* to_string(ListenMode mode) {
+  switch (mode) {
+    case ListenMode::kMonitor: return "monitor";
+    case ListenMode::kWhisper: return "whisper";
+    case ListenMode::kBarge: return "barge";
   }
   return "unknown";
 }
@@ -203,6 +214,7 @@ class AsioMediaEngine::Impl {
   void prompts(StreamId id, std::vector<Clip> clips, std::uint64_t token) {
     Stream* s = find(id);
     if (s == nullptr) return;
+    unmix(*s);
     unbridge(*s);
     end_prompts(*s, false);
     s->moh = nullptr;
@@ -261,6 +273,7 @@ class AsioMediaEngine::Impl {
   void play(StreamId id, const std::string& name) {
     Stream* s = find(id);
     if (s == nullptr) return;
+    unmix(*s);
     unbridge(*s);
     end_prompts(*s, false);
     s->moh_class = name;
@@ -275,6 +288,8 @@ class AsioMediaEngine::Impl {
     Stream* y = find(b);
     if (x == nullptr || y == nullptr || x == y) return;
     if (x->peer == y) return;
+    unmix(*x);
+    unmix(*y);
     unbridge(*x);
     unbridge(*y);
     end_prompts(*x, false);
@@ -291,19 +306,103 @@ class AsioMediaEngine::Impl {
   void quiet(StreamId id) {
     Stream* s = find(id);
     if (s == nullptr) return;
-    unbridge(*s);
-    end_prompts(*s, false);
-    stop_playing(*s);
+    detach(*s);
+  }
+
+  void listen(StreamId supervisor, StreamId caller, StreamId agent, ListenMode mode) {
+    Stream* s = find(supervisor);
+    Stream* c = find(caller);
+    Stream* a = find(agent);
+    if (s == nullptr || c == nullptr || a == nullptr || s == c || s == a || c == a) return;
+    Mix* m = c->mix != nullptr && c->mix == a->mix ? c->mix : nullptr;
+    if (m == nullptr && c->peer != a) return;  // no call between them
+    const Role role = role_of(mode);
+    if (m != nullptr && s->mix == m) {  // a new mode
+      m->roles[s->mix_slot] = role;
+      m->whisper_to[s->mix_slot] = a->id;
+      update_hearing(*m);
+      return;
+    }
+    if (m != nullptr && m->mixer.size() == Mixer::kMaxMembers) {
+      warn("media: stream " + std::to_string(supervisor) + ": cannot listen in, the mix is full");
+      return;
+    }
+    detach(*s);  // neither caller nor agent is its partner or in its mix
+    if (m == nullptr) {
+      unbridge(*c);
+      m = &new_mix();
+      add_member(*m, *c, Role::kParty, 0);
+      add_member(*m, *a, Role::kParty, 0);
+    }
+    add_member(*m, *s, role, a->id);
+    update_hearing(*m);
+  }
+
+  void confer(const std::vector<StreamId>& ids) {
+    std::vector<Stream*> members;
+    for (const StreamId id : ids) {
+      Stream* s = find(id);
+      if (s == nullptr || std::find(members.begin(), members.end(), s) != members.end()) continue;
+      if (members.size() == Mixer::kMaxMembers) {
+        warn("media: a conference takes " + std::to_string(Mixer::kMaxMembers) +
+             " streams; stream " + std::to_string(id) + " and those after it are left out");
+        break;
+      }
+      members.push_back(s);
+    }
+    if (members.size() < 2) return;
+    if (members.size() == 2) {
+      join(members[0]->id, members[1]->id);
+      return;
+    }
+    auto listed = [&](const Stream* s) {
+      return std::find(members.begin(), members.end(), s) != members.end();
+    };
+    // The parties of one mix, with or without newcomers: the mix grows in place (and its
+    // supervisors stay).
+    Mix* m = nullptr;
+    bool grow = true;
+    std::size_t newcomers = 0;
+    for (Stream* s : members) {
+      if (s->mix == nullptr) {
+        ++newcomers;
+      } else if (m == nullptr) {
+        m = s->mix;
+      } else if (s->mix != m) {
+        grow = false;
+      }
+    }
+    grow = grow && m != nullptr && m->mixer.size() + newcomers <= Mixer::kMaxMembers;
+    for (std::size_t slot = 0; grow && slot < Mixer::kMaxMembers; ++slot) {
+      if (m->members[slot] != nullptr && m->roles[slot] == Role::kParty &&
+          !listed(m->members[slot]))
+        grow = false;
+    }
+    if (!grow) {
+      for (Stream* s : members) detach(*s);
+      m = &new_mix();
+    }
+    for (Stream* s : members) {
+      if (s->mix == m) {
+        m->roles[s->mix_slot] = Role::kParty;
+      } else {
+        detach(*s);
+        add_member(*m, *s, Role::kParty, 0);
+      }
+    }
+    update_hearing(*m);
+  }
+
+  void leave(StreamId id) {
+    if (Stream* s = find(id)) unmix(*s);
   }
 
   void close(StreamId id) {
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
     Stream& s = *it->second;
-    unbridge(s);
-    end_prompts(s, false);
+    detach(s);
     end_recording(s);
-    stop_playing(s);
     close_sockets(s);
     streams_.erase(it);
     stat(&Stats::streams, -1);
@@ -332,6 +431,7 @@ class AsioMediaEngine::Impl {
     out.latches = load(stats_.latches);
     out.late_ticks = load(stats_.late_ticks);
     out.recordings = load(stats_.recordings);
+    out.mixes = load(stats_.mixes);
     for (std::size_t i = 0; i < out.dropped.size(); ++i) out.dropped[i] = load(stats_.dropped[i]);
     return out;
   }
@@ -349,6 +449,35 @@ class AsioMediaEngine::Impl {
     std::deque<std::int16_t> heard, said;
   };
   static constexpr std::size_t kRecordingBacklog = 8 * kFrameSamples;
+
+  // What a member of a mix is: a party of the call (caller, agent, a conference member:
+  // heard by all) or a supervisor listening in (ListenMode).
+  enum class Role : std::uint8_t { kParty, kMonitor, kWhisper, kBarge };
+  static Role role_of(ListenMode mode) {
+    switch (mode) {
+      case ListenMode::kMonitor: return Role::kMonitor;
+      case ListenMode::kWhisper: return Role::kWhisper;
+      case ListenMode::kBarge: return Role::kBarge;
+    }
+    return Role::kMonitor;
+  }
+
+  // A conference or listen-in: the mixer and who sits in each of its slots.
+  struct Mix {
+    Mixer mixer;
+    std::array<Stream*, Mixer::kMaxMembers> members{};
+    std::array<Role, Mixer::kMaxMembers> roles{};
+    std::array<StreamId, Mixer::kMaxMembers> whisper_to{};  // kWhisper: the agent
+    std::size_t index = 0;                                  // in mixes_
+  };
+
+  // The RFC 4733 event a mixed stream is being sent: the sender's event, mapped onto the
+  // stream's own timeline (every packet of one event carries the event's start).
+  struct MixedEvent {
+    bool active = false;
+    StreamId from = 0;
+    std::uint32_t ssrc = 0, in_timestamp = 0, out_timestamp = 0;
+  };
 
   struct Stream {
     Stream(StreamId stream_id, const StreamMedia& m, MediaClock::duration relearn_after,
@@ -388,12 +517,15 @@ class AsioMediaEngine::Impl {
     std::unique_ptr<Recording> recording;
     Impl* engine = nullptr;
     std::size_t playing_index = kNotPlaying;
+    Mix* mix = nullptr;  // the conference or listen-in the stream is in
+    std::size_t mix_slot = 0;
+    MixedEvent mixed_event;
   };
 
   struct Stats {
     std::atomic<std::uint64_t> streams{0}, playing{0}, bridges{0}, packets_received{0},
         packets_sent{0}, packets_relayed{0}, send_failures{0}, rtcp_received{0}, rtcp_sent{0},
-        dtmf_keys{0}, latches{0}, late_ticks{0}, recordings{0};
+        dtmf_keys{0}, latches{0}, late_ticks{0}, recordings{0}, mixes{0};
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DropReason::kCount)> dropped{};
   };
 
@@ -453,7 +585,11 @@ class AsioMediaEngine::Impl {
     std::array<std::int16_t, kMaxRtpDatagram> pcm;
     const std::size_t n = std::min(payload.size(), pcm.size());
     decode(law_of(codec), payload.first(n), std::span<std::int16_t>(pcm.data(), n));
-    into.insert(into.end(), pcm.begin(), pcm.begin() + static_cast<std::ptrdiff_t>(n));
+    capture(into, std::span<const std::int16_t>(pcm.data(), n));
+  }
+
+  static void capture(std::deque<std::int16_t>& into, std::span<const std::int16_t> pcm) {
+    into.insert(into.end(), pcm.begin(), pcm.end());
     if (into.size() > kRecordingBacklog)
       into.erase(into.begin(),
                  into.begin() + static_cast<std::ptrdiff_t>(into.size() - kRecordingBacklog));
@@ -496,6 +632,127 @@ class AsioMediaEngine::Impl {
     s.peer->peer = nullptr;
     s.peer = nullptr;
     stat(&Stats::bridges, -1);
+  }
+
+  // Ends whatever the stream sent: its mix, its bridge, prompts and music.
+  void detach(Stream& s) {
+    unmix(s);
+    unbridge(s);
+    end_prompts(s, false);
+    stop_playing(s);
+  }
+
+  // ---- mixes ----
+  Mix& new_mix() {
+    auto mix = std::make_unique<Mix>();
+    mix->index = mixes_.size();
+    mixes_.push_back(std::move(mix));
+    stat(&Stats::mixes, 1);
+    start_clock();
+    return *mixes_.back();
+  }
+
+  // The member joins `m` (which has room); it hears nobody until update_hearing.
+  void add_member(Mix& m, Stream& s, Role role, StreamId whisper_to) {
+    const std::optional<std::size_t> slot = m.mixer.add();
+    if (!slot) return;
+    m.members[*slot] = &s;
+    m.roles[*slot] = role;
+    m.whisper_to[*slot] = whisper_to;
+    s.mix = &m;
+    s.mix_slot = *slot;
+    s.mixed_event = MixedEvent{};
+    s.sender.restart();  // a new origin: the marker on its first mixed packet
+  }
+
+  // Whether the member in slot `listener` hears the one in `speaker`.
+  static bool heard(const Mix& m, std::size_t listener, std::size_t speaker) {
+    if (listener == speaker || m.members[listener] == nullptr || m.members[speaker] == nullptr)
+      return false;
+    switch (m.roles[speaker]) {
+      case Role::kParty:
+      case Role::kBarge: return true;
+      case Role::kWhisper: return m.members[listener]->id == m.whisper_to[speaker];
+      case Role::kMonitor: return false;
+    }
+    return false;
+  }
+
+  static void update_hearing(Mix& m) {
+    for (std::size_t l = 0; l < Mixer::kMaxMembers; ++l)
+      for (std::size_t s = 0; s < Mixer::kMaxMembers; ++s) m.mixer.set_hears(l, s, heard(m, l, s));
+  }
+
+  // The stream leaves its mix; what is left goes on, becomes a bridge or ends.
+  void unmix(Stream& s) {
+    Mix* m = s.mix;
+    if (m == nullptr) return;
+    m->mixer.remove(s.mix_slot);
+    m->members[s.mix_slot] = nullptr;
+    s.mix = nullptr;
+    std::array<std::size_t, Mixer::kMaxMembers> left{};
+    std::size_t n = 0;
+    for (std::size_t slot = 0; slot < Mixer::kMaxMembers; ++slot)
+      if (m->members[slot] != nullptr) left[n++] = slot;
+    if (n == 2 && heard(*m, left[0], left[1]) && heard(*m, left[1], left[0])) {
+      Stream* x = m->members[left[0]];
+      Stream* y = m->members[left[1]];
+      end_mix(*m);
+      x->peer = y;
+      y->peer = x;
+      x->sender.restart();
+      y->sender.restart();
+      stat(&Stats::bridges, 1);
+    } else if (n <= 1) {
+      end_mix(*m);
+    } else {
+      update_hearing(*m);
+    }
+  }
+
+  // Frees the mix; its members (if any) send nothing.
+  void end_mix(Mix& m) {
+    for (Stream* member : m.members)
+      if (member != nullptr) member->mix = nullptr;
+    const std::size_t index = m.index;
+    mixes_[index] = std::move(mixes_.back());
+    mixes_[index]->index = index;
+    mixes_.pop_back();  // destroys m
+    stat(&Stats::mixes, -1);
+  }
+
+  // One tick of a mix: every member that sends gets what it hears, in its codec.
+  void send_mix(Mix& m, std::uint32_t samples, MediaClock::time_point now) {
+    m.mixer.mix(mix_frames_);
+    for (std::size_t slot = 0; slot < Mixer::kMaxMembers; ++slot) {
+      Stream* s = m.members[slot];
+      if (s == nullptr || !s->media.send) continue;
+      const auto& pcm = mix_frames_[slot];
+      if (s->recording) capture(s->recording->said, pcm);
+      std::array<std::uint8_t, kFrameSamples> payload;
+      encode(law_of(s->media.codec), pcm, payload);
+      const RtpHeader header = s->sender.next_generated(s->media.payload_type, samples);
+      send_rtp(*s, header, payload);
+      maybe_send_report(*s, now);
+    }
+  }
+
+  // A telephone-event of a mixed member, to a member who hears it: sent on the
+  // listener's own sequence and timestamps (its audio is generated), one timestamp per
+  // event.
+  void relay_mixed_event(Stream& from, Stream& to, const RtpPacket& packet) {
+    if (!to.media.send || to.media.telephone_event_payload_type < 0) return;
+    RtpHeader header = to.sender.next_generated(
+        static_cast<std::uint8_t>(to.media.telephone_event_payload_type), 0);
+    MixedEvent& e = to.mixed_event;
+    const bool fresh = !e.active || e.from != from.id || e.ssrc != packet.header.ssrc ||
+                       e.in_timestamp != packet.header.timestamp;
+    if (fresh)
+      e = MixedEvent{true, from.id, packet.header.ssrc, packet.header.timestamp, header.timestamp};
+    header.timestamp = e.out_timestamp;
+    header.marker = fresh;
+    stat(&Stats::packets_relayed, 1);
+    send_rtp(to, header, packet.payload);
   }
 
   void start_playing(Stream& s) {
@@ -550,8 +807,9 @@ class AsioMediaEngine::Impl {
     const auto samples = static_cast<std::uint32_t>((next - tick_) * kFrameSamples);
     for (std::size_t i = 0; i < playing_.size(); ++i) send_frame(*playing_[i], samples);
     for (Stream* s : playing_) maybe_send_report(*s, now);
+    for (const auto& mix : mixes_) send_mix(*mix, samples, now);
     write_recordings();
-    if (playing_.empty() && recording_streams_.empty()) {
+    if (playing_.empty() && recording_streams_.empty() && mixes_.empty()) {
       clock_running_ = false;
       return;
     }
@@ -707,15 +965,23 @@ class AsioMediaEngine::Impl {
       s.rfc4733_seen = true;
       s.inband.reset();  // the peer signals keys out of band: its audio is not searched
       if (auto key = s.dtmf->on_packet(*packet)) report_key(s, *key);
-    } else if (is_audio && s.inband) {
+    }
+    if (is_audio && (s.inband || s.recording || s.mix != nullptr)) {
       std::array<std::int16_t, kMaxRtpDatagram> pcm;
       const std::size_t n = std::min(packet->payload.size(), pcm.size());
       decode(law_of(s.media.codec), packet->payload.first(n),
              std::span<std::int16_t>(pcm.data(), n));
-      dtmf_rx(s.inband.get(), pcm.data(), static_cast<int>(n));
+      const std::span<const std::int16_t> audio(pcm.data(), n);
+      if (s.inband) dtmf_rx(s.inband.get(), pcm.data(), static_cast<int>(n));
+      if (s.recording) capture(s.recording->heard, audio);
+      if (s.mix != nullptr) s.mix->mixer.push(s.mix_slot, audio);
     }
-    if (is_audio && s.recording) capture(s.recording->heard, s.media.codec, packet->payload);
     if (s.peer != nullptr) relay(s, *s.peer, *packet, is_event, now);
+    if (is_event && s.mix != nullptr) {
+      Mix& m = *s.mix;
+      for (std::size_t slot = 0; slot < Mixer::kMaxMembers; ++slot)
+        if (m.mixer.hears(slot, s.mix_slot)) relay_mixed_event(s, *m.members[slot], *packet);
+    }
   }
 
   void relay(Stream& from, Stream& to, const RtpPacket& packet, bool is_event,
@@ -761,7 +1027,9 @@ class AsioMediaEngine::Impl {
   std::array<std::uint8_t, 2048> buffer_{};       // one read at a time: the thread's only buffer
   asio::posix::stream_descriptor sockets_ready_;  // the epoll set of every stream's sockets
   std::vector<Stream*> recording_streams_;
-  Recorder recorder_;  // its thread finishes the files still open when the engine goes
+  std::vector<std::unique_ptr<Mix>> mixes_;
+  Mixer::Frames mix_frames_{};  // one mix's output at a time
+  Recorder recorder_;           // its thread finishes the files still open when the engine goes
   Stats stats_;
 };
 
@@ -812,6 +1080,18 @@ void AsioMediaEngine::stop_recording(StreamId id) {
 }
 void AsioMediaEngine::bridge(StreamId a, StreamId b) {
   impl_->post([impl = impl_.get(), a, b] { impl->join(a, b); });
+}
+void AsioMediaEngine::listen_in(StreamId supervisor, StreamId caller, StreamId agent,
+                                ListenMode mode) {
+  impl_->post([impl = impl_.get(), supervisor, caller, agent, mode] {
+    impl->listen(supervisor, caller, agent, mode);
+  });
+}
+void AsioMediaEngine::conference(std::vector<StreamId> members) {
+  impl_->post([impl = impl_.get(), members = std::move(members)] { impl->confer(members); });
+}
+void AsioMediaEngine::leave_mix(StreamId id) {
+  impl_->post([impl = impl_.get(), id] { impl->leave(id); });
 }
 void AsioMediaEngine::silence(StreamId id) {
   impl_->post([impl = impl_.get(), id] { impl->quiet(id); });

@@ -9,6 +9,11 @@
 //    schedule, sends the next frame of every stream that plays something. No timer per
 //    call; the clock sleeps while nothing plays. Shared music-on-hold classes take their
 //    position from the clock, so every listener hears the same frame.
+//  - Mixes (conferences, supervisors listening in): each member's audio is decoded to
+//    linear PCM as it arrives and queued per member (mixer.h: bounded, trimmed when it only
+//    adds delay); on each tick of the same clock every member is sent the saturating sum
+//    of the members it hears (a "who hears whom" matrix set from the members' roles),
+//    encoded in its own codec on its own RTP timeline.
 //  - RTCP: sender reports (with a reception report block) every 5 s per stream that
 //    sends; incoming RTCP is read and counted.
 // Thread-safety: see MediaEngine; start()/stop() from one controlling thread.
@@ -54,6 +59,9 @@ class AsioMediaEngine final : public MediaEngine {
   void pause_recording(StreamId id, bool paused) override;
   void stop_recording(StreamId id) override;
   void bridge(StreamId a, StreamId b) override;
+  void listen_in(StreamId supervisor, StreamId caller, StreamId agent, ListenMode mode) override;
+  void conference(std::vector<StreamId> members) override;
+  void leave_mix(StreamId id) override;
   void silence(StreamId id) override;
   void close_stream(StreamId id) override;
   void set_moh_classes(std::vector<MohClass> classes) override;

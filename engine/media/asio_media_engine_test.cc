@@ -7,12 +7,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <numeric>
+#include <sstream>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -616,6 +618,406 @@ TEST_CASE("closing a stream in a bridge leaves its partner quiet", "[media][engi
   f.engine.stop();
   CHECK(f.engine.stats().streams == 0);
   CHECK(f.engine.stats().bridges == 0);
+}
+
+// ---- mixes: conferences and supervisors listening in ----
+
+// The amplitude of the `hz` component of a frame (Goertzel; 8 kHz, so a 160-sample frame
+// has 50 Hz bins and the test tones sit on bins).
+double tone_amplitude(std::span<const std::int16_t> pcm, double hz) {
+  const double coeff = 2 * std::cos(2 * M_PI * hz / kSampleRate);
+  double s1 = 0, s2 = 0;
+  for (const std::int16_t x : pcm) {
+    const double s0 = x + coeff * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  const double power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+  return 2 * std::sqrt(std::max(power, 0.0)) / static_cast<double>(pcm.size());
+}
+
+constexpr double kToneLevel = 4000;
+
+// Phones talking at once, each a steady sine of its own, paced every 20 ms on an absolute
+// schedule from a thread of its own.
+class Talkers {
+ public:
+  struct Voice {
+    const Peer* peer;
+    std::uint16_t to_port;  // the engine side of its stream
+    double hz;
+    Codec codec = Codec::kPcmu;
+  };
+  explicit Talkers(std::vector<Voice> voices)
+      : voices_(std::move(voices)), thread_([this] { run(); }) {}
+  ~Talkers() {
+    stop_ = true;
+    thread_.join();
+  }
+  Talkers(const Talkers&) = delete;
+  Talkers& operator=(const Talkers&) = delete;
+
+ private:
+  void run() {
+    auto next = std::chrono::steady_clock::now();
+    for (std::uint32_t n = 0; !stop_; ++n) {
+      for (std::size_t v = 0; v < voices_.size(); ++v) {
+        const Voice& voice = voices_[v];
+        std::vector<std::int16_t> pcm(kFrameSamples);
+        for (std::size_t i = 0; i < kFrameSamples; ++i) {
+          const double t = static_cast<double>(n * kFrameSamples + i) / kSampleRate;
+          pcm[i] = static_cast<std::int16_t>(kToneLevel * std::sin(2 * M_PI * voice.hz * t));
+        }
+        Bytes frame(kFrameSamples);
+        encode(voice.codec == Codec::kPcmu ? G711::kUlaw : G711::kAlaw, pcm, frame);
+        RtpHeader h;
+        h.ssrc = static_cast<std::uint32_t>(0x1000 + v);
+        h.payload_type = voice.codec == Codec::kPcmu ? 0 : 8;
+        h.sequence = static_cast<std::uint16_t>(n);
+        h.timestamp = n * static_cast<std::uint32_t>(kFrameSamples);
+        h.marker = n == 0;
+        voice.peer->send_rtp(h, frame, voice.to_port);
+      }
+      next += std::chrono::milliseconds(20);
+      std::this_thread::sleep_until(next);
+    }
+  }
+
+  const std::vector<Voice> voices_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Tones a listener should (heard) or should not hear.
+struct Tone {
+  double hz;
+  bool heard;
+};
+
+// Discards what a peer has received so far.
+void drain(const Peer& peer) {
+  while (peer.receive(-1, 0)) {
+  }
+}
+
+// Reads the listener's audio until 5 frames in a row hear exactly the tones marked heard
+// (a heard tone above half its level, any other below a tenth), then requires 20 of the
+// next 25 frames to match as well (a frame may fall short when a packet and a clock tick
+// cross). Empty when it does; what it heard otherwise.
+std::string settles_on(const Peer& listener, Codec codec, const std::vector<Tone>& tones) {
+  const std::uint8_t pt = codec == Codec::kPcmu ? 0 : 8;
+  const G711 law = codec == Codec::kPcmu ? G711::kUlaw : G711::kAlaw;
+  std::ostringstream last;
+  auto matches = [&](const RtpPacket& packet) {
+    std::vector<std::int16_t> pcm(packet.payload.size());
+    decode(law, packet.payload, pcm);
+    last.str("");
+    bool ok = true;
+    for (const Tone& tone : tones) {
+      const double a = tone_amplitude(pcm, tone.hz);
+      last << tone.hz << " Hz: " << std::lround(a) << (tone.heard ? " (want)" : " (not)") << "; ";
+      ok = ok && (tone.heard ? a > kToneLevel / 2 : a < kToneLevel / 10);
+    }
+    return ok;
+  };
+  Bytes storage;
+  auto next_audio = [&]() -> std::optional<RtpPacket> {
+    for (int i = 0; i < 50; ++i) {  // telephone-events are skipped
+      auto packet = listener.receive_rtp(storage);
+      if (!packet) return std::nullopt;
+      if (packet->header.payload_type == pt && packet->payload.size() == kFrameSamples)
+        return packet;
+    }
+    return std::nullopt;
+  };
+  int in_a_row = 0;
+  for (int frames = 0; frames < 500 && in_a_row < 5; ++frames) {
+    auto packet = next_audio();
+    if (!packet) return "no audio (payload type " + std::to_string(pt) + ")";
+    in_a_row = matches(*packet) ? in_a_row + 1 : 0;
+  }
+  if (in_a_row < 5) return "never settled; last frame: " + last.str();
+  int good = 0;
+  std::string bad;
+  for (int i = 0; i < 25; ++i) {
+    auto packet = next_audio();
+    if (!packet) return "audio stopped";
+    if (matches(*packet)) {
+      ++good;
+    } else {
+      bad = last.str();
+    }
+  }
+  if (good < 20) return std::to_string(good) + " of 25 frames matched; e.g. " + bad;
+  return "";
+}
+
+// Polls the engine's stats (updated on the media thread) until `done` holds.
+template <typename Predicate>
+bool stats_reach(const AsioMediaEngine& engine, Predicate done) {
+  for (int i = 0; i < kWaitMs / 5; ++i) {
+    if (done(engine.stats())) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+constexpr double kCallerHz = 400, kAgentHz = 1000, kSupervisorHz = 1800, kFourthHz = 2600;
+
+TEST_CASE("to_string names listen modes", "[media][engine][mix]") {
+  CHECK(std::string(to_string(ListenMode::kMonitor)) == "monitor");
+  CHECK(std::string(to_string(ListenMode::kWhisper)) == "whisper");
+  CHECK(std::string(to_string(ListenMode::kBarge)) == "barge");
+}
+
+TEST_CASE("a supervisor monitors, whispers and barges in, then leaves", "[media][engine][mix]") {
+  Fixture f;
+  Peer caller, agent, supervisor;
+  EngineSide caller_side, agent_side, supervisor_side;
+  f.engine.open_stream(1, caller_side.handover(), media_to(caller));
+  f.engine.open_stream(2, agent_side.handover(), media_to(agent, Codec::kPcma, 96));
+  f.engine.open_stream(3, supervisor_side.handover(), media_to(supervisor));
+  f.engine.listen_in(3, 1, 2, ListenMode::kMonitor);  // no call between them yet: ignored
+  f.engine.bridge(1, 2);
+  REQUIRE(stats_reach(f.engine, [](const MediaStats& s) { return s.bridges == 1; }));
+  CHECK(f.engine.stats().mixes == 0);
+  Talkers talkers({{&caller, caller_side.sockets.port, kCallerHz},
+                   {&agent, agent_side.sockets.port, kAgentHz, Codec::kPcma},
+                   {&supervisor, supervisor_side.sockets.port, kSupervisorHz}});
+  const Codec pcmu = Codec::kPcmu, pcma = Codec::kPcma;
+  CHECK(settles_on(caller, pcmu, {{kCallerHz, false}, {kAgentHz, true}}).empty());
+
+  SECTION("monitor, whisper, barge and back; leaving restores the bridge") {
+    // Monitor: the supervisor hears both, nobody hears the supervisor.
+    f.engine.listen_in(3, 1, 2, ListenMode::kMonitor);
+    CHECK(settles_on(supervisor, pcmu,
+                     {{kCallerHz, true}, {kAgentHz, true}, {kSupervisorHz, false}}) == "");
+    drain(caller);
+    drain(agent);
+    CHECK(settles_on(caller, pcmu,
+                     {{kCallerHz, false}, {kAgentHz, true}, {kSupervisorHz, false}}) == "");
+    CHECK(settles_on(agent, pcma, {{kCallerHz, true}, {kAgentHz, false}, {kSupervisorHz, false}}) ==
+          "");
+    CHECK(f.engine.stats().mixes == 1);
+    CHECK(f.engine.stats().bridges == 0);
+
+    // Whisper: the agent hears the supervisor too, the caller still does not.
+    f.engine.listen_in(3, 1, 2, ListenMode::kWhisper);
+    CHECK(settles_on(agent, pcma, {{kCallerHz, true}, {kAgentHz, false}, {kSupervisorHz, true}}) ==
+          "");
+    drain(caller);
+    drain(supervisor);
+    CHECK(settles_on(caller, pcmu,
+                     {{kCallerHz, false}, {kAgentHz, true}, {kSupervisorHz, false}}) == "");
+    CHECK(settles_on(supervisor, pcmu,
+                     {{kCallerHz, true}, {kAgentHz, true}, {kSupervisorHz, false}}) == "");
+
+    // Barge: everybody hears the two others.
+    f.engine.listen_in(3, 1, 2, ListenMode::kBarge);
+    CHECK(settles_on(caller, pcmu, {{kCallerHz, false}, {kAgentHz, true}, {kSupervisorHz, true}}) ==
+          "");
+    drain(agent);
+    drain(supervisor);
+    CHECK(settles_on(agent, pcma, {{kCallerHz, true}, {kAgentHz, false}, {kSupervisorHz, true}}) ==
+          "");
+    CHECK(settles_on(supervisor, pcmu,
+                     {{kCallerHz, true}, {kAgentHz, true}, {kSupervisorHz, false}}) == "");
+
+    // Back to monitoring: the supervisor goes quiet for both.
+    f.engine.listen_in(3, 1, 2, ListenMode::kMonitor);
+    CHECK(settles_on(caller, pcmu,
+                     {{kCallerHz, false}, {kAgentHz, true}, {kSupervisorHz, false}}) == "");
+    drain(agent);
+    CHECK(settles_on(agent, pcma, {{kCallerHz, true}, {kAgentHz, false}, {kSupervisorHz, false}}) ==
+          "");
+    CHECK(f.engine.stats().mixes == 1);
+
+    // The supervisor leaves: caller and agent are a plain bridge again.
+    f.engine.leave_mix(3);
+    REQUIRE(
+        stats_reach(f.engine, [](const MediaStats& s) { return s.mixes == 0 && s.bridges == 1; }));
+    drain(supervisor);
+    CHECK_FALSE(supervisor.receive(-1, 300));
+    drain(caller);
+    drain(agent);
+    CHECK(settles_on(caller, pcmu, {{kAgentHz, true}, {kSupervisorHz, false}}) == "");
+    CHECK(settles_on(agent, pcma, {{kCallerHz, true}, {kSupervisorHz, false}}) == "");
+  }
+
+  SECTION("the caller hanging up leaves the supervisor monitoring the agent") {
+    f.engine.listen_in(3, 1, 2, ListenMode::kMonitor);
+    CHECK(settles_on(supervisor, pcmu,
+                     {{kCallerHz, true}, {kAgentHz, true}, {kSupervisorHz, false}}) == "");
+    f.engine.close_stream(1);
+    CHECK(settles_on(supervisor, pcmu, {{kCallerHz, false}, {kAgentHz, true}}) == "");
+    drain(agent);
+    CHECK(settles_on(agent, pcma, {{kCallerHz, false}, {kSupervisorHz, false}}) == "");
+    CHECK(f.engine.stats().mixes == 1);
+    // Music for the agent takes it out: the supervisor, alone, hears nothing more.
+    f.engine.set_moh_classes({counting_class(MohMode::kShared)});
+    f.engine.play_moh(2, "ramp");
+    REQUIRE(stats_reach(f.engine, [](const MediaStats& s) { return s.mixes == 0; }));
+    drain(supervisor);
+    CHECK_FALSE(supervisor.receive(-1, 300));
+    CHECK(f.engine.stats().bridges == 0);
+  }
+}
+
+TEST_CASE("an agent's three-way conference, PCMU and PCMA mixed", "[media][engine][mix]") {
+  Fixture f;
+  Peer a, b, c, d;
+  EngineSide sa, sb, sc, sd;
+  f.engine.open_stream(1, sa.handover(), media_to(a));
+  f.engine.open_stream(2, sb.handover(), media_to(b, Codec::kPcma));
+  f.engine.open_stream(3, sc.handover(), media_to(c));
+  f.engine.open_stream(4, sd.handover(), media_to(d, Codec::kPcma));
+  f.engine.bridge(1, 2);
+  f.engine.set_moh_classes({counting_class(MohMode::kShared)});
+  f.engine.play_moh(3, "ramp");  // the third party on hold, then conferenced in
+  Talkers talkers({{&a, sa.sockets.port, kCallerHz},
+                   {&b, sb.sockets.port, kAgentHz, Codec::kPcma},
+                   {&c, sc.sockets.port, kSupervisorHz},
+                   {&d, sd.sockets.port, kFourthHz, Codec::kPcma}});
+  const Codec pcmu = Codec::kPcmu, pcma = Codec::kPcma;
+  f.engine.conference({1, 2, 3, 3, 99});  // a repeat and an unknown stream: skipped
+  CHECK(settles_on(c, pcmu, {{kCallerHz, true}, {kAgentHz, true}, {kSupervisorHz, false}}) == "");
+  drain(a);
+  drain(b);
+  CHECK(settles_on(a, pcmu, {{kCallerHz, false}, {kAgentHz, true}, {kSupervisorHz, true}}) == "");
+  CHECK(settles_on(b, pcma, {{kCallerHz, true}, {kAgentHz, false}, {kSupervisorHz, true}}) == "");
+  auto stats = f.engine.stats();
+  CHECK(stats.mixes == 1);
+  CHECK(stats.bridges == 0);
+  CHECK(stats.playing == 0);
+
+  // A fourth joins: the mix grows in place.
+  f.engine.conference({1, 2, 3, 4});
+  CHECK(settles_on(d, pcma, {{kCallerHz, true}, {kAgentHz, true}, {kSupervisorHz, true}}) == "");
+  drain(a);
+  CHECK(settles_on(a, pcmu, {{kAgentHz, true}, {kSupervisorHz, true}, {kFourthHz, true}}) == "");
+  CHECK(f.engine.stats().mixes == 1);
+
+  // Two leave: the last two are a plain bridge.
+  f.engine.leave_mix(4);
+  f.engine.close_stream(3);
+  REQUIRE(stats_reach(f.engine, [](const MediaStats& s) {
+    return s.mixes == 0 && s.bridges == 1 && s.streams == 3;
+  }));
+  drain(d);
+  CHECK_FALSE(d.receive(-1, 300));
+  drain(a);
+  drain(b);
+  CHECK(settles_on(a, pcmu, {{kAgentHz, true}, {kSupervisorHz, false}, {kFourthHz, false}}) == "");
+  CHECK(settles_on(b, pcma, {{kCallerHz, true}, {kSupervisorHz, false}, {kFourthHz, false}}) == "");
+}
+
+TEST_CASE("DTMF events in a mix go to the members who hear the sender", "[media][engine][mix]") {
+  Fixture f;
+  Peer caller, agent, supervisor;
+  EngineSide caller_side, agent_side, supervisor_side;
+  f.engine.open_stream(1, caller_side.handover(), media_to(caller, Codec::kPcmu, 101));
+  f.engine.open_stream(2, agent_side.handover(), media_to(agent, Codec::kPcma, 96));
+  f.engine.open_stream(3, supervisor_side.handover(), media_to(supervisor, Codec::kPcmu, 101));
+  f.engine.bridge(1, 2);
+  f.engine.listen_in(3, 1, 2, ListenMode::kMonitor);
+  REQUIRE(stats_reach(f.engine, [](const MediaStats& s) { return s.mixes == 1; }));
+  auto press = [](const Peer& from, std::uint16_t to, std::uint8_t event, std::uint32_t ssrc) {
+    RtpHeader e;
+    e.ssrc = ssrc;
+    e.payload_type = 101;
+    e.timestamp = 8000;
+    for (std::uint16_t i = 0; i < 5; ++i) {
+      e.sequence = static_cast<std::uint16_t>(40 + i);
+      e.marker = i == 0;
+      TelephoneEvent te;
+      te.event = event;
+      te.end = i >= 3;  // the end packet sent twice, as RFC 4733 asks
+      te.duration = static_cast<std::uint16_t>(160 * std::min(i + 1, 4));
+      Bytes payload(4);
+      write_telephone_event(te, std::span<std::uint8_t, 4>(payload.data(), 4));
+      from.send_rtp(e, payload, to);
+    }
+  };
+  // The monitoring supervisor's key is reported, but nobody hears it...
+  press(supervisor, supervisor_side.sockets.port, 9, 0x99);
+  REQUIRE(f.keys.wait_for(1));
+  // ...the caller's reaches the agent (with the agent's event type) and the supervisor.
+  press(caller, caller_side.sockets.port, 5, 0x55);
+  REQUIRE(f.keys.wait_for(2));
+  {
+    std::lock_guard lock(f.keys.mutex);
+    CHECK(f.keys.heard == std::vector<std::pair<StreamId, char>>{{3, '9'}, {1, '5'}});
+  }
+  auto events_of = [](const Peer& peer, std::uint8_t pt) {
+    std::vector<RtpPacket> events;
+    std::vector<Bytes> storage(200);
+    for (std::size_t i = 0; i < storage.size() && events.size() < 5; ++i) {
+      auto packet = peer.receive_rtp(storage[i]);
+      if (!packet) break;
+      if (packet->header.payload_type == pt) events.push_back(*packet);
+    }
+    // Copies that outlive `storage`: keep only the header and the event.
+    std::vector<std::pair<RtpHeader, TelephoneEvent>> out;
+    for (const auto& e : events)
+      out.emplace_back(e.header, parse_telephone_event(e.payload).value_or(TelephoneEvent{}));
+    return out;
+  };
+  for (const auto& [peer, pt] : {std::pair{&agent, 96}, std::pair{&supervisor, 101}}) {
+    const auto events = events_of(*peer, static_cast<std::uint8_t>(pt));
+    REQUIRE(events.size() == 5);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      CHECK(events[i].second.event == 5);  // never the supervisor's 9
+      CHECK(events[i].first.marker == (i == 0));
+      CHECK(events[i].first.timestamp == events[0].first.timestamp);  // one event
+      if (i > 0) CHECK(sequence_delta(events[i - 1].first.sequence, events[i].first.sequence) > 0);
+    }
+    CHECK(events[4].second.end);
+  }
+}
+
+TEST_CASE("a caller in a mix is recorded with what the mix sends it", "[media][engine][mix]") {
+  Fixture f;
+  Peer caller, agent, supervisor;
+  EngineSide caller_side, agent_side, supervisor_side;
+  f.engine.open_stream(1, caller_side.handover(), media_to(caller));
+  f.engine.open_stream(2, agent_side.handover(), media_to(agent, Codec::kPcma));
+  f.engine.open_stream(3, supervisor_side.handover(), media_to(supervisor));
+  f.engine.bridge(1, 2);
+  const std::string path =
+      "/tmp/acd-recording-test-" + std::to_string(::getpid()) + "/mix/call.wav";
+  f.engine.start_recording(1, path, RecordingMode::kStereo, 5);
+  f.engine.listen_in(3, 1, 2, ListenMode::kBarge);
+  {
+    Talkers talkers({{&caller, caller_side.sockets.port, kCallerHz},
+                     {&agent, agent_side.sockets.port, kAgentHz, Codec::kPcma},
+                     {&supervisor, supervisor_side.sockets.port, kSupervisorHz}});
+    CHECK(settles_on(caller, Codec::kPcmu,
+                     {{kCallerHz, false}, {kAgentHz, true}, {kSupervisorHz, true}}) == "");
+    f.engine.stop_recording(1);
+    REQUIRE(f.recordings.wait_for(1));
+  }
+  std::lock_guard lock(f.recordings.mutex);
+  REQUIRE(f.recordings.done[0].ok);
+  int channels = 0;
+  const auto samples = read_wav(path, channels);
+  REQUIRE(channels == 2);
+  // Frames whose left channel is the caller, and whose right is the agent and the
+  // supervisor together.
+  int left = 0, right = 0;
+  for (std::size_t frame = 0; (frame + 1) * 2 * kFrameSamples <= samples.size(); ++frame) {
+    std::vector<std::int16_t> l(kFrameSamples), r(kFrameSamples);
+    for (std::size_t i = 0; i < kFrameSamples; ++i) {
+      l[i] = samples[(frame * kFrameSamples + i) * 2];
+      r[i] = samples[(frame * kFrameSamples + i) * 2 + 1];
+    }
+    left += tone_amplitude(l, kCallerHz) > kToneLevel / 2 && tone_amplitude(l, kAgentHz) < 400;
+    right += tone_amplitude(r, kAgentHz) > kToneLevel / 2 &&
+             tone_amplitude(r, kSupervisorHz) > kToneLevel / 2 &&
+             tone_amplitude(r, kCallerHz) < 400;
+  }
+  CHECK(left >= 20);
+  CHECK(right >= 20);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path().parent_path());
 }
 
 }  // namespace

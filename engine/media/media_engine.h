@@ -1,8 +1,9 @@
 // MediaEngine: the engine's RTP media plane. The SIP layer negotiates a stream per call
 // leg (SDP) and hands its bound RTP/RTCP sockets over; from then on the media engine
 // owns them: it plays music on hold into a stream, relays audio between two bridged
-// streams (transcoding PCMU <-> PCMA when the legs differ), passes RFC 4733 DTMF through
-// and reports the keys it hears, and drops bad input, counting why.
+// streams (transcoding PCMU <-> PCMA when the legs differ), mixes the audio of three-way
+// calls and of supervisors listening in (monitor, whisper, barge), passes RFC 4733 DTMF
+// through and reports the keys it hears, and drops bad input, counting why.
 //
 // This is an interface so that an external media relay could take the plane over
 // later; AsioMediaEngine (asio_media_engine.h) is the built-in one.
@@ -59,6 +60,14 @@ enum class DropReason : std::uint8_t {
 };
 const char* to_string(DropReason reason);
 
+// How a supervisor takes part in an agent's call (listen_in).
+enum class ListenMode : std::uint8_t {
+  kMonitor,  // hears the caller and the agent; heard by nobody (silent monitoring)
+  kWhisper,  // hears both; the agent hears the supervisor, the caller does not (coaching)
+  kBarge     // a three-way call: everybody hears everybody
+};
+const char* to_string(ListenMode mode);  // "monitor", "whisper", "barge"
+
 struct MediaStats {
   std::uint64_t streams = 0;  // open now
   std::uint64_t playing = 0;  // streams fed by the media clock now
@@ -73,6 +82,7 @@ struct MediaStats {
   std::uint64_t latches = 0;
   std::uint64_t late_ticks = 0;  // media clock ticks that ran > 5 ms behind
   std::uint64_t recordings = 0;  // being recorded now
+  std::uint64_t mixes = 0;       // conferences and listen-ins now
   std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount)> dropped{};
 };
 
@@ -115,8 +125,37 @@ class MediaEngine {
                                std::uint64_t token) = 0;
   virtual void pause_recording(StreamId id, bool paused) = 0;
   virtual void stop_recording(StreamId id) = 0;
-  // Relays audio both ways between a and b; ends what either played or was bridged to.
+  // Relays audio both ways between a and b; ends what either played or was bridged to,
+  // and takes them out of a mix (conference, listen-in).
   virtual void bridge(StreamId a, StreamId b) = 0;
+
+  // Mixes (conference, listen_in): the engine decodes what every member sends and, each
+  // 20 ms, sends every member the sum of the members it hears, in the member's own codec.
+  // Up to 8 streams per mix. RFC 4733 events a member sends go, like its audio, to the
+  // members who hear it (and are reported as always). A recording of a member records
+  // what the member sends and what it hears of the mix. A member takes no part in a
+  // bridge, music or prompts: play_moh, play_prompts, silence, bridge and close_stream
+  // on a member first take it out of its mix, like leave_mix.
+  //
+  // A supervisor's stream joins the call between `caller` and `agent` (bridged, or
+  // mixed together, e.g. in a conference): in kMonitor the supervisor hears both and is
+  // heard by nobody; kWhisper: the agent also hears the supervisor, the caller does not;
+  // kBarge: everybody hears everybody. Calling it again changes the mode (another
+  // supervisor may listen in as well). Ends what the supervisor's stream played or was
+  // bridged to. Ignored when caller and agent are not bridged or mixed together, or their
+  // mix is full.
+  virtual void listen_in(StreamId supervisor, StreamId caller, StreamId agent, ListenMode mode) = 0;
+  // Everybody hears everybody (an agent's three-way call, up to 8 streams: unknown or
+  // repeated ids are skipped, those past the 8th left out); ends the members' bridges,
+  // music and prompts. When the members are the parties of one mix already, the mix grows
+  // in place and supervisors listening in stay. Two members are simply bridged; fewer:
+  // nothing happens.
+  virtual void conference(std::vector<StreamId> members) = 0;
+  // The stream leaves its conference or listen-in and then sends nothing (like a bridge
+  // partner left alone). The others go on; when two are left who hear each other, they
+  // are a plain bridge again, and one left alone sends nothing.
+  virtual void leave_mix(StreamId id) = 0;
+
   // Sends nothing (the stream stays open, its input is still read and counted).
   virtual void silence(StreamId id) = 0;
   virtual void close_stream(StreamId id) = 0;
