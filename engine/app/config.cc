@@ -400,9 +400,10 @@ void Loader::read_sip_listen(const YAML::Node& node, const std::string& path) {
 }
 
 void Loader::read_sip_media(const YAML::Node& node, const std::string& path) {
-  MapReader m(node, path, errors_,
-              {"address", "rtp_port_min", "rtp_port_max", "music_on_hold", "latch_relearn_after",
-               "rtcp_interval", "realtime_priority", "recording", "voicemail"});
+  MapReader m(
+      node, path, errors_,
+      {"address", "rtp_port_min", "rtp_port_max", "music_on_hold", "latch_relearn_after",
+       "rtcp_interval", "realtime_priority", "recording", "voicemail", "announce_position_every"});
   if (!m.ok()) return;
   SipConfig& sip = config_.sip;
   if (auto n = m.get("address")) {
@@ -446,6 +447,7 @@ void Loader::read_sip_media(const YAML::Node& node, const std::string& path) {
         r.read_enum("mode", media.recording_mode, kRecordingModes, "recording mode");
     }
   }
+  m.read("announce_position_every", media.announce_every);
   if (auto n = m.get("voicemail")) {
     MapReader v(*n, m.path_of("voicemail"), errors_, {"directory", "max_length"});
     if (v.ok()) {

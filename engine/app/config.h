@@ -113,6 +113,9 @@ struct MediaConfig {
   // empty: no voicemail. A message is cut at max_length (> 0).
   std::string voicemail_directory;
   core::Duration voicemail_max_length = std::chrono::minutes(2);
+  // sip.media.announce_position_every: a waiting caller hears its place in the queue and
+  // the estimated wait this often (the tenant's default-language prompt set). 0: never.
+  core::Duration announce_every{0};
 };
 
 struct DemoQueue {

@@ -1049,12 +1049,15 @@ TEST_CASE("config: call recording and voicemail", "[config][media]") {
       "  media:\n"
       "    recording: {directory: /srv/rec, mode: mixed}\n"
       "    voicemail: {directory: /srv/vm, max_length: 90s}\n"
+      "    announce_position_every: 45s\n"
       "tenants: [{name: t}]\n";
   const DaemonConfig c = loaded(text, registry);
   CHECK(c.media.recording_directory == "/srv/rec");
   CHECK(c.media.recording_mode == media::RecordingMode::kMixed);
   CHECK(c.media.voicemail_directory == "/srv/vm");
   CHECK(c.media.voicemail_max_length == 90s);
+  CHECK(c.media.announce_every == 45s);
+  CHECK(defaults.media.announce_every == 0s);
   CHECK(single_error(replace_all(text, "mode: mixed", "mode: surround")) ==
         "test.yaml:3:44: sip.media.recording.mode: unknown recording mode \"surround\"; "
         "expected one of stereo, mixed");

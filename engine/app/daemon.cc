@@ -253,6 +253,7 @@ bool Daemon::start_sip() {
   options.recording_mode = config_->media.recording_mode;
   options.voicemail_directory = config_->media.voicemail_directory;
   options.voicemail_max_length = config_->media.voicemail_max_length;
+  options.announce_every = config_->media.announce_every;
   sip_ = sip::SipService::create(std::move(options), make_sip_directory(*config_), std::move(hooks),
                                  media_.get());
   media_events_target_.store(sip_.get(), std::memory_order_release);

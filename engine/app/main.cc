@@ -61,7 +61,8 @@ int run_migrate(const acd::app::DaemonConfig& config) {
     return kExitDatabase;
   }
   const auto& db = opened.value();
-  if (db.cluster) std::cout << "database: embedded cluster in " << db.cluster->dir().string() << "\n";
+  if (db.cluster)
+    std::cout << "database: embedded cluster in " << db.cluster->dir().string() << "\n";
   for (int version : db.report.applied) {
     std::cout << "applied " << acd::app::migration_label(version) << "\n";
   }

@@ -117,8 +117,9 @@ std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& 
       }
       tenant.trunks.push_back(std::move(t));
     }
-    const auto sets = settings.ivr_menus.empty() ? decltype(load_prompt_sets(settings)){}
-                                                 : load_prompt_sets(settings);
+    const auto sets = load_prompt_sets(settings);
+    for (const auto& s : sets)
+      if (!tenant.prompts && s->language == settings.default_language) tenant.prompts = s;
     for (const auto& menu : settings.ivr_menus) {
       // The menu's set, else the first set in the tenant's language, else the first.
       std::shared_ptr<const media::PromptSet> set;

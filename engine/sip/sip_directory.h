@@ -14,6 +14,7 @@
 #include "engine/core/ids.h"
 #include "engine/core/time.h"
 #include "engine/media/media_engine.h"
+#include "engine/media/prompts.h"
 #include "engine/sip/address.h"
 
 namespace acd::sip {
@@ -91,6 +92,8 @@ struct SipTenant {
   std::vector<SipTrunk> trunks;
   std::vector<SipQueue> queues;
   std::vector<SipMenu> menus;
+  // The prompt set in the tenant's default language (announcements); may be null.
+  std::shared_ptr<const media::PromptSet> prompts;
 };
 
 struct SipDirectory {

@@ -103,6 +103,10 @@ struct SipOptions {
   // Empty directory: no voicemail (the action hangs up, and says so in the log).
   std::string voicemail_directory;
   core::Duration voicemail_max_length = std::chrono::minutes(2);
+  // Every this long a waiting caller hears its place in the queue and the estimated
+  // wait (the tenant's prompt set: "position", the number, "estimated-wait", minutes,
+  // "minutes"), then the music again. 0: no announcements.
+  core::Duration announce_every{0};
 };
 
 // The media plane's recording token of a voicemail message: its call id with this bit.

@@ -282,6 +282,7 @@ class SofiaSipService final : public SipService {
     std::string mailbox;
     std::uint64_t voicemail_prompt = 0;
     bool voicemail_recording = false;
+    std::uint64_t announcement = 0;  // the token of the position announcement playing
     std::vector<std::unique_ptr<AgentLeg>> agents;
     AgentLeg* connected = nullptr;
   };
@@ -377,6 +378,7 @@ class SofiaSipService final : public SipService {
   void start_voicemail(Call& call, const std::string& mailbox,
                        const std::vector<media::Clip>& greeting);
   void end_voicemail(Call& call, const char* why);
+  void announce_position(Call& call);
 
   // ---- helpers ----
   const SipTenant* tenant_by_id(core::TenantId id) const;
@@ -982,6 +984,46 @@ void SofiaSipService::end_voicemail(Call& call, const char* why) {
   destroy_call(call.id);
 }
 
+// A waiting caller's place and estimated wait, asked of the core and then said; the
+// music resumes when the announcement ends, and the next one is due `announce_every`
+// later.
+void SofiaSipService::announce_position(Call& call) {
+  const core::CallId id = call.id;
+  submit([this, id](core::RoutingCore& core) {
+    const auto view = core.call(id);
+    if (!view || view->phase != core::CallPhase::kWaiting) return;
+    const auto queue = core.queue(view->queue);
+    const auto wait = queue ? queue->estimated_wait : core::Duration::zero();
+    const int position = view->position;
+    post([this, id, position, wait] {
+      Call* c = find_call(id);
+      if (c == nullptr || c->connected != nullptr || c->caller.stream == 0) return;
+      set_menu_due(*c, Clock::now() + options_.announce_every);
+      const SipTenant* tenant = tenant_by_id(c->tenant);
+      if (tenant == nullptr || !tenant->prompts) return;
+      const media::PromptSet& set = *tenant->prompts;
+      std::vector<media::Clip> clips;
+      if (auto clip = set.find("position")) clips.push_back(clip);
+      for (auto& clip : media::say_number(set, position)) clips.push_back(std::move(clip));
+      const auto minutes = static_cast<int>(
+          (std::chrono::duration_cast<std::chrono::seconds>(wait).count() + 59) / 60);
+      if (minutes > 0) {
+        if (auto clip = set.find("estimated-wait")) clips.push_back(clip);
+        for (auto& clip : media::say_number(set, minutes)) clips.push_back(std::move(clip));
+        if (auto clip = set.find("minutes")) clips.push_back(clip);
+      }
+      if (clips.empty()) return;
+      log(SipLogLevel::kInfo, "sip.announcement",
+          {{"call", std::to_string(id.value)},
+           {"position", std::to_string(position)},
+           {"estimated_wait_min", std::to_string(minutes)}});
+      c->announcement = next_prompt_token_++;
+      c->caller.hearing = "announcement";
+      media_->play_prompts(c->caller.stream, std::move(clips), c->announcement);
+    });
+  });
+}
+
 // Hands the call to the core, in `queue`, with what the caller chose in menus.
 void SofiaSipService::enqueue(Call& c, core::QueueId queue) {
   core::CallSpec spec;
@@ -994,6 +1036,8 @@ void SofiaSipService::enqueue(Call& c, core::QueueId queue) {
   spec.attributes = c.ivr_choices;
   const core::CallId id = c.id;
   c.enqueued = true;
+  if (options_.announce_every > core::Duration::zero() && media_ != nullptr)
+    set_menu_due(c, Clock::now() + options_.announce_every);
   c.queue = queue;  // its music on hold, until a CallQueued names another queue
   apply_media(c);
   submit([this, spec = std::move(spec), queue, id](core::RoutingCore& core) mutable {
@@ -2257,6 +2301,14 @@ void SofiaSipService::on_prompts_done(media::StreamId stream, std::uint64_t toke
     // The menu's prompt has been said: the caller has its timeout to press a key.
     if (completed && call.menu != nullptr && token == call.menu_prompt)
       set_menu_due(call, Clock::now() + call.menu->timeout);
+    // After an announcement: the music again.
+    if (token == call.announcement && call.announcement != 0) {
+      call.announcement = 0;
+      if (call.caller.hearing == "announcement") {
+        call.caller.hearing.clear();
+        apply_media(call);
+      }
+    }
     // After the beep: the message.
     if (completed && !call.mailbox.empty() && token == call.voicemail_prompt &&
         !call.voicemail_recording && call.caller.stream != 0) {
@@ -2548,6 +2600,8 @@ void SofiaSipService::housekeeping() {
       menu_retry(*call, "timeout");
     } else if (call->voicemail_recording) {
       end_voicemail(*call, "maximum length");
+    } else if (call->enqueued && call->connected == nullptr && !call->finished) {
+      announce_position(*call);
     }
   }
   arm_housekeeping();

@@ -194,6 +194,26 @@ case "$case_name" in
     ((greeting >= 20)) || fail "the caller heard $greeting packets of the greeting"
     ((beep >= 10)) || fail "the caller heard $beep packets of the beep"
     ;;
+  announcements)
+    # Nobody answers: every 2 s the caller hears "position" and "1", then the music
+    # again.
+    ANNOUNCE=2s start_sip_acdd
+    start_probe caller 400 --listen-for 600,800,900
+    caller_probe=$probe_pid
+    start_caller caller_media.xml 100 -d 5500 -set rtp_port "$probe_port"
+    wait_pid "$last_pid" "caller"
+    stop_probe "$caller_probe"
+    wait_log "event=sip.announcement .*position=1" 2
+    position=$(count "$dir/caller.rtp" tone800) one=$(count "$dir/caller.rtp" tone900)
+    echo "announcements: $position packets of \"position\", $one of \"1\""
+    ((position >= 30)) || fail "the caller heard $position packets of the position prompt (two announcements)"
+    ((one >= 15)) || fail "the caller heard $one packets of the number"
+    # The music resumed after the first announcement.
+    last_one=$(awk '$5 == "tone900" { t = $1 } END { print t + 0 }' "$dir/caller.rtp")
+    first_one=$(awk '$5 == "tone900" { print $1; exit }' "$dir/caller.rtp")
+    resumed=$(awk -v a="$first_one" -v b="$last_one" '$5 == "tone600" && $1 > a && $1 < b { n++ } END { print n + 0 }' "$dir/caller.rtp")
+    ((resumed >= 40)) || fail "the music did not resume between the announcements ($resumed packets)"
+    ;;
   *) fail "unknown case $case_name" ;;
 esac
 

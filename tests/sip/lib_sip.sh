@@ -23,9 +23,13 @@ start_sip_acdd() {
   write_tone_wav "$dir/prompts/main.wav" 300 8000 1
   write_tone_wav "$dir/prompts/invalid.wav" 500 8000 0.3
   write_tone_wav "$dir/prompts/voicemail.wav" 700 8000 0.5
+  write_tone_wav "$dir/prompts/position.wav" 800 8000 0.4
+  mkdir -p "$dir/prompts/digits"
+  write_tone_wav "$dir/prompts/digits/1.wav" 900 8000 0.2
   sed -e "s|@DIR@|$dir|g" -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" \
       -e "s|@OUT_PORT@|$out_port|g" -e "s|@ALLOW_EXTERNAL@|${ALLOW_EXTERNAL:-false}|g" \
-      -e "s|@MAX_CALLS@|$max_calls|g" "$here/sip_test.yaml" >"$dir/acdd.yaml"
+      -e "s|@MAX_CALLS@|$max_calls|g" -e "s|@ANNOUNCE@|${ANNOUNCE:-0s}|g" \
+      "$here/sip_test.yaml" >"$dir/acdd.yaml"
   start_acdd "$dir/acdd.yaml"
   wait_log 'event=started'
   udp_port="$(sip_port udp)"
