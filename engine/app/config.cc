@@ -1710,12 +1710,10 @@ std::optional<IvrAction> Loader::read_ivr_action(const TenantDraft& tenant, cons
     if (!v) continue;
     action.kind = kind;
     if (v->IsNull()) return action;  // `hangup:` with no message
-    auto text = read_string(*v, map.path_of(key), errors_);
+    // A mailbox names a directory of messages: a plain name (no '/', no leading '.').
+    auto text = kind == IvrAction::Kind::kVoicemail ? read_name(*v, map.path_of(key), errors_)
+                                                    : read_string(*v, map.path_of(key), errors_);
     if (!text) return std::nullopt;
-    if (kind == IvrAction::Kind::kVoicemail && text->empty()) {
-      errors_.add(v->Mark(), map.path_of(key), "expected a mailbox, got an empty string");
-      return std::nullopt;
-    }
     if (kind == IvrAction::Kind::kOperator && !text->empty() && !is_valid_number(*text)) {
       errors_.add(v->Mark(), map.path_of(key),
                   "invalid extension " + quoted(*text) +

@@ -1065,6 +1065,12 @@ TEST_CASE("config: call recording and voicemail", "[config][media]") {
         "test.yaml:4:49: sip.media.voicemail.max_length: must be greater than zero");
   CHECK_THAT(single_error(replace_all(text, "directory: /srv/vm", "folder: /srv/vm")),
              Catch::StartsWith("test.yaml:4:17: sip.media.voicemail.folder: unknown key"));
+  // A mailbox names a directory: a plain name, never a path.
+  CHECK_THAT(single_error("tenants:\n"
+                          "  - name: t\n"
+                          "    ivr_menus:\n"
+                          "      - {name: m, prompt: p, options: {\"1\": {voicemail: ../etc}}}\n"),
+             Catch::Contains("invalid name \"../etc\""));
 }
 
 TEST_CASE("config: errors in music on hold are located and explained", "[config][media]") {
