@@ -223,9 +223,7 @@ class AsioMediaEngine::Impl {
   void prompts(StreamId id, std::vector<Clip> clips, std::uint64_t token) {
     Stream* s = find(id);
     if (s == nullptr) return;
-    unmix(*s);
-    unbridge(*s);
-    end_prompts(*s, false);
+    detach(*s);
     s->moh = nullptr;
     s->clips = std::move(clips);
     s->clip_index = 0;
@@ -282,9 +280,7 @@ class AsioMediaEngine::Impl {
   void play(StreamId id, const std::string& name) {
     Stream* s = find(id);
     if (s == nullptr) return;
-    unmix(*s);
-    unbridge(*s);
-    end_prompts(*s, false);
+    detach(*s);
     s->moh_class = name;
     s->moh = class_named(name);
     s->moh_frame = 0;
@@ -297,14 +293,8 @@ class AsioMediaEngine::Impl {
     Stream* y = find(b);
     if (x == nullptr || y == nullptr || x == y) return;
     if (x->peer == y) return;
-    unmix(*x);
-    unmix(*y);
-    unbridge(*x);
-    unbridge(*y);
-    end_prompts(*x, false);
-    end_prompts(*y, false);
-    stop_playing(*x);
-    stop_playing(*y);
+    detach(*x);
+    detach(*y);
     x->peer = y;
     y->peer = x;
     x->sender.restart();
