@@ -142,61 +142,40 @@ Bytes frame_bytes(std::uint8_t value) {
   return Bytes(kFrameSamples, value);
 }
 
-struct Keys {
+// What the engine reported on its thread, for a test to wait on.
+template <typename T>
+struct EventLog {
   std::mutex mutex;
   std::condition_variable changed;
-  std::vector<std::pair<StreamId, char>> heard;
-  bool wait_for(std::size_t n) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, std::chrono::milliseconds(kWaitMs),
-                            [&] { return heard.size() >= n; });
+  std::vector<T> items;
+  void add(T item) {
+    {
+      std::lock_guard lock(mutex);
+      items.push_back(std::move(item));
+    }
+    changed.notify_all();
   }
-};
-
-struct PromptsDone {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<std::tuple<StreamId, std::uint64_t, bool>> done;
   bool wait_for(std::size_t n) {
     std::unique_lock lock(mutex);
     return changed.wait_for(lock, std::chrono::milliseconds(kWaitMs),
-                            [&] { return done.size() >= n; });
-  }
-};
-
-struct Recordings {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<RecordingResult> done;
-  bool wait_for(std::size_t n) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, std::chrono::milliseconds(kWaitMs),
-                            [&] { return done.size() >= n; });
+                            [&] { return items.size() >= n; });
   }
 };
 
 struct Fixture {
-  Keys keys;
-  PromptsDone prompts;
-  Recordings recordings;
+  EventLog<std::pair<StreamId, char>> keys;
+  EventLog<std::tuple<StreamId, std::uint64_t, bool>> prompts;
+  EventLog<RecordingResult> recordings;
   AsioMediaEngine engine;
   explicit Fixture(AsioMediaOptions options = {})
       : engine(std::move(options),
                MediaEvents{[this](StreamId id, char key) {
-                             std::lock_guard lock(keys.mutex);
-                             keys.heard.emplace_back(id, key);
-                             keys.changed.notify_all();
+                             keys.add({id, key});
                            },
                            [this](StreamId id, std::uint64_t token, bool completed) {
-                             std::lock_guard lock(prompts.mutex);
-                             prompts.done.emplace_back(id, token, completed);
-                             prompts.changed.notify_all();
+                             prompts.add({id, token, completed});
                            },
-                           [this](const RecordingResult& result) {
-                             std::lock_guard lock(recordings.mutex);
-                             recordings.done.push_back(result);
-                             recordings.changed.notify_all();
-                           }}) {
+                           [this](const RecordingResult& result) { recordings.add(result); }}) {
     engine.start();
   }
 };
@@ -338,8 +317,8 @@ TEST_CASE("a bridge relays both ways, transcoding and passing DTMF through", "[m
   REQUIRE(f.keys.wait_for(1));
   {
     std::lock_guard lock(f.keys.mutex);
-    CHECK(f.keys.heard.size() == 1);
-    CHECK(f.keys.heard[0] == std::pair<StreamId, char>(1, '5'));
+    CHECK(f.keys.items.size() == 1);
+    CHECK(f.keys.items[0] == std::pair<StreamId, char>(1, '5'));
   }
   const auto stats = f.engine.stats();
   CHECK(stats.bridges == 1);
@@ -487,14 +466,14 @@ TEST_CASE("prompts play in order, then silence, and report their end", "[media][
   REQUIRE(f.prompts.wait_for(1));
   {
     std::lock_guard lock(f.prompts.mutex);
-    CHECK(f.prompts.done[0] == std::tuple<StreamId, std::uint64_t, bool>(1, 42, true));
+    CHECK(f.prompts.items[0] == std::tuple<StreamId, std::uint64_t, bool>(1, 42, true));
   }
   // A sequence replaced before its end reports that too.
   f.engine.play_prompts(1, {level_clip(4000, 500)}, 43);
   f.engine.silence(1);
   REQUIRE(f.prompts.wait_for(2));
   std::lock_guard lock(f.prompts.mutex);
-  CHECK(f.prompts.done[1] == std::tuple<StreamId, std::uint64_t, bool>(1, 43, false));
+  CHECK(f.prompts.items[1] == std::tuple<StreamId, std::uint64_t, bool>(1, 43, false));
 }
 
 TEST_CASE("in-band DTMF tones are heard when asked for", "[media][engine]") {
@@ -525,7 +504,7 @@ TEST_CASE("in-band DTMF tones are heard when asked for", "[media][engine]") {
   send_key(941, 1477);  // '#'
   REQUIRE(f.keys.wait_for(2));
   std::lock_guard lock(f.keys.mutex);
-  CHECK(f.keys.heard == std::vector<std::pair<StreamId, char>>{{1, '7'}, {1, '#'}});
+  CHECK(f.keys.items == std::vector<std::pair<StreamId, char>>{{1, '7'}, {1, '#'}});
 }
 
 // The frames of a recording, as read back with libsndfile.
@@ -571,7 +550,7 @@ TEST_CASE("a bridged call is recorded in stereo, caller left, agent right", "[me
   REQUIRE(f.recordings.wait_for(1));
   const RecordingResult result = [&] {
     std::lock_guard lock(f.recordings.mutex);
-    return f.recordings.done[0];
+    return f.recordings.items[0];
   }();
   CHECK(result.ok);
   CHECK(result.token == 77);
@@ -946,7 +925,7 @@ TEST_CASE("DTMF events in a mix go to the members who hear the sender", "[media]
   REQUIRE(f.keys.wait_for(2));
   {
     std::lock_guard lock(f.keys.mutex);
-    CHECK(f.keys.heard == std::vector<std::pair<StreamId, char>>{{3, '9'}, {1, '5'}});
+    CHECK(f.keys.items == std::vector<std::pair<StreamId, char>>{{3, '9'}, {1, '5'}});
   }
   auto events_of = [](const Peer& peer, std::uint8_t pt) {
     std::vector<RtpPacket> events;
@@ -997,7 +976,7 @@ TEST_CASE("a caller in a mix is recorded with what the mix sends it", "[media][e
     REQUIRE(f.recordings.wait_for(1));
   }
   std::lock_guard lock(f.recordings.mutex);
-  REQUIRE(f.recordings.done[0].ok);
+  REQUIRE(f.recordings.items[0].ok);
   int channels = 0;
   const auto samples = read_wav(path, channels);
   REQUIRE(channels == 2);
