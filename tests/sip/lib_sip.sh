@@ -83,63 +83,116 @@ register_agent() {
     target=127.0.0.1:"$tls_port"
     read -r -a options <<<"$(sipp_tls)"
   fi
-  sipp "${sipp_common[@]}" "${options[@]}" -sf "$scenarios/register.xml" -s "$name" \
-    -au "$name" -ap "$password" -i 127.0.0.1 -p "$(free_port)" -mp "$(free_port)" -m 1 \
-    -set expires "$expires" -set contact_port "$port" -error_file "$dir/register-$name.err" "$target" >/dev/null 2>&1 ||
+  run_uac "$dir/register-$name.out" "${options[@]}" -sf "$scenarios/register.xml" -s "$name" \
+    -au "$name" -ap "$password" -i 127.0.0.1 -set expires "$expires" \
+    -set contact_port "$port" -error_file "$dir/register-$name.err" "$target" ||
     fail "agent $name could not register (see $dir/register-$name.err)"
 }
 
-# start_agent SCENARIO PORT [CALLS [sipp options...]]: the phone's UAS in the background
-# (-d: how long an agent who hangs up talks, default 1 s); sets $last_pid.
-start_agent() {
-  local scenario="$1" port="$2" calls="${3:-1}"
-  shift 2
-  (($# == 0)) || shift
-  sipp "${sipp_common[@]}" -sf "$scenarios/$scenario" -i 127.0.0.1 -p "$port" \
-    -mp "$(free_port)" -m "$calls" -d 1000 "$@" -error_file "$dir/agent-$port.err" \
-    -trace_msg -message_file "$dir/agent-$port.msg" >/dev/null 2>&1 &
-  last_pid=$!
-  pids+=("$last_pid")
-  wait_udp_bound "$port" "$last_pid"
+# run_uac OUT SIPP_OPTIONS...: one SIPp UAC call in the foreground on ports of its own
+# (output in OUT), run again on other ports when one was taken by a test running in
+# parallel; returns SIPp's exit status.
+run_uac() {
+  local out="$1" attempt rc=0
+  shift
+  for attempt in 1 2 3 4 5; do
+    rc=0
+    sipp "${sipp_common[@]}" "$@" -p "$(free_port)" -mp "$(free_port)" -m 1 >"$out" 2>&1 || rc=$?
+    ((rc != 0)) && grep -q 'Unable to bind' "$out" || return "$rc"
+  done
+  return "$rc"
 }
 
-# wait_udp_bound PORT PID: waits until something (the SIPp started as PID) has bound UDP
-# 127.0.0.1:PORT, so an INVITE sent to it is not lost to an ICMP "port unreachable".
-wait_udp_bound() {
-  local port="$1" pid="$2" deadline=$((SECONDS + 30))
-  until perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(Proto => "udp", LocalAddr => "127.0.0.1:$ARGV[0]") ? 1 : 0)' "$port"; do
-    kill -0 "$pid" 2>/dev/null || fail "the SIPp phone on port $port exited at start (see $dir/agent-$port.err)"
-    ((SECONDS < deadline)) || fail "the SIPp phone did not bind port $port within 30 s"
+# udp_bound PORT: something has bound UDP 127.0.0.1:PORT (read from /proc/net/udp, so the
+# check never holds the port itself).
+udp_bound() {
+  grep -qE "^ *[0-9]+: 0100007F:$(printf '%04X' "$1") " /proc/net/udp
+}
+
+# sipp_started PID OUT PORT [MEDIA_PORT]: waits until the SIPp started as PID (its output
+# in OUT) has bound PORT and, with MEDIA_PORT, its audio and video echo sockets MEDIA_PORT
+# and MEDIA_PORT+2. Returns 1 when it exited because one of them was taken (another test
+# running in parallel got the same free port first), so the caller can retry with others.
+sipp_started() {
+  local pid="$1" out="$2" port="$3" media="${4:-}" deadline=$((SECONDS + 30))
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      ! grep -q 'Unable to bind' "$out" 2>/dev/null || return 1
+      return 0  # finished (or failed for another reason, which wait_pid reports)
+    fi
+    if udp_bound "$port" && { [[ -z "$media" ]] || { udp_bound "$media" && udp_bound $((media + 2)); }; }; then
+      return 0
+    fi
+    ((SECONDS < deadline)) || fail "SIPp (pid $pid) did not bind port $port within 30 s"
     sleep 0.05
   done
+}
+
+# start_agent SCENARIO PORT [CALLS [sipp options...]]: the phone's UAS in the background
+# (-d: how long an agent who hangs up talks, default 1 s); sets $last_pid. PORT is the
+# registered contact and stays; a media port someone else took is replaced.
+start_agent() {
+  local scenario="$1" port="$2" calls="${3:-1}" media attempt
+  shift 2
+  (($# == 0)) || shift
+  for attempt in 1 2 3 4 5; do
+    media="$(free_port)"
+    sipp "${sipp_common[@]}" -sf "$scenarios/$scenario" -i 127.0.0.1 -p "$port" \
+      -mp "$media" -m "$calls" -d 1000 "$@" -error_file "$dir/agent-$port.err" \
+      -trace_msg -message_file "$dir/agent-$port.msg" >"$dir/agent-$port.out" 2>&1 &
+    last_pid=$!
+    sipp_started "$last_pid" "$dir/agent-$port.out" "$port" "$media" && break
+    ((attempt < 5)) || fail "the SIPp phone on port $port could not bind its ports (see $dir/agent-$port.out)"
+  done
+  pids+=("$last_pid")
+  kill -0 "$last_pid" 2>/dev/null ||
+    fail "the SIPp phone on port $port exited at start (see $dir/agent-$port.err)"
+}
+
+# wait_udp_bound PORT PID: waits until something (the process started as PID) has bound
+# UDP 127.0.0.1:PORT, so a packet sent to it is not lost to an ICMP "port unreachable".
+wait_udp_bound() {
+  local port="$1" pid="$2" deadline=$((SECONDS + 30))
+  until udp_bound "$port"; do
+    kill -0 "$pid" 2>/dev/null || fail "the process on port $port exited at start (pid $pid)"
+    ((SECONDS < deadline)) || fail "nothing bound port $port within 30 s"
+    sleep 0.05
+  done
+}
+
+# start_uac NAME TARGET SIPP_OPTIONS...: a SIPp UAC (caller or phone) in the background on
+# ports of its own, retried on other ports when one was taken; its files are
+# $dir/NAME-PORT.{err,msg,out}. Sets $last_pid.
+start_uac() {
+  local name="$1" target="$2" port media attempt
+  shift 2
+  for attempt in 1 2 3 4 5; do
+    port="$(free_port)"
+    media="$(free_port)"
+    sipp "${sipp_common[@]}" "$@" -i 127.0.0.1 -p "$port" -mp "$media" -m 1 \
+      -error_file "$dir/$name-$port.err" -trace_msg -message_file "$dir/$name-$port.msg" \
+      "$target" >"$dir/$name-$port.out" 2>&1 &
+    last_pid=$!
+    sipp_started "$last_pid" "$dir/$name-$port.out" "$port" "$media" && break
+    ((attempt < 5)) || fail "SIPp ($name) could not bind its ports (see $dir/$name-$port.out)"
+  done
+  pids+=("$last_pid")
 }
 
 # start_phone_call AGENT DIALLED: AGENT's phone (authenticating) calls DIALLED and waits
 # for the far end to hang up; sets $last_pid.
 start_phone_call() {
-  local user="$1" dialled="$2" port
+  local user="$1" dialled="$2"
   shift 2
-  port="$(free_port)"
-  sipp "${sipp_common[@]}" -sf "$scenarios/phone_call.xml" -s "$dialled" -set user "$user" \
-    -au "$user" -ap "$user-secret" -i 127.0.0.1 -p "$port" -mp "$(free_port)" -m 1 \
-    -error_file "$dir/phone-$port.err" -trace_msg -message_file "$dir/phone-$port.msg" "$@" \
-    127.0.0.1:"$udp_port" >/dev/null 2>&1 &
-  last_pid=$!
-  pids+=("$last_pid")
+  start_uac phone 127.0.0.1:"$udp_port" -sf "$scenarios/phone_call.xml" -s "$dialled" \
+    -set user "$user" -au "$user" -ap "$user-secret" "$@"
 }
 
 # start_caller SCENARIO DID [sipp options...]: one call in the background; sets $last_pid.
 start_caller() {
   local scenario="$1" did="$2"
   shift 2
-  local port
-  port="$(free_port)"
-  sipp "${sipp_common[@]}" -sf "$scenarios/$scenario" -s "$did" -i 127.0.0.1 -p "$port" \
-    -mp "$(free_port)" -m 1 -error_file "$dir/caller-$port.err" \
-    -trace_msg -message_file "$dir/caller-$port.msg" "$@" 127.0.0.1:"$udp_port" \
-    >/dev/null 2>&1 &
-  last_pid=$!
-  pids+=("$last_pid")
+  start_uac caller 127.0.0.1:"$udp_port" -sf "$scenarios/$scenario" -s "$did" "$@"
 }
 
 # wait_pid PID WHAT: waits for a SIPp run and fails unless every call of it succeeded.

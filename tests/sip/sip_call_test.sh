@@ -31,11 +31,9 @@ refused() {
   local did="$1" status="$2" codecs="${3:-0 8 101}" source="${4:-127.0.0.1}"
   sed -e "s|@STATUS@|$status|g" -e "s|@CODECS@|$codecs|g" \
     "$scenarios/caller_refused.xml" >"$dir/refused-$status.xml"
-  local port
-  port="$(free_port)"
-  sipp "${sipp_common[@]}" -sf "$dir/refused-$status.xml" -s "$did" -i "$source" -p "$port" \
-    -mp "$(free_port)" -m 1 -error_file "$dir/refused-$status.err" 127.0.0.1:"$udp_port" \
-    >/dev/null 2>&1 || fail "call to $did from $source did not get $status (see $dir/refused-$status.err)"
+  run_uac "$dir/refused-$status.out" -sf "$dir/refused-$status.xml" -s "$did" -i "$source" \
+    -error_file "$dir/refused-$status.err" 127.0.0.1:"$udp_port" ||
+    fail "call to $did from $source did not get $status (see $dir/refused-$status.err)"
 }
 
 # alice_fails_bob_answers SCENARIO REASON: Alice's phone runs SCENARIO and her offer must
