@@ -219,6 +219,7 @@ bool Daemon::start_media() {
   media_ = std::make_unique<media::AsioMediaEngine>(std::move(options), std::move(events));
   media_->set_moh_classes(std::move(classes));
   media_->start();
+  log_event(LogLevel::kInfo, "media.started", {{"io", media_->io_backend()}});
   return true;
 }
 

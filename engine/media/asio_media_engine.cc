@@ -1,5 +1,6 @@
 #include "engine/media/asio_media_engine.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <spandsp.h>
@@ -24,6 +25,7 @@
 #include "engine/media/mixer.h"
 #include "engine/media/rtcp.h"
 #include "engine/media/rtp_stream.h"
+#include "engine/media/uring_socket_io.h"
 
 namespace acd::media {
 
@@ -140,16 +142,36 @@ class AsioMediaEngine::Impl {
         events_(std::move(events)),
         clock_(io_),
         sockets_ready_(io_),
+        ring_ready_(io_),
         recorder_(events_.on_recording_done) {
-    // The streams' sockets sit in an epoll set of their own (level-triggered, registered
-    // once); the io_context watches just that set. A wake-up then reads one datagram per
-    // ready socket per round: one recvfrom per packet, no re-arming per socket.
+    // Input and output go through one io_uring where the kernel allows it: every socket
+    // has a multishot receive armed, sends are queued and submitted together, so a
+    // wake-up costs a few system calls however many packets it carries; the io_context
+    // watches the ring's descriptor.
+    if (options_.io_uring) {
+      std::string why_not;
+      uring_ = UringSocketIo::create(&why_not);
+      if (!uring_)
+        warn("media: io_uring unavailable (" + why_not + "); sockets read through epoll");
+    }
+    if (uring_) {
+      const int ring_fd = ::fcntl(uring_->ring_fd(), F_DUPFD_CLOEXEC, 0);
+      if (ring_fd < 0) throw std::system_error(errno, std::generic_category(), "media: dup");
+      ring_ready_.assign(ring_fd);
+      watch_ring();
+      return;
+    }
+    // Otherwise the streams' sockets sit in an epoll set of their own (level-triggered,
+    // registered once); the io_context watches just that set. A wake-up then reads one
+    // datagram per ready socket per round: one recvfrom per packet, no re-arming.
     const int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd < 0)
       throw std::system_error(errno, std::generic_category(), "media: epoll_create1");
     sockets_ready_.assign(epoll_fd);
     watch_sockets();
   }
+
+  [[nodiscard]] const char* io_backend() const { return uring_ ? "io_uring" : "epoll"; }
 
   void start() {
     if (thread_.joinable()) return;
@@ -167,6 +189,7 @@ class AsioMediaEngine::Impl {
       clock_.cancel();
       boost::system::error_code ignored;
       sockets_ready_.cancel(ignored);
+      ring_ready_.cancel(ignored);
       work_.reset();
     });
     thread_.join();
@@ -194,17 +217,26 @@ class AsioMediaEngine::Impl {
     stat(&Stats::streams, 1);
   }
 
+  // The key input is reported under: the stream, and whether it is the RTCP socket.
+  static std::uint64_t input_key(StreamId id, bool is_rtcp) {
+    return id << 1 | (is_rtcp ? 1U : 0U);
+  }
+
   bool watch(int fd, StreamId id, bool is_rtcp) {
+    if (uring_) return uring_->watch(fd, input_key(id, is_rtcp));
     epoll_event event{};
     event.events = EPOLLIN;
-    event.data.u64 = id << 1 | (is_rtcp ? 1U : 0U);
+    event.data.u64 = input_key(id, is_rtcp);
     return ::epoll_ctl(sockets_ready_.native_handle(), EPOLL_CTL_ADD, fd, &event) == 0;
   }
 
   void close_sockets(Stream& s) {
     for (int* fd : {&s.rtp_fd, &s.rtcp_fd}) {
       if (*fd < 0) continue;
-      ::epoll_ctl(sockets_ready_.native_handle(), EPOLL_CTL_DEL, *fd, nullptr);
+      if (uring_)
+        uring_->unwatch(input_key(s.id, fd == &s.rtcp_fd));
+      else
+        ::epoll_ctl(sockets_ready_.native_handle(), EPOLL_CTL_DEL, *fd, nullptr);
       ::close(*fd);
       *fd = -1;
     }
@@ -825,6 +857,7 @@ class AsioMediaEngine::Impl {
       for (const auto& mix : mixes_) send_mix(*mix, samples, now);
       write_recordings();
     }
+    if (uring_) uring_->flush();  // the frame's packets leave together
     if (nothing_plays() && recording_streams_.empty() && mixes_.empty()) {
       clock_running_ = false;
       return;
@@ -870,11 +903,15 @@ class AsioMediaEngine::Impl {
     if (size == 0) return;
     const UdpEndpoint& to = s.latch.destination();
     if (to.port() == 0) return;
-    const ssize_t sent = ::sendto(s.rtp_fd, packet.data(), size, MSG_DONTWAIT, to.data(),
-                                  static_cast<socklen_t>(to.size()));
-    if (sent < 0) {
-      stat(&Stats::send_failures, 1);
-      return;
+    // Queued on the ring (its failures are counted when they complete), or sent at once.
+    if (!uring_ || !uring_->send(s.rtp_fd, std::span<const std::uint8_t>(packet.data(), size),
+                                 to.data(), static_cast<socklen_t>(to.size()))) {
+      const ssize_t sent = ::sendto(s.rtp_fd, packet.data(), size, MSG_DONTWAIT, to.data(),
+                                    static_cast<socklen_t>(to.size()));
+      if (sent < 0) {
+        stat(&Stats::send_failures, 1);
+        return;
+      }
     }
     s.octets_sent += static_cast<std::uint32_t>(payload.size());
     stat(&Stats::packets_sent, 1);
@@ -923,40 +960,80 @@ class AsioMediaEngine::Impl {
         // read is sent now, not after the burst (the packet spacing of every stream that
         // plays depends on it).
         if ((i & 31) == 0) tick_if_due();
-        const StreamId id = events[static_cast<std::size_t>(i)].data.u64 >> 1;
-        const bool rtcp_port = (events[static_cast<std::size_t>(i)].data.u64 & 1U) != 0;
-        Stream* s = find(id);
+        const std::uint64_t key = events[static_cast<std::size_t>(i)].data.u64;
+        Stream* s = find(key >> 1);
         if (s == nullptr) continue;  // closed by an earlier event of this round
-        const int fd = rtcp_port ? s->rtcp_fd : s->rtp_fd;
-        sockaddr_storage from_address{};
-        socklen_t from_length = sizeof from_address;
+        const int fd = (key & 1U) != 0 ? s->rtcp_fd : s->rtp_fd;
+        sockaddr_storage from{};
+        socklen_t from_length = sizeof from;
         const ssize_t size = ::recvfrom(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT,
-                                        reinterpret_cast<sockaddr*>(&from_address), &from_length);
+                                        reinterpret_cast<sockaddr*>(&from), &from_length);
         if (size < 0) continue;  // EAGAIN, or an ICMP error reported on the socket
-        if (rtcp_port) {
-          if (is_rtcp(
-                  std::span<const std::uint8_t>(buffer_.data(), static_cast<std::size_t>(size))))
-            stat(&Stats::rtcp_received, 1);
-          continue;
-        }
-        UdpEndpoint from;
-        if (from_length <= from.capacity()) {
-          std::memcpy(from.data(), &from_address, from_length);
-          from.resize(from_length);
-        }
-        on_datagram(*s, from, static_cast<std::size_t>(size));
+        const auto length = static_cast<std::size_t>(size);
+        on_input(key, std::span<const std::uint8_t>(buffer_.data(), length), length,
+                 reinterpret_cast<const sockaddr*>(&from), from_length);
       }
     }
     asio::post(io_, [this] { read_ready_sockets(); });
   }
 
-  void on_datagram(Stream& s, const UdpEndpoint& from, std::size_t size) {
-    if (size > kMaxRtpDatagram) {
+  void watch_ring() {
+    ring_ready_.async_wait(asio::posix::stream_descriptor::wait_read,
+                           [this](const boost::system::error_code& ec) {
+                             if (ec) return;
+                             read_ring();
+                             watch_ring();
+                           });
+  }
+
+  // The io_uring path: each round submits the sends queued so far (relays of the last
+  // round), collects what completed and handles every datagram, until a round brings none.
+  void read_ring() {
+    for (int round = 0; round < kMaxRoundsPerWakeup; ++round) {
+      uring_->flush();
+      std::size_t i = 0;
+      const std::size_t datagrams =
+          uring_->drain([this, &i](std::uint64_t key, std::span<const std::uint8_t> payload,
+                                   std::size_t size, const sockaddr* from, socklen_t from_length) {
+            if ((i++ & 31) == 0) tick_if_due();  // as in read_ready_sockets
+            on_input(key, payload, size, from, from_length);
+          });
+      if (const std::uint64_t failed = uring_->take_send_failures(); failed != 0) {
+        stat(&Stats::send_failures, static_cast<std::int64_t>(failed));
+        stat(&Stats::packets_sent, -static_cast<std::int64_t>(failed));
+      }
+      if (datagrams == 0) return;
+    }
+    uring_->flush();
+    asio::post(io_, [this] { read_ring(); });
+  }
+
+  // One datagram that arrived on a stream's RTP or RTCP socket (`key`: input_key()).
+  void on_input(std::uint64_t key, std::span<const std::uint8_t> data, std::size_t size,
+                const sockaddr* from_address, socklen_t from_length) {
+    Stream* s = find(key >> 1);
+    if (s == nullptr) return;  // closed since
+    if ((key & 1U) != 0) {
+      if (is_rtcp(data)) stat(&Stats::rtcp_received, 1);
+      return;
+    }
+    UdpEndpoint from;
+    if (from_length <= from.capacity()) {
+      std::memcpy(from.data(), from_address, from_length);
+      from.resize(from_length);
+    }
+    on_datagram(*s, from, data, size);
+  }
+
+  // `size`: the datagram's real length (`data` may hold less of an oversized one).
+  void on_datagram(Stream& s, const UdpEndpoint& from, std::span<const std::uint8_t> data,
+                   std::size_t size) {
+    if (size > kMaxRtpDatagram || data.size() < size) {
       drop(DropReason::kTooLong);
       return;
     }
     RtpError error{};
-    auto packet = parse_rtp(std::span<const std::uint8_t>(buffer_.data(), size), &error);
+    auto packet = parse_rtp(data, &error);
     if (!packet) {
       drop(drop_reason_of(error));
       return;
@@ -1047,6 +1124,8 @@ class AsioMediaEngine::Impl {
   std::mt19937 random_{std::random_device{}()};
   std::array<std::uint8_t, 2048> buffer_{};       // one read at a time: the thread's only buffer
   asio::posix::stream_descriptor sockets_ready_;  // the epoll set of every stream's sockets
+  asio::posix::stream_descriptor ring_ready_;     // or: the io_uring carrying all their I/O
+  std::unique_ptr<UringSocketIo> uring_;          // (then sockets_ready_ stays closed)
   std::vector<Stream*> recording_streams_;
   std::vector<std::unique_ptr<Mix>> mixes_;
   Mixer::Frames mix_frames_{};  // one mix's output at a time
@@ -1119,6 +1198,9 @@ void AsioMediaEngine::silence(StreamId id) {
 }
 void AsioMediaEngine::close_stream(StreamId id) {
   impl_->post([impl = impl_.get(), id] { impl->close(id); });
+}
+const char* AsioMediaEngine::io_backend() const {
+  return impl_->io_backend();
 }
 void AsioMediaEngine::set_moh_classes(std::vector<MohClass> classes) {
   impl_->post([impl = impl_.get(), classes = std::move(classes)]() mutable {

@@ -34,6 +34,9 @@ struct AsioMediaOptions {
   // > 0: run the media thread under SCHED_FIFO at this priority (needs CAP_SYS_NICE;
   // a warning is logged and normal scheduling kept otherwise).
   int realtime_priority = 0;
+  // Socket I/O through io_uring (Linux >= 6.0) when the kernel allows it, else (or when
+  // false) through epoll with one system call per packet.
+  bool io_uring = true;
   // Called (on any thread) with warnings such as a failed real-time request.
   std::function<void(const std::string&)> warn;
 };
@@ -66,6 +69,8 @@ class AsioMediaEngine final : public MediaEngine {
   void close_stream(StreamId id) override;
   void set_moh_classes(std::vector<MohClass> classes) override;
   [[nodiscard]] MediaStats stats() const override;
+  // "io_uring" or "epoll": how socket I/O is done (fixed at construction).
+  [[nodiscard]] const char* io_backend() const;
 
  private:
   class Impl;
