@@ -218,6 +218,9 @@ class Loader {
   void read_team(const TenantDraft& tenant, const EntityDraft& draft);
   void read_agent(const TenantDraft& tenant, const EntityDraft& draft);
   void read_queue(const TenantDraft& tenant, const EntityDraft& draft);
+  bool check_dtmf_key(const YAML::Node& key, const std::string& path);
+  void read_breakout(const TenantDraft& tenant, const EntityDraft& queue, const YAML::Node& node,
+                     const std::string& path, core::QueueConfig& config);
   std::optional<core::ExitDestination> read_exit(const TenantDraft& tenant,
                                                  const EntityDraft& queue, const YAML::Node& node,
                                                  const std::string& path);
@@ -822,7 +825,7 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
                         "on_timeout",    "on_full",        "on_empty",        "aging_per_minute",
                         "vip_boost",     "escalation",     "overflow",        "rona_policy",
                         "rona_retry",    "ring_all_limit", "sticky_window",   "sticky_wait",
-                        "music_on_hold", "members"});
+                        "music_on_hold", "breakout",       "members"});
     }
     if (auto n = tenant.reader.get("users")) {
       declare_entities(tenant, *n, tenant.reader.path_of("users"), Kind::kUser,
@@ -1102,12 +1105,9 @@ std::optional<core::ExitDestination> Loader::read_exit(const TenantDraft& tenant
     dest.queue = core::QueueId(*id);
   } else if (auto box = map.get("voicemail")) {
     dest.kind = core::ExitDestination::Kind::kVoicemail;
-    auto text = read_string(*box, map.path_of("voicemail"), errors_);
+    // A mailbox names a directory of messages: a plain name (no '/', no leading '.').
+    auto text = read_name(*box, map.path_of("voicemail"), errors_);
     if (!text) return std::nullopt;
-    if (text->empty()) {
-      errors_.add(box->Mark(), map.path_of("voicemail"), "expected a mailbox, got an empty string");
-      return std::nullopt;
-    }
     dest.target = *text;
   } else if (auto note = map.get("callback")) {
     dest.kind = core::ExitDestination::Kind::kCallback;
@@ -1264,6 +1264,8 @@ void Loader::read_queue(const TenantDraft& tenant, const EntityDraft& draft) {
     if (auto moh = read_moh_reference(*node, map.path_of("music_on_hold")))
       queue.music_on_hold = *moh;
   }
+  if (auto node = map.get("breakout"))
+    read_breakout(tenant, draft, *node, map.path_of("breakout"), queue);
   if (auto node = map.get("members")) read_members(tenant, *node, map.path_of("members"), queue);
   config_.domain.queues.push_back(std::move(queue));
 }
@@ -1725,6 +1727,54 @@ std::optional<IvrAction> Loader::read_ivr_action(const TenantDraft& tenant, cons
   return action;
 }
 
+bool Loader::check_dtmf_key(const YAML::Node& key, const std::string& path) {
+  const bool valid =
+      key.IsScalar() && key.Scalar().size() == 1 &&
+      std::string_view("0123456789*#").find(key.Scalar()[0]) != std::string_view::npos;
+  if (!valid)
+    errors_.add(key.Mark(), path,
+                "invalid key " + describe(key) + "; expected one of 0-9, \"*\" or \"#\"");
+  return valid;
+}
+
+// breakout: {prompt: name, keys: {"1": {voicemail: box}, "2": {callback: note}, ...}}
+void Loader::read_breakout(const TenantDraft& tenant, const EntityDraft& queue,
+                           const YAML::Node& node, const std::string& path,
+                           core::QueueConfig& config) {
+  MapReader map(node, path, errors_, {"prompt", "keys"});
+  if (!map.ok()) return;
+  if (auto n = map.get("prompt")) {
+    if (auto name = read_name(*n, map.path_of("prompt"), errors_)) config.breakout_prompt = *name;
+  }
+  auto keys = map.require("keys");
+  if (!keys) return;
+  const std::string keys_path = map.path_of("keys");
+  if (!keys->IsMap() || keys->size() == 0) {
+    errors_.add(keys->Mark(), keys_path,
+                "expected a map of key: exit (keys 0-9, \"*\", \"#\"; exits as in on_timeout), "
+                "got " +
+                    describe(*keys));
+    return;
+  }
+  for (auto it = keys->begin(); it != keys->end(); ++it) {
+    const YAML::Node key = it->first;
+    const std::string key_at = key.IsScalar() ? key_path(keys_path, key.Scalar()) : keys_path;
+    if (!check_dtmf_key(key, key_at)) continue;
+    const char digit = key.Scalar()[0];
+    bool duplicate = false;
+    for (const auto& [taken, unused] : config.breakout) duplicate = duplicate || taken == digit;
+    if (duplicate) {
+      errors_.add(key.Mark(), key_at, "duplicate key " + quoted(key.Scalar()));
+      continue;
+    }
+    if (auto dest = read_exit(tenant, queue, it->second, key_at))
+      config.breakout.emplace_back(digit, std::move(*dest));
+  }
+  // One order however written (the database keeps the keys sorted, too).
+  std::sort(config.breakout.begin(), config.breakout.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
 void Loader::read_menu(const TenantDraft& tenant, const EntityDraft& draft,
                        TenantSettings& settings) {
   const MapReader& map = draft.reader;
@@ -1753,14 +1803,7 @@ void Loader::read_menu(const TenantDraft& tenant, const EntityDraft& draft,
         const YAML::Node key = it->first;
         const std::string option_path =
             key.IsScalar() ? key_path(options_path, key.Scalar()) : options_path;
-        const bool valid_key =
-            key.IsScalar() && key.Scalar().size() == 1 &&
-            std::string_view("0123456789*#").find(key.Scalar()[0]) != std::string_view::npos;
-        if (!valid_key) {
-          errors_.add(key.Mark(), option_path,
-                      "invalid key " + describe(key) + "; expected one of 0-9, \"*\" or \"#\"");
-          continue;
-        }
+        if (!check_dtmf_key(key, option_path)) continue;
         bool duplicate = false;
         for (const auto& o : menu.options) duplicate = duplicate || o.input == key.Scalar();
         if (duplicate) {

@@ -267,10 +267,21 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     e.row.fields.push_back({"on_timeout", exit_text(q.on_timeout, names)});
     e.row.fields.push_back({"on_full", exit_text(q.on_full, names)});
     e.row.fields.push_back({"on_empty", exit_text(q.on_empty, names)});
-    e.row.columns.push_back(
-        text_value("exits", "{\"on_timeout\":" + exit_json(q.on_timeout, names) +
-                                ",\"on_full\":" + exit_json(q.on_full, names) +
-                                ",\"on_empty\":" + exit_json(q.on_empty, names) + "}"));
+    // Breakout keys travel in the exits column too: {"prompt": name, "keys": {"1": exit}}.
+    std::string breakout_text = q.breakout_prompt.empty() ? "" : "prompt " + q.breakout_prompt;
+    std::string breakout_keys;
+    for (const auto& [key, exit] : q.breakout) {
+      breakout_text +=
+          (breakout_text.empty() ? "" : ", ") + std::string(1, key) + ": " + exit_text(exit, names);
+      breakout_keys += (breakout_keys.empty() ? "" : ",") + json_string(std::string(1, key)) + ":" +
+                       exit_json(exit, names);
+    }
+    e.row.fields.push_back({"breakout", breakout_text.empty() ? "(none)" : breakout_text});
+    e.row.columns.push_back(text_value(
+        "exits", "{\"on_timeout\":" + exit_json(q.on_timeout, names) + ",\"on_full\":" +
+                     exit_json(q.on_full, names) + ",\"on_empty\":" + exit_json(q.on_empty, names) +
+                     ",\"breakout\":{\"prompt\":" + json_string(q.breakout_prompt) + ",\"keys\":{" +
+                     breakout_keys + "}}}"));
     field(e, "aging_per_minute", number_text(q.aging_per_minute), "aging_per_minute",
           text(number_text(q.aging_per_minute)));
     field(e, "vip_boost", std::to_string(q.vip_boost), "vip_boost",
@@ -844,6 +855,19 @@ std::string tables_to_yaml(const store::ConfigTables& tables) {
           if (exit["hangup"] && exit["hangup"].as<std::string>().empty()) continue;  // default
           y << YAML::Key << key << YAML::Value;
           emit_action_json(y, exit);
+        }
+        const YAML::Node breakout = exits["breakout"];
+        if (breakout && breakout.IsMap() && breakout["keys"] && breakout["keys"].IsMap() &&
+            breakout["keys"].size() > 0) {
+          y << YAML::Key << "breakout" << YAML::Value << YAML::BeginMap;
+          const std::string prompt = breakout["prompt"] ? breakout["prompt"].as<std::string>() : "";
+          if (!prompt.empty()) y << YAML::Key << "prompt" << YAML::Value << prompt;
+          y << YAML::Key << "keys" << YAML::Value << YAML::BeginMap;
+          for (auto it = breakout["keys"].begin(); it != breakout["keys"].end(); ++it) {
+            y << YAML::Key << YAML::DoubleQuoted << it->first.as<std::string>() << YAML::Value;
+            emit_action_json(y, it->second);
+          }
+          y << YAML::EndMap << YAML::EndMap;
         }
         emit_unless(y, "aging_per_minute", col(*r, "aging_per_minute"), "0");
         emit_unless(y, "vip_boost", col(*r, "vip_boost"), "100");

@@ -119,6 +119,9 @@ tenants:
         strategy: longest-idle
         ring_timeout: 15s
         music_on_hold: jazz
+        breakout:
+          prompt: sales-breakout
+          keys: {"1": {voicemail: sales-box}, "#": {callback: "caller asked"}}
         required_skills: [{skill: english, min_level: 3}]
         members: [{agent: ann}, {agent: bob, tier: 2}]
     users:
@@ -235,6 +238,12 @@ TEST_CASE("config db: export round-trips through apply", "[config_db]") {
   CHECK(query1(db.dsn(), "SELECT count(*) FROM queues WHERE music_on_hold = ''") == "4");
   CHECK(exported->find("music_on_hold: jazz") != std::string::npos);
   CHECK(exported->find("music_on_hold: \"\"") == std::string::npos);
+  // Breakout keys travel in the exits column and come back in the export.
+  CHECK(query1(db.dsn(),
+               "SELECT exits->'breakout'->'keys'->'1'->>'voicemail' FROM queues WHERE name = "
+               "'sales' AND tenant_id = (SELECT id FROM tenants WHERE name = 't1')") ==
+        "sales-box");
+  CHECK(exported->find("breakout:") != std::string::npos);
 
   auto one = export_config(db.dsn(), std::string("globex"));
   REQUIRE(one.ok());
@@ -263,6 +272,11 @@ TEST_CASE("config db: export round-trips through apply", "[config_db]") {
                                  [](const auto& q) { return q.music_on_hold == "jazz"; });
   REQUIRE(jazz != queues.end());
   CHECK(jazz->name == "sales");
+  CHECK(jazz->breakout_prompt == "sales-breakout");
+  REQUIRE(jazz->breakout.size() == 2);
+  CHECK(jazz->breakout[0].first == '#');
+  CHECK(jazz->breakout[0].second.kind == core::ExitDestination::Kind::kCallback);
+  CHECK(jazz->breakout[0].second.target == "caller asked");
   CHECK(jazz->tenant == *registry.find_tenant("t1"));
   CHECK(std::count_if(queues.begin(), queues.end(),
                       [](const auto& q) { return q.music_on_hold.empty(); }) == 4);

@@ -335,6 +335,53 @@ TEST_CASE("config: duplicate names", "[config]") {
   CHECK(c.domain.queues[0].id != c.domain.queues[1].id);
 }
 
+TEST_CASE("config: breakout keys let a waiting caller leave a queue", "[config]") {
+  NameRegistry registry;
+  const DaemonConfig c = loaded(R"(tenants:
+  - name: acme
+    queues:
+      - name: sales
+        breakout:
+          prompt: sales-breakout
+          keys:
+            "1": {voicemail: sales-box}
+            "2": {callback: "caller asked"}
+            "*": {queue: support}
+      - name: support
+)",
+                                registry);
+  const auto& sales = queue_named(c, "sales");
+  CHECK(sales.breakout_prompt == "sales-breakout");
+  REQUIRE(sales.breakout.size() == 3);  // in key order
+  CHECK(sales.breakout[0].first == '*');
+  CHECK(sales.breakout[0].second.kind == core::ExitDestination::Kind::kQueue);
+  CHECK(sales.breakout[0].second.queue == queue_named(c, "support").id);
+  CHECK(sales.breakout[1].first == '1');
+  CHECK(sales.breakout[1].second.kind == core::ExitDestination::Kind::kVoicemail);
+  CHECK(sales.breakout[1].second.target == "sales-box");
+  CHECK(sales.breakout[2].first == '2');
+  CHECK(sales.breakout[2].second.kind == core::ExitDestination::Kind::kCallback);
+  CHECK(queue_named(c, "support").breakout.empty());
+
+  const std::string head = "tenants:\n  - name: acme\n    queues:\n      - name: q\n";
+  CHECK(single_error(head + "        breakout: {keys: {\"12\": {voicemail: box}}}\n") ==
+        "test.yaml:5:27: tenants[0].queues[0].breakout.keys.12: invalid key \"12\"; expected "
+        "one of 0-9, \"*\" or \"#\"");
+  CHECK(single_error(head + "        breakout: {keys: {}}\n") ==
+        "test.yaml:5:26: tenants[0].queues[0].breakout.keys: expected a map of key: exit (keys "
+        "0-9, \"*\", \"#\"; exits as in on_timeout), got a map");
+  CHECK(single_error(head + "        breakout: {prompt: x}\n") ==
+        "test.yaml:5:19: tenants[0].queues[0].breakout: missing required key \"keys\"");
+  CHECK(single_error(head + "        breakout: {keys: {\"1\": {queue: q}}}\n") ==
+        "test.yaml:5:40: tenants[0].queues[0].breakout.keys.1.queue: queue \"q\" cannot exit "
+        "to itself");
+  CHECK(single_error(head + "        breakout: {keys: {\"1\": {voicemail: ../etc}}}\n")
+            .find("breakout.keys.1.voicemail") != std::string::npos);
+  INFO(single_error(head + "        breakout: {keys: {\"1\": {hangup: x}}, promt: y}\n"));
+  CHECK(single_error(head + "        breakout: {keys: {\"1\": {hangup: x}}, promt: y}\n")
+            .find("breakout.promt: unknown key") != std::string::npos);
+}
+
 TEST_CASE("config: YAML syntax errors are located", "[config]") {
   const auto errors = errors_of("tenants:\n  - name: acme\n    skills: [english, spanish\n");
   REQUIRE(errors.size() == 1);

@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <csignal>
+#include <filesystem>
 
 #include "engine/app/call_ids.h"
 #include "engine/app/config_db.h"
@@ -25,6 +27,29 @@ const char* signal_name(int signal_number) {
     case SIGHUP: return "SIGHUP";
   }
   return "signal";
+}
+
+// The call_recordings row of a recording the media engine finished (on the recorder's
+// thread).
+store::RecordingRecord recording_record(const media::RecordingResult& result, std::int64_t run_id) {
+  using std::chrono::duration_cast;
+  using std::chrono::microseconds;
+  const bool voicemail = (result.token & sip::kVoicemailToken) != 0;
+  store::RecordingRecord record;
+  record.call_id = static_cast<std::int64_t>(result.token & ~sip::kVoicemailToken);
+  record.run_id = run_id;
+  record.kind = voicemail ? "voicemail" : "call";
+  record.path = result.path;
+  // A voicemail message is recorded mixed: one channel.
+  record.mode = voicemail ? "mono" : media::to_string(result.mode);
+  // The SIP side files a message as <voicemail directory>/<tenant>/<mailbox>/<call>.wav.
+  if (voicemail) record.mailbox = std::filesystem::path(result.path).parent_path().filename();
+  record.duration_ms = static_cast<std::int64_t>(result.duration_ms());
+  record.started_at = duration_cast<microseconds>(result.started_at.time_since_epoch()).count();
+  record.ended_at = store::now_micros();
+  record.ok = result.ok;
+  record.error = result.error;
+  return record;
 }
 
 std::vector<LogField> config_counts(const DaemonConfig& config) {
@@ -202,7 +227,10 @@ bool Daemon::start_media() {
     if (sip::SipService* sip = media_events_target_.load(std::memory_order_acquire))
       sip->on_dtmf(stream, key);
   };
-  events.on_recording_done = [](const media::RecordingResult& r) {
+  // On the recorder's thread. The record store outlives the recorder: stop_media()
+  // destroys the media engine, whose recorder finishes and reports the files still open,
+  // before stop_records() runs.
+  events.on_recording_done = [records = records_.get()](const media::RecordingResult& r) {
     const bool voicemail = (r.token & sip::kVoicemailToken) != 0;
     log_event(r.ok ? LogLevel::kInfo : LogLevel::kError,
               voicemail ? "voicemail.recorded" : "call.recorded",
@@ -211,6 +239,7 @@ bool Daemon::start_media() {
                {"duration_ms", r.duration_ms()},
                {"ok", r.ok},
                {"error", r.error}});
+    if (records != nullptr) records->submit(recording_record(r, records->run_id()));
   };
   events.on_prompts_done = [this](media::StreamId stream, std::uint64_t token, bool completed) {
     if (sip::SipService* sip = media_events_target_.load(std::memory_order_acquire))
@@ -237,6 +266,10 @@ void Daemon::stop_media() {
              {"dropped", dropped},
              {"send_failures", stats.send_failures},
              {"late_ticks", stats.late_ticks}});
+  // Joins the recorder's thread: the recordings the streams' close left to finish are
+  // reported (and their records submitted) now, while the record store takes them. The
+  // SIP side, stopped before, never calls the engine again.
+  media_.reset();
 }
 
 bool Daemon::start_sip() {

@@ -1,5 +1,6 @@
 #include "engine/app/sip_wiring.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "engine/app/logging.h"
@@ -78,7 +79,7 @@ std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& 
     tenant.outbound_trunk = settings.outbound_trunk;
     for (const auto& queue : config.domain.queues)
       if (queue.tenant == settings.id)
-        tenant.queues.push_back({queue.id, queue.name, queue.music_on_hold});
+        tenant.queues.push_back({queue.id, queue.name, queue.music_on_hold, queue.breakout, {}});
     for (const auto& agent : config.domain.agents) {
       if (agent.tenant != settings.id) continue;
       sip::SipAgent a;
@@ -120,6 +121,16 @@ std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& 
     const auto sets = load_prompt_sets(settings);
     for (const auto& s : sets)
       if (!tenant.prompts && s->language == settings.default_language) tenant.prompts = s;
+    for (auto& q : tenant.queues) {
+      const auto& source = *std::find_if(config.domain.queues.begin(), config.domain.queues.end(),
+                                         [&](const core::QueueConfig& c) { return c.id == q.id; });
+      if (source.breakout_prompt.empty()) continue;
+      if (tenant.prompts) q.breakout_prompt = tenant.prompts->find(source.breakout_prompt);
+      if (!q.breakout_prompt)
+        log_event(
+            LogLevel::kWarn, "media.prompt_missing",
+            {{"tenant", settings.name}, {"queue", q.name}, {"prompt", source.breakout_prompt}});
+    }
     for (const auto& menu : settings.ivr_menus) {
       // The menu's set, else the first set in the tenant's language, else the first.
       std::shared_ptr<const media::PromptSet> set;

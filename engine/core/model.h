@@ -168,6 +168,13 @@ struct QueueConfig {
   // The music-on-hold class callers waiting in this queue hear (a name from
   // sip.media.music_on_hold); empty: the first class. The core does not use it.
   std::string music_on_hold;
+
+  // Breakout: keys a waiting caller may press to leave the queue ('1': voicemail, '2': a
+  // callback request, ...), and the prompt offering them, said after each position
+  // announcement (a name in the tenant's prompt set; empty: none). The SIP side turns a
+  // key into leave_queue(); the core does not use these.
+  std::vector<std::pair<char, ExitDestination>> breakout;
+  std::string breakout_prompt;
 };
 
 struct QueueMember {

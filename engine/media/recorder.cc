@@ -70,6 +70,8 @@ void Recorder::run() {
           f.mode = job.mode;
           f.result.token = job.token;
           f.result.path = job.path;
+          f.result.mode = job.mode;
+          f.result.started_at = std::chrono::system_clock::now();
           std::error_code ec;
           const auto parent = std::filesystem::path(job.path).parent_path();
           if (!parent.empty()) std::filesystem::create_directories(parent, ec);

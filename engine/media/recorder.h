@@ -6,6 +6,7 @@
 // callback runs on the recorder's thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -30,6 +31,8 @@ struct RecordingResult {
   std::uint64_t frames = 0;  // 8 kHz sample frames written
   bool ok = false;           // false: the file could not be written (error says why)
   std::string error;
+  RecordingMode mode = RecordingMode::kStereo;
+  std::chrono::system_clock::time_point started_at;  // when the recorder opened the file
   [[nodiscard]] std::uint64_t duration_ms() const { return frames / 8; }
 };
 

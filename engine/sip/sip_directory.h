@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/core/ids.h"
+#include "engine/core/model.h"
 #include "engine/core/time.h"
 #include "engine/media/media_engine.h"
 #include "engine/media/prompts.h"
@@ -80,6 +81,10 @@ struct SipQueue {
   core::QueueId id;
   std::string name;
   std::string music_on_hold;  // the class its waiting callers hear; empty: the first class
+  // Keys a waiting caller may press to leave (core::QueueConfig::breakout), and the prompt
+  // offering them, said after each position announcement (null: none or missing).
+  std::vector<std::pair<char, core::ExitDestination>> breakout;
+  media::Clip breakout_prompt;
 };
 
 struct SipTenant {

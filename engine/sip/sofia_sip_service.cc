@@ -283,6 +283,12 @@ class SofiaSipService final : public SipService {
     std::uint64_t voicemail_prompt = 0;
     bool voicemail_recording = false;
     std::uint64_t announcement = 0;  // the token of the position announcement playing
+    // The core finished the call through a queue exit that the caller still hears out:
+    // a voicemail, or a closing prompt (closing_prompt: its token) before the hang-up.
+    bool after_queue = false;
+    std::uint64_t closing_prompt = 0;
+    const char* closing_reason = nullptr;
+    bool breakout_requested = false;
     std::vector<std::unique_ptr<AgentLeg>> agents;
     AgentLeg* connected = nullptr;
   };
@@ -356,6 +362,7 @@ class SofiaSipService final : public SipService {
   void on_connected(const core::CallConnected& connected);
   void on_finished(const core::CallFinished& finished);
   void on_queued(const core::CallQueued& queued);
+  void on_exited(const core::CallExited& exited);
 
   // ---- media (the media plane owns the RTP sockets of every open stream) ----
   void open_stream(Leg& leg);
@@ -366,6 +373,7 @@ class SofiaSipService final : public SipService {
   void apply_media(Call& call);
   void hear(Leg& leg, const std::string& what);
   std::string moh_class_of(const Call& call) const;
+  const SipQueue* queue_of(const Call& call) const;
 
   // ---- IVR menus (the caller is answered; the core does not know the call yet) ----
   void start_menu(Call& call, const std::string& name);
@@ -379,6 +387,8 @@ class SofiaSipService final : public SipService {
                        const std::vector<media::Clip>& greeting);
   void end_voicemail(Call& call, const char* why);
   void announce_position(Call& call);
+  bool try_breakout(Call& call, char key);
+  void say_and_hang_up(Call& call, std::vector<media::Clip> clips, const char* reason);
 
   // ---- helpers ----
   const SipTenant* tenant_by_id(core::TenantId id) const;
@@ -694,6 +704,8 @@ void SofiaSipService::on_core_event(const core::CoreEvent& event) {
           post([this, e] { on_finished(e); });
         } else if constexpr (std::is_same_v<E, core::CallQueued>) {
           if (media_ != nullptr) post([this, e] { on_queued(e); });
+        } else if constexpr (std::is_same_v<E, core::CallExited>) {
+          if (media_ != nullptr) post([this, e] { on_exited(e); });
         }
       },
       event);
@@ -1012,6 +1024,8 @@ void SofiaSipService::announce_position(Call& call) {
         for (auto& clip : media::say_number(set, minutes)) clips.push_back(std::move(clip));
         if (auto clip = set.find("minutes")) clips.push_back(clip);
       }
+      if (const SipQueue* q = queue_of(*c); q != nullptr && q->breakout_prompt)
+        clips.push_back(q->breakout_prompt);
       if (clips.empty()) return;
       log(SipLogLevel::kInfo, "sip.announcement",
           {{"call", std::to_string(id.value)},
@@ -1022,6 +1036,100 @@ void SofiaSipService::announce_position(Call& call) {
       media_->play_prompts(c->caller.stream, std::move(clips), c->announcement);
     });
   });
+}
+
+// A key a caller waiting in a queue pressed: one of the queue's breakout keys asks the
+// core to let the call leave (CallExited follows, then on_exited acts on it).
+bool SofiaSipService::try_breakout(Call& call, char key) {
+  if (!call.enqueued || call.finished || call.connected != nullptr || call.breakout_requested)
+    return false;
+  const SipQueue* queue = queue_of(call);
+  if (queue == nullptr) return false;
+  for (const auto& [option, destination] : queue->breakout) {
+    if (option != key) continue;
+    call.breakout_requested = true;
+    log(SipLogLevel::kInfo, "sip.breakout",
+        {{"call", std::to_string(call.id.value)},
+         {"queue", queue->name},
+         {"key", std::string(1, key)},
+         {"to", core::to_string(destination.kind)}});
+    const core::CallId id = call.id;
+    submit([this, id, destination](core::RoutingCore& core) {
+      const core::Status status = core.leave_queue(id, destination);
+      if (status) return;
+      // Not waiting any more (an agent is being rung, or it just answered): the key is
+      // ignored and a later one may try again.
+      post([this, id, message = status.message()] {
+        log(SipLogLevel::kInfo, "sip.breakout_refused",
+            {{"call", std::to_string(id.value)}, {"error", message}});
+        if (Call* c = find_call(id)) c->breakout_requested = false;
+      });
+    });
+    return true;
+  }
+  return false;
+}
+
+// A queue exit the core took (maximum wait, a full or empty queue, a breakout key). The
+// caller is still on the line: voicemail records a message; a callback request and a
+// hang-up say their closing prompt first (the tenant's "callback", or the hang-up's
+// message when it names a prompt, else "goodbye"). A move to another queue needs nothing
+// here (CallQueued follows). Without media for it, on_finished hangs up as before.
+void SofiaSipService::on_exited(const core::CallExited& exited) {
+  Call* call = find_call(exited.call);
+  if (call == nullptr || call->caller.gone || call->caller.stream == 0) return;
+  const core::ExitDestination& to = exited.destination;
+  log(SipLogLevel::kInfo, "sip.queue_exit",
+      {{"call", std::to_string(call->id.value)},
+       {"reason", core::to_string(exited.reason)},
+       {"to", core::to_string(to.kind)},
+       {"target", to.target}});
+  set_menu_due(*call, Clock::time_point::max());  // no more announcements
+  const SipTenant* tenant = tenant_by_id(call->tenant);
+  const media::PromptSet* prompts =
+      tenant != nullptr && tenant->prompts ? tenant->prompts.get() : nullptr;
+  auto prompt = [&](const std::string& name) -> media::Clip {
+    return prompts != nullptr && !name.empty() ? prompts->find(name) : nullptr;
+  };
+  switch (to.kind) {
+    case core::ExitDestination::Kind::kQueue: return;
+    case core::ExitDestination::Kind::kVoicemail: {
+      if (options_.voicemail_directory.empty()) return;
+      answer_caller(*call);
+      call->after_queue = true;
+      std::vector<media::Clip> greeting;
+      if (auto clip = prompt("voicemail")) greeting.push_back(std::move(clip));
+      start_voicemail(*call, to.target.empty() ? "default" : to.target, greeting);
+      return;
+    }
+    case core::ExitDestination::Kind::kCallback: {
+      std::vector<media::Clip> clips;
+      if (auto clip = prompt("callback")) clips.push_back(std::move(clip));
+      say_and_hang_up(*call, std::move(clips), "SIP;cause=200;text=\"callback requested\"");
+      return;
+    }
+    case core::ExitDestination::Kind::kHangup: {
+      std::vector<media::Clip> clips;
+      media::Clip clip = prompt(to.target);
+      if (!clip) clip = prompt("goodbye");
+      if (clip) clips.push_back(std::move(clip));
+      say_and_hang_up(*call, std::move(clips), "SIP;cause=200;text=\"queue exit\"");
+      return;
+    }
+  }
+}
+
+// Plays `clips` to the caller, then hangs up (on_prompts_done); nothing to say: on_finished
+// hangs up at once.
+void SofiaSipService::say_and_hang_up(Call& call, std::vector<media::Clip> clips,
+                                      const char* reason) {
+  if (clips.empty()) return;
+  answer_caller(call);
+  call.after_queue = true;
+  call.closing_prompt = next_prompt_token_++;
+  call.closing_reason = reason;
+  call.caller.hearing = "closing";
+  media_->play_prompts(call.caller.stream, std::move(clips), call.closing_prompt);
 }
 
 // Hands the call to the core, in `queue`, with what the caller chose in menus.
@@ -2228,12 +2336,17 @@ void SofiaSipService::close_stream(Leg& leg) {
   leg.hearing.clear();
 }
 
-std::string SofiaSipService::moh_class_of(const Call& call) const {
+const SipQueue* SofiaSipService::queue_of(const Call& call) const {
   if (const SipTenant* tenant = tenant_by_id(call.tenant)) {
     for (const auto& q : tenant->queues)
-      if (q.id == call.queue) return q.music_on_hold;
+      if (q.id == call.queue) return &q;
   }
-  return {};
+  return nullptr;
+}
+
+std::string SofiaSipService::moh_class_of(const Call& call) const {
+  const SipQueue* queue = queue_of(call);
+  return queue != nullptr ? queue->music_on_hold : std::string();
 }
 
 void SofiaSipService::hear(Leg& leg, const std::string& what) {
@@ -2287,9 +2400,14 @@ void SofiaSipService::on_dtmf(media::StreamId stream, char key) {
         {{"call", std::to_string(leg.call->id.value)},
          {"leg", leg.is_caller ? "caller" : "agent"},
          {"key", std::string(1, key)}});
-    if (leg.is_caller && leg.call->menu != nullptr) on_menu_key(*leg.call, key);
-    if (leg.is_caller && leg.call->voicemail_recording && key == '#')
-      end_voicemail(*leg.call, "caller pressed #");
+    if (!leg.is_caller) return;
+    if (leg.call->menu != nullptr) {
+      on_menu_key(*leg.call, key);
+    } else if (leg.call->voicemail_recording) {
+      if (key == '#') end_voicemail(*leg.call, "caller pressed #");
+    } else {
+      try_breakout(*leg.call, key);
+    }
   });
 }
 
@@ -2301,6 +2419,12 @@ void SofiaSipService::on_prompts_done(media::StreamId stream, std::uint64_t toke
     // The menu's prompt has been said: the caller has its timeout to press a key.
     if (completed && call.menu != nullptr && token == call.menu_prompt)
       set_menu_due(call, Clock::now() + call.menu->timeout);
+    // A queue exit's closing words have been said: goodbye.
+    if (token == call.closing_prompt && call.closing_prompt != 0) {
+      send_bye(call.caller, call.closing_reason);
+      destroy_call(call.id);
+      return;
+    }
     // After an announcement: the music again.
     if (token == call.announcement && call.announcement != 0) {
       call.announcement = 0;
@@ -2327,7 +2451,14 @@ void SofiaSipService::on_finished(const core::CallFinished& finished) {
   if (call == nullptr) return;
   call->finished = true;
   if (call->external) return;  // the caller and the outside party stay bridged here
-  if (call->merging) return;   // finish_attended_transfer moves its far leg
+  if (call->after_queue) {     // voicemail or closing words: the media side ends the call
+    log(SipLogLevel::kInfo, "sip.call_ended",
+        {{"call", std::to_string(call->id.value)},
+         {"state", core::to_string(finished.state)},
+         {"then", call->mailbox.empty() ? "closing prompt" : "voicemail"}});
+    return;
+  }
+  if (call->merging) return;  // finish_attended_transfer moves its far leg
   const char* reason = nullptr;
   switch (finished.state) {
     case core::FinalState::kCompleted: reason = "SIP;cause=200;text=\"call completed\""; break;

@@ -90,6 +90,7 @@ TEST_CASE("migrating an empty database applies everything, a second run nothing"
                             "recordings",
                             "voicemails",
                             "runs",
+                            "call_recordings",
                             "users",
                             "api_tokens",
                             "trunks",

@@ -30,6 +30,9 @@ auto members(R& r) {
     return std::tie(r.run_id, r.seq, r.tenant, r.queue, r.at, r.from_tier, r.to_tier);
   } else if constexpr (std::is_same_v<T, CallbackRecord>) {
     return std::tie(r.call_id, r.tenant, r.queue, r.number, r.requested_at);
+  } else if constexpr (std::is_same_v<T, RecordingRecord>) {
+    return std::tie(r.call_id, r.run_id, r.kind, r.path, r.mode, r.mailbox, r.duration_ms,
+                    r.started_at, r.ended_at, r.ok, r.error);
   } else {
     static_assert(std::is_same_v<T, RunStartedRecord> || std::is_same_v<T, RunStoppedRecord>);
     return std::tie(r.run_id, r.at);
@@ -44,6 +47,13 @@ std::size_t fields_in_format(std::uint32_t format) {
     if (format < 2) return all - 1;  // end_reason came with format 2
   }
   return all;
+}
+
+// How many record types (the first alternatives of Record) a record of `format` may be.
+std::size_t types_in_format(std::uint32_t format) {
+  static_assert(std::is_same_v<std::variant_alternative_t<8, Record>, RecordingRecord>);
+  if (format < 3) return 8;  // RecordingRecord (type 8) came with format 3
+  return std::variant_size_v<Record>;
 }
 
 void put_varint(std::uint64_t v, std::string& out) {
@@ -61,6 +71,7 @@ struct Encoder {
     put_varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63), out);
   }
   void operator()(std::int32_t v) const { (*this)(static_cast<std::int64_t>(v)); }
+  void operator()(bool v) const { out.push_back(v ? 1 : 0); }
   void operator()(const std::string& s) const {
     put_varint(s.size(), out);
     out.append(s);
@@ -86,6 +97,12 @@ class Decoder {
     std::int64_t wide = 0;
     if (!(*this)(wide) || wide < INT32_MIN || wide > INT32_MAX) return false;
     v = static_cast<std::int32_t>(wide);
+    return true;
+  }
+  bool operator()(bool& v) {
+    std::uint8_t b = 0;
+    if (!byte(b) || b > 1) return false;
+    v = b == 1;
     return true;
   }
   bool operator()(std::string& s) {
@@ -183,8 +200,9 @@ Result<Record> decode_record(std::string_view bytes, std::uint32_t format) {
   Decoder decoder(bytes);
   std::uint8_t type = 0;
   if (!decoder.byte(type)) return Result<Record>::failure("empty record");
-  if (type >= std::variant_size_v<Record>) {
-    return Result<Record>::failure("unknown record type " + std::to_string(type));
+  if (type >= types_in_format(format)) {
+    return Result<Record>::failure("unknown record type " + std::to_string(type) +
+                                   " in record format " + std::to_string(format));
   }
   Record record;
   if (!decode_alternative(type, format, decoder, record)) {

@@ -45,6 +45,17 @@ std::vector<Record> sample_records() {
                          "ready", "not-ready", "lunch", "agent", std::nullopt};
   OverflowRecord overflow{42, 1, "acme", "sales", 77, 1, 3};
   CallbackRecord callback{8, "acme", "sales", "+4930123", 1000};
+  RecordingRecord recording;
+  recording.call_id = 1234567890123;
+  recording.run_id = 42;
+  recording.kind = "voicemail";
+  recording.path = "/var/lib/acd/voicemail/acme/sales-box/1234567890123.wav";
+  recording.mode = "mono";
+  recording.mailbox = "sales-box";
+  recording.duration_ms = 2980;
+  recording.started_at = 1'700'000'050'000'000;
+  recording.ended_at = 1'700'000'053'000'123;
+  recording.ok = true;
   return {call,
           leg,
           event,
@@ -52,7 +63,20 @@ std::vector<Record> sample_records() {
           overflow,
           callback,
           RunStartedRecord{42, 1},
-          RunStoppedRecord{42, 2}};
+          RunStoppedRecord{42, 2},
+          recording};
+}
+
+// `record` encodes to the same bytes in `format` as in the current one, and decodes back.
+void check_same_in_format(const Record& record, std::uint32_t format) {
+  std::string old_bytes;
+  encode_record(record, old_bytes, format);
+  std::string new_bytes;
+  encode_record(record, new_bytes);
+  CHECK(old_bytes == new_bytes);
+  auto old_decoded = decode_record(old_bytes, format);
+  REQUIRE(old_decoded.ok());
+  CHECK(old_decoded.value() == record);
 }
 
 TEST_CASE("every record type survives encode and decode unchanged", "[records][codec]") {
@@ -63,6 +87,33 @@ TEST_CASE("every record type survives encode and decode unchanged", "[records][c
     REQUIRE(decoded.ok());
     CHECK(decoded.value() == record);
   }
+}
+
+TEST_CASE("a recording that could not be written keeps its error", "[records][codec]") {
+  RecordingRecord failed;
+  failed.call_id = 77;
+  failed.run_id = 42;
+  failed.path = "/var/lib/acd/recordings/acme/2024-05-01/77.wav";
+  failed.mode = "mixed";
+  failed.duration_ms = 1500;
+  failed.started_at = 1'700'000'000'000'000;
+  failed.ended_at = 1'700'000'002'000'000;
+  failed.ok = false;
+  failed.error = "No space left on device";
+  std::string bytes;
+  encode_record(failed, bytes);
+  auto decoded = decode_record(bytes);
+  REQUIRE(decoded.ok());
+  CHECK(std::get<RecordingRecord>(decoded.value()) == failed);
+  // ok is one byte, 0 or 1: anything else is refused, not read as true.
+  failed.ok = true;
+  failed.error.clear();
+  std::string ok_bytes;
+  encode_record(failed, ok_bytes);
+  const std::size_t ok_at = ok_bytes.size() - 1 - 1;  // before the error's length (0)
+  REQUIRE(ok_bytes[ok_at] == 1);
+  ok_bytes[ok_at] = 2;
+  CHECK_FALSE(decode_record(ok_bytes).ok());
 }
 
 TEST_CASE("extreme integers and empty strings round-trip", "[records][codec]") {
@@ -96,7 +147,7 @@ TEST_CASE("records of format 1 (before CallRecord.end_reason) still decode", "[r
   std::string v1;
   encode_record(call, v1, 1);
   std::string v2;
-  encode_record(call, v2);
+  encode_record(call, v2, 2);
   // Format 1 is format 2 without the trailing end_reason (a length and the bytes).
   CHECK(v2.size() == v1.size() + 1 + call.end_reason.size());
   CHECK(v2.compare(0, v1.size(), v1) == 0);
@@ -105,19 +156,31 @@ TEST_CASE("records of format 1 (before CallRecord.end_reason) still decode", "[r
   call.end_reason.clear();
   CHECK(std::get<CallRecord>(decoded.value()) == call);
   // Read in the wrong format, either one is refused rather than misread.
-  CHECK_FALSE(decode_record(v1).ok());
+  CHECK_FALSE(decode_record(v1, 2).ok());
   CHECK_FALSE(decode_record(v2, 1).ok());
-  // Other record types are the same in both formats.
+  // Other record types format 1 has are the same in both formats.
   for (const Record& record : sample_records()) {
     if (std::holds_alternative<CallRecord>(record)) continue;
-    std::string old_bytes;
-    encode_record(record, old_bytes, 1);
-    std::string new_bytes;
-    encode_record(record, new_bytes);
-    CHECK(old_bytes == new_bytes);
-    auto old_decoded = decode_record(old_bytes, 1);
-    REQUIRE(old_decoded.ok());
-    CHECK(old_decoded.value() == record);
+    if (std::holds_alternative<RecordingRecord>(record)) continue;
+    check_same_in_format(record, 1);
+  }
+}
+
+TEST_CASE("records of format 2 (before RecordingRecord) still decode", "[records][codec]") {
+  // Format 3 only adds a record type: the others are the same in formats 2 and 3.
+  for (const Record& record : sample_records()) {
+    if (std::holds_alternative<RecordingRecord>(record)) continue;
+    check_same_in_format(record, 2);
+  }
+  // A recording in a segment that says format 1 or 2 is not one an engine of that format
+  // wrote: refused.
+  std::string recording;
+  encode_record(sample_records().back(), recording);
+  REQUIRE(decode_record(recording).ok());
+  for (const std::uint32_t format : {1u, 2u}) {
+    auto refused = decode_record(recording, format);
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error().message, Catch::Contains("unknown record type 8"));
   }
 }
 

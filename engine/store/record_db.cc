@@ -134,11 +134,28 @@ Row callback_row(const CallbackRecord& r) {
   return row.take();
 }
 
+Row recording_row(const RecordingRecord& r) {
+  CopyRow row;
+  row.number(r.call_id).text(r.path).number(r.run_id).text(r.kind).text(r.mode);
+  row.text_or_null(r.mailbox).number(r.duration_ms).time(r.started_at).time(r.ended_at);
+  row.text(r.ok ? "true" : "false").text_or_null(r.error);
+  return row.take();
+}
+
 // The history tables in the order their staging tables are filled.
-enum TableIndex { kCalls, kLegs, kQueueEvents, kAgentStates, kOverflows, kCallbacks, kTables };
+enum TableIndex {
+  kCalls,
+  kLegs,
+  kQueueEvents,
+  kAgentStates,
+  kOverflows,
+  kCallbacks,
+  kRecordings,
+  kTables
+};
 constexpr std::array<const char*, kTables> kTableNames = {
-    "calls",    "call_legs", "queue_events", "agent_state_events", "queue_overflow_events",
-    "callbacks"};
+    "calls",     "call_legs",      "queue_events", "agent_state_events", "queue_overflow_events",
+    "callbacks", "call_recordings"};
 
 }  // namespace
 
@@ -205,6 +222,8 @@ Result<WriteCounts> RecordDatabase::write(const std::vector<Record>& records) {
             rows[kOverflows].push_back(overflow_row(r));
           else if constexpr (std::is_same_v<T, CallbackRecord>)
             rows[kCallbacks].push_back(callback_row(r));
+          else if constexpr (std::is_same_v<T, RecordingRecord>)
+            rows[kRecordings].push_back(recording_row(r));
           else if constexpr (std::is_same_v<T, RunStartedRecord>)
             started.push_back(&r);
           else

@@ -50,6 +50,30 @@ std::int64_t count(const std::string& dsn, const std::string& sql) {
   return tx.exec(sql)[0][0].as<std::int64_t>();
 }
 
+std::string text(const std::string& dsn, const std::string& sql) {
+  pqxx::connection c(dsn);
+  pqxx::nontransaction tx(c);
+  return tx.exec(sql)[0][0].c_str();
+}
+
+// The recording of call `call_id` and, when `voicemail`, a message left in 'sales-box'.
+RecordingRecord recording(std::int64_t run, std::int64_t call_id, bool voicemail) {
+  RecordingRecord r;
+  r.call_id = call_id;
+  r.run_id = run;
+  r.kind = voicemail ? "voicemail" : "call";
+  r.path = voicemail
+               ? "/var/lib/acd/voicemail/acme/sales-box/" + std::to_string(call_id) + ".wav"
+               : "/var/lib/acd/recordings/acme/2027-01-15/" + std::to_string(call_id) + ".wav";
+  r.mode = voicemail ? "mono" : "stereo";
+  r.mailbox = voicemail ? "sales-box" : "";
+  r.duration_ms = voicemail ? 3000 : 61'480;
+  r.started_at = 1'800'000'000'000'000;
+  r.ended_at = r.started_at + (voicemail ? 3'020'000 : 61'500'000);
+  r.ok = true;
+  return r;
+}
+
 // A finished call with its events; call ids and times derived from `n`.
 std::vector<Record> finished_call(std::int64_t run, std::int64_t n) {
   const std::int64_t id = 1'000'000 + n;
@@ -149,6 +173,58 @@ TEST_CASE("records reach the database once, and a full replay inserts nothing",
     CHECK(stats.duplicates == 240);  // every replayed row was already there
     CHECK(count(t.dsn(), "SELECT count(*) FROM calls") == 40);
     CHECK(count(t.dsn(), "SELECT count(*) FROM queue_events") == 160);
+  }
+}
+
+TEST_CASE("recordings reach call_recordings once, as the recorder reported them",
+          "[records][store][recordings]") {
+  testing::TestCluster t;
+  REQUIRE(migrate(t.dsn(), builtin_migrations()).ok());
+  const auto spool = t.root() / "spool";
+  LogWatch watch;
+  RecordingRecord failed = recording(50, 502, false);
+  failed.mode = "mixed";
+  failed.duration_ms = 0;
+  failed.ok = false;
+  failed.error = "System error : No space left on device.";
+  {
+    auto store = RecordStore::open(options_for(t.dsn(), spool, 50, watch));
+    REQUIRE(store.ok());
+    // Call 501 was recorded and then left a message; the same record twice ships once.
+    (*store)->submit(recording(50, 501, false));
+    (*store)->submit(recording(50, 501, true));
+    (*store)->submit(failed);
+    (*store)->submit(recording(50, 501, false));
+    REQUIRE((*store)->wait_shipped(kGenerous));
+    (*store)->stop(10s);
+    CHECK((*store)->stats().duplicates == 1);
+  }
+  CHECK(count(t.dsn(), "SELECT count(*) FROM call_recordings") == 3);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM call_recordings WHERE call_id = 501") == 2);
+  CHECK(text(t.dsn(),
+             "SELECT concat_ws(' ', run_id, kind, path, mode, coalesce(mailbox, '-'), "
+             "duration_ms, started_at AT TIME ZONE 'UTC', ended_at AT TIME ZONE 'UTC', ok::text, "
+             "coalesce(error, '-')) FROM call_recordings WHERE call_id = 501 AND kind = "
+             "'call'") ==
+        "50 call /var/lib/acd/recordings/acme/2027-01-15/501.wav stereo - 61480 "
+        "2027-01-15 08:00:00 2027-01-15 08:01:01.5 true -");
+  CHECK(text(t.dsn(),
+             "SELECT concat_ws(' ', kind, path, mode, mailbox, duration_ms, ok::text) "
+             "FROM call_recordings WHERE call_id = 501 AND kind = 'voicemail'") ==
+        "voicemail /var/lib/acd/voicemail/acme/sales-box/501.wav mono sales-box 3000 true");
+  CHECK(text(t.dsn(),
+             "SELECT concat_ws(' ', mode, duration_ms, ok::text, error) FROM call_recordings "
+             "WHERE call_id = 502") == "mixed 0 false System error : No space left on device.");
+
+  SECTION("a later run shipping the same recordings again inserts nothing") {
+    auto store = RecordStore::open(options_for(t.dsn(), spool, 51, watch));
+    REQUIRE(store.ok());
+    (*store)->submit(recording(50, 501, true));
+    (*store)->submit(failed);
+    REQUIRE((*store)->wait_shipped(kGenerous));
+    (*store)->stop(10s);
+    CHECK((*store)->stats().duplicates == 2);
+    CHECK(count(t.dsn(), "SELECT count(*) FROM call_recordings") == 3);
   }
 }
 

@@ -1,10 +1,12 @@
 // Records: the history rows the engine writes to PostgreSQL (see migrations/0002_history.sql),
 // as plain values. The routing side (engine/app/call_recorder) makes them from the core's
-// events; the RecordStore spools them to disk and ships them to the database.
+// events, the daemon a RecordingRecord from each recording the media engine finishes; the
+// RecordStore spools them to disk and ships them to the database.
 //
 // Every record carries the keys that make writing it idempotent: a call row its call_id,
 // a call's leg and queue events (call_id, seq), agent-state and overflow events
-// (run_id, seq). Times are microseconds since the Unix epoch; durations milliseconds.
+// (run_id, seq), a recording (call_id, path). Times are microseconds since the Unix epoch;
+// durations milliseconds.
 // Names (tenant, queue, agent, reason) are text as the configuration spells them.
 // Thread-safety: plain values.
 #pragma once
@@ -134,8 +136,29 @@ struct RunStoppedRecord {
   friend bool operator==(const RunStoppedRecord&, const RunStoppedRecord&) = default;
 };
 
+// A call recording or voicemail message whose file is complete (or could not be written):
+// what the media engine's recorder reported (engine/media/recorder.h). Keyed by
+// (call_id, path): a call has at most one recording and one voicemail message, each its
+// own file.
+struct RecordingRecord {
+  std::int64_t call_id = 0;
+  std::int64_t run_id = 0;
+  std::string kind = "call";     // call (from the bridge to the end), voicemail (a message)
+  std::string path;              // the WAV file
+  std::string mode = "stereo";   // call: stereo or mixed (media::RecordingMode); voicemail: mono
+  std::string mailbox;           // voicemail: the mailbox it was left in; empty: none
+  std::int64_t duration_ms = 0;  // the audio in the file (paused stretches are not in it)
+  EpochMicros started_at = 0;    // the file was opened
+  EpochMicros ended_at = 0;      // the file was complete
+  bool ok = false;               // false: the file could not be (fully) written
+  std::string error;             // why not; empty when ok
+
+  friend bool operator==(const RecordingRecord&, const RecordingRecord&) = default;
+};
+
 // The order of the alternatives is the spool's type byte: append only.
-using Record = std::variant<CallRecord, CallLegRecord, QueueEventRecord, AgentStateRecord,
-                            OverflowRecord, CallbackRecord, RunStartedRecord, RunStoppedRecord>;
+using Record =
+    std::variant<CallRecord, CallLegRecord, QueueEventRecord, AgentStateRecord, OverflowRecord,
+                 CallbackRecord, RunStartedRecord, RunStoppedRecord, RecordingRecord>;
 
 }  // namespace acd::store

@@ -79,6 +79,44 @@ count() {
   awk -v c="$2" -v e="${3:-}" '$1 !~ /^#/ && $5 == c && (e == "" || $6 == e) { n++ } END { print n + 0 }' "$1"
 }
 
+# expect_recording_row CALL KIND PATH SECONDS: CALL's call_recordings row of KIND reaches
+# the database (the record store ships asynchronously: waits up to 60 s), names PATH, says
+# ok and a duration within 200 ms of SECONDS (the file's, as wav_levels measured it).
+expect_recording_row() {
+  local call="$1" kind="$2" path="$3" seconds="$4" got="" deadline=$((SECONDS + 60))
+  local row_path duration_ms ok
+  while :; do
+    got="$(sql "SELECT path, duration_ms, ok FROM call_recordings WHERE call_id = $call AND kind = '$kind'" 2>/dev/null || true)"
+    [[ -n "$got" ]] && break
+    ((SECONDS < deadline)) || fail "call $call has no $kind row in call_recordings after 60 s"
+    sleep 0.2
+  done
+  [[ "$got" != *$'\n'* ]] || fail "call $call has more than one $kind row in call_recordings: $got"
+  IFS='|' read -r row_path duration_ms ok <<<"$got"
+  echo "call_recordings: $kind $row_path $duration_ms ms ok=$ok"
+  [[ "$row_path" == "$path" ]] || fail "the $kind row of call $call names $row_path, not $path"
+  [[ "$ok" == t ]] || fail "the $kind row of call $call says ok=$ok"
+  awk -v d="$duration_ms" -v s="$seconds" 'BEGIN { x = d - s * 1000; exit !(x >= -200 && x <= 200) }' ||
+    fail "the $kind row of call $call says $duration_ms ms; the file lasts $seconds s"
+}
+
+# expect_voicemail CALL MAILBOX: CALL left a message in MAILBOX, cut at the maximum
+# length (3 s) and not silent, and its call_recordings row says so.
+expect_voicemail() {
+  local call="$1" mailbox="$2" message seconds level
+  wait_log "event=sip.voicemail_end call=$call mailbox=$mailbox why=\"maximum length\""
+  wait_log "event=voicemail.recorded call=$call .*ok=true"
+  message="$dir/voicemail/acme/$mailbox/$call.wav"
+  [[ -f "$message" ]] || fail "no voicemail file at $message"
+  read -r seconds level _ < <(wav_levels "$message")
+  echo "voicemail: $seconds s, level $level"
+  awk -v s="$seconds" 'BEGIN { exit !(s >= 2.5 && s <= 3.5) }' || fail "the message lasts $seconds s (3 s expected)"
+  ((level > 2000)) || fail "the message is silent ($level)"
+  expect_recording_row "$call" voicemail "$message" "$seconds"
+  [[ "$(sql "SELECT mode || ' ' || mailbox FROM call_recordings WHERE call_id = $call AND kind = 'voicemail'")" == "mono $mailbox" ]] ||
+    fail "the voicemail row of call $call does not say mode mono, mailbox $mailbox"
+}
+
 case "$case_name" in
   moh_then_bridge)
     # A queued caller hears music at 50 packets/s from the answer until the agent
@@ -132,6 +170,7 @@ case "$case_name" in
     awk -v s="$seconds" 'BEGIN { exit !(s >= 3.0 && s <= 5.0) }' || fail "the recording lasts $seconds s (about 4 s of talk expected)"
     ((left > 2000)) || fail "the caller's channel of the recording is silent ($left)"
     ((right > 2000)) || fail "the agent's channel of the recording is silent ($right)"
+    expect_recording_row "$call" call "$recording" "$seconds"
     ;;
   ivr_rfc4733 | ivr_inband | ivr_timeout)
     # The caller dials the menu's number and chooses with a key, sent as an RFC 4733
@@ -181,15 +220,8 @@ case "$case_name" in
     start_caller caller_media_wait_bye.xml 300 -set rtp_port "$probe_port"
     wait_pid "$last_pid" "caller"
     stop_probe "$caller_probe"
-    wait_log "event=sip.voicemail_end .*mailbox=sales-box why=\"maximum length\""
     call="$(call_id_of 1)"
-    wait_log "event=voicemail.recorded call=$call .*ok=true"
-    message="$dir/voicemail/acme/sales-box/$call.wav"
-    [[ -f "$message" ]] || fail "no voicemail file at $message"
-    read -r seconds level _ < <(wav_levels "$message")
-    echo "voicemail: $seconds s, level $level"
-    awk -v s="$seconds" 'BEGIN { exit !(s >= 2.5 && s <= 3.5) }' || fail "the message lasts $seconds s (3 s expected)"
-    ((level > 2000)) || fail "the message is silent ($level)"
+    expect_voicemail "$call" sales-box
     greeting=$(count "$dir/caller.rtp" tone700) beep=$(count "$dir/caller.rtp" tone1000)
     ((greeting >= 20)) || fail "the caller heard $greeting packets of the greeting"
     ((beep >= 10)) || fail "the caller heard $beep packets of the beep"
@@ -213,6 +245,66 @@ case "$case_name" in
     first_one=$(awk '$5 == "tone900" { print $1; exit }' "$dir/caller.rtp")
     resumed=$(awk -v a="$first_one" -v b="$last_one" '$5 == "tone600" && $1 > a && $1 < b { n++ } END { print n + 0 }' "$dir/caller.rtp")
     ((resumed >= 40)) || fail "the music did not resume between the announcements ($resumed packets)"
+    ;;
+  breakout_voicemail)
+    # Nobody answers in helpdesk. After each position announcement the caller hears the
+    # queue's breakout offer (1100 Hz); key 1 leaves the queue for voicemail: the
+    # greeting (700 Hz), the beep (1000 Hz), then the message until the maximum length.
+    ANNOUNCE=1s start_sip_acdd
+    start_probe caller 400 --listen-for 600,700,1000,1100 --dtmf 1@2500
+    caller_probe=$probe_pid
+    start_caller caller_media_wait_bye.xml 400 -set rtp_port "$probe_port"
+    wait_pid "$last_pid" "caller"
+    stop_probe "$caller_probe"
+    call="$(call_id_of 1)"
+    wait_log "event=sip.breakout call=$call queue=helpdesk key=1 to=voicemail"
+    wait_log "event=sip.queue_exit call=$call reason=[a-z-]+ to=voicemail target=helpdesk-box"
+    wait_log "event=call.finished tenant=acme call=$call .*state=voicemail"
+    expect_voicemail "$call" helpdesk-box
+    offer=$(count "$dir/caller.rtp" tone1100) greeting=$(count "$dir/caller.rtp" tone700)
+    echo "breakout offer: $offer packets; greeting: $greeting packets"
+    ((offer >= 15)) || fail "the caller heard $offer packets of the breakout offer"
+    ((greeting >= 20)) || fail "the caller heard $greeting packets of the greeting"
+    [[ "$(sql "SELECT final_state FROM calls WHERE call_id = $call")" == voicemail ]] ||
+      fail "call $call was not recorded as voicemail"
+    ;;
+  breakout_callback)
+    # Key 2 asks for a callback: the caller hears the tenant's "callback" prompt (1200 Hz)
+    # and the engine hangs up; the request is in the database.
+    start_sip_acdd
+    start_probe caller 400 --listen-for 600,1200 --dtmf 2@1500
+    caller_probe=$probe_pid
+    start_caller caller_media_wait_bye.xml 400 -set rtp_port "$probe_port"
+    wait_pid "$last_pid" "caller"
+    stop_probe "$caller_probe"
+    call="$(call_id_of 1)"
+    wait_log "event=sip.breakout call=$call queue=helpdesk key=2 to=callback"
+    wait_log "event=call.finished tenant=acme call=$call .*state=callback"
+    closing=$(count "$dir/caller.rtp" tone1200)
+    echo "callback confirmation: $closing packets"
+    ((closing >= 20)) || fail "the caller heard $closing packets of the callback prompt (0.5 s)"
+    deadline=$((SECONDS + 60))
+    until [[ "$(sql "SELECT count(*) FROM callbacks WHERE call_id = $call" 2>/dev/null || true)" == 1 ]]; do
+      ((SECONDS < deadline)) || fail "no callback request for call $call in the database after 60 s"
+      sleep 0.2
+    done
+    ;;
+  timeout_goodbye)
+    # nightline: after max_wait (2 s) the exit hangs up with the message "goodbye", a
+    # prompt of the tenant's set (1300 Hz), said before the engine's BYE.
+    start_sip_acdd
+    start_probe caller 400 --listen-for 600,1300
+    caller_probe=$probe_pid
+    start_caller caller_media_wait_bye.xml 401 -set rtp_port "$probe_port"
+    wait_pid "$last_pid" "caller"
+    stop_probe "$caller_probe"
+    call="$(call_id_of 1)"
+    wait_log "event=sip.queue_exit call=$call reason=max-wait to=hangup target=goodbye"
+    wait_log "event=call.finished tenant=acme call=$call .*state=hung-up"
+    moh=$(count "$dir/caller.rtp" tone600) goodbye=$(count "$dir/caller.rtp" tone1300)
+    echo "before the exit: $moh packets of music; goodbye: $goodbye packets"
+    ((moh >= 50)) || fail "the caller heard $moh packets of music while waiting (2 s)"
+    ((goodbye >= 20)) || fail "the caller heard $goodbye packets of the goodbye prompt (0.5 s)"
     ;;
   *) fail "unknown case $case_name" ;;
 esac

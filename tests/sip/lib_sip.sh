@@ -24,6 +24,9 @@ start_sip_acdd() {
   write_tone_wav "$dir/prompts/invalid.wav" 500 8000 0.3
   write_tone_wav "$dir/prompts/voicemail.wav" 700 8000 0.5
   write_tone_wav "$dir/prompts/position.wav" 800 8000 0.4
+  write_tone_wav "$dir/prompts/breakout.wav" 1100 8000 0.4
+  write_tone_wav "$dir/prompts/callback.wav" 1200 8000 0.5
+  write_tone_wav "$dir/prompts/goodbye.wav" 1300 8000 0.5
   mkdir -p "$dir/prompts/digits"
   write_tone_wav "$dir/prompts/digits/1.wav" 900 8000 0.2
   sed -e "s|@DIR@|$dir|g" -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" \
