@@ -13,10 +13,10 @@
 #include <map>
 #include <sstream>
 
-#include "engine/app/digest.h"
 #include "engine/app/duration.h"
 #include "engine/app/spelling.h"
 #include "engine/app/yaml_reader.h"
+#include "engine/common/digest.h"
 
 namespace acd::app {
 namespace {
@@ -199,6 +199,7 @@ class Loader {
   void read_log(const YAML::Node& node, const std::string& path);
   void read_core(const YAML::Node& node, const std::string& path);
   void read_shutdown(const YAML::Node& node, const std::string& path);
+  void read_api(const YAML::Node& node, const std::string& path);
   void read_database(const YAML::Node& node, const std::string& path);
   void read_sip(const YAML::Node& node, const std::string& path);
   void read_sip_listen(const YAML::Node& node, const std::string& path);
@@ -294,13 +295,14 @@ ConfigResult Loader::load(std::string_view text) {
 
 void Loader::read_root(const YAML::Node& root) {
   MapReader map(root, "", errors_,
-                {"log", "core", "shutdown", "database", "sip", "demo", "tenants"});
+                {"log", "core", "shutdown", "database", "sip", "api", "demo", "tenants"});
   if (!map.ok()) return;
   if (auto n = map.get("log")) read_log(*n, "log");
   if (auto n = map.get("core")) read_core(*n, "core");
   if (auto n = map.get("shutdown")) read_shutdown(*n, "shutdown");
   if (auto n = map.get("database")) read_database(*n, "database");
   if (auto n = map.get("sip")) read_sip(*n, "sip");
+  if (auto n = map.get("api")) read_api(*n, "api");
   if (auto n = map.require("tenants")) {
     declare_tenants(*n, "tenants");
     for (auto& tenant : tenants_) read_tenant(tenant);
@@ -326,6 +328,27 @@ void Loader::read_core(const YAML::Node& node, const std::string& path) {
     }
   }
   map.read("realtime_priority", config_.core.realtime_priority, 0, 99);
+}
+
+void Loader::read_api(const YAML::Node& node, const std::string& path) {
+  MapReader map(node, path, errors_, {"listen"});
+  if (!map.ok()) return;
+  if (!map.read("listen", config_.api.listen) || config_.api.listen.empty()) return;
+  // host:port, an IPv6 host in brackets.
+  const std::string& listen = config_.api.listen;
+  const auto colon = listen.rfind(':');
+  const std::string host = colon == std::string::npos ? std::string() : listen.substr(0, colon);
+  const std::string port = colon == std::string::npos ? std::string() : listen.substr(colon + 1);
+  const bool host_ok = !host.empty() && (host.front() != '[' || host.back() == ']') &&
+                       (host.front() == '[' || host.find(':') == std::string::npos);
+  const bool port_ok = !port.empty() && port.size() <= 5 &&
+                       port.find_first_not_of("0123456789") == std::string::npos &&
+                       std::stoi(port) <= 65535;
+  if (!host_ok || !port_ok)
+    errors_.add(map.get("listen")->Mark(), map.path_of("listen"),
+                "expected host:port such as \"127.0.0.1:50051\" or \"[::1]:50051\" (port 0: "
+                "any free port), got " +
+                    quoted(listen));
 }
 
 void Loader::read_shutdown(const YAML::Node& node, const std::string& path) {

@@ -125,6 +125,13 @@ struct DemoQueue {
   double weight = 1.0;
 };
 
+// The gRPC API (engine/api): agent desktops, supervisor consoles, admin tools.
+struct ApiConfig {
+  // host:port to listen on ("127.0.0.1:50051", "[::1]:50051"); port 0: the kernel picks
+  // one; empty: no API (the default).
+  std::string listen;
+};
+
 // Simulated traffic, to watch the engine without real callers.
 struct DemoConfig {
   bool enabled = false;
@@ -181,6 +188,7 @@ struct DaemonConfig {
   DatabaseConfig database;
   SipConfig sip;
   MediaConfig media;
+  ApiConfig api;
   DemoConfig demo;
   std::vector<TenantSettings> tenants;
   core::CoreConfig domain;                 // what RoutingCore::apply_config takes

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "engine/app/config_cli.h"
-#include "engine/app/digest.h"
+#include "engine/common/digest.h"
 #include "engine/store/migrator.h"
 #include "engine/store/test_cluster_util.h"
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/app/digest.h"
+#include "engine/common/digest.h"
 
 namespace acd::app {
 namespace {

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "engine/app/api_wiring.h"
 #include "engine/app/call_ids.h"
 #include "engine/app/config_db.h"
 #include "engine/app/logging.h"
@@ -112,6 +113,7 @@ Daemon::Daemon(DaemonOptions options, DaemonConfig config, NameRegistry registry
 
 Daemon::~Daemon() {
   if (watcher_) watcher_->stop();
+  stop_api();
   stop_sip();
   thread_.stop();
   stop_records();
@@ -305,6 +307,33 @@ bool Daemon::start_sip() {
   return true;
 }
 
+// The API answers from the core's thread: it starts once the core has its configuration.
+bool Daemon::start_api() {
+  if (config_->api.listen.empty()) return true;
+  api::ApiHooks hooks;
+  hooks.submit = [this](std::function<void(core::RoutingCore&)> command) {
+    return thread_.submit(std::move(command));
+  };
+  hooks.log = make_api_logger();
+  api_ = std::make_unique<api::ApiServer>(api::ApiOptions{config_->api.listen}, std::move(hooks),
+                                          make_api_directory(*config_));
+  if (auto error = api_->start()) {
+    log_event(LogLevel::kCritical, "api.failed",
+              {{"error", *error}, {"action", "exiting; fix api.listen in the configuration"}});
+    api_.reset();
+    return false;
+  }
+  return true;
+}
+
+// Stops taking API calls; the calls in progress finish (their commands run on the core
+// thread, which still runs).
+void Daemon::stop_api() {
+  if (!api_) return;
+  api_->stop();
+  api_.reset();
+}
+
 // Ends the calls the SIP side still holds (BYE/CANCEL) and stops its thread; the core
 // thread still runs, so commands the SIP side submitted on the way out are taken.
 void Daemon::stop_sip() {
@@ -361,6 +390,13 @@ int Daemon::run() {
   }
 
   if (!start_sip()) {
+    thread_.stop();
+    stop_records();
+    close_store();
+    return 3;
+  }
+  if (!start_api()) {
+    stop_sip();
     thread_.stop();
     stop_records();
     close_store();
@@ -535,6 +571,7 @@ bool Daemon::apply_running(std::shared_ptr<const DaemonConfig> config, const cha
   config_ = std::move(config);
   configure_logs(*config_);
   if (sip_) sip_->set_directory(make_sip_directory(*config_));
+  if (api_) api_->set_directory(make_api_directory(*config_));
   if (config_->demo.enabled && !demo_) {
     demo_ = std::make_unique<DemoTraffic>(thread_, *config_);
     demo_->start();
@@ -589,6 +626,7 @@ void Daemon::finish(const char* why) {
   stop_signals_.cancel(ignored);
   hangup_signal_.cancel(ignored);
   if (demo_) demo_->stop();
+  stop_api();
   stop_sip();
   thread_.stop();
   const auto snapshot = thread_.latest_snapshot();

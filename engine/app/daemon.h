@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/api/api_server.h"
 #include "engine/app/call_recorder.h"
 #include "engine/app/config.h"
 #include "engine/app/core_event_logger.h"
@@ -79,6 +80,8 @@ class Daemon {
   void close_store();
   bool start_sip();
   void stop_sip();
+  bool start_api();  // the gRPC API, when api.listen is set
+  void stop_api();
   bool start_media();  // loads the music-on-hold classes and starts the media thread
   void stop_media();
   void wait_for_signal();
@@ -119,6 +122,7 @@ class Daemon {
   std::atomic<sip::SipService*> media_events_target_{nullptr};  // the media thread's events go here
   std::unique_ptr<sip::SipService> sip_;                        // the SIP side, when sip.enabled
   std::unique_ptr<SipEventForwarder> sip_forwarder_;            // core events -> sip_
+  std::unique_ptr<api::ApiServer> api_;                         // the gRPC API, when api.listen
   bool sip_stopped_ = false;                                    // stop_sip() has run
   std::vector<std::unique_ptr<DemoTraffic>> retired_demos_;     // disabled by a reload
 

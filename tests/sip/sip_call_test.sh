@@ -411,6 +411,9 @@ case "$case_name" in
     refused 100 488 "18 4"
     grep -E 'event=sip.invite_refused status=403 reason="unknown source"' "$log" >/dev/null ||
       fail "no log line for the 403"
+    # The gRPC API runs beside SIP (api.listen with port 0).
+    grep -E 'event=api.listening address=127.0.0.1:0 port=[1-9][0-9]*' "$log" >/dev/null ||
+      fail "the API did not start"
     ! grep -E 'event=call.queued' "$log" >/dev/null || fail "a refused call was queued"
     ;;
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace acd::app {
+namespace acd {
 
 std::string sha256_hex(std::string_view data);
 std::string md5_hex(std::string_view data);
@@ -15,4 +15,4 @@ std::string sip_ha1(std::string_view username, std::string_view realm, std::stri
 // True when `text` is exactly `digits` lower-case hex digits.
 bool is_lower_hex(std::string_view text, std::size_t digits);
 
-}  // namespace acd::app
+}  // namespace acd

@@ -1,11 +1,11 @@
-#include "engine/app/digest.h"
+#include "engine/common/digest.h"
 
 #include <openssl/evp.h>
 
 #include <memory>
 #include <stdexcept>
 
-namespace acd::app {
+namespace acd {
 namespace {
 
 std::string digest_hex(const EVP_MD* md, std::string_view data) {
@@ -51,4 +51,4 @@ bool is_lower_hex(std::string_view text, std::size_t digits) {
   return true;
 }
 
-}  // namespace acd::app
+}  // namespace acd

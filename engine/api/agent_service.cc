@@ -1,0 +1,129 @@
+#include "engine/api/agent_service.h"
+
+#include <algorithm>
+
+#include "engine/api/convert.h"
+
+namespace acd::api {
+
+namespace v1 = acd::v1;
+
+grpc::ServerUnaryReactor* AgentServiceImpl::run(grpc::CallbackServerContext* context,
+                                                std::string_view rpc, v1::AgentStatus* response,
+                                                Command command, Check check) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto authorized = context_.authorize(*context, rpc, Roles{Role::kAgent});
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  Caller caller = std::move(std::get<Caller>(authorized));
+  if (!caller.user->agent.valid()) {
+    context_.log(ApiLogLevel::kWarn, "api.denied",
+                 {{"rpc", std::string(rpc)},
+                  {"tenant", caller.user->tenant_name},
+                  {"user", caller.user->name},
+                  {"reason", "the user works as no agent"}});
+    reactor->Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                 "user " + caller.user->name + " works as no agent"));
+    return reactor;
+  }
+  if (check) {
+    if (auto refusal = check(caller)) {
+      reactor->Finish(*refusal);
+      return reactor;
+    }
+  }
+  const bool queued = context_.submit([reactor, response, caller = std::move(caller),
+                                       command = std::move(command)](core::RoutingCore& core) {
+    const core::AgentId agent = caller.user->agent;
+    if (const core::Status status = command(core, agent); !status) {
+      reactor->Finish(to_grpc(status));
+      return;
+    }
+    fill_agent_status(core, agent, caller.user->agent_name, *response);
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued)
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the engine is shutting down"));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::Login(grpc::CallbackServerContext* context,
+                                                  const v1::LoginRequest* request,
+                                                  v1::AgentStatus* response) {
+  const bool ready = request->ready();
+  return run(
+      context, "AgentService.Login", response,
+      [ready](core::RoutingCore& core, core::AgentId agent) { return core.login(agent, ready); });
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::Logout(grpc::CallbackServerContext* context,
+                                                   const v1::LogoutRequest*,
+                                                   v1::AgentStatus* response) {
+  return run(context, "AgentService.Logout", response,
+             [](core::RoutingCore& core, core::AgentId agent) { return core.logout(agent); });
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::SetReady(grpc::CallbackServerContext* context,
+                                                     const v1::SetReadyRequest*,
+                                                     v1::AgentStatus* response) {
+  return run(context, "AgentService.SetReady", response,
+             [](core::RoutingCore& core, core::AgentId agent) { return core.set_ready(agent); });
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::SetNotReady(grpc::CallbackServerContext* context,
+                                                        const v1::SetNotReadyRequest* request,
+                                                        v1::AgentStatus* response) {
+  std::string reason = request->reason();
+  auto check = [reason](const Caller& caller) -> std::optional<grpc::Status> {
+    if (reason.empty()) return invalid_field("reason", "required: a not-ready reason code");
+    const ApiTenant* tenant = caller.directory->tenant(caller.user->tenant);
+    if (tenant != nullptr && !tenant->not_ready_reasons.empty() &&
+        std::find(tenant->not_ready_reasons.begin(), tenant->not_ready_reasons.end(), reason) ==
+            tenant->not_ready_reasons.end())
+      return invalid_field("reason",
+                           "unknown reason code \"" + reason + "\" of tenant " + tenant->name);
+    return std::nullopt;
+  };
+  return run(
+      context, "AgentService.SetNotReady", response,
+      [reason](core::RoutingCore& core, core::AgentId agent) {
+        return core.set_not_ready(agent, reason);
+      },
+      check);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::EndWrapUp(grpc::CallbackServerContext* context,
+                                                      const v1::EndWrapUpRequest*,
+                                                      v1::AgentStatus* response) {
+  return run(context, "AgentService.EndWrapUp", response,
+             [](core::RoutingCore& core, core::AgentId agent) { return core.end_wrap_up(agent); });
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::SetWorkMode(grpc::CallbackServerContext* context,
+                                                        const v1::SetWorkModeRequest* request,
+                                                        v1::AgentStatus* response) {
+  const v1::WorkMode mode = request->mode();
+  auto check = [mode](const Caller&) -> std::optional<grpc::Status> {
+    if (mode != v1::WORK_MODE_AUTO_READY && mode != v1::WORK_MODE_MANUAL)
+      return invalid_field("mode", "required: WORK_MODE_AUTO_READY or WORK_MODE_MANUAL");
+    return std::nullopt;
+  };
+  return run(
+      context, "AgentService.SetWorkMode", response,
+      [mode](core::RoutingCore& core, core::AgentId agent) {
+        return core.set_work_mode(agent, mode == v1::WORK_MODE_MANUAL ? core::WorkMode::kManual
+                                                                      : core::WorkMode::kAutoReady);
+      },
+      check);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::GetStatus(grpc::CallbackServerContext* context,
+                                                      const v1::GetStatusRequest*,
+                                                      v1::AgentStatus* response) {
+  return run(context, "AgentService.GetStatus", response,
+             [](core::RoutingCore&, core::AgentId) { return core::Status::ok(); });
+}
+
+}  // namespace acd::api

@@ -1,0 +1,49 @@
+// AgentService (proto/acd/v1/agent_service.proto) on gRPC's callback API: each call is
+// authenticated (agent role, a user bound to an agent), then runs as one command on the
+// routing core's thread, which answers the call with the agent's state after it.
+// Thread-safety: gRPC calls it from its own threads; the object outlives the server.
+#pragma once
+
+#include "acd/v1/agent_service.grpc.pb.h"
+#include "engine/api/api_context.h"
+
+namespace acd::api {
+
+class AgentServiceImpl final : public acd::v1::AgentService::CallbackService {
+ public:
+  explicit AgentServiceImpl(const ApiContext& context) : context_(context) {}
+
+  grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* context,
+                                  const acd::v1::LoginRequest* request,
+                                  acd::v1::AgentStatus* response) override;
+  grpc::ServerUnaryReactor* Logout(grpc::CallbackServerContext* context,
+                                   const acd::v1::LogoutRequest* request,
+                                   acd::v1::AgentStatus* response) override;
+  grpc::ServerUnaryReactor* SetReady(grpc::CallbackServerContext* context,
+                                     const acd::v1::SetReadyRequest* request,
+                                     acd::v1::AgentStatus* response) override;
+  grpc::ServerUnaryReactor* SetNotReady(grpc::CallbackServerContext* context,
+                                        const acd::v1::SetNotReadyRequest* request,
+                                        acd::v1::AgentStatus* response) override;
+  grpc::ServerUnaryReactor* EndWrapUp(grpc::CallbackServerContext* context,
+                                      const acd::v1::EndWrapUpRequest* request,
+                                      acd::v1::AgentStatus* response) override;
+  grpc::ServerUnaryReactor* SetWorkMode(grpc::CallbackServerContext* context,
+                                        const acd::v1::SetWorkModeRequest* request,
+                                        acd::v1::AgentStatus* response) override;
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
+                                      const acd::v1::GetStatusRequest* request,
+                                      acd::v1::AgentStatus* response) override;
+
+ private:
+  // The command for the caller's agent; nullopt from `check` (run first, on the core
+  // thread) lets it run, a status refuses the call.
+  using Command = std::function<core::Status(core::RoutingCore&, core::AgentId)>;
+  using Check = std::function<std::optional<grpc::Status>(const Caller&)>;
+  grpc::ServerUnaryReactor* run(grpc::CallbackServerContext* context, std::string_view rpc,
+                                acd::v1::AgentStatus* response, Command command, Check check = {});
+
+  const ApiContext& context_;
+};
+
+}  // namespace acd::api

@@ -1,0 +1,77 @@
+// ApiContext: what every gRPC service of the engine shares: the host's hooks (the routing
+// core's command queue, the log) and the current ApiDirectory; and the steps every call
+// starts with: authentication, the role check (deny by default), the audit line of a
+// refusal.
+// Thread-safety: all members may be used from any thread (gRPC's callback threads).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "engine/api/api_directory.h"
+#include "engine/core/routing_core.h"
+#include "engine/core/status.h"
+
+namespace acd::api {
+
+enum class ApiLogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
+using ApiLogField = std::pair<std::string_view, std::string>;
+
+struct ApiHooks {
+  // Runs `command` on the routing core's thread, in submission order; false when the core
+  // takes no more commands (shutdown).
+  std::function<bool(std::function<void(core::RoutingCore&)>)> submit;
+  // One structured log line (logfmt-style fields).
+  std::function<void(ApiLogLevel, std::string_view event, std::initializer_list<ApiLogField>)> log;
+};
+
+// The caller of one request: its user, and the directory that user lives in (kept alive
+// for the request even if a reload swaps the directory).
+struct Caller {
+  std::shared_ptr<const ApiDirectory> directory;
+  const ApiUser* user = nullptr;
+  std::string token_name;
+};
+
+class ApiContext {
+ public:
+  ApiContext(ApiHooks hooks, std::shared_ptr<const ApiDirectory> directory)
+      : hooks_(std::move(hooks)), directory_(std::move(directory)) {}
+
+  void set_directory(std::shared_ptr<const ApiDirectory> directory) {
+    directory_.store(std::move(directory));
+  }
+
+  // Authenticates the request and checks that its user has one of `allowed`; a refusal is
+  // logged for audit (api.denied) and comes back as UNAUTHENTICATED or PERMISSION_DENIED.
+  std::variant<Caller, grpc::Status> authorize(const grpc::CallbackServerContext& context,
+                                               std::string_view rpc, Roles allowed) const;
+
+  // Queues `command` on the core thread; false when the engine is shutting down.
+  bool submit(std::function<void(core::RoutingCore&)> command) const {
+    return hooks_.submit(std::move(command));
+  }
+  void log(ApiLogLevel level, std::string_view event,
+           std::initializer_list<ApiLogField> fields) const {
+    if (hooks_.log) hooks_.log(level, event, fields);
+  }
+
+ private:
+  ApiHooks hooks_;
+  std::atomic<std::shared_ptr<const ApiDirectory>> directory_;
+};
+
+// The gRPC status of a core refusal (the core's message kept).
+grpc::Status to_grpc(const core::Status& status);
+// INVALID_ARGUMENT naming the request field: "<field>: <what is wrong>".
+grpc::Status invalid_field(std::string_view field, std::string_view problem);
+
+}  // namespace acd::api

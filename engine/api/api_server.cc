@@ -1,0 +1,62 @@
+#include "engine/api/api_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "engine/api/agent_service.h"
+
+namespace acd::api {
+
+struct ApiServer::Impl {
+  Impl(ApiOptions o, ApiHooks hooks, std::shared_ptr<const ApiDirectory> directory)
+      : options(std::move(o)), context(std::move(hooks), std::move(directory)), agents(context) {}
+  ApiOptions options;
+  ApiContext context;
+  AgentServiceImpl agents;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+};
+
+ApiServer::ApiServer(ApiOptions options, ApiHooks hooks,
+                     std::shared_ptr<const ApiDirectory> directory)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(hooks), std::move(directory))) {}
+
+ApiServer::~ApiServer() {
+  stop();
+}
+
+std::optional<std::string> ApiServer::start() {
+  if (impl_->server) return std::nullopt;
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(impl_->options.listen, grpc::InsecureServerCredentials(), &impl_->port);
+  builder.RegisterService(&impl_->agents);
+  impl_->server = builder.BuildAndStart();
+  if (!impl_->server || impl_->port == 0) {
+    impl_->server.reset();
+    return "cannot listen on " + impl_->options.listen;
+  }
+  impl_->server->GetHealthCheckService()->SetServingStatus(true);
+  impl_->context.log(ApiLogLevel::kInfo, "api.listening",
+                     {{"address", impl_->options.listen}, {"port", std::to_string(impl_->port)}});
+  return std::nullopt;
+}
+
+void ApiServer::stop() {
+  if (!impl_->server) return;
+  impl_->server->GetHealthCheckService()->SetServingStatus(false);
+  impl_->server->Shutdown();
+  impl_->server->Wait();
+  impl_->server.reset();
+}
+
+int ApiServer::port() const {
+  return impl_->port;
+}
+
+void ApiServer::set_directory(std::shared_ptr<const ApiDirectory> directory) {
+  impl_->context.set_directory(std::move(directory));
+}
+
+}  // namespace acd::api
