@@ -1,6 +1,7 @@
 #include "engine/api/agent_service.h"
 
 #include <algorithm>
+#include <exception>
 
 #include "engine/api/convert.h"
 
@@ -36,12 +37,19 @@ grpc::ServerUnaryReactor* AgentServiceImpl::run(grpc::CallbackServerContext* con
   }
   const bool queued = context_.submit([reactor, response, caller = std::move(caller),
                                        command = std::move(command)](core::RoutingCore& core) {
-    const core::AgentId agent = caller.user->agent;
-    if (const core::Status status = command(core, agent); !status) {
-      reactor->Finish(to_grpc(status));
+    // The call is finished on every path: a command that throws (a bug) must not leave
+    // the client waiting and the server unable to shut down.
+    try {
+      const core::AgentId agent = caller.user->agent;
+      if (const core::Status status = command(core, agent); !status) {
+        reactor->Finish(to_grpc(status));
+        return;
+      }
+      fill_agent_status(core, agent, caller.user->agent_name, *response);
+    } catch (const std::exception& e) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, e.what()));
       return;
     }
-    fill_agent_status(core, agent, caller.user->agent_name, *response);
     reactor->Finish(grpc::Status::OK);
   });
   if (!queued)

@@ -36,8 +36,9 @@ class AgentServiceImpl final : public acd::v1::AgentService::CallbackService {
                                       acd::v1::AgentStatus* response) override;
 
  private:
-  // The command for the caller's agent; nullopt from `check` (run first, on the core
-  // thread) lets it run, a status refuses the call.
+  // The command for the caller's agent, run on the core thread; `check` runs first, on
+  // the gRPC thread (it reads only the request and the caller): nullopt lets the command
+  // run, a status refuses the call.
   using Command = std::function<core::Status(core::RoutingCore&, core::AgentId)>;
   using Check = std::function<std::optional<grpc::Status>(const Caller&)>;
   grpc::ServerUnaryReactor* run(grpc::CallbackServerContext* context, std::string_view rpc,

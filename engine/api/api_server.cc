@@ -30,6 +30,9 @@ std::optional<std::string> ApiServer::start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // Without SO_REUSEPORT a second daemon on the same address fails to start instead of
+  // silently sharing the port.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(impl_->options.listen, grpc::InsecureServerCredentials(), &impl_->port);
   builder.RegisterService(&impl_->agents);
   impl_->server = builder.BuildAndStart();
@@ -40,6 +43,12 @@ std::optional<std::string> ApiServer::start() {
   impl_->server->GetHealthCheckService()->SetServingStatus(true);
   impl_->context.log(ApiLogLevel::kInfo, "api.listening",
                      {{"address", impl_->options.listen}, {"port", std::to_string(impl_->port)}});
+  // Tokens travel in the clear until TLS is configured: say so unless on loopback.
+  const std::string& at = impl_->options.listen;
+  if (at.rfind("127.", 0) != 0 && at.rfind("[::1]:", 0) != 0 && at.rfind("localhost:", 0) != 0)
+    impl_->context.log(
+        ApiLogLevel::kWarn, "api.insecure",
+        {{"address", at}, {"why", "plain TCP off loopback: bearer tokens can be read on the way"}});
   return std::nullopt;
 }
 

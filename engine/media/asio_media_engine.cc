@@ -209,7 +209,9 @@ class AsioMediaEngine::Impl {
     s->rtcp_fd = sockets.rtcp_fd;
     s->engine = this;
     if (!watch(s->rtp_fd, id, false) || (s->rtcp_fd >= 0 && !watch(s->rtcp_fd, id, true))) {
-      warn("media: stream " + std::to_string(id) + ": epoll_ctl: " + std::strerror(errno));
+      warn("media: stream " + std::to_string(id) + ": cannot watch its sockets" +
+           (uring_ ? std::string(" (io_uring submission queue full)")
+                   : ": epoll_ctl: " + std::string(std::strerror(errno))));
       close_sockets(*s);
       return;
     }
@@ -1002,7 +1004,13 @@ class AsioMediaEngine::Impl {
         stat(&Stats::send_failures, static_cast<std::int64_t>(failed));
         stat(&Stats::packets_sent, -static_cast<std::int64_t>(failed));
       }
-      if (datagrams == 0) return;
+      if (const std::uint64_t abandoned = uring_->take_abandoned_watches(); abandoned != 0)
+        warn("media: " + std::to_string(abandoned) +
+             " socket(s) kept failing and are no longer read (their streams hear nothing)");
+      if (datagrams == 0) {
+        if (uring_->pending()) uring_->flush();  // receives re-armed by this last round
+        return;
+      }
     }
     uring_->flush();
     asio::post(io_, [this] { read_ring(); });

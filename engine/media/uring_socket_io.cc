@@ -29,6 +29,12 @@ constexpr unsigned kBufferCount = 4096;         // a power of two (provided buff
 constexpr unsigned kBufferSize = 1664;          // header + sender address + a datagram
 constexpr int kBufferGroup = 1;
 constexpr std::size_t kSendSlots = 4096;
+// A receive that keeps ending in an error without bringing a datagram is given up after
+// this many re-arms in a row (the socket is broken; the count says so).
+constexpr int kMaxFailedArms = 64;
+// io_uring_submit attempts before a flush gives up (the kernel refuses with EAGAIN or
+// EBUSY while it cannot take more; what is left goes with the next flush).
+constexpr int kSubmitAttempts = 8;
 
 std::uint64_t tagged(std::uint64_t kind, std::uint64_t payload) {
   return kind << kKindShift | (payload & kPayloadMask);
@@ -55,6 +61,7 @@ struct UringSocketIo::State {
   struct Watch {
     int fd;
     std::uint64_t key;
+    int failed_arms = 0;  // receives in a row that ended in an error
   };
   std::uint64_t last_watch = 0;
   std::unordered_map<std::uint64_t, Watch> watches;         // watch number -> socket and key
@@ -62,6 +69,7 @@ struct UringSocketIo::State {
   std::vector<SendSlot> slots;
   std::vector<std::uint32_t> free_slots;
   std::uint64_t send_failures = 0;
+  std::uint64_t abandoned_watches = 0;
 
   ~State() {
     if (buffers != nullptr) {
@@ -91,6 +99,12 @@ struct UringSocketIo::State {
   }
 
   std::uint8_t* buffer(unsigned id) { return buffer_memory.data() + std::size_t{id} * kBufferSize; }
+
+  // Submits until the submission queue is empty (or the kernel keeps refusing).
+  void submit_all() {
+    for (int attempt = 0; attempt < kSubmitAttempts && io_uring_sq_ready(&ring) > 0; ++attempt)
+      if (io_uring_submit(&ring) < 0) break;
+  }
 
   void give_back(unsigned id) {
     io_uring_buf_ring_add(buffers, buffer(id), kBufferSize, static_cast<unsigned short>(id),
@@ -147,7 +161,7 @@ std::unique_ptr<UringSocketIo> UringSocketIo::create(std::string* why_not) {
   io_uring_sqe* cancel = state->next_entry();
   io_uring_prep_cancel64(cancel, tagged(kReceive, 0), 0);
   io_uring_sqe_set_data64(cancel, tagged(kCancel, 0));
-  io_uring_submit_and_wait(&state->ring, 2);
+  const int submitted = io_uring_submit_and_wait(&state->ring, 2);
   int refused = 0;
   io_uring_cqe* completion = nullptr;
   unsigned head = 0;
@@ -160,6 +174,8 @@ std::unique_ptr<UringSocketIo> UringSocketIo::create(std::string* why_not) {
   }
   io_uring_cq_advance(&state->ring, seen);
   ::close(probe);
+  if (submitted < 0) return fail("io_uring_enter", -submitted);
+  if (seen < 2) return fail("io_uring: the probe's completions did not come", EIO);
   if (refused != 0) return fail("io_uring multishot recvmsg", refused);
   return std::unique_ptr<UringSocketIo>(new UringSocketIo(std::move(state)));
 }
@@ -177,21 +193,24 @@ bool UringSocketIo::watch(int fd, std::uint64_t key) {
   if (!state_->arm(fd, watch)) return false;
   state_->watches.emplace(watch, State::Watch{fd, key});
   state_->by_key.emplace(key, watch);
-  io_uring_submit(&state_->ring);
+  state_->submit_all();
   return true;
 }
 
 void UringSocketIo::unwatch(std::uint64_t key) {
   const auto it = state_->by_key.find(key);
-  if (it == state_->by_key.end()) return;
-  const std::uint64_t watch = it->second;
-  state_->by_key.erase(it);
-  state_->watches.erase(watch);
-  if (io_uring_sqe* entry = state_->next_entry()) {
-    io_uring_prep_cancel64(entry, tagged(kReceive, watch), 0);
-    io_uring_sqe_set_data64(entry, tagged(kCancel, watch));
+  if (it != state_->by_key.end()) {
+    const std::uint64_t watch = it->second;
+    state_->by_key.erase(it);
+    state_->watches.erase(watch);
+    if (io_uring_sqe* entry = state_->next_entry()) {
+      io_uring_prep_cancel64(entry, tagged(kReceive, watch), 0);
+      io_uring_sqe_set_data64(entry, tagged(kCancel, watch));
+    }
   }
-  io_uring_submit(&state_->ring);
+  // Whatever is queued (sends on this socket too) reaches the kernel before the caller
+  // closes the descriptor, whose number may then name another file.
+  state_->submit_all();
 }
 
 bool UringSocketIo::send(int fd, std::span<const std::uint8_t> data, const sockaddr* to,
@@ -219,6 +238,11 @@ bool UringSocketIo::send(int fd, std::span<const std::uint8_t> data, const socka
 
 void UringSocketIo::flush() {
   io_uring_submit_and_get_events(&state_->ring);
+  state_->submit_all();  // a partial submission: the rest now
+}
+
+bool UringSocketIo::pending() const {
+  return io_uring_sq_ready(&state_->ring) > 0;
 }
 
 std::size_t UringSocketIo::drain(const OnDatagram& on_datagram) {
@@ -247,9 +271,13 @@ std::size_t UringSocketIo::drain(const OnDatagram& on_datagram) {
             static_cast<const std::uint8_t*>(io_uring_recvmsg_payload(out, &s.receive_template));
         const std::size_t held =
             io_uring_recvmsg_payload_length(out, completion->res, &s.receive_template);
-        const std::size_t size = std::max<std::size_t>(held, out->payloadlen);
+        // A datagram longer than the buffer is cut (MSG_TRUNC): its size is then more
+        // than what is held, whatever payloadlen says.
+        std::size_t size = std::max<std::size_t>(held, out->payloadlen);
+        if ((out->flags & MSG_TRUNC) != 0 && size <= held) size = held + 1;
         const socklen_t from_length =
             std::min<socklen_t>(out->namelen, static_cast<socklen_t>(sizeof(sockaddr_storage)));
+        watch->second.failed_arms = 0;
         on_datagram(watch->second.key, std::span<const std::uint8_t>(data, held), size,
                     static_cast<const sockaddr*>(io_uring_recvmsg_name(out)), from_length);
         ++datagrams;
@@ -258,13 +286,29 @@ std::size_t UringSocketIo::drain(const OnDatagram& on_datagram) {
     }
     // A multishot receive that ended (no buffer free, an error reported on the socket)
     // is armed again while its socket is still watched.
+    // A multishot receive that ended is armed again: at once when it ran out of buffers
+    // or brought data; after an error (an ICMP error reported on the socket) too, but not
+    // for ever: a socket that fails kMaxFailedArms times in a row is given up and counted.
     if ((completion->flags & IORING_CQE_F_MORE) == 0) {
       const auto still = s.watches.find(payload);  // on_datagram may have changed the map
-      if (still != s.watches.end()) s.arm(still->second.fd, payload);
+      if (still != s.watches.end()) {
+        const bool failed = completion->res < 0 && completion->res != -ENOBUFS;
+        if (failed && ++still->second.failed_arms > kMaxFailedArms) {
+          ++s.abandoned_watches;
+        } else {
+          s.arm(still->second.fd, payload);
+        }
+      }
     }
   }
   io_uring_cq_advance(&s.ring, seen);
   return datagrams;
+}
+
+std::uint64_t UringSocketIo::take_abandoned_watches() {
+  const std::uint64_t abandoned = state_->abandoned_watches;
+  state_->abandoned_watches = 0;
+  return abandoned;
 }
 
 std::uint64_t UringSocketIo::take_send_failures() {

@@ -5,7 +5,8 @@
 //    a ring of provided buffers; each datagram becomes a completion carrying the socket's
 //    key, the sender's address and the payload, read in place and the buffer handed back.
 //    A multishot receive that ends (buffers ran out, an ICMP error reported on the socket)
-//    is armed again while its socket is watched.
+//    is armed again while its socket is watched; one that keeps failing without bringing
+//    a datagram is given up after a bound, and counted.
 //  - Output: send() copies the datagram into a slot of a fixed pool and queues a sendmsg;
 //    flush() submits everything queued in one io_uring_enter, which also runs the kernel's
 //    pending completion work. A full pool makes send() return false (the caller sends
@@ -54,6 +55,8 @@ class UringSocketIo {
   bool send(int fd, std::span<const std::uint8_t> data, const sockaddr* to, socklen_t to_length);
   // Submits what is queued and runs pending completion work (one system call).
   void flush();
+  // Something is queued that no flush has submitted yet.
+  [[nodiscard]] bool pending() const;
 
   // Hands every completed datagram to on_datagram and settles completed sends; returns
   // the number of datagrams. Does not enter the kernel: call flush() first to collect.
@@ -62,6 +65,9 @@ class UringSocketIo {
   // Sends the kernel refused (the socket's error: unreachable, buffer full) since the last
   // call; the count is reset.
   std::uint64_t take_send_failures();
+  // Sockets given up since the last call: their receive failed again and again without
+  // bringing a datagram (the stream hears nothing more); the count is reset.
+  std::uint64_t take_abandoned_watches();
 
  private:
   struct State;

@@ -22,15 +22,28 @@ source "$here/lib_sip.sh"
 
 # start_probe NAME TONE [options...]: an rtp_probe on a free port logging to $dir/NAME.rtp;
 # sets $probe_port and $probe_pid.
+# A port taken between the check and the probe's bind (tests run in parallel) makes the
+# probe exit at start: it is started again on another pair.
 start_probe() {
-  local name="$1" tone="$2"
+  local name="$1" tone="$2" attempt
   shift 2
-  probe_port="$(free_even_port_pair)"
-  "$rtp_probe" --port "$probe_port" --out "$dir/$name.rtp" --tone "$tone" \
-    --listen-for 400,600,1000 "$@" 2>>"$dir/$name.err" &
-  probe_pid=$!
-  pids+=("$probe_pid")
-  wait_udp_bound "$probe_port" "$probe_pid"
+  for attempt in 1 2 3 4 5; do
+    probe_port="$(free_even_port_pair)"
+    "$rtp_probe" --port "$probe_port" --out "$dir/$name.rtp" --tone "$tone" \
+      --listen-for 400,600,1000 "$@" 2>>"$dir/$name.err" &
+    probe_pid=$!
+    local deadline=$((SECONDS + 30))
+    until udp_bound "$probe_port" || ! kill -0 "$probe_pid" 2>/dev/null; do
+      ((SECONDS < deadline)) || fail "rtp_probe $name did not bind port $probe_port within 30 s"
+      sleep 0.05
+    done
+    if udp_bound "$probe_port" && kill -0 "$probe_pid" 2>/dev/null; then
+      pids+=("$probe_pid")
+      return 0
+    fi
+    wait "$probe_pid" 2>/dev/null || true
+  done
+  fail "rtp_probe $name could not bind a port pair (see $dir/$name.err)"
 }
 
 # An even UDP port whose odd neighbour is free too (RTP and RTCP).
