@@ -23,7 +23,12 @@
 namespace acd::api {
 
 enum class ApiLogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
-using ApiLogField = std::pair<std::string_view, std::string>;
+// One field of a log line (the same shape as the SIP layer's, so the daemon writes both
+// the same way).
+struct ApiLogField {
+  std::string_view key;
+  std::string value;
+};
 
 struct ApiHooks {
   // Runs `command` on the routing core's thread, in submission order; false when the core

@@ -64,27 +64,9 @@ std::shared_ptr<const api::ApiDirectory> make_api_directory(const DaemonConfig& 
 }
 
 decltype(api::ApiHooks::log) make_api_logger() {
+  // Values come from clients too (the peer address): cut as the SIP side's are.
   return [](api::ApiLogLevel level, std::string_view event,
-            std::initializer_list<api::ApiLogField> fields) {
-    LogLevel l = LogLevel::kInfo;
-    switch (level) {
-      case api::ApiLogLevel::kDebug: l = LogLevel::kDebug; break;
-      case api::ApiLogLevel::kInfo: l = LogLevel::kInfo; break;
-      case api::ApiLogLevel::kWarn: l = LogLevel::kWarn; break;
-      case api::ApiLogLevel::kError: l = LogLevel::kError; break;
-    }
-    if (!log_enabled(l)) return;
-    // Values come from clients too (the peer address): cut as the SIP side's are.
-    std::vector<std::string> capped;
-    capped.reserve(fields.size());
-    std::vector<LogField> out;
-    out.reserve(fields.size());
-    for (const auto& [key, value] : fields) {
-      capped.push_back(cap_log_value(value));
-      out.emplace_back(key, capped.back());
-    }
-    log_event(l, event, out);
-  };
+            std::initializer_list<api::ApiLogField> fields) { log_capped(level, event, fields); };
 }
 
 }  // namespace acd::app

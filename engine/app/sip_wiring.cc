@@ -173,30 +173,7 @@ std::string cap_log_value(std::string_view value) {
 
 sip::SipLogger make_sip_logger() {
   return [](sip::SipLogLevel level, std::string_view event,
-            std::initializer_list<sip::SipLogField> fields) {
-    LogLevel l = LogLevel::kInfo;
-    switch (level) {
-      case sip::SipLogLevel::kDebug: l = LogLevel::kDebug; break;
-      case sip::SipLogLevel::kInfo: l = LogLevel::kInfo; break;
-      case sip::SipLogLevel::kWarn: l = LogLevel::kWarn; break;
-      case sip::SipLogLevel::kError: l = LogLevel::kError; break;
-    }
-    if (!log_enabled(l)) return;
-    // LogField views its value: the cut copies live here until the line is written.
-    std::vector<std::string> capped;
-    capped.reserve(fields.size());
-    std::vector<LogField> out;
-    out.reserve(fields.size());
-    for (const auto& f : fields) {
-      if (f.value.size() <= kMaxSipLogValue) {
-        out.emplace_back(f.key, f.value);
-      } else {
-        capped.push_back(cap_log_value(f.value));
-        out.emplace_back(f.key, capped.back());
-      }
-    }
-    log_event(l, event, out);
-  };
+            std::initializer_list<sip::SipLogField> fields) { log_capped(level, event, fields); };
 }
 
 }  // namespace acd::app

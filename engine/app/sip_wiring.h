@@ -8,6 +8,7 @@
 
 #include "engine/app/config.h"
 #include "engine/app/core_listener.h"
+#include "engine/app/logging.h"
 #include "engine/sip/sip_service.h"
 
 namespace acd::app {
@@ -23,6 +24,32 @@ inline constexpr std::size_t kMaxSipLogValue = 200;
 // `value`, or its first kMaxSipLogValue bytes (not splitting a UTF-8 sequence) followed by
 // "...(N bytes)".
 std::string cap_log_value(std::string_view value);
+
+// Writes a layer's log line as a daemon event, every value cut by cap_log_value. Level: an
+// enum with kDebug, kInfo, kWarn and kError; Field: {key, value} (sip::SipLogField,
+// api::ApiLogField).
+template <typename Level, typename Field>
+void log_capped(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  const LogLevel l = level == Level::kDebug   ? LogLevel::kDebug
+                     : level == Level::kWarn  ? LogLevel::kWarn
+                     : level == Level::kError ? LogLevel::kError
+                                              : LogLevel::kInfo;
+  if (!log_enabled(l)) return;
+  // LogField views its value: the cut copies live here until the line is written.
+  std::vector<std::string> capped;
+  capped.reserve(fields.size());
+  std::vector<LogField> out;
+  out.reserve(fields.size());
+  for (const Field& f : fields) {
+    if (f.value.size() <= kMaxSipLogValue) {
+      out.emplace_back(f.key, f.value);
+    } else {
+      capped.push_back(cap_log_value(f.value));
+      out.emplace_back(f.key, capped.back());
+    }
+  }
+  log_event(l, event, out);
+}
 
 class SipEventForwarder final : public CoreListener {
  public:
