@@ -9,26 +9,33 @@ namespace acd::api {
 
 namespace v1 = acd::v1;
 
-grpc::ServerUnaryReactor* AgentServiceImpl::run(grpc::CallbackServerContext* context,
-                                                std::string_view rpc, v1::AgentStatus* response,
-                                                Command command, Check check) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto authorized = context_.authorize(*context, rpc, Roles{Role::kAgent});
-  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
-    reactor->Finish(*refusal);
-    return reactor;
-  }
-  Caller caller = std::move(std::get<Caller>(authorized));
+std::variant<Caller, grpc::Status> AgentServiceImpl::authorize_agent(
+    const grpc::CallbackServerContext& context, std::string_view rpc) const {
+  auto authorized = context_.authorize(context, rpc, Roles{Role::kAgent});
+  if (std::holds_alternative<grpc::Status>(authorized)) return authorized;
+  const Caller& caller = std::get<Caller>(authorized);
   if (!caller.user->agent.valid()) {
     context_.log(ApiLogLevel::kWarn, "api.denied",
                  {{"rpc", std::string(rpc)},
                   {"tenant", caller.user->tenant_name},
                   {"user", caller.user->name},
                   {"reason", "the user works as no agent"}});
-    reactor->Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                                 "user " + caller.user->name + " works as no agent"));
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "user " + caller.user->name + " works as no agent");
+  }
+  return authorized;
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::run(grpc::CallbackServerContext* context,
+                                                std::string_view rpc, v1::AgentStatus* response,
+                                                Command command, Check check) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto authorized = authorize_agent(*context, rpc);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
+    reactor->Finish(*refusal);
     return reactor;
   }
+  Caller caller = std::move(std::get<Caller>(authorized));
   if (check) {
     if (auto refusal = check(caller)) {
       reactor->Finish(*refusal);
@@ -132,6 +139,19 @@ grpc::ServerUnaryReactor* AgentServiceImpl::GetStatus(grpc::CallbackServerContex
                                                       v1::AgentStatus* response) {
   return run(context, "AgentService.GetStatus", response,
              [](core::RoutingCore&, core::AgentId) { return core::Status::ok(); });
+}
+
+}  // namespace acd::api
+
+namespace acd::api {
+
+grpc::ServerWriteReactor<acd::v1::AgentEvent>* AgentServiceImpl::StreamEvents(
+    grpc::CallbackServerContext* context, const acd::v1::StreamEventsRequest*) {
+  auto authorized = authorize_agent(*context, "AgentService.StreamEvents");
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized))
+    return refused_stream<acd::v1::AgentEvent>(*refusal);
+  const Caller& caller = std::get<Caller>(authorized);
+  return hub_.watch_agent(caller.user->tenant, caller.user->agent);
 }
 
 }  // namespace acd::api

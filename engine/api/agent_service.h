@@ -6,12 +6,13 @@
 
 #include "acd/v1/agent_service.grpc.pb.h"
 #include "engine/api/api_context.h"
+#include "engine/api/stream_hub.h"
 
 namespace acd::api {
 
 class AgentServiceImpl final : public acd::v1::AgentService::CallbackService {
  public:
-  explicit AgentServiceImpl(const ApiContext& context) : context_(context) {}
+  AgentServiceImpl(const ApiContext& context, StreamHub& hub) : context_(context), hub_(hub) {}
 
   grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* context,
                                   const acd::v1::LoginRequest* request,
@@ -34,8 +35,13 @@ class AgentServiceImpl final : public acd::v1::AgentService::CallbackService {
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
                                       const acd::v1::GetStatusRequest* request,
                                       acd::v1::AgentStatus* response) override;
+  grpc::ServerWriteReactor<acd::v1::AgentEvent>* StreamEvents(
+      grpc::CallbackServerContext* context, const acd::v1::StreamEventsRequest* request) override;
 
  private:
+  // Authentication, the agent role and a user bound to an agent (refusals audited).
+  std::variant<Caller, grpc::Status> authorize_agent(const grpc::CallbackServerContext& context,
+                                                     std::string_view rpc) const;
   // The command for the caller's agent, run on the core thread; `check` runs first, on
   // the gRPC thread (it reads only the request and the caller): nullopt lets the command
   // run, a status refuses the call.
@@ -45,6 +51,7 @@ class AgentServiceImpl final : public acd::v1::AgentService::CallbackService {
                                 acd::v1::AgentStatus* response, Command command, Check check = {});
 
   const ApiContext& context_;
+  StreamHub& hub_;
 };
 
 }  // namespace acd::api

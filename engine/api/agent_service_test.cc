@@ -7,103 +7,12 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "acd/v1/agent_service.grpc.pb.h"
-#include "engine/api/api_server.h"
-#include "engine/app/core_thread.h"
-#include "engine/common/digest.h"
+#include "engine/api/api_test_fixture.h"
 
 namespace acd::api {
 namespace {
 
-namespace v1 = acd::v1;
-using namespace std::chrono_literals;
-
-core::CoreConfig two_tenants() {
-  core::CoreConfig config;
-  config.tenants.push_back({core::TenantId(0), "acme"});
-  config.tenants.push_back({core::TenantId(1), "globex"});
-  auto agent = [&](std::uint32_t id, std::uint32_t tenant, const char* name) {
-    core::AgentConfig a;
-    a.id = core::AgentId(id);
-    a.tenant = core::TenantId(tenant);
-    a.name = name;
-    a.extension = std::to_string(1000 + id);
-    config.agents.push_back(a);
-  };
-  agent(0, 0, "ann");
-  agent(1, 0, "bob");
-  agent(2, 1, "carl");
-  return config;
-}
-
-// Users: ann and bob work as themselves (agent role), boss supervises, reader only reads,
-// carl is an agent of the other tenant, ghost has the agent role but no agent.
-std::shared_ptr<const ApiDirectory> directory() {
-  auto d = std::make_shared<ApiDirectory>();
-  d->tenants.push_back({core::TenantId(0), "acme", {"lunch", "training"}});
-  d->tenants.push_back({core::TenantId(1), "globex", {}});
-  auto user = [&](std::uint32_t tenant, const char* tenant_name, const char* name, Roles roles,
-                  core::AgentId agent, const char* agent_name) {
-    d->users.push_back({core::TenantId(tenant), tenant_name, name, roles, agent, agent_name});
-    d->tokens.emplace(sha256_hex(std::string(name) + "-token"),
-                      ApiDirectory::Token{d->users.size() - 1, "main", std::nullopt});
-  };
-  user(0, "acme", "ann", Roles{Role::kAgent}, core::AgentId(0), "ann");
-  user(0, "acme", "bob", Roles{Role::kAgent, Role::kReadOnly}, core::AgentId(1), "bob");
-  user(0, "acme", "boss", Roles{Role::kSupervisor}, core::AgentId(), "");
-  user(0, "acme", "reader", Roles{Role::kReadOnly}, core::AgentId(), "");
-  user(1, "globex", "carl", Roles{Role::kAgent}, core::AgentId(2), "carl");
-  user(0, "acme", "ghost", Roles{Role::kAgent}, core::AgentId(), "");
-  d->tokens.emplace(sha256_hex("old-token"),
-                    ApiDirectory::Token{0, "expired", std::chrono::system_clock::now() - 1h});
-  return d;
-}
-
-struct Fixture {
-  app::CoreThread core{app::CoreThread::Options{}};
-  std::mutex log_mutex;
-  std::vector<std::string> denied;  // the audit lines' reasons
-  ApiServer server;
-  std::unique_ptr<v1::AgentService::Stub> stub;
-
-  Fixture() : server(ApiOptions{}, hooks(), directory()) {
-    core.start();
-    REQUIRE(core.submit_and_wait([](core::RoutingCore& c) { return c.apply_config(two_tenants()); })
-                .get());
-    REQUIRE_FALSE(server.start().has_value());
-    stub = v1::AgentService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server.port()), grpc::InsecureChannelCredentials()));
-  }
-  ~Fixture() {
-    server.stop();
-    core.stop();
-  }
-
-  ApiHooks hooks() {
-    ApiHooks h;
-    h.submit = [this](std::function<void(core::RoutingCore&)> command) {
-      return core.submit(std::move(command));
-    };
-    h.log = [this](ApiLogLevel, std::string_view event, std::initializer_list<ApiLogField> fields) {
-      if (event != "api.denied") return;
-      std::lock_guard lock(log_mutex);
-      for (const auto& [key, value] : fields)
-        if (key == "reason") denied.push_back(value);
-    };
-    return h;
-  }
-
-  // One call as `token`'s user ("" sends no token).
-  template <typename Request>
-  grpc::Status call(grpc::Status (v1::AgentService::Stub::*rpc)(grpc::ClientContext*,
-                                                                const Request&, v1::AgentStatus*),
-                    const std::string& token, const Request& request, v1::AgentStatus& out) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + 30s);
-    if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
-    return (stub.get()->*rpc)(&context, request, &out);
-  }
-};
+using namespace acd::api::testing;
 
 v1::LoginRequest login(bool ready) {
   v1::LoginRequest r;

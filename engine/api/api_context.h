@@ -16,6 +16,7 @@
 #include <utility>
 #include <variant>
 
+#include "acd/v1/agent_service.pb.h"
 #include "engine/api/api_directory.h"
 #include "engine/core/routing_core.h"
 #include "engine/core/status.h"
@@ -34,6 +35,13 @@ struct ApiHooks {
   // Runs `command` on the routing core's thread, in submission order; false when the core
   // takes no more commands (shutdown).
   std::function<bool(std::function<void(core::RoutingCore&)>)> submit;
+  // Looks up a caller for the screen pop (the customer record of the tenant named
+  // `tenant` and the number's previous calls), off the event loop; `done` gets the result
+  // on any thread. False when the lookup was not started (`done` is then never called).
+  // Empty: no lookups.
+  std::function<bool(const std::string& tenant, std::string caller_number,
+                     std::function<void(acd::v1::ScreenPop)> done)>
+      lookup_caller;
   // One structured log line (logfmt-style fields).
   std::function<void(ApiLogLevel, std::string_view event, std::initializer_list<ApiLogField>)> log;
 };
@@ -64,6 +72,8 @@ class ApiContext {
   bool submit(std::function<void(core::RoutingCore&)> command) const {
     return hooks_.submit(std::move(command));
   }
+  [[nodiscard]] const ApiHooks& hooks() const { return hooks_; }
+  [[nodiscard]] std::shared_ptr<const ApiDirectory> directory() const { return directory_.load(); }
   void log(ApiLogLevel level, std::string_view event,
            std::initializer_list<ApiLogField> fields) const {
     if (hooks_.log) hooks_.log(level, event, fields);

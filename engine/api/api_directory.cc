@@ -24,6 +24,26 @@ std::string Roles::to_string() const {
   return out;
 }
 
+namespace {
+template <typename Id>
+std::optional<Id> find_name(const std::unordered_map<std::string, Id>& names,
+                            std::string_view name) {
+  auto it = names.find(std::string(name));
+  if (it == names.end()) return std::nullopt;
+  return it->second;
+}
+}  // namespace
+
+std::optional<core::AgentId> ApiTenant::agent(std::string_view wanted) const {
+  return find_name(agents, wanted);
+}
+std::optional<core::QueueId> ApiTenant::queue(std::string_view wanted) const {
+  return find_name(queues, wanted);
+}
+std::optional<core::SkillId> ApiTenant::skill(std::string_view wanted) const {
+  return find_name(skills, wanted);
+}
+
 const ApiTenant* ApiDirectory::tenant(core::TenantId id) const {
   for (const auto& t : tenants)
     if (t.id == id) return &t;

@@ -61,6 +61,15 @@ struct ApiTenant {
   std::string name;
   // The reason codes its agents may give for NotReady; empty: any non-empty code.
   std::vector<std::string> not_ready_reasons;
+  // Its configured agents, queues and skills by name (requests name them; the core
+  // knows them by id).
+  std::unordered_map<std::string, core::AgentId> agents;
+  std::unordered_map<std::string, core::QueueId> queues;
+  std::unordered_map<std::string, core::SkillId> skills;
+
+  [[nodiscard]] std::optional<core::AgentId> agent(std::string_view wanted) const;
+  [[nodiscard]] std::optional<core::QueueId> queue(std::string_view wanted) const;
+  [[nodiscard]] std::optional<core::SkillId> skill(std::string_view wanted) const;
 };
 
 struct ApiDirectory {

@@ -4,15 +4,23 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "engine/api/agent_service.h"
+#include "engine/api/stream_hub.h"
+#include "engine/api/supervisor_service.h"
 
 namespace acd::api {
 
 struct ApiServer::Impl {
   Impl(ApiOptions o, ApiHooks hooks, std::shared_ptr<const ApiDirectory> directory)
-      : options(std::move(o)), context(std::move(hooks), std::move(directory)), agents(context) {}
+      : options(std::move(o)),
+        context(std::move(hooks), std::move(directory)),
+        hub(context, StreamHubOptions{options.max_stream_backlog}),
+        agents(context, hub),
+        supervisors(context, hub) {}
   ApiOptions options;
   ApiContext context;
+  StreamHub hub;
   AgentServiceImpl agents;
+  SupervisorServiceImpl supervisors;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
 };
@@ -35,9 +43,12 @@ std::optional<std::string> ApiServer::start() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(impl_->options.listen, grpc::InsecureServerCredentials(), &impl_->port);
   builder.RegisterService(&impl_->agents);
+  builder.RegisterService(&impl_->supervisors);
+  impl_->hub.start();
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || impl_->port == 0) {
     impl_->server.reset();
+    impl_->hub.stop();
     return "cannot listen on " + impl_->options.listen;
   }
   impl_->server->GetHealthCheckService()->SetServingStatus(true);
@@ -55,9 +66,20 @@ std::optional<std::string> ApiServer::start() {
 void ApiServer::stop() {
   if (!impl_->server) return;
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
-  impl_->server->Shutdown();
+  // Streams never end by themselves: end them, then let the unary calls finish.
+  impl_->hub.close_all();
+  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   impl_->server->Wait();
   impl_->server.reset();
+  impl_->hub.stop();
+}
+
+void ApiServer::on_core_event(const core::CoreEvent& event, const core::RoutingCore& core) {
+  impl_->hub.on_core_event(event, core);
+}
+
+StreamHubStats ApiServer::stream_stats() const {
+  return impl_->hub.stats();
 }
 
 int ApiServer::port() const {

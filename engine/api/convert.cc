@@ -60,3 +60,53 @@ void fill_agent_status(const core::RoutingCore& core, core::AgentId agent, const
 }
 
 }  // namespace acd::api
+
+namespace acd::api {
+
+void set_duration(core::Duration d, google::protobuf::Duration& out) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+  constexpr std::int64_t kBillion = 1'000'000'000;
+  // Seconds and nanos carry the same sign (protobuf's rule).
+  out.set_seconds(ns / kBillion);
+  out.set_nanos(static_cast<std::int32_t>(ns % kBillion));
+}
+
+void fill_queue_status(const core::QueueSnapshot& q, core::TimePoint at, v1::QueueStatus& out) {
+  out.set_queue(q.name);
+  out.set_waiting(q.waiting);
+  out.set_offering(q.offering);
+  set_duration(q.longest_wait, *out.mutable_longest_wait());
+  set_duration(q.estimated_wait, *out.mutable_estimated_wait());
+  out.set_overflow_tier(q.overflow_tier);
+  out.set_agents_logged_in(q.members_logged_in);
+  out.set_agents_ready(q.members_ready);
+  out.set_agents_busy(q.members_busy);
+  out.set_entered(q.counters.entered);
+  out.set_answered(q.counters.answered);
+  out.set_abandoned(q.counters.abandoned);
+  out.set_exited(q.counters.exited);
+  out.set_handled(q.counters.handled);
+  out.set_service_level(q.sl_answered());
+  out.set_abandon_rate(q.abandon_rate());
+  set_duration(q.asa(), *out.mutable_asa());
+  set_duration(q.aht(), *out.mutable_aht());
+  set_timestamp(at, *out.mutable_at());
+}
+
+void fill_offer(const core::RoutingCore& core, const core::CallOffered& event, v1::Offer& out) {
+  out.set_call_id(static_cast<std::int64_t>(event.call.value));
+  out.set_queue(std::string(core.queue_name(event.queue)));
+  set_duration(event.ring_timeout, *out.mutable_ring_timeout());
+  if (const auto view = core.call(event.call))
+    set_duration(event.at - view->enqueued, *out.mutable_waited());
+  if (const core::CallSpec* spec = core.call_spec(event.call)) {
+    out.set_caller_number(spec->caller_number);
+    out.set_dialed_number(spec->dialed_number);
+    out.set_vip_level(spec->vip_level);
+    out.set_priority(spec->priority);
+    auto& attributes = *out.mutable_attributes();
+    for (const auto& [key, value] : spec->attributes) attributes[key] = value;
+  }
+}
+
+}  // namespace acd::api

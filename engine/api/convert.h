@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "acd/v1/agent_service.pb.h"
 #include "acd/v1/common.pb.h"
 #include "engine/core/routing_core.h"
 
@@ -13,6 +14,13 @@ acd::v1::AgentState to_proto(core::AgentState state);
 acd::v1::ChangeCause to_proto(core::Cause cause);
 // Core time (Unix-epoch nanoseconds in the daemon) as a protobuf Timestamp.
 void set_timestamp(core::TimePoint at, google::protobuf::Timestamp& out);
+void set_duration(core::Duration d, google::protobuf::Duration& out);
+// A queue's figures (QueueSnapshot) as a QueueStatus taken at `at`.
+void fill_queue_status(const core::QueueSnapshot& queue, core::TimePoint at,
+                       acd::v1::QueueStatus& out);
+// The offer of `event` to its agent: the call's data from the core (call_spec), its
+// queue's name; no screen pop.
+void fill_offer(const core::RoutingCore& core, const core::CallOffered& event, acd::v1::Offer& out);
 // `agent`'s state now (`name`: its configured name).
 void fill_agent_status(const core::RoutingCore& core, core::AgentId agent, const std::string& name,
                        acd::v1::AgentStatus& out);

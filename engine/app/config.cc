@@ -200,6 +200,10 @@ class Loader {
   void read_core(const YAML::Node& node, const std::string& path);
   void read_shutdown(const YAML::Node& node, const std::string& path);
   void read_api(const YAML::Node& node, const std::string& path);
+  void read_metrics(const YAML::Node& node, const std::string& path);
+  // A host:port value (api.listen, metrics.listen) into `out`; errors show example_port.
+  void read_host_port(const MapReader& map, std::string_view key, std::string& out,
+                      std::string_view example_port);
   void read_database(const YAML::Node& node, const std::string& path);
   void read_sip(const YAML::Node& node, const std::string& path);
   void read_sip_listen(const YAML::Node& node, const std::string& path);
@@ -294,8 +298,9 @@ ConfigResult Loader::load(std::string_view text) {
 }
 
 void Loader::read_root(const YAML::Node& root) {
-  MapReader map(root, "", errors_,
-                {"log", "core", "shutdown", "database", "sip", "api", "demo", "tenants"});
+  MapReader map(
+      root, "", errors_,
+      {"log", "core", "shutdown", "database", "sip", "api", "metrics", "demo", "tenants"});
   if (!map.ok()) return;
   if (auto n = map.get("log")) read_log(*n, "log");
   if (auto n = map.get("core")) read_core(*n, "core");
@@ -303,6 +308,7 @@ void Loader::read_root(const YAML::Node& root) {
   if (auto n = map.get("database")) read_database(*n, "database");
   if (auto n = map.get("sip")) read_sip(*n, "sip");
   if (auto n = map.get("api")) read_api(*n, "api");
+  if (auto n = map.get("metrics")) read_metrics(*n, "metrics");
   if (auto n = map.require("tenants")) {
     declare_tenants(*n, "tenants");
     for (auto& tenant : tenants_) read_tenant(tenant);
@@ -333,9 +339,24 @@ void Loader::read_core(const YAML::Node& node, const std::string& path) {
 void Loader::read_api(const YAML::Node& node, const std::string& path) {
   MapReader map(node, path, errors_, {"listen"});
   if (!map.ok()) return;
-  if (!map.read("listen", config_.api.listen) || config_.api.listen.empty()) return;
+  read_host_port(map, "listen", config_.api.listen, "50051");
+}
+
+void Loader::read_metrics(const YAML::Node& node, const std::string& path) {
+  MapReader map(node, path, errors_, {"listen"});
+  if (!map.ok()) return;
+  read_host_port(map, "listen", config_.metrics.listen, "9464");
+  const std::string& listen = config_.metrics.listen;
+  if (!listen.empty() && listen == config_.api.listen && !listen.ends_with(":0"))
+    errors_.add(map.get("listen")->Mark(), map.path_of("listen"),
+                "expected an address other than api.listen's, got " + quoted(listen));
+}
+
+void Loader::read_host_port(const MapReader& map, std::string_view key, std::string& out,
+                            std::string_view example_port) {
+  if (!map.read(key, out) || out.empty()) return;
   // host:port, an IPv6 host in brackets.
-  const std::string& listen = config_.api.listen;
+  const std::string& listen = out;
   const auto colon = listen.rfind(':');
   const std::string host = colon == std::string::npos ? std::string() : listen.substr(0, colon);
   const std::string port = colon == std::string::npos ? std::string() : listen.substr(colon + 1);
@@ -345,10 +366,10 @@ void Loader::read_api(const YAML::Node& node, const std::string& path) {
                        port.find_first_not_of("0123456789") == std::string::npos &&
                        std::stoi(port) <= 65535;
   if (!host_ok || !port_ok)
-    errors_.add(map.get("listen")->Mark(), map.path_of("listen"),
-                "expected host:port such as \"127.0.0.1:50051\" or \"[::1]:50051\" (port 0: "
-                "any free port), got " +
-                    quoted(listen));
+    errors_.add(map.get(key)->Mark(), map.path_of(key),
+                "expected host:port such as \"127.0.0.1:" + std::string(example_port) +
+                    "\" or \"[::1]:" + std::string(example_port) +
+                    "\" (port 0: any free port), got " + quoted(listen));
 }
 
 void Loader::read_shutdown(const YAML::Node& node, const std::string& path) {

@@ -132,6 +132,13 @@ struct ApiConfig {
   std::string listen;
 };
 
+// The Prometheus metrics endpoint (engine/app/metrics_server.h): GET /metrics, /healthz.
+struct MetricsConfig {
+  // host:port to listen on ("127.0.0.1:9464"); port 0: the kernel picks one; empty: no
+  // endpoint (the default).
+  std::string listen;
+};
+
 // Simulated traffic, to watch the engine without real callers.
 struct DemoConfig {
   bool enabled = false;
@@ -189,6 +196,7 @@ struct DaemonConfig {
   SipConfig sip;
   MediaConfig media;
   ApiConfig api;
+  MetricsConfig metrics;
   DemoConfig demo;
   std::vector<TenantSettings> tenants;
   core::CoreConfig domain;                 // what RoutingCore::apply_config takes

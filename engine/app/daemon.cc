@@ -113,6 +113,7 @@ Daemon::Daemon(DaemonOptions options, DaemonConfig config, NameRegistry registry
 
 Daemon::~Daemon() {
   if (watcher_) watcher_->stop();
+  stop_metrics();
   stop_api();
   stop_sip();
   thread_.stop();
@@ -315,6 +316,16 @@ bool Daemon::start_api() {
     return thread_.submit(std::move(command));
   };
   hooks.log = make_api_logger();
+  // Screen pops: the customer record and previous calls of a caller's number, looked up
+  // on the lookup's own thread and connection.
+  store::CustomerLookupOptions lookup;
+  lookup.dsn = dsn_;
+  lookup.log = [](bool is_error, const std::string& message) {
+    log_event(is_error ? LogLevel::kWarn : LogLevel::kInfo, "api.customer_lookup",
+              {{"message", message}});
+  };
+  customers_ = std::make_unique<store::CustomerLookup>(std::move(lookup));
+  hooks.lookup_caller = make_caller_lookup(*customers_);
   api_ = std::make_unique<api::ApiServer>(api::ApiOptions{config_->api.listen}, std::move(hooks),
                                           make_api_directory(*config_));
   if (auto error = api_->start()) {
@@ -323,6 +334,8 @@ bool Daemon::start_api() {
     api_.reset();
     return false;
   }
+  api_feed_ = std::make_unique<ApiEventFeed>(*api_);
+  thread_.add_listener(api_feed_.get());
   return true;
 }
 
@@ -330,8 +343,50 @@ bool Daemon::start_api() {
 // thread, which still runs).
 void Daemon::stop_api() {
   if (!api_) return;
+  thread_.remove_listener(api_feed_.get()).wait();
+  api_feed_.reset();
   api_->stop();
   api_.reset();
+  customers_.reset();
+}
+
+// The Prometheus endpoint, on its own thread. A scrape reads the core's last published
+// snapshot (no waiting on the core thread) and the SIP, media and store counters (atomics,
+// readable from any thread); those objects outlive the server, which stops first.
+bool Daemon::start_metrics() {
+  if (config_->metrics.listen.empty()) return true;
+  metrics_names_.set(config_->names);
+  MetricsServerOptions options;
+  options.listen = config_->metrics.listen;
+  const double started = process_start_time_seconds();
+  metrics_ = std::make_unique<MetricsServer>(
+      std::move(options),
+      [this, started, sip = sip_.get(), media = media_.get(), records = records_.get()] {
+        MetricsInputs in;
+        in.core = thread_.latest_snapshot();
+        in.tenant_name = [names = metrics_names_.get()](core::TenantId id) {
+          return names ? names->tenant(id) : "#" + std::to_string(id.value);
+        };
+        if (sip != nullptr) in.sip = sip->stats();
+        if (media != nullptr) in.media = media->stats();
+        if (records != nullptr) in.records = records->stats();
+        in.version = version();
+        in.process_start_time_seconds = started;
+        return render_metrics(in);
+      });
+  if (auto error = metrics_->start()) {
+    log_event(LogLevel::kCritical, "metrics.failed",
+              {{"error", *error}, {"action", "exiting; fix metrics.listen in the configuration"}});
+    metrics_.reset();
+    return false;
+  }
+  return true;
+}
+
+void Daemon::stop_metrics() {
+  if (!metrics_) return;
+  metrics_->stop();
+  metrics_.reset();
 }
 
 // Ends the calls the SIP side still holds (BYE/CANCEL) and stops its thread; the core
@@ -396,6 +451,14 @@ int Daemon::run() {
     return 3;
   }
   if (!start_api()) {
+    stop_sip();
+    thread_.stop();
+    stop_records();
+    close_store();
+    return 3;
+  }
+  if (!start_metrics()) {
+    stop_api();
     stop_sip();
     thread_.stop();
     stop_records();
@@ -572,6 +635,7 @@ bool Daemon::apply_running(std::shared_ptr<const DaemonConfig> config, const cha
   configure_logs(*config_);
   if (sip_) sip_->set_directory(make_sip_directory(*config_));
   if (api_) api_->set_directory(make_api_directory(*config_));
+  metrics_names_.set(config_->names);
   if (config_->demo.enabled && !demo_) {
     demo_ = std::make_unique<DemoTraffic>(thread_, *config_);
     demo_->start();
@@ -626,6 +690,7 @@ void Daemon::finish(const char* why) {
   stop_signals_.cancel(ignored);
   hangup_signal_.cancel(ignored);
   if (demo_) demo_->stop();
+  stop_metrics();
   stop_api();
   stop_sip();
   thread_.stop();

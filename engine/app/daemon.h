@@ -37,12 +37,15 @@
 #include <vector>
 
 #include "engine/api/api_server.h"
+#include "engine/app/api_wiring.h"
 #include "engine/app/call_recorder.h"
 #include "engine/app/config.h"
 #include "engine/app/core_event_logger.h"
 #include "engine/app/core_thread.h"
 #include "engine/app/database.h"
 #include "engine/app/demo_traffic.h"
+#include "engine/app/metrics.h"
+#include "engine/app/metrics_server.h"
 #include "engine/app/name_registry.h"
 #include "engine/app/sip_wiring.h"
 #include "engine/media/asio_media_engine.h"
@@ -82,6 +85,8 @@ class Daemon {
   void stop_sip();
   bool start_api();  // the gRPC API, when api.listen is set
   void stop_api();
+  bool start_metrics();  // the Prometheus endpoint, when metrics.listen is set
+  void stop_metrics();
   bool start_media();  // loads the music-on-hold classes and starts the media thread
   void stop_media();
   void wait_for_signal();
@@ -122,9 +127,16 @@ class Daemon {
   std::atomic<sip::SipService*> media_events_target_{nullptr};  // the media thread's events go here
   std::unique_ptr<sip::SipService> sip_;                        // the SIP side, when sip.enabled
   std::unique_ptr<SipEventForwarder> sip_forwarder_;            // core events -> sip_
-  std::unique_ptr<api::ApiServer> api_;                         // the gRPC API, when api.listen
-  bool sip_stopped_ = false;                                    // stop_sip() has run
-  std::vector<std::unique_ptr<DemoTraffic>> retired_demos_;     // disabled by a reload
+  std::unique_ptr<store::CustomerLookup> customers_;            // the API's screen pops
+  std::unique_ptr<ApiEventFeed> api_feed_;  // the core's events to the API's streams
+  std::unique_ptr<api::ApiServer> api_;     // the gRPC API, when api.listen
+  bool sip_stopped_ = false;                // stop_sip() has run
+  std::vector<std::unique_ptr<DemoTraffic>> retired_demos_;  // disabled by a reload
+
+  // The Prometheus endpoint, when metrics.listen; the tenant names its scrapes use (set at
+  // start and on every reload, read on the endpoint's thread).
+  std::unique_ptr<MetricsServer> metrics_;
+  SharedNameTable metrics_names_;
 
   bool draining_ = false;
   bool finished_ = false;

@@ -2657,6 +2657,34 @@ std::optional<QueueSnapshot> RoutingCore::queue(QueueId queue) const {
   return s;
 }
 
+TimePoint RoutingCore::now() const {
+  return impl_->now();
+}
+
+const CallSpec* RoutingCore::call_spec(CallId call) const {
+  const CallRt* c = impl_->find_call(call);
+  return c == nullptr ? nullptr : &c->spec;
+}
+
+std::string_view RoutingCore::agent_name(AgentId agent) const {
+  const AgentRt* a = impl_->find_agent(agent);
+  return a == nullptr ? std::string_view() : std::string_view(a->cfg.name);
+}
+
+std::string_view RoutingCore::queue_name(QueueId queue) const {
+  if (!queue.valid() || queue.value >= impl_->queues.size()) return {};
+  return impl_->queues[queue.value].cfg.name;
+}
+
+std::vector<QueueId> RoutingCore::queues_of(AgentId agent) const {
+  std::vector<QueueId> out;
+  const AgentRt* a = impl_->find_agent(agent);
+  if (a == nullptr) return out;
+  out.reserve(a->memberships.size());
+  for (const auto& m : a->memberships) out.push_back(impl_->queues[m.queue].cfg.id);
+  return out;
+}
+
 int RoutingCore::overflow_tier(QueueId queue) const {
   if (!queue.valid() || queue.value >= impl_->queues.size()) return 0;
   return impl_->queues[queue.value].overflow_tier;

@@ -161,10 +161,20 @@ class RoutingCore {
   std::size_t run_due_timers();
 
   // ---- Reads ----
+  // The core's clock now.
+  [[nodiscard]] TimePoint now() const;
   [[nodiscard]] CoreSnapshot snapshot() const;
   [[nodiscard]] std::optional<AgentView> agent(AgentId agent) const;
   [[nodiscard]] std::optional<CallView> call(CallId call) const;
   [[nodiscard]] std::optional<QueueSnapshot> queue(QueueId queue) const;
+  // What a call in the core came with (caller, dialled number, attributes such as IVR
+  // choices); null when the call is not in the core. Valid until the next command.
+  [[nodiscard]] const CallSpec* call_spec(CallId call) const;
+  // Configured names; empty when the agent or queue is unknown.
+  [[nodiscard]] std::string_view agent_name(AgentId agent) const;
+  [[nodiscard]] std::string_view queue_name(QueueId queue) const;
+  // The queues `agent` is a member of (for figures that move with its state).
+  [[nodiscard]] std::vector<QueueId> queues_of(AgentId agent) const;
   [[nodiscard]] int overflow_tier(QueueId queue) const;
   [[nodiscard]] std::size_t calls_in_system() const;
   [[nodiscard]] std::string_view reason_name(ReasonId id) const;

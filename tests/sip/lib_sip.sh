@@ -32,6 +32,7 @@ start_sip_acdd() {
   sed -e "s|@DIR@|$dir|g" -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" \
       -e "s|@OUT_PORT@|$out_port|g" -e "s|@ALLOW_EXTERNAL@|${ALLOW_EXTERNAL:-false}|g" \
       -e "s|@MAX_CALLS@|$max_calls|g" -e "s|@ANNOUNCE@|${ANNOUNCE:-0s}|g" \
+      -e "s|@WRAP_UP@|${WRAP_UP:-0s}|g" -e "s|@LOGIN@|${REGISTER_LOGIN:-ready}|g" \
       "$here/sip_test.yaml" >"$dir/acdd.yaml"
   start_acdd "$dir/acdd.yaml"
   wait_log 'event=started'

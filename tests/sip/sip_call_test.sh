@@ -414,6 +414,18 @@ case "$case_name" in
     # The gRPC API runs beside SIP (api.listen with port 0).
     grep -E 'event=api.listening address=127.0.0.1:0 port=[1-9][0-9]*' "$log" >/dev/null ||
       fail "the API did not start"
+    # So does the Prometheus endpoint (metrics.listen with port 0): one scrape over bash's
+    # /dev/tcp, with the queues in it.
+    metrics_port="$(grep -E 'event=metrics.listening ' "$log" | head -n 1 |
+      sed -E 's/.* port=([0-9]+).*/\1/' || true)"
+    [[ "$metrics_port" =~ ^[1-9][0-9]*$ ]] || fail "the metrics endpoint did not start"
+    exec 3<>"/dev/tcp/127.0.0.1/$metrics_port" || fail "cannot connect to the metrics endpoint"
+    printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    scrape="$(timeout 30 cat <&3 || true)"
+    exec 3<&-
+    [[ "$scrape" == "HTTP/1.1 200 OK"* ]] || fail "GET /metrics answered: ${scrape:0:200}"
+    grep -E '^acd_queue_waiting\{tenant="acme",queue="sales"\} [0-9]+' <<<"$scrape" >/dev/null ||
+      fail "no acd_queue_waiting for acme/sales in the scrape"
     ! grep -E 'event=call.queued' "$log" >/dev/null || fail "a refused call was queued"
     ;;
 

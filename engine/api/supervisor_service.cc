@@ -1,0 +1,331 @@
+#include "engine/api/supervisor_service.h"
+
+#include <algorithm>
+#include <exception>
+#include <unordered_set>
+
+#include "engine/api/convert.h"
+
+namespace acd::api {
+
+namespace v1 = acd::v1;
+
+namespace {
+
+const Roles kWatchers{Role::kSupervisor, Role::kAdmin, Role::kReadOnly};
+const Roles kSupervisors{Role::kSupervisor, Role::kAdmin};
+constexpr int kMaxNames = 10000;
+
+// The requested names resolved to ids in the request's order, or (none asked for) every
+// one of the tenant's, sorted by name. An unknown or repeated name is INVALID_ARGUMENT
+// naming the field and its index.
+template <class Id>
+std::variant<std::vector<Id>, grpc::Status> resolve(
+    const google::protobuf::RepeatedPtrField<std::string>& names,
+    const std::unordered_map<std::string, Id>& known, std::string_view field, std::string_view what,
+    const ApiTenant& tenant) {
+  std::vector<Id> ids;
+  if (names.empty()) {
+    std::vector<std::pair<std::string_view, Id>> all(known.begin(), known.end());
+    std::sort(all.begin(), all.end());
+    for (const auto& entry : all) ids.push_back(entry.second);
+    return ids;
+  }
+  if (names.size() > kMaxNames)
+    return invalid_field(field, "at most " + std::to_string(kMaxNames) + " names");
+  std::unordered_set<std::string_view> seen;
+  for (int i = 0; i < names.size(); ++i) {
+    const std::string at = std::string(field) + "[" + std::to_string(i) + "]";
+    auto it = known.find(names[i]);
+    if (it == known.end())
+      return invalid_field(
+          at, "unknown " + std::string(what) + " \"" + names[i] + "\" of tenant " + tenant.name);
+    if (!seen.insert(names[i]).second)
+      return invalid_field(at, std::string(what) + " \"" + names[i] + "\" listed twice");
+    ids.push_back(it->second);
+  }
+  return ids;
+}
+
+// The caller's tenant in the directory of the request.
+const ApiTenant* tenant_of(const Caller& caller) {
+  return caller.directory->tenant(caller.user->tenant);
+}
+
+// Finishes `reactor` with what `body` returns, run on the core thread; a body that throws
+// (a bug) ends the call with INTERNAL instead of leaving it open.
+template <class Body>
+void answer_on_core(const ApiContext& context, grpc::ServerUnaryReactor* reactor, Body body) {
+  const bool queued = context.submit([reactor, body = std::move(body)](core::RoutingCore& core) {
+    grpc::Status status;
+    try {
+      status = body(core);
+    } catch (const std::exception& e) {
+      status = grpc::Status(grpc::StatusCode::INTERNAL, e.what());
+    }
+    reactor->Finish(status);
+  });
+  if (!queued)
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the engine is shutting down"));
+}
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::QueueUpdate>* SupervisorServiceImpl::WatchQueues(
+    grpc::CallbackServerContext* context, const v1::WatchQueuesRequest* request) {
+  auto authorized = context_.authorize(*context, "SupervisorService.WatchQueues", kWatchers);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized))
+    return refused_stream<v1::QueueUpdate>(*refusal);
+  const Caller& caller = std::get<Caller>(authorized);
+  const ApiTenant* tenant = tenant_of(caller);
+  if (tenant == nullptr)
+    return refused_stream<v1::QueueUpdate>(
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone"));
+  auto queues = resolve(request->queues(), tenant->queues, "queues", "queue", *tenant);
+  if (auto* refusal = std::get_if<grpc::Status>(&queues))
+    return refused_stream<v1::QueueUpdate>(*refusal);
+  return hub_.watch_queues(tenant->id, std::move(std::get<0>(queues)), request->queues().empty());
+}
+
+grpc::ServerWriteReactor<v1::AgentUpdate>* SupervisorServiceImpl::WatchAgents(
+    grpc::CallbackServerContext* context, const v1::WatchAgentsRequest* request) {
+  auto authorized = context_.authorize(*context, "SupervisorService.WatchAgents", kWatchers);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized))
+    return refused_stream<v1::AgentUpdate>(*refusal);
+  const Caller& caller = std::get<Caller>(authorized);
+  const ApiTenant* tenant = tenant_of(caller);
+  if (tenant == nullptr)
+    return refused_stream<v1::AgentUpdate>(
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone"));
+  auto agents = resolve(request->agents(), tenant->agents, "agents", "agent", *tenant);
+  if (auto* refusal = std::get_if<grpc::Status>(&agents))
+    return refused_stream<v1::AgentUpdate>(*refusal);
+  return hub_.watch_agents(tenant->id, std::move(std::get<0>(agents)), request->agents().empty());
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::ListQueues(grpc::CallbackServerContext* context,
+                                                            const v1::WatchQueuesRequest* request,
+                                                            v1::QueueUpdate* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto authorized = context_.authorize(*context, "SupervisorService.ListQueues", kWatchers);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  const Caller& caller = std::get<Caller>(authorized);
+  const ApiTenant* tenant = tenant_of(caller);
+  if (tenant == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone"));
+    return reactor;
+  }
+  auto queues = resolve(request->queues(), tenant->queues, "queues", "queue", *tenant);
+  if (auto* refusal = std::get_if<grpc::Status>(&queues)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  answer_on_core(context_, reactor,
+                 [response, ids = std::move(std::get<0>(queues))](core::RoutingCore& core) {
+                   response->set_snapshot(true);
+                   const core::TimePoint now = core.now();
+                   for (core::QueueId q : ids)
+                     if (auto figures = core.queue(q))
+                       fill_queue_status(*figures, now, *response->add_queues());
+                   return grpc::Status::OK;
+                 });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::ListAgents(grpc::CallbackServerContext* context,
+                                                            const v1::WatchAgentsRequest* request,
+                                                            v1::AgentUpdate* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto authorized = context_.authorize(*context, "SupervisorService.ListAgents", kWatchers);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  const Caller& caller = std::get<Caller>(authorized);
+  const ApiTenant* tenant = tenant_of(caller);
+  if (tenant == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone"));
+    return reactor;
+  }
+  auto agents = resolve(request->agents(), tenant->agents, "agents", "agent", *tenant);
+  if (auto* refusal = std::get_if<grpc::Status>(&agents)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  answer_on_core(
+      context_, reactor, [response, ids = std::move(std::get<0>(agents))](core::RoutingCore& core) {
+        response->set_snapshot(true);
+        for (core::AgentId a : ids)
+          fill_agent_status(core, a, std::string(core.agent_name(a)), *response->add_agents());
+        return grpc::Status::OK;
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::on_agent(grpc::CallbackServerContext* context,
+                                                          std::string_view rpc,
+                                                          const std::string& agent_name,
+                                                          v1::AgentStatus* response,
+                                                          AgentCommand command, Check check) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto authorized = context_.authorize(*context, rpc, kSupervisors);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  const Caller& caller = std::get<Caller>(authorized);
+  const ApiTenant* tenant = tenant_of(caller);
+  if (tenant == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone"));
+    return reactor;
+  }
+  if (agent_name.empty()) {
+    reactor->Finish(invalid_field("agent", "required: an agent name"));
+    return reactor;
+  }
+  const auto agent = tenant->agent(agent_name);
+  if (!agent) {
+    // Another tenant's agent of the same name is as unknown as no agent at all.
+    reactor->Finish(
+        invalid_field("agent", "unknown agent \"" + agent_name + "\" of tenant " + tenant->name));
+    return reactor;
+  }
+  if (check) {
+    if (auto refusal = check(caller, *tenant)) {
+      reactor->Finish(*refusal);
+      return reactor;
+    }
+  }
+  context_.log(ApiLogLevel::kInfo, "api.privileged",
+               {{"rpc", std::string(rpc)},
+                {"tenant", tenant->name},
+                {"user", caller.user->name},
+                {"agent", agent_name}});
+  answer_on_core(
+      context_, reactor,
+      [response, id = *agent, agent_name, command = std::move(command)](core::RoutingCore& core) {
+        if (const core::Status status = command(core, id); !status) return to_grpc(status);
+        fill_agent_status(core, id, agent_name, *response);
+        return grpc::Status::OK;
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::ForceReady(grpc::CallbackServerContext* context,
+                                                            const v1::ForceReadyRequest* request,
+                                                            v1::AgentStatus* response) {
+  return on_agent(context, "SupervisorService.ForceReady", request->agent(), response,
+                  [](core::RoutingCore& core, core::AgentId agent) {
+                    return core.set_ready(agent, core::Cause::kSupervisor);
+                  });
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::ForceNotReady(
+    grpc::CallbackServerContext* context, const v1::ForceNotReadyRequest* request,
+    v1::AgentStatus* response) {
+  std::string reason = request->reason();
+  auto check = [reason](const Caller&, const ApiTenant& tenant) -> std::optional<grpc::Status> {
+    if (reason.empty()) return invalid_field("reason", "required: a not-ready reason code");
+    if (!tenant.not_ready_reasons.empty() &&
+        std::find(tenant.not_ready_reasons.begin(), tenant.not_ready_reasons.end(), reason) ==
+            tenant.not_ready_reasons.end())
+      return invalid_field("reason",
+                           "unknown reason code \"" + reason + "\" of tenant " + tenant.name);
+    return std::nullopt;
+  };
+  return on_agent(
+      context, "SupervisorService.ForceNotReady", request->agent(), response,
+      [reason](core::RoutingCore& core, core::AgentId agent) {
+        return core.set_not_ready(agent, reason, core::Cause::kSupervisor);
+      },
+      check);
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::ForceLogout(grpc::CallbackServerContext* context,
+                                                             const v1::ForceLogoutRequest* request,
+                                                             v1::AgentStatus* response) {
+  return on_agent(context, "SupervisorService.ForceLogout", request->agent(), response,
+                  [](core::RoutingCore& core, core::AgentId agent) {
+                    return core.logout(agent, core::Cause::kSupervisor);
+                  });
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::SetAgentSkills(
+    grpc::CallbackServerContext* context, const v1::SetAgentSkillsRequest* request,
+    v1::AgentStatus* response) {
+  auto skills = std::make_shared<std::vector<core::AgentSkill>>();
+  auto check = [request, skills](const Caller&,
+                                 const ApiTenant& tenant) -> std::optional<grpc::Status> {
+    std::unordered_set<std::string_view> seen;
+    for (int i = 0; i < request->skills_size(); ++i) {
+      const v1::SkillLevel& entry = request->skills(i);
+      const std::string at = "skills[" + std::to_string(i) + "]";
+      if (entry.skill().empty()) return invalid_field(at + ".skill", "required: a skill name");
+      const auto id = tenant.skill(entry.skill());
+      if (!id)
+        return invalid_field(at + ".skill",
+                             "unknown skill \"" + entry.skill() + "\" of tenant " + tenant.name);
+      if (!seen.insert(entry.skill()).second)
+        return invalid_field(at + ".skill", "skill \"" + entry.skill() + "\" listed twice");
+      if (entry.level() < core::kMinProficiency || entry.level() > core::kMaxProficiency)
+        return invalid_field(at + ".level", "proficiency " + std::to_string(entry.level()) +
+                                                " out of range (expected 1..10)");
+      skills->push_back({*id, entry.level()});
+    }
+    return std::nullopt;
+  };
+  return on_agent(
+      context, "SupervisorService.SetAgentSkills", request->agent(), response,
+      [skills](core::RoutingCore& core, core::AgentId agent) {
+        return core.set_agent_skills(agent, *skills);
+      },
+      check);
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::SetCallPriority(
+    grpc::CallbackServerContext* context, const v1::SetCallPriorityRequest* request,
+    v1::SetCallPriorityResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto authorized = context_.authorize(*context, "SupervisorService.SetCallPriority", kSupervisors);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  const Caller& caller = std::get<Caller>(authorized);
+  if (request->call_id() <= 0) {
+    reactor->Finish(invalid_field("call_id", "required: a call id"));
+    return reactor;
+  }
+  const int priority = request->priority();
+  if (priority < -1000000 || priority > 1000000) {
+    reactor->Finish(invalid_field("priority", "out of range (expected -1000000..1000000)"));
+    return reactor;
+  }
+  const core::CallId call(static_cast<std::uint64_t>(request->call_id()));
+  context_.log(ApiLogLevel::kInfo, "api.privileged",
+               {{"rpc", "SupervisorService.SetCallPriority"},
+                {"tenant", caller.user->tenant_name},
+                {"user", caller.user->name},
+                {"call", std::to_string(call.value)},
+                {"priority", std::to_string(priority)}});
+  answer_on_core(context_, reactor,
+                 [response, call, priority, tenant = caller.user->tenant](core::RoutingCore& core) {
+                   // Another tenant's call is as unknown as no call at all.
+                   const core::CallSpec* spec = core.call_spec(call);
+                   if (spec == nullptr || spec->tenant != tenant)
+                     return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                         "call_id: no call " + std::to_string(call.value));
+                   if (const core::Status status = core.set_call_priority(call, priority); !status)
+                     return to_grpc(status);
+                   response->set_call_id(static_cast<std::int64_t>(call.value));
+                   response->set_priority(priority);
+                   if (auto view = core.call(call)) response->set_position(view->position);
+                   return grpc::Status::OK;
+                 });
+  return reactor;
+}
+
+}  // namespace acd::api

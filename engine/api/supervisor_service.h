@@ -1,0 +1,58 @@
+// SupervisorService (proto/acd/v1/supervisor_service.proto) on gRPC's callback API: watches
+// of the caller's tenant's queues and agents (StreamHub: a snapshot, then changes), and
+// the supervisor's commands on agents and calls, each one command on the routing core's
+// thread with the cause "supervisor" and an audit line (api.privileged).
+// Thread-safety: gRPC calls it from its own threads; the object outlives the server.
+#pragma once
+
+#include "acd/v1/supervisor_service.grpc.pb.h"
+#include "engine/api/api_context.h"
+#include "engine/api/stream_hub.h"
+
+namespace acd::api {
+
+class SupervisorServiceImpl final : public acd::v1::SupervisorService::CallbackService {
+ public:
+  SupervisorServiceImpl(const ApiContext& context, StreamHub& hub) : context_(context), hub_(hub) {}
+
+  grpc::ServerWriteReactor<acd::v1::QueueUpdate>* WatchQueues(
+      grpc::CallbackServerContext* context, const acd::v1::WatchQueuesRequest* request) override;
+  grpc::ServerWriteReactor<acd::v1::AgentUpdate>* WatchAgents(
+      grpc::CallbackServerContext* context, const acd::v1::WatchAgentsRequest* request) override;
+  grpc::ServerUnaryReactor* ListQueues(grpc::CallbackServerContext* context,
+                                       const acd::v1::WatchQueuesRequest* request,
+                                       acd::v1::QueueUpdate* response) override;
+  grpc::ServerUnaryReactor* ListAgents(grpc::CallbackServerContext* context,
+                                       const acd::v1::WatchAgentsRequest* request,
+                                       acd::v1::AgentUpdate* response) override;
+  grpc::ServerUnaryReactor* ForceReady(grpc::CallbackServerContext* context,
+                                       const acd::v1::ForceReadyRequest* request,
+                                       acd::v1::AgentStatus* response) override;
+  grpc::ServerUnaryReactor* ForceNotReady(grpc::CallbackServerContext* context,
+                                          const acd::v1::ForceNotReadyRequest* request,
+                                          acd::v1::AgentStatus* response) override;
+  grpc::ServerUnaryReactor* ForceLogout(grpc::CallbackServerContext* context,
+                                        const acd::v1::ForceLogoutRequest* request,
+                                        acd::v1::AgentStatus* response) override;
+  grpc::ServerUnaryReactor* SetAgentSkills(grpc::CallbackServerContext* context,
+                                           const acd::v1::SetAgentSkillsRequest* request,
+                                           acd::v1::AgentStatus* response) override;
+  grpc::ServerUnaryReactor* SetCallPriority(grpc::CallbackServerContext* context,
+                                            const acd::v1::SetCallPriorityRequest* request,
+                                            acd::v1::SetCallPriorityResponse* response) override;
+
+ private:
+  // A command on one agent of the caller's tenant (named by the request's `agent` field):
+  // supervisor or admin role, then `check` (request fields), then `command` on the core
+  // thread; answers with the agent's state after it.
+  using AgentCommand = std::function<core::Status(core::RoutingCore&, core::AgentId)>;
+  using Check = std::function<std::optional<grpc::Status>(const Caller&, const ApiTenant&)>;
+  grpc::ServerUnaryReactor* on_agent(grpc::CallbackServerContext* context, std::string_view rpc,
+                                     const std::string& agent, acd::v1::AgentStatus* response,
+                                     AgentCommand command, Check check = {});
+
+  const ApiContext& context_;
+  StreamHub& hub_;
+};
+
+}  // namespace acd::api

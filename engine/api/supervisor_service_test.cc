@@ -1,0 +1,363 @@
+// SupervisorService through a real gRPC channel: watches (a snapshot, then changes as they
+// happen), the supervisor's commands, who may call what, and tenant isolation.
+#include <catch2/catch.hpp>
+
+#include "engine/api/api_test_fixture.h"
+
+namespace acd::api {
+namespace {
+
+using namespace acd::api::testing;
+
+core::CallSpec acme_call(std::uint64_t id) {
+  core::CallSpec spec;
+  spec.id = core::CallId(id);
+  spec.tenant = core::TenantId(0);
+  spec.caller_number = "+15550100";
+  return spec;
+}
+
+const v1::QueueStatus* find_queue(const v1::QueueUpdate& update, const std::string& name) {
+  for (const auto& q : update.queues())
+    if (q.queue() == name) return &q;
+  return nullptr;
+}
+
+TEST_CASE("a queue watch: the snapshot, then each change", "[api][supervisor][stream]") {
+  Fixture f;
+  Reading<v1::QueueUpdate> watch("boss-token");
+  watch.reader = f.supervisor->WatchQueues(&watch.context, v1::WatchQueuesRequest{});
+  v1::QueueUpdate first = watch.next();
+  CHECK(first.snapshot());
+  REQUIRE(first.queues_size() == 1);  // acme's only: globex's sales is not shown
+  CHECK(first.queues(0).queue() == "support");
+  CHECK(first.queues(0).waiting() == 0);
+  CHECK(first.queues(0).agents_logged_in() == 0);
+
+  v1::AgentStatus status;
+  REQUIRE(f.call(&v1::AgentService::Stub::Login, "ann-token", login_request(false), status).ok());
+  auto logged_in = watch.until([](const v1::QueueUpdate& u) {
+    const auto* q = find_queue(u, "support");
+    return q != nullptr && q->agents_logged_in() == 1;
+  });
+  CHECK_FALSE(logged_in.snapshot());
+  CHECK(find_queue(logged_in, "support")->agents_ready() == 0);
+
+  // A caller waits (nobody is ready), then is answered when ann readies.
+  REQUIRE(
+      f.on_core([](core::RoutingCore& c) { return c.enqueue(acme_call(9), core::QueueId(0)); }));
+  auto waiting = watch.until([](const v1::QueueUpdate& u) {
+    const auto* q = find_queue(u, "support");
+    return q != nullptr && q->waiting() == 1;
+  });
+  CHECK(find_queue(waiting, "support")->entered() == 1);
+  // Changes of globex are never sent to acme's watch.
+  REQUIRE(f.call(&v1::AgentService::Stub::Login, "carl-token", login_request(true), status).ok());
+  REQUIRE(
+      f.call(&v1::AgentService::Stub::SetReady, "ann-token", v1::SetReadyRequest{}, status).ok());
+  auto offering = watch.until([](const v1::QueueUpdate& u) {
+    const auto* q = find_queue(u, "support");
+    return q != nullptr && q->offering() == 1;
+  });
+  CHECK(find_queue(offering, "support")->waiting() == 0);
+  REQUIRE(f.on_core([](core::RoutingCore& c) {
+    if (auto s = c.offer_ringing(core::CallId(9), core::AgentId(0)); !s) return s;
+    return c.offer_answered(core::CallId(9), core::AgentId(0));
+  }));
+  auto answered = watch.until([](const v1::QueueUpdate& u) {
+    const auto* q = find_queue(u, "support");
+    return q != nullptr && q->answered() == 1;
+  });
+  CHECK(find_queue(answered, "support")->agents_busy() == 1);
+  CHECK(answered.queues_size() == 1);
+}
+
+TEST_CASE("an agent watch sees each change with its cause; supervisors force states",
+          "[api][supervisor][stream]") {
+  Fixture f;
+  Reading<v1::AgentUpdate> watch("reader-token");
+  v1::WatchAgentsRequest request;
+  request.add_agents("bob");
+  request.add_agents("ann");
+  watch.reader = f.supervisor->WatchAgents(&watch.context, request);
+  v1::AgentUpdate first = watch.next();
+  CHECK(first.snapshot());
+  REQUIRE(first.agents_size() == 2);
+  CHECK(first.agents(0).agent() == "bob");  // in the order asked for
+  CHECK(first.agents(1).agent() == "ann");
+
+  v1::AgentStatus status;
+  REQUIRE(f.call(&v1::AgentService::Stub::Login, "ann-token", login_request(false), status).ok());
+  auto login = watch.next();
+  REQUIRE(login.agents_size() == 1);
+  CHECK(login.agents(0).agent() == "ann");
+  CHECK(login.agents(0).state() == v1::AGENT_STATE_NOT_READY);
+  CHECK(login.agents(0).reason() == "login");
+  CHECK(login.agents(0).cause() == v1::CHANGE_CAUSE_AGENT);
+
+  v1::ForceReadyRequest ready;
+  ready.set_agent("ann");
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::ForceReady, "boss-token", ready, status).ok());
+  CHECK(status.state() == v1::AGENT_STATE_READY);
+  auto forced = watch.next();
+  CHECK(forced.agents(0).state() == v1::AGENT_STATE_READY);
+  CHECK(forced.agents(0).cause() == v1::CHANGE_CAUSE_SUPERVISOR);
+
+  v1::ForceNotReadyRequest not_ready;
+  not_ready.set_agent("ann");
+  not_ready.set_reason("training");
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::ForceNotReady, "admin-token", not_ready, status)
+              .ok());
+  auto training = watch.next();
+  CHECK(training.agents(0).state() == v1::AGENT_STATE_NOT_READY);
+  CHECK(training.agents(0).reason() == "training");
+  CHECK(training.agents(0).cause() == v1::CHANGE_CAUSE_SUPERVISOR);
+
+  v1::ForceLogoutRequest logout;
+  logout.set_agent("ann");
+  REQUIRE(
+      f.supervise(&v1::SupervisorService::Stub::ForceLogout, "boss-token", logout, status).ok());
+  auto out = watch.next();
+  CHECK(out.agents(0).state() == v1::AGENT_STATE_LOGGED_OUT);
+  CHECK(out.agents(0).cause() == v1::CHANGE_CAUSE_SUPERVISOR);
+  // carl's login (another tenant) and bob's... bob's is watched, carl's is not.
+  REQUIRE(f.call(&v1::AgentService::Stub::Login, "carl-token", login_request(true), status).ok());
+  REQUIRE(f.call(&v1::AgentService::Stub::Login, "bob-token", login_request(true), status).ok());
+  CHECK(watch.next().agents(0).agent() == "bob");
+
+  std::lock_guard lock(f.log_mutex);
+  CHECK(f.privileged == std::vector<std::string>{"SupervisorService.ForceReady",
+                                                 "SupervisorService.ForceNotReady",
+                                                 "SupervisorService.ForceLogout"});
+}
+
+TEST_CASE("list calls answer one snapshot; call priority and skills change live",
+          "[api][supervisor]") {
+  Fixture f;
+  v1::AgentUpdate agents;
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::ListAgents, "boss-token",
+                      v1::WatchAgentsRequest{}, agents)
+              .ok());
+  REQUIRE(agents.agents_size() == 2);  // sorted by name, acme's only
+  CHECK(agents.agents(0).agent() == "ann");
+  CHECK(agents.agents(1).agent() == "bob");
+
+  REQUIRE(
+      f.on_core([](core::RoutingCore& c) { return c.enqueue(acme_call(1), core::QueueId(0)); }));
+  REQUIRE(
+      f.on_core([](core::RoutingCore& c) { return c.enqueue(acme_call(2), core::QueueId(0)); }));
+  v1::QueueUpdate queues;
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::ListQueues, "reader-token",
+                      v1::WatchQueuesRequest{}, queues)
+              .ok());
+  REQUIRE(queues.queues_size() == 1);
+  CHECK(queues.queues(0).waiting() == 2);
+
+  v1::SetCallPriorityRequest priority;
+  priority.set_call_id(2);
+  priority.set_priority(50);
+  v1::SetCallPriorityResponse moved;
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::SetCallPriority, "boss-token", priority, moved)
+              .ok());
+  CHECK(moved.position() == 1);  // call 2 jumped ahead of call 1
+  // The same call id as seen from globex does not exist.
+  auto s =
+      f.supervise(&v1::SupervisorService::Stub::SetCallPriority, "gboss-token", priority, moved);
+  CHECK(s.error_code() == grpc::StatusCode::NOT_FOUND);
+
+  v1::SetAgentSkillsRequest skills;
+  skills.set_agent("bob");
+  auto* billing = skills.add_skills();
+  billing->set_skill("billing");
+  billing->set_level(7);
+  v1::AgentStatus status;
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::SetAgentSkills, "admin-token", skills, status)
+              .ok());
+  CHECK(status.agent() == "bob");
+}
+
+TEST_CASE("bad supervisor requests are INVALID_ARGUMENT naming the field", "[api][supervisor]") {
+  Fixture f;
+  v1::AgentStatus status;
+  auto force_ready = [&](const std::string& agent) {
+    v1::ForceReadyRequest r;
+    r.set_agent(agent);
+    return f.supervise(&v1::SupervisorService::Stub::ForceReady, "boss-token", r, status);
+  };
+  struct Expect {
+    grpc::Status status;
+    std::string field;
+  };
+  std::vector<Expect> cases;
+  cases.push_back({force_ready(""), "agent: required"});
+  cases.push_back({force_ready("nobody"), "agent: unknown agent \"nobody\" of tenant acme"});
+  // Another tenant's agent is unknown here.
+  cases.push_back({force_ready("carl"), "agent: unknown agent \"carl\""});
+  v1::ForceNotReadyRequest nr;
+  nr.set_agent("ann");
+  cases.push_back(
+      {f.supervise(&v1::SupervisorService::Stub::ForceNotReady, "boss-token", nr, status),
+       "reason: required"});
+  nr.set_reason("nap");
+  cases.push_back(
+      {f.supervise(&v1::SupervisorService::Stub::ForceNotReady, "boss-token", nr, status),
+       "reason: unknown reason code \"nap\""});
+  v1::SetAgentSkillsRequest skills;
+  skills.set_agent("ann");
+  auto* one = skills.add_skills();
+  one->set_skill("billing");
+  one->set_level(3);
+  auto* two = skills.add_skills();
+  two->set_skill("spanish");  // globex's
+  two->set_level(3);
+  cases.push_back(
+      {f.supervise(&v1::SupervisorService::Stub::SetAgentSkills, "boss-token", skills, status),
+       "skills[1].skill: unknown skill \"spanish\""});
+  two->set_skill("french");
+  two->set_level(11);
+  cases.push_back(
+      {f.supervise(&v1::SupervisorService::Stub::SetAgentSkills, "boss-token", skills, status),
+       "skills[1].level: proficiency 11 out of range"});
+  two->set_skill("billing");
+  two->set_level(2);
+  cases.push_back(
+      {f.supervise(&v1::SupervisorService::Stub::SetAgentSkills, "boss-token", skills, status),
+       "skills[1].skill: skill \"billing\" listed twice"});
+  two->set_skill("");
+  cases.push_back(
+      {f.supervise(&v1::SupervisorService::Stub::SetAgentSkills, "boss-token", skills, status),
+       "skills[1].skill: required"});
+  v1::SetCallPriorityRequest priority;
+  v1::SetCallPriorityResponse moved;
+  cases.push_back(
+      {f.supervise(&v1::SupervisorService::Stub::SetCallPriority, "boss-token", priority, moved),
+       "call_id: required"});
+  priority.set_call_id(1);
+  priority.set_priority(2000000);
+  cases.push_back(
+      {f.supervise(&v1::SupervisorService::Stub::SetCallPriority, "boss-token", priority, moved),
+       "priority: out of range"});
+  v1::QueueUpdate queues;
+  v1::WatchQueuesRequest watch_queues;
+  watch_queues.add_queues("support");
+  watch_queues.add_queues("sales");  // globex's
+  cases.push_back(
+      {f.supervise(&v1::SupervisorService::Stub::ListQueues, "boss-token", watch_queues, queues),
+       "queues[1]: unknown queue \"sales\" of tenant acme"});
+  watch_queues.set_queues(1, "support");
+  cases.push_back(
+      {f.supervise(&v1::SupervisorService::Stub::ListQueues, "boss-token", watch_queues, queues),
+       "queues[1]: queue \"support\" listed twice"});
+  v1::AgentUpdate agents;
+  v1::WatchAgentsRequest watch_agents;
+  watch_agents.add_agents("carl");
+  cases.push_back(
+      {f.supervise(&v1::SupervisorService::Stub::ListAgents, "boss-token", watch_agents, agents),
+       "agents[0]: unknown agent \"carl\""});
+  for (const auto& c : cases) {
+    INFO(c.status.error_message());
+    CHECK(c.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(c.status.error_message().rfind(c.field, 0) == 0);
+  }
+  // The refused watch is refused the same way.
+  Reading<v1::QueueUpdate> watch("boss-token");
+  watch.reader = f.supervisor->WatchQueues(&watch.context, watch_queues);
+  const grpc::Status s = watch.end();
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message() == "queues[1]: queue \"support\" listed twice");
+}
+
+// Each role against each SupervisorService RPC: watchers (supervisor, admin, read-only)
+// may watch and list; only supervisors and admins may command.
+TEST_CASE("who may call SupervisorService", "[api][supervisor][auth]") {
+  Fixture f;
+  using Rpc = std::function<grpc::Status(const std::string& token)>;
+  auto unary = [&f](auto rpc, auto request, auto response) -> Rpc {
+    return [&f, rpc, request, response](const std::string& token) mutable {
+      return f.supervise(rpc, token, request, response);
+    };
+  };
+  v1::ForceReadyRequest ready;
+  ready.set_agent("ann");
+  v1::ForceNotReadyRequest not_ready;
+  not_ready.set_agent("ann");
+  not_ready.set_reason("lunch");
+  v1::ForceLogoutRequest logout;
+  logout.set_agent("ann");
+  v1::SetAgentSkillsRequest skills;
+  skills.set_agent("ann");
+  v1::SetCallPriorityRequest priority;
+  priority.set_call_id(1);
+  const std::vector<std::pair<std::string, Rpc>> watches{
+      {"ListQueues", unary(&v1::SupervisorService::Stub::ListQueues, v1::WatchQueuesRequest{},
+                           v1::QueueUpdate{})},
+      {"ListAgents", unary(&v1::SupervisorService::Stub::ListAgents, v1::WatchAgentsRequest{},
+                           v1::AgentUpdate{})},
+      {"WatchQueues",
+       [&f](const std::string& token) {
+         Reading<v1::QueueUpdate> w(token);
+         w.reader = f.supervisor->WatchQueues(&w.context, v1::WatchQueuesRequest{});
+         v1::QueueUpdate first;
+         if (w.reader->Read(&first)) {
+           w.context.TryCancel();
+           return grpc::Status::OK;
+         }
+         return w.reader->Finish();
+       }},
+      {"WatchAgents",
+       [&f](const std::string& token) {
+         Reading<v1::AgentUpdate> w(token);
+         w.reader = f.supervisor->WatchAgents(&w.context, v1::WatchAgentsRequest{});
+         v1::AgentUpdate first;
+         if (w.reader->Read(&first)) {
+           w.context.TryCancel();
+           return grpc::Status::OK;
+         }
+         return w.reader->Finish();
+       }},
+  };
+  const std::vector<std::pair<std::string, Rpc>> commands{
+      {"ForceReady", unary(&v1::SupervisorService::Stub::ForceReady, ready, v1::AgentStatus{})},
+      {"ForceNotReady",
+       unary(&v1::SupervisorService::Stub::ForceNotReady, not_ready, v1::AgentStatus{})},
+      {"ForceLogout", unary(&v1::SupervisorService::Stub::ForceLogout, logout, v1::AgentStatus{})},
+      {"SetAgentSkills",
+       unary(&v1::SupervisorService::Stub::SetAgentSkills, skills, v1::AgentStatus{})},
+      {"SetCallPriority", unary(&v1::SupervisorService::Stub::SetCallPriority, priority,
+                                v1::SetCallPriorityResponse{})},
+  };
+  auto refused = [](const grpc::Status& s) {
+    return s.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+           s.error_code() == grpc::StatusCode::UNAUTHENTICATED;
+  };
+  for (const auto& [name, rpc] : watches) {
+    for (const std::string token : {"boss-token", "admin-token", "reader-token", "bob-token"}) {
+      INFO(name << " as " << token);
+      CHECK_FALSE(refused(rpc(token)));
+    }
+    for (const std::string token : {"ann-token", "ghost-token", "carl-token", "", "old-token"}) {
+      INFO(name << " as " << token);
+      CHECK(refused(rpc(token)));
+    }
+  }
+  for (const auto& [name, rpc] : commands) {
+    for (const std::string token : {"boss-token", "admin-token"}) {
+      INFO(name << " as " << token);
+      CHECK_FALSE(refused(rpc(token)));
+    }
+    for (const std::string token :
+         {"reader-token", "bob-token", "ann-token", "ghost-token", "carl-token", ""}) {
+      INFO(name << " as " << token);
+      const grpc::Status s = rpc(token);
+      CHECK(refused(s));
+    }
+  }
+  // gboss supervises globex: acme's agent is unknown to them, not forbidden.
+  v1::AgentStatus status;
+  const auto s =
+      f.supervise(&v1::SupervisorService::Stub::ForceReady, "gboss-token", ready, status);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace acd::api
