@@ -284,6 +284,20 @@ int run(const Settings& s) {
   watchers.clear();
 
   // ---- 2. Command rate ----
+  // Everyone NotReady first: each thread's first command makes its agents Ready.
+  const core::Status reset = core.submit_and_wait([&s](core::RoutingCore& c) {
+                                   for (int i = 0; i < s.agents; ++i) {
+                                     const core::AgentId a(static_cast<std::uint32_t>(i));
+                                     if (c.agent(a)->state == core::AgentState::kReady)
+                                       if (auto r = c.set_not_ready(a, "break"); !r) return r;
+                                   }
+                                   return core::Status::ok();
+                                 })
+                                 .get();
+  if (!reset) {
+    std::fprintf(stderr, "could not reset the agents\n");
+    return 1;
+  }
   auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   auto agents = v1::AgentService::NewStub(channel);
   std::atomic<bool> stop{false};

@@ -1,5 +1,6 @@
 #include "engine/api/stream_hub.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <future>
 #include <type_traits>
@@ -12,6 +13,31 @@ namespace acd::api {
 namespace v1 = acd::v1;
 
 namespace {
+
+// Changes that wait behind a write in flight go out together: every agent change in
+// order (a watch sees each state), up to a bound; a queue's newest figures replace the
+// older ones. The snapshot stays a message of its own.
+constexpr int kMaxMergedAgents = 4096;
+
+bool merge_agent_updates(v1::AgentUpdate& into, const v1::AgentUpdate& next) {
+  if (into.snapshot() || next.snapshot()) return false;
+  if (into.agents_size() + next.agents_size() > kMaxMergedAgents) return false;
+  for (const auto& a : next.agents()) *into.add_agents() = a;
+  return true;
+}
+
+bool merge_queue_updates(v1::QueueUpdate& into, const v1::QueueUpdate& next) {
+  if (into.snapshot() || next.snapshot()) return false;
+  for (const auto& q : next.queues()) {
+    auto same = std::find_if(into.mutable_queues()->begin(), into.mutable_queues()->end(),
+                             [&q](const v1::QueueStatus& s) { return s.queue() == q.queue(); });
+    if (same != into.mutable_queues()->end())
+      *same = q;
+    else
+      *into.add_queues() = q;
+  }
+  return true;
+}
 
 v1::AgentStatus agent_status(const core::RoutingCore& core, core::AgentId agent) {
   v1::AgentStatus status;
@@ -84,9 +110,9 @@ std::function<void()> StreamHub::forget(std::uint64_t id) {
 // ---- Subscriptions (registered on the core thread, in order with the events) ----
 
 template <class Stream>
-std::shared_ptr<Stream> StreamHub::open(std::uint64_t& id) {
+std::shared_ptr<Stream> StreamHub::open(std::uint64_t& id, typename Stream::Merge merge) {
   id = ++last_id_;
-  return Stream::create(options_.max_backlog, forget(id));
+  return Stream::create(options_.max_backlog, forget(id), std::move(merge));
 }
 
 grpc::ServerWriteReactor<v1::AgentEvent>* StreamHub::watch_agent(core::TenantId tenant,
@@ -117,7 +143,7 @@ grpc::ServerWriteReactor<v1::AgentEvent>* StreamHub::watch_agent(core::TenantId 
 grpc::ServerWriteReactor<v1::QueueUpdate>* StreamHub::watch_queues(
     core::TenantId tenant, std::vector<core::QueueId> queues, bool all) {
   std::uint64_t id = 0;
-  auto stream = open<QueueWatchStream>(id);
+  auto stream = open<QueueWatchStream>(id, merge_queue_updates);
   const bool queued = context_.submit(
       [this, stream, tenant, queues = std::move(queues), all, id](core::RoutingCore& core) {
         auto first = std::make_shared<v1::QueueUpdate>();
@@ -148,7 +174,7 @@ grpc::ServerWriteReactor<v1::QueueUpdate>* StreamHub::watch_queues(
 grpc::ServerWriteReactor<v1::AgentUpdate>* StreamHub::watch_agents(
     core::TenantId tenant, std::vector<core::AgentId> agents, bool all) {
   std::uint64_t id = 0;
-  auto stream = open<AgentWatchStream>(id);
+  auto stream = open<AgentWatchStream>(id, merge_agent_updates);
   const bool queued = context_.submit(
       [this, stream, tenant, agents = std::move(agents), all, id](core::RoutingCore& core) {
         auto first = std::make_shared<v1::AgentUpdate>();

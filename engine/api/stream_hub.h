@@ -95,7 +95,7 @@ class StreamHub {
   // The stream's on_done: forgets the subscription (any thread).
   std::function<void()> forget(std::uint64_t id);
   template <class Stream>
-  std::shared_ptr<Stream> open(std::uint64_t& id);
+  std::shared_ptr<Stream> open(std::uint64_t& id, typename Stream::Merge merge = {});
 
   struct AgentSub {
     std::uint64_t id;

@@ -361,3 +361,77 @@ TEST_CASE("who may call SupervisorService", "[api][supervisor][auth]") {
 
 }  // namespace
 }  // namespace acd::api
+
+namespace acd::api {
+namespace {
+
+// A burst of changes much faster than the writes: changes waiting behind a write in flight
+// are merged into one message, in order, and none is lost.
+TEST_CASE("a watch behind a burst gets the changes merged, in order, none lost",
+          "[api][supervisor][stream]") {
+  Fixture f;
+  Reading<v1::AgentUpdate> watch("boss-token");
+  v1::WatchAgentsRequest request;
+  request.add_agents("ann");
+  watch.reader = f.supervisor->WatchAgents(&watch.context, request);
+  REQUIRE(watch.next().snapshot());
+  constexpr int kChanges = 20000;
+  REQUIRE(f.on_core([](core::RoutingCore& c) {
+    if (auto s = c.login(core::AgentId(0)); !s) return s;
+    for (int i = 0; i < kChanges; ++i) {
+      auto s =
+          i % 2 == 0 ? c.set_ready(core::AgentId(0)) : c.set_not_ready(core::AgentId(0), "lunch");
+      if (!s) return s;
+    }
+    return core::Status::ok();
+  }));
+  std::vector<v1::AgentState> states;
+  int messages = 0;
+  while (states.size() < kChanges + 1) {
+    const v1::AgentUpdate update = watch.next();
+    CHECK_FALSE(update.snapshot());
+    ++messages;
+    for (const auto& a : update.agents()) states.push_back(a.state());
+  }
+  REQUIRE(states.size() == kChanges + 1);
+  CHECK(states[0] == v1::AGENT_STATE_NOT_READY);  // the login
+  for (int i = 0; i < kChanges; ++i) {
+    INFO("change " << i);
+    REQUIRE(states[static_cast<std::size_t>(i) + 1] ==
+            (i % 2 == 0 ? v1::AGENT_STATE_READY : v1::AGENT_STATE_NOT_READY));
+  }
+  INFO(messages << " messages for " << states.size() << " changes");
+  CHECK(messages < static_cast<int>(states.size()));
+}
+
+// Events that cannot be merged (an agent's desktop stream): a client too far behind is
+// ended with RESOURCE_EXHAUSTED instead of growing the engine's memory.
+TEST_CASE("a stream too far behind is ended with RESOURCE_EXHAUSTED", "[api][agent][stream]") {
+  ApiOptions options;
+  options.max_stream_backlog = 8;
+  Fixture f(options);
+  Reading<v1::AgentEvent> events("ann-token");
+  events.reader = f.stub->StreamEvents(&events.context, v1::StreamEventsRequest{});
+  REQUIRE(events.next().has_status());
+  REQUIRE(f.on_core([](core::RoutingCore& c) {
+    if (auto s = c.login(core::AgentId(0)); !s) return s;
+    for (int i = 0; i < 20000; ++i) {
+      auto s =
+          i % 2 == 0 ? c.set_ready(core::AgentId(0)) : c.set_not_ready(core::AgentId(0), "lunch");
+      if (!s) return s;
+    }
+    return core::Status::ok();
+  }));
+  const grpc::Status s = events.end();
+  CHECK(s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK(s.error_message().find("too slowly") != std::string::npos);
+  // The agent opens the stream again and starts from the state now.
+  Reading<v1::AgentEvent> again("ann-token");
+  again.reader = f.stub->StreamEvents(&again.context, v1::StreamEventsRequest{});
+  const auto first = again.next();
+  REQUIRE(first.has_status());
+  CHECK(first.status().state() == v1::AGENT_STATE_NOT_READY);
+}
+
+}  // namespace
+}  // namespace acd::api
