@@ -52,6 +52,30 @@ const ApiTenant* tenant_of(const Caller& caller) {
   return caller.directory->tenant(caller.user->tenant);
 }
 
+// A request's caller checked (one of `roles`) and the ids of the names it asks for in the
+// caller's tenant (every one of the tenant's when it names none).
+template <class Id>
+struct Resolved {
+  core::TenantId tenant;
+  std::vector<Id> ids;
+};
+
+template <class Id>
+std::variant<Resolved<Id>, grpc::Status> resolve_request(
+    const ApiContext& api, const grpc::CallbackServerContext& context, std::string_view rpc,
+    Roles roles, const google::protobuf::RepeatedPtrField<std::string>& names,
+    std::unordered_map<std::string, Id> ApiTenant::*known, std::string_view field,
+    std::string_view what) {
+  auto authorized = api.authorize(context, rpc, roles);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) return *refusal;
+  const ApiTenant* tenant = tenant_of(std::get<Caller>(authorized));
+  if (tenant == nullptr)
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone");
+  auto ids = resolve(names, tenant->*known, field, what, *tenant);
+  if (auto* refusal = std::get_if<grpc::Status>(&ids)) return *refusal;
+  return Resolved<Id>{tenant->id, std::move(std::get<0>(ids))};
+}
+
 // Finishes `reactor` with what `body` returns, run on the core thread; a body that throws
 // (a bug) ends the call with INTERNAL instead of leaving it open.
 template <class Body>
@@ -73,58 +97,36 @@ void answer_on_core(const ApiContext& context, grpc::ServerUnaryReactor* reactor
 
 grpc::ServerWriteReactor<v1::QueueUpdate>* SupervisorServiceImpl::WatchQueues(
     grpc::CallbackServerContext* context, const v1::WatchQueuesRequest* request) {
-  auto authorized = context_.authorize(*context, "SupervisorService.WatchQueues", kWatchers);
-  if (auto* refusal = std::get_if<grpc::Status>(&authorized))
+  auto resolved = resolve_request(context_, *context, "SupervisorService.WatchQueues", kWatchers,
+                                  request->queues(), &ApiTenant::queues, "queues", "queue");
+  if (auto* refusal = std::get_if<grpc::Status>(&resolved))
     return refused_stream<v1::QueueUpdate>(*refusal);
-  const Caller& caller = std::get<Caller>(authorized);
-  const ApiTenant* tenant = tenant_of(caller);
-  if (tenant == nullptr)
-    return refused_stream<v1::QueueUpdate>(
-        grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone"));
-  auto queues = resolve(request->queues(), tenant->queues, "queues", "queue", *tenant);
-  if (auto* refusal = std::get_if<grpc::Status>(&queues))
-    return refused_stream<v1::QueueUpdate>(*refusal);
-  return hub_.watch_queues(tenant->id, std::move(std::get<0>(queues)), request->queues().empty());
+  auto& [tenant, ids] = std::get<0>(resolved);
+  return hub_.watch_queues(tenant, std::move(ids), request->queues().empty());
 }
 
 grpc::ServerWriteReactor<v1::AgentUpdate>* SupervisorServiceImpl::WatchAgents(
     grpc::CallbackServerContext* context, const v1::WatchAgentsRequest* request) {
-  auto authorized = context_.authorize(*context, "SupervisorService.WatchAgents", kWatchers);
-  if (auto* refusal = std::get_if<grpc::Status>(&authorized))
+  auto resolved = resolve_request(context_, *context, "SupervisorService.WatchAgents", kWatchers,
+                                  request->agents(), &ApiTenant::agents, "agents", "agent");
+  if (auto* refusal = std::get_if<grpc::Status>(&resolved))
     return refused_stream<v1::AgentUpdate>(*refusal);
-  const Caller& caller = std::get<Caller>(authorized);
-  const ApiTenant* tenant = tenant_of(caller);
-  if (tenant == nullptr)
-    return refused_stream<v1::AgentUpdate>(
-        grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone"));
-  auto agents = resolve(request->agents(), tenant->agents, "agents", "agent", *tenant);
-  if (auto* refusal = std::get_if<grpc::Status>(&agents))
-    return refused_stream<v1::AgentUpdate>(*refusal);
-  return hub_.watch_agents(tenant->id, std::move(std::get<0>(agents)), request->agents().empty());
+  auto& [tenant, ids] = std::get<0>(resolved);
+  return hub_.watch_agents(tenant, std::move(ids), request->agents().empty());
 }
 
 grpc::ServerUnaryReactor* SupervisorServiceImpl::ListQueues(grpc::CallbackServerContext* context,
                                                             const v1::WatchQueuesRequest* request,
                                                             v1::QueueUpdate* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto authorized = context_.authorize(*context, "SupervisorService.ListQueues", kWatchers);
-  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
-    reactor->Finish(*refusal);
-    return reactor;
-  }
-  const Caller& caller = std::get<Caller>(authorized);
-  const ApiTenant* tenant = tenant_of(caller);
-  if (tenant == nullptr) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone"));
-    return reactor;
-  }
-  auto queues = resolve(request->queues(), tenant->queues, "queues", "queue", *tenant);
-  if (auto* refusal = std::get_if<grpc::Status>(&queues)) {
+  auto resolved = resolve_request(context_, *context, "SupervisorService.ListQueues", kWatchers,
+                                  request->queues(), &ApiTenant::queues, "queues", "queue");
+  if (auto* refusal = std::get_if<grpc::Status>(&resolved)) {
     reactor->Finish(*refusal);
     return reactor;
   }
   answer_on_core(context_, reactor,
-                 [response, ids = std::move(std::get<0>(queues))](core::RoutingCore& core) {
+                 [response, ids = std::move(std::get<0>(resolved).ids)](core::RoutingCore& core) {
                    response->set_snapshot(true);
                    const core::TimePoint now = core.now();
                    for (core::QueueId q : ids)
@@ -139,29 +141,20 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::ListAgents(grpc::CallbackServer
                                                             const v1::WatchAgentsRequest* request,
                                                             v1::AgentUpdate* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto authorized = context_.authorize(*context, "SupervisorService.ListAgents", kWatchers);
-  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
+  auto resolved = resolve_request(context_, *context, "SupervisorService.ListAgents", kWatchers,
+                                  request->agents(), &ApiTenant::agents, "agents", "agent");
+  if (auto* refusal = std::get_if<grpc::Status>(&resolved)) {
     reactor->Finish(*refusal);
     return reactor;
   }
-  const Caller& caller = std::get<Caller>(authorized);
-  const ApiTenant* tenant = tenant_of(caller);
-  if (tenant == nullptr) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone"));
-    return reactor;
-  }
-  auto agents = resolve(request->agents(), tenant->agents, "agents", "agent", *tenant);
-  if (auto* refusal = std::get_if<grpc::Status>(&agents)) {
-    reactor->Finish(*refusal);
-    return reactor;
-  }
-  answer_on_core(
-      context_, reactor, [response, ids = std::move(std::get<0>(agents))](core::RoutingCore& core) {
-        response->set_snapshot(true);
-        for (core::AgentId a : ids)
-          fill_agent_status(core, a, std::string(core.agent_name(a)), *response->add_agents());
-        return grpc::Status::OK;
-      });
+  answer_on_core(context_, reactor,
+                 [response, ids = std::move(std::get<0>(resolved).ids)](core::RoutingCore& core) {
+                   response->set_snapshot(true);
+                   for (core::AgentId a : ids)
+                     fill_agent_status(core, a, std::string(core.agent_name(a)),
+                                       *response->add_agents());
+                   return grpc::Status::OK;
+                 });
   return reactor;
 }
 
