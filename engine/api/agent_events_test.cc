@@ -177,3 +177,120 @@ TEST_CASE("streams are refused like the unary calls and end when the server stop
 
 }  // namespace
 }  // namespace acd::api
+
+namespace acd::api {
+namespace {
+
+TEST_CASE("messages between agents and supervisors reach their open streams",
+          "[api][agent][stream][message]") {
+  Fixture f;
+  Reading<v1::AgentEvent> bob("bob-token");
+  bob.reader = f.stub->StreamEvents(&bob.context, v1::StreamEventsRequest{});
+  Reading<v1::AgentEvent> carl("carl-token");
+  carl.reader = f.stub->StreamEvents(&carl.context, v1::StreamEventsRequest{});
+  Reading<v1::ChatMessage> boss("boss-token");
+  boss.reader = f.supervisor->WatchMessages(&boss.context, v1::WatchMessagesRequest{});
+  REQUIRE(bob.next().has_status());
+  REQUIRE(carl.next().has_status());
+  // The watches are registered in order with the messages: wait until all three are.
+  auto delivered_to = [&](const std::string& token, const v1::AgentMessageRequest& r) {
+    v1::SendMessageResponse response;
+    REQUIRE(
+        Fixture::invoke(*f.stub, &v1::AgentService::Stub::SendMessage, token, r, response).ok());
+    return response.delivered();
+  };
+  v1::AgentMessageRequest to_bob;
+  to_bob.set_to_agent("bob");
+  to_bob.set_text("can you take my 2 o'clock?");
+  CHECK(delivered_to("ann-token", to_bob) == 1);
+  auto got = bob.until([](const v1::AgentEvent& e) { return e.has_message(); });
+  CHECK(got.message().from_user() == "ann");
+  CHECK(got.message().from_agent() == "ann");
+  CHECK(got.message().to_agent() == "bob");
+  CHECK(got.message().text() == "can you take my 2 o'clock?");
+  CHECK(got.message().sent_at().seconds() > 0);
+
+  v1::AgentMessageRequest help;
+  help.set_to_supervisors(true);
+  help.set_text("angry caller on 17");
+  // boss's watch may still be on its way to the fan-out thread: send until it is there.
+  int reached = 0;
+  for (int attempt = 0; attempt < 100 && reached == 0; ++attempt) {
+    reached = delivered_to("ann-token", help);
+    if (reached == 0) std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(reached == 1);
+  v1::ChatMessage m;
+  REQUIRE(boss.reader->Read(&m));
+  CHECK(m.from_user() == "ann");
+  CHECK(m.to_supervisors());
+
+  v1::SupervisorMessageRequest all;
+  all.set_to_all_agents(true);
+  all.set_text("team meeting at 3");
+  v1::SendMessageResponse response;
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::SendMessage, "boss-token", all, response).ok());
+  CHECK(response.delivered() == 1);  // bob's desktop; carl is globex's
+  auto broadcast = bob.until([](const v1::AgentEvent& e) { return e.has_message(); });
+  CHECK(broadcast.message().from_user() == "boss");
+  CHECK(broadcast.message().to_all_agents());
+  // Nobody's desktop is open for ann: delivered to nobody, and the sender is told.
+  v1::SupervisorMessageRequest to_ann;
+  to_ann.set_to_agent("ann");
+  to_ann.set_text("hello");
+  REQUIRE(
+      f.supervise(&v1::SupervisorService::Stub::SendMessage, "boss-token", to_ann, response).ok());
+  CHECK(response.delivered() == 0);
+  // carl (another tenant) got nothing: his next event is his own login.
+  v1::AgentStatus status;
+  REQUIRE(f.call(&v1::AgentService::Stub::Login, "carl-token", login_request(false), status).ok());
+  CHECK(carl.next().has_status());
+}
+
+TEST_CASE("bad messages are INVALID_ARGUMENT naming the field; only supervisors watch them",
+          "[api][message][auth]") {
+  Fixture f;
+  v1::SendMessageResponse response;
+  auto agent_send = [&](const std::string& to, bool supervisors, const std::string& text) {
+    v1::AgentMessageRequest r;
+    r.set_to_agent(to);
+    r.set_to_supervisors(supervisors);
+    r.set_text(text);
+    return Fixture::invoke(*f.stub, &v1::AgentService::Stub::SendMessage, "ann-token", r, response);
+  };
+  const std::vector<std::pair<grpc::Status, std::string>> cases{
+      {agent_send("", false, "hi"), "to_agent: give an agent name or to_supervisors"},
+      {agent_send("bob", true, "hi"), "to_agent: give an agent name or to_supervisors"},
+      {agent_send("carl", false, "hi"), "to_agent: unknown agent \"carl\" of tenant acme"},
+      {agent_send("bob", false, ""), "text: required"},
+      {agent_send("bob", false, std::string(1025, 'x')), "text: 1025 bytes; at most 1024"},
+  };
+  for (const auto& [s, prefix] : cases) {
+    INFO(s.error_message());
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(s.error_message().rfind(prefix, 0) == 0);
+  }
+  for (const std::string token : {"reader-token", "ann-token", ""}) {
+    INFO(token);
+    Reading<v1::ChatMessage> watch(token);
+    watch.reader = f.supervisor->WatchMessages(&watch.context, v1::WatchMessagesRequest{});
+    const auto s = watch.end();
+    CHECK((s.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+           s.error_code() == grpc::StatusCode::UNAUTHENTICATED));
+    v1::SupervisorMessageRequest r;
+    r.set_to_all_agents(true);
+    r.set_text("hi");
+    const auto sent = f.supervise(&v1::SupervisorService::Stub::SendMessage, token, r, response);
+    CHECK((sent.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+           sent.error_code() == grpc::StatusCode::UNAUTHENTICATED));
+  }
+  // A supervisor is no agent: AgentService.SendMessage is not theirs.
+  v1::AgentMessageRequest r;
+  r.set_to_supervisors(true);
+  r.set_text("hi");
+  CHECK(Fixture::invoke(*f.stub, &v1::AgentService::Stub::SendMessage, "boss-token", r, response)
+            .error_code() == grpc::StatusCode::PERMISSION_DENIED);
+}
+
+}  // namespace
+}  // namespace acd::api

@@ -155,3 +155,48 @@ grpc::ServerWriteReactor<acd::v1::AgentEvent>* AgentServiceImpl::StreamEvents(
 }
 
 }  // namespace acd::api
+
+namespace acd::api {
+
+grpc::ServerUnaryReactor* AgentServiceImpl::SendMessage(grpc::CallbackServerContext* context,
+                                                        const acd::v1::AgentMessageRequest* request,
+                                                        acd::v1::SendMessageResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto authorized = authorize_agent(*context, "AgentService.SendMessage");
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  const Caller& caller = std::get<Caller>(authorized);
+  const ApiTenant* tenant = caller.directory->tenant(caller.user->tenant);
+  std::optional<core::AgentId> to;
+  if (request->to_agent().empty() == !request->to_supervisors()) {
+    reactor->Finish(
+        invalid_field("to_agent", "give an agent name or to_supervisors (one of them)"));
+    return reactor;
+  }
+  if (!request->to_agent().empty()) {
+    to = tenant == nullptr ? std::nullopt : tenant->agent(request->to_agent());
+    if (!to) {
+      reactor->Finish(invalid_field("to_agent", "unknown agent \"" + request->to_agent() +
+                                                    "\" of tenant " + caller.user->tenant_name));
+      return reactor;
+    }
+  }
+  if (auto refusal = check_message_text(request->text())) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  acd::v1::ChatMessage message =
+      chat_message(caller.user->name, caller.user->agent_name, request->text());
+  message.set_to_agent(request->to_agent());
+  message.set_to_supervisors(request->to_supervisors());
+  hub_.send_message(caller.user->tenant, to.value_or(core::AgentId()), std::move(message),
+                    [reactor, response](int delivered) {
+                      response->set_delivered(delivered);
+                      reactor->Finish(grpc::Status::OK);
+                    });
+  return reactor;
+}
+
+}  // namespace acd::api

@@ -37,6 +37,9 @@ class AgentServiceImpl final : public acd::v1::AgentService::CallbackService {
                                       acd::v1::AgentStatus* response) override;
   grpc::ServerWriteReactor<acd::v1::AgentEvent>* StreamEvents(
       grpc::CallbackServerContext* context, const acd::v1::StreamEventsRequest* request) override;
+  grpc::ServerUnaryReactor* SendMessage(grpc::CallbackServerContext* context,
+                                        const acd::v1::AgentMessageRequest* request,
+                                        acd::v1::SendMessageResponse* response) override;
 
  private:
   // Authentication, the agent role and a user bound to an agent (refusals audited).

@@ -17,7 +17,9 @@
 #include <variant>
 
 #include "acd/v1/agent_service.pb.h"
+#include "engine/api/admin_hook.h"
 #include "engine/api/api_directory.h"
+#include "engine/api/report_query.h"
 #include "engine/core/routing_core.h"
 #include "engine/core/status.h"
 
@@ -42,6 +44,15 @@ struct ApiHooks {
   std::function<bool(const std::string& tenant, std::string caller_number,
                      std::function<void(acd::v1::ScreenPop)> done)>
       lookup_caller;
+  // Work on the configuration of a tenant in the database (AdminService): run off the
+  // caller's thread, answered on another (admin_hook.h). Empty: AdminService answers
+  // UNAVAILABLE.
+  AdminHook admin;
+  // Runs a ReportService query (report_query.h) of the tenant named `query.tenant` against
+  // the history, off the event loop; `done` gets the answer on any thread. False when the
+  // query was not started (too many waiting, or shutting down; `done` is then never
+  // called). Empty: no database, and ReportService answers UNAVAILABLE.
+  std::function<bool(ReportQuery query, std::function<void(ReportAnswer)> done)> run_report;
   // One structured log line (logfmt-style fields).
   std::function<void(ApiLogLevel, std::string_view event, std::initializer_list<ApiLogField>)> log;
 };

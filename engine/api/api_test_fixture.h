@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "acd/v1/agent_service.grpc.pb.h"
+#include "acd/v1/report_service.grpc.pb.h"
 #include "acd/v1/supervisor_service.grpc.pb.h"
 #include "engine/api/api_server.h"
 #include "engine/app/core_thread.h"
@@ -138,16 +139,57 @@ struct FakeLookup {
   }
 };
 
+// A report hook the test answers: queries are recorded, and answered at once (on the
+// calling gRPC thread) with `answer`'s result, or an empty response of the query's kind.
+struct FakeReports {
+  std::mutex mutex;
+  std::vector<ReportQuery> queries;
+  std::function<ReportAnswer(const ReportQuery&)> answer;
+  bool busy = false;  // the hook starts nothing (a full queue)
+
+  static ReportAnswer empty_answer(const ReportQuery& query) {
+    ReportAnswer a;
+    if (std::holds_alternative<CallSearchQuery>(query.what)) {
+      a.response = v1::SearchCallsResponse{};
+      return a;
+    }
+    switch (std::get<RangeReportQuery>(query.what).report) {
+      case ReportName::kQueueIntervals: a.response = v1::QueueReportResponse{}; break;
+      case ReportName::kAgentIntervals: a.response = v1::AgentReportResponse{}; break;
+      case ReportName::kAgentStateTime: a.response = v1::AgentStateTimeResponse{}; break;
+      case ReportName::kAgentMonthlyVolume: a.response = v1::AgentMonthlyVolumeResponse{}; break;
+    }
+    return a;
+  }
+  bool run(ReportQuery query, std::function<void(ReportAnswer)> done) {
+    ReportAnswer a;
+    {
+      std::lock_guard lock(mutex);
+      if (busy) return false;
+      a = answer ? answer(query) : empty_answer(query);
+      queries.push_back(std::move(query));
+    }
+    done(std::move(a));
+    return true;
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex);
+    return queries.size();
+  }
+};
+
 struct Fixture {
   app::CoreThread core{app::CoreThread::Options{}};
   std::mutex log_mutex;
   std::vector<std::string> denied;      // the audit lines' reasons
   std::vector<std::string> privileged;  // the privileged calls' rpc names
   FakeLookup lookups;
+  FakeReports reports;
   ApiServer server;
   ServerFeed feed{server};
   std::unique_ptr<v1::AgentService::Stub> stub;
   std::unique_ptr<v1::SupervisorService::Stub> supervisor;
+  std::unique_ptr<v1::ReportService::Stub> reporting;
 
   explicit Fixture(ApiOptions options = {}) : server(std::move(options), hooks(), directory()) {
     core.add_listener(&feed);
@@ -159,6 +201,7 @@ struct Fixture {
                                        grpc::InsecureChannelCredentials());
     stub = v1::AgentService::NewStub(channel);
     supervisor = v1::SupervisorService::NewStub(channel);
+    reporting = v1::ReportService::NewStub(channel);
   }
   ~Fixture() {
     server.stop();
@@ -180,6 +223,9 @@ struct Fixture {
         if (event == "api.denied" && key == "reason") denied.push_back(value);
         if (event == "api.privileged" && key == "rpc") privileged.push_back(value);
       }
+    };
+    h.run_report = [this](ReportQuery query, std::function<void(ReportAnswer)> done) {
+      return reports.run(std::move(query), std::move(done));
     };
     return h;
   }

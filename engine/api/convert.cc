@@ -71,6 +71,30 @@ void set_duration(core::Duration d, google::protobuf::Duration& out) {
   out.set_nanos(static_cast<std::int32_t>(ns % kBillion));
 }
 
+v1::ChatMessage chat_message(const std::string& from_user, const std::string& from_agent,
+                             const std::string& text) {
+  v1::ChatMessage m;
+  m.set_from_user(from_user);
+  m.set_from_agent(from_agent);
+  m.set_text(text);
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now);
+  m.mutable_sent_at()->set_seconds(seconds.count());
+  m.mutable_sent_at()->set_nanos(static_cast<std::int32_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now - seconds).count()));
+  return m;
+}
+
+std::optional<grpc::Status> check_message_text(const std::string& text) {
+  constexpr std::size_t kMaxText = 1024;
+  if (text.empty())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "text: required: the message");
+  if (text.size() > kMaxText)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "text: " + std::to_string(text.size()) + " bytes; at most 1024");
+  return std::nullopt;
+}
+
 void fill_queue_status(const core::QueueSnapshot& q, core::TimePoint at, v1::QueueStatus& out) {
   out.set_queue(q.name);
   out.set_waiting(q.waiting);

@@ -2,6 +2,9 @@
 // Thread-safety: fill_* read the core: call them on the core's thread.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
+#include <optional>
 #include <string>
 
 #include "acd/v1/agent_service.pb.h"
@@ -15,6 +18,12 @@ acd::v1::ChangeCause to_proto(core::Cause cause);
 // Core time (Unix-epoch nanoseconds in the daemon) as a protobuf Timestamp.
 void set_timestamp(core::TimePoint at, google::protobuf::Timestamp& out);
 void set_duration(core::Duration d, google::protobuf::Duration& out);
+// A chat message from `caller` with `text`, stamped now (recipients set by the caller).
+// (Check the text with check_message_text first.)
+acd::v1::ChatMessage chat_message(const std::string& from_user, const std::string& from_agent,
+                                  const std::string& text);
+// INVALID_ARGUMENT naming `text` when the text is empty or longer than 1024 bytes.
+std::optional<grpc::Status> check_message_text(const std::string& text);
 // A queue's figures (QueueSnapshot) as a QueueStatus taken at `at`.
 void fill_queue_status(const core::QueueSnapshot& queue, core::TimePoint at,
                        acd::v1::QueueStatus& out);

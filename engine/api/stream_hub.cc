@@ -72,6 +72,7 @@ void StreamHub::close_all() {
     for (auto& s : agent_subs_) s.stream->finish(bye);
     for (auto& s : queue_subs_) s.stream->finish(bye);
     for (auto& s : agent_watch_subs_) s.stream->finish(bye);
+    for (auto& s : message_subs_) s.stream->finish(bye);
     closed.set_value();
   });
   closed.get_future().wait();
@@ -86,12 +87,13 @@ void StreamHub::stop() {
   agent_subs_.clear();
   queue_subs_.clear();
   agent_watch_subs_.clear();
+  message_subs_.clear();
   pops_.clear();
 }
 
 StreamHubStats StreamHub::stats() const {
-  return {agent_streams_.load(), queue_watches_.load(), agent_watches_.load(), messages_.load(),
-          lookups_.load()};
+  return {agent_streams_.load(),   queue_watches_.load(), agent_watches_.load(),
+          message_watches_.load(), messages_.load(),      lookups_.load()};
 }
 
 std::function<void()> StreamHub::forget(std::uint64_t id) {
@@ -103,6 +105,7 @@ std::function<void()> StreamHub::forget(std::uint64_t id) {
       drop(agent_subs_, agent_streams_);
       drop(queue_subs_, queue_watches_);
       drop(agent_watch_subs_, agent_watches_);
+      drop(message_subs_, message_watches_);
     });
   };
 }
@@ -199,6 +202,50 @@ grpc::ServerWriteReactor<v1::AgentUpdate>* StreamHub::watch_agents(
   if (!queued)
     stream->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the engine is shutting down"));
   return stream.get();
+}
+
+// ---- Messages (no core involved: straight to the fan-out thread) ----
+
+grpc::ServerWriteReactor<v1::ChatMessage>* StreamHub::watch_messages(core::TenantId tenant) {
+  std::uint64_t id = 0;
+  auto stream = open<MessageStream>(id);
+  ++message_watches_;
+  post([this, stream, tenant, id] {
+    if (!stream->open()) {
+      --message_watches_;
+      return;
+    }
+    message_subs_.push_back({id, tenant, stream});
+  });
+  return stream.get();
+}
+
+void StreamHub::send_message(core::TenantId tenant, core::AgentId to_agent, v1::ChatMessage message,
+                             std::function<void(int delivered)> done) {
+  post([this, tenant, to_agent, message = std::move(message), done = std::move(done)] {
+    int delivered = 0;
+    if (message.to_supervisors()) {
+      auto shared = std::make_shared<const v1::ChatMessage>(message);
+      for (auto& sub : message_subs_) {
+        if (sub.tenant != tenant || !sub.stream->open()) continue;
+        sub.stream->push(shared);
+        ++delivered;
+      }
+    } else {
+      auto event = std::make_shared<v1::AgentEvent>();
+      *event->mutable_at() = message.sent_at();
+      *event->mutable_message() = message;
+      std::shared_ptr<const v1::AgentEvent> shared = event;
+      for (auto& sub : agent_subs_) {
+        if (sub.tenant != tenant || !sub.stream->open()) continue;
+        if (!message.to_all_agents() && sub.agent != to_agent) continue;
+        sub.stream->push(shared);
+        ++delivered;
+      }
+    }
+    messages_ += static_cast<std::uint64_t>(delivered);
+    done(delivered);
+  });
 }
 
 // ---- Core thread: events in ----

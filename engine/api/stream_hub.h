@@ -44,6 +44,7 @@ namespace acd::api {
 using AgentEventStream = ServerStream<acd::v1::AgentEvent>;
 using QueueWatchStream = ServerStream<acd::v1::QueueUpdate>;
 using AgentWatchStream = ServerStream<acd::v1::AgentUpdate>;
+using MessageStream = ServerStream<acd::v1::ChatMessage>;
 
 struct StreamHubOptions {
   // Messages a stream may have queued before it is ended as too slow.
@@ -54,6 +55,7 @@ struct StreamHubStats {
   std::uint64_t agent_streams = 0;  // open now
   std::uint64_t queue_watches = 0;
   std::uint64_t agent_watches = 0;
+  std::uint64_t message_watches = 0;
   std::uint64_t messages = 0;  // pushed to streams since start
   std::uint64_t lookups = 0;   // caller lookups asked for
 };
@@ -89,6 +91,15 @@ class StreamHub {
                                                                std::vector<core::AgentId> agents,
                                                                bool all);
 
+  // Any thread: a supervisors' stream of the messages sent to them.
+  grpc::ServerWriteReactor<acd::v1::ChatMessage>* watch_messages(core::TenantId tenant);
+  // Any thread: delivers `message` to its recipients' open streams in `tenant` (an agent's
+  // event streams when `to_agent` is valid, every agent's with to_all_agents, the
+  // supervisors' message watches with to_supervisors); `done` gets how many streams, on
+  // the fan-out thread.
+  void send_message(core::TenantId tenant, core::AgentId to_agent, acd::v1::ChatMessage message,
+                    std::function<void(int delivered)> done);
+
   [[nodiscard]] StreamHubStats stats() const;
 
  private:
@@ -117,6 +128,11 @@ class StreamHub {
     bool all;
     std::shared_ptr<AgentWatchStream> stream;
   };
+  struct MessageSub {
+    std::uint64_t id;
+    core::TenantId tenant;
+    std::shared_ptr<MessageStream> stream;
+  };
   // What the fan-out thread knows of a call's screen pop.
   struct PopState {
     std::optional<acd::v1::ScreenPop> result;   // the lookup's, once it came
@@ -144,6 +160,7 @@ class StreamHub {
   std::atomic<std::uint64_t> agent_streams_{0};
   std::atomic<std::uint64_t> queue_watches_{0};
   std::atomic<std::uint64_t> agent_watches_{0};
+  std::atomic<std::uint64_t> message_watches_{0};
   std::atomic<std::uint64_t> messages_{0};
   std::atomic<std::uint64_t> lookups_{0};
 
@@ -156,6 +173,7 @@ class StreamHub {
   std::vector<AgentSub> agent_subs_;
   std::vector<QueueSub> queue_subs_;
   std::vector<AgentWatchSub> agent_watch_subs_;
+  std::vector<MessageSub> message_subs_;
   std::unordered_map<core::CallId, PopState> pops_;
 
   boost::asio::io_context io_;

@@ -322,3 +322,54 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::SetCallPriority(
 }
 
 }  // namespace acd::api
+
+namespace acd::api {
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::SendMessage(
+    grpc::CallbackServerContext* context, const v1::SupervisorMessageRequest* request,
+    v1::SendMessageResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto authorized = context_.authorize(*context, "SupervisorService.SendMessage", kSupervisors);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  const Caller& caller = std::get<Caller>(authorized);
+  const ApiTenant* tenant = tenant_of(caller);
+  if (request->to_agent().empty() == !request->to_all_agents()) {
+    reactor->Finish(invalid_field("to_agent", "give an agent name or to_all_agents (one of them)"));
+    return reactor;
+  }
+  std::optional<core::AgentId> to;
+  if (!request->to_agent().empty()) {
+    to = tenant == nullptr ? std::nullopt : tenant->agent(request->to_agent());
+    if (!to) {
+      reactor->Finish(invalid_field("to_agent", "unknown agent \"" + request->to_agent() +
+                                                    "\" of tenant " + caller.user->tenant_name));
+      return reactor;
+    }
+  }
+  if (auto refusal = check_message_text(request->text())) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  v1::ChatMessage message = chat_message(caller.user->name, "", request->text());
+  message.set_to_agent(request->to_agent());
+  message.set_to_all_agents(request->to_all_agents());
+  hub_.send_message(caller.user->tenant, to.value_or(core::AgentId()), std::move(message),
+                    [reactor, response](int delivered) {
+                      response->set_delivered(delivered);
+                      reactor->Finish(grpc::Status::OK);
+                    });
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::ChatMessage>* SupervisorServiceImpl::WatchMessages(
+    grpc::CallbackServerContext* context, const v1::WatchMessagesRequest*) {
+  auto authorized = context_.authorize(*context, "SupervisorService.WatchMessages", kSupervisors);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized))
+    return refused_stream<v1::ChatMessage>(*refusal);
+  return hub_.watch_messages(std::get<Caller>(authorized).user->tenant);
+}
+
+}  // namespace acd::api

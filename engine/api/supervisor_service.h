@@ -40,6 +40,11 @@ class SupervisorServiceImpl final : public acd::v1::SupervisorService::CallbackS
   grpc::ServerUnaryReactor* SetCallPriority(grpc::CallbackServerContext* context,
                                             const acd::v1::SetCallPriorityRequest* request,
                                             acd::v1::SetCallPriorityResponse* response) override;
+  grpc::ServerUnaryReactor* SendMessage(grpc::CallbackServerContext* context,
+                                        const acd::v1::SupervisorMessageRequest* request,
+                                        acd::v1::SendMessageResponse* response) override;
+  grpc::ServerWriteReactor<acd::v1::ChatMessage>* WatchMessages(
+      grpc::CallbackServerContext* context, const acd::v1::WatchMessagesRequest* request) override;
 
  private:
   // A command on one agent of the caller's tenant (named by the request's `agent` field):

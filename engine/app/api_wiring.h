@@ -11,6 +11,7 @@
 #include "engine/app/config.h"
 #include "engine/app/core_listener.h"
 #include "engine/store/customer_lookup.h"
+#include "engine/store/report_queries.h"
 
 namespace acd::app {
 
@@ -22,6 +23,15 @@ decltype(api::ApiHooks::log) make_api_logger();
 acd::v1::ScreenPop to_screen_pop(const store::CallerLookupResult& result);
 // ApiHooks::lookup_caller through `customers` (which must outlive the hook's use).
 decltype(api::ApiHooks::lookup_caller) make_caller_lookup(store::CustomerLookup& customers);
+
+// The report service's answer (engine/api/report_query.h) of a store result: the rows as
+// messages, the failure as a gRPC status (an unreachable database UNAVAILABLE, a statement
+// timeout DEADLINE_EXCEEDED, a refused value INVALID_ARGUMENT, too many rows
+// RESOURCE_EXHAUSTED).
+api::ReportAnswer to_report_answer(store::CallSearchResult result);
+api::ReportAnswer to_report_answer(store::ReportKind kind, store::ReportResult result);
+// ApiHooks::run_report through `reports` (which must outlive the hook's use).
+decltype(api::ApiHooks::run_report) make_report_runner(store::ReportQueries& reports);
 
 // Feeds the routing core's events to the API's streams (registered on the CoreThread
 // while the server runs).

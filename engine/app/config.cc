@@ -200,6 +200,11 @@ class Loader {
   void read_core(const YAML::Node& node, const std::string& path);
   void read_shutdown(const YAML::Node& node, const std::string& path);
   void read_api(const YAML::Node& node, const std::string& path);
+  void read_api_tls(const YAML::Node& node, const std::string& path);
+  // The path of a file the daemon reads at start (api.tls): it must name a readable
+  // regular file; `expected` says what it should hold.
+  bool read_file_path(const MapReader& map, std::string_view key, std::string& out,
+                      std::string_view expected);
   void read_metrics(const YAML::Node& node, const std::string& path);
   // A host:port value (api.listen, metrics.listen) into `out`; errors show example_port.
   void read_host_port(const MapReader& map, std::string_view key, std::string& out,
@@ -337,9 +342,86 @@ void Loader::read_core(const YAML::Node& node, const std::string& path) {
 }
 
 void Loader::read_api(const YAML::Node& node, const std::string& path) {
-  MapReader map(node, path, errors_, {"listen"});
+  MapReader map(node, path, errors_, {"listen", "tls"});
   if (!map.ok()) return;
   read_host_port(map, "listen", config_.api.listen, "50051");
+  if (auto n = map.get("tls")) {
+    read_api_tls(*n, map.path_of("tls"));
+    if (config_.api.listen.empty())
+      warnings_.add(n->Mark(), map.path_of("tls"),
+                    "api.tls has no effect without api.listen (no API is started)");
+  }
+}
+
+void Loader::read_api_tls(const YAML::Node& node, const std::string& path) {
+  MapReader map(node, path, errors_,
+                {"certificate", "private_key", "client_ca", "require_client_certificate"});
+  if (!map.ok()) return;
+  ApiTlsConfig tls;
+  bool ok = true;
+  if (map.require("certificate")) {
+    ok = read_file_path(map, "certificate", tls.certificate,
+                        "a PEM file with the server's certificate (then any intermediates)") &&
+         ok;
+  } else {
+    ok = false;
+  }
+  if (map.require("private_key")) {
+    ok = read_file_path(map, "private_key", tls.private_key,
+                        "a PEM file with the certificate's unencrypted private key") &&
+         ok;
+  } else {
+    ok = false;
+  }
+  if (map.get("client_ca")) {
+    ok = read_file_path(map, "client_ca", tls.client_ca,
+                        "a PEM file with the CA certificate(s) that sign client certificates") &&
+         ok;
+  }
+  if (map.read("require_client_certificate", tls.require_client_certificate)) {
+    if (tls.require_client_certificate && !map.get("client_ca")) {
+      errors_.add(map.get("require_client_certificate")->Mark(),
+                  map.path_of("require_client_certificate"),
+                  "require_client_certificate: true needs api.tls.client_ca; expected the PEM "
+                  "file of the CA that signs the client certificates");
+      ok = false;
+    }
+  } else if (map.get("require_client_certificate")) {
+    ok = false;
+  }
+  if (ok) config_.api.tls = std::move(tls);
+}
+
+bool Loader::read_file_path(const MapReader& map, std::string_view key, std::string& out,
+                            std::string_view expected) {
+  auto node = map.get(key);
+  if (!node) return false;
+  auto text = read_string(*node, map.path_of(key), errors_);
+  if (!text) return false;
+  std::string problem;
+  struct stat info {};
+  if (text->empty()) {
+    problem = "expected " + std::string(expected) + ", got an empty string";
+  } else if (::stat(text->c_str(), &info) != 0 || ::access(text->c_str(), R_OK) != 0) {
+    problem = "cannot read " + quoted(*text) + ": " + std::strerror(errno) + "; expected " +
+              std::string(expected);
+    if (text->front() != '/') {
+      problem += " (a relative path is taken from the working directory";
+      if (char* cwd = ::getcwd(nullptr, 0)) {
+        problem += std::string(", ") + cwd;
+        std::free(cwd);
+      }
+      problem += ")";
+    }
+  } else if (!S_ISREG(info.st_mode)) {
+    problem = quoted(*text) + " is not a regular file; expected " + std::string(expected);
+  }
+  if (!problem.empty()) {
+    errors_.add(node->Mark(), map.path_of(key), std::move(problem));
+    return false;
+  }
+  out = *text;
+  return true;
 }
 
 void Loader::read_metrics(const YAML::Node& node, const std::string& path) {

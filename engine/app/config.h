@@ -125,11 +125,26 @@ struct DemoQueue {
   double weight = 1.0;
 };
 
+// api.tls: the API's server certificate and, optionally, client certificates. The paths
+// are checked when the file is loaded; the daemon reads the files when the API starts.
+struct ApiTlsConfig {
+  std::string certificate;  // PEM file: the server's certificate, then any intermediates
+  std::string private_key;  // PEM file: its unencrypted private key
+  // PEM file of the CA(s) whose client certificates are requested and verified; empty:
+  // clients are not asked for a certificate.
+  std::string client_ca;
+  // true: a client without a certificate signed by client_ca is refused at the handshake
+  // (needs client_ca). Bearer tokens are required either way.
+  bool require_client_certificate = false;
+};
+
 // The gRPC API (engine/api): agent desktops, supervisor consoles, admin tools.
 struct ApiConfig {
   // host:port to listen on ("127.0.0.1:50051", "[::1]:50051"); port 0: the kernel picks
   // one; empty: no API (the default).
   std::string listen;
+  // nullopt: plain TCP (tokens travel in the clear: loopback only).
+  std::optional<ApiTlsConfig> tls;
 };
 
 // The Prometheus metrics endpoint (engine/app/metrics_server.h): GET /metrics, /healthz.

@@ -6,7 +6,9 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "engine/app/api_wiring.h"
 #include "engine/app/call_ids.h"
@@ -311,6 +313,44 @@ bool Daemon::start_sip() {
 // The API answers from the core's thread: it starts once the core has its configuration.
 bool Daemon::start_api() {
   if (config_->api.listen.empty()) return true;
+  api::ApiOptions options;
+  options.listen = config_->api.listen;
+  if (const auto& tls = config_->api.tls) {
+    // The PEM files are read now, once (the loader checked their paths); a change to them
+    // takes a restart.
+    api::ApiTlsOptions pem;
+    pem.require_client_certificate = tls->require_client_certificate;
+    const std::pair<const std::string*, std::string*> files[] = {
+        {&tls->certificate, &pem.certificate_chain},
+        {&tls->private_key, &pem.private_key},
+        {&tls->client_ca, &pem.client_ca}};
+    auto failed = [](const std::string& file, const std::string& error) {
+      log_event(LogLevel::kCritical, "api.failed",
+                {{"file", file},
+                 {"error", error},
+                 {"action", "exiting; fix api.tls in the configuration"}});
+      return false;
+    };
+    constexpr std::streamsize kMaxPem = 1 << 20;
+    for (const auto& [path, text] : files) {
+      if (path->empty()) continue;
+      std::ifstream in(*path, std::ios::binary);
+      if (!in) return failed(*path, std::string("cannot open it: ") + std::strerror(errno));
+      text->resize(kMaxPem + 1);
+      in.read(text->data(), kMaxPem + 1);
+      if (in.bad()) return failed(*path, std::string("cannot read it: ") + std::strerror(errno));
+      if (in.gcount() > kMaxPem) return failed(*path, "larger than 1 MiB; expected a PEM file");
+      text->resize(static_cast<std::size_t>(in.gcount()));
+    }
+    if (auto problem = api::check_tls(pem)) {
+      using Part = api::ApiTlsProblem::Part;
+      return failed(problem->part == Part::kCertificate  ? tls->certificate
+                    : problem->part == Part::kPrivateKey ? tls->private_key
+                                                         : tls->client_ca,
+                    problem->what);
+    }
+    options.tls = std::move(pem);
+  }
   api::ApiHooks hooks;
   hooks.submit = [this](std::function<void(core::RoutingCore&)> command) {
     return thread_.submit(std::move(command));
@@ -326,11 +366,35 @@ bool Daemon::start_api() {
   };
   customers_ = std::make_unique<store::CustomerLookup>(std::move(lookup));
   hooks.lookup_caller = make_caller_lookup(*customers_);
-  api_ = std::make_unique<api::ApiServer>(api::ApiOptions{config_->api.listen}, std::move(hooks),
+  // ReportService: call searches and the reports of the history, on the queries' own
+  // thread and connection.
+  store::ReportQueriesOptions report_queries;
+  report_queries.dsn = dsn_;
+  report_queries.log = [](bool is_error, const std::string& message) {
+    log_event(is_error ? LogLevel::kWarn : LogLevel::kInfo, "api.report_queries",
+              {{"message", message}});
+  };
+  reports_ = std::make_unique<store::ReportQueries>(std::move(report_queries));
+  hooks.run_report = make_report_runner(*reports_);
+  // AdminService: the configuration in the database, read and written on the worker's own
+  // thread the way `acdd config apply` does it; the engine applies a change when the
+  // ConfigWatcher hears of it, and Reload asks for the same resync now.
+  ConfigAdminOptions admin;
+  admin.dsn = dsn_;
+  admin.music_on_hold_classes = music_on_hold_names(file_config_);
+  admin.request_reload = [this] {
+    if (!resync_queued_.exchange(true)) boost::asio::post(io_, [this] { resync_from_database(); });
+  };
+  admin_ = std::make_unique<ConfigAdminWorker>(std::move(admin));
+  hooks.admin = admin_->hook();
+  api_ = std::make_unique<api::ApiServer>(std::move(options), std::move(hooks),
                                           make_api_directory(*config_));
   if (auto error = api_->start()) {
-    log_event(LogLevel::kCritical, "api.failed",
-              {{"error", *error}, {"action", "exiting; fix api.listen in the configuration"}});
+    log_event(
+        LogLevel::kCritical, "api.failed",
+        {{"error", *error},
+         {"action", config_->api.tls ? "exiting; fix api.listen or api.tls in the configuration"
+                                     : "exiting; fix api.listen in the configuration"}});
     api_.reset();
     return false;
   }
@@ -346,8 +410,11 @@ void Daemon::stop_api() {
   thread_.remove_listener(api_feed_.get()).wait();
   api_feed_.reset();
   api_->stop();
-  api_.reset();
+  // The lookups' callbacks post to the API's stream hub: they end before it is destroyed.
   customers_.reset();
+  api_.reset();
+  reports_.reset();  // after the API: no call waits for a report any more
+  admin_.reset();
 }
 
 // The Prometheus endpoint, on its own thread. A scrape reads the core's last published

@@ -40,6 +40,7 @@
 #include "engine/app/api_wiring.h"
 #include "engine/app/call_recorder.h"
 #include "engine/app/config.h"
+#include "engine/app/config_admin_worker.h"
 #include "engine/app/core_event_logger.h"
 #include "engine/app/core_thread.h"
 #include "engine/app/database.h"
@@ -128,9 +129,12 @@ class Daemon {
   std::unique_ptr<sip::SipService> sip_;                        // the SIP side, when sip.enabled
   std::unique_ptr<SipEventForwarder> sip_forwarder_;            // core events -> sip_
   std::unique_ptr<store::CustomerLookup> customers_;            // the API's screen pops
-  std::unique_ptr<ApiEventFeed> api_feed_;  // the core's events to the API's streams
-  std::unique_ptr<api::ApiServer> api_;     // the gRPC API, when api.listen
-  bool sip_stopped_ = false;                // stop_sip() has run
+  // The API's call searches and reports.
+  std::unique_ptr<store::ReportQueries> reports_;
+  std::unique_ptr<ConfigAdminWorker> admin_;  // the API's configuration administration
+  std::unique_ptr<ApiEventFeed> api_feed_;    // the core's events to the API's streams
+  std::unique_ptr<api::ApiServer> api_;       // the gRPC API, when api.listen
+  bool sip_stopped_ = false;                  // stop_sip() has run
   std::vector<std::unique_ptr<DemoTraffic>> retired_demos_;  // disabled by a reload
 
   // The Prometheus endpoint, when metrics.listen; the tenant names its scrapes use (set at

@@ -1,13 +1,19 @@
 // acdctl: the command-line client of acdd's gRPC API (proto/acd/v1).
 //
-//   acdctl [--server host:port] [--token T | --token-file F] [--json] <group> <command> ...
+//   acdctl [--server host:port] [--token T | --token-file F] [--json]
+//          [--tls | --ca-file F] [--cert F --key F] [--server-name N] <group> <command> ...
 //
-// The server and token also come from ACD_SERVER and ACD_TOKEN. Output is for people by
-// default; --json prints each answer (and each streamed message) as one JSON line.
+// The server and token also come from ACD_SERVER and ACD_TOKEN, the CA file from
+// ACD_CA_FILE. Without --tls (or another TLS option) the channel is plain TCP. Output is
+// for people by default; --json prints each answer (and each streamed message) as one
+// JSON line.
 // `acdctl top` is a live wallboard fed by the supervisor watch streams.
+// `acdctl config` exports, diffs, applies and reloads the tenant's configuration, and
+// lists, gets, puts and deletes its entities (AdminService, admin role).
 // Exit status: 0 done; 1 the server refused or failed (its code and message on stderr);
-// 2 a usage error.
+// 2 a usage error, or a TLS file or configuration file that cannot be read.
 #include <google/protobuf/util/json_util.h>
+#include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -15,14 +21,20 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
+#include "acd/v1/admin_service.grpc.pb.h"
 #include "acd/v1/agent_service.grpc.pb.h"
+#include "acd/v1/report_service.grpc.pb.h"
 #include "acd/v1/supervisor_service.grpc.pb.h"
 #include "engine/cli/format.h"
 
@@ -38,7 +50,50 @@ struct Options {
   std::string token_file;
   bool json = false;
   int timeout_seconds = 30;
+  // TLS: on with --tls or any of the options below it. PEM texts are read from the files
+  // before the channel is made; an empty CA means the system's trusted roots.
+  bool tls = false;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;  // checked against the server's certificate instead of the host
+  std::string ca_pem;
+  std::string cert_pem;
+  std::string key_pem;
 };
+
+// The channel's credentials: plain TCP, or TLS with the CA and client certificate read.
+std::shared_ptr<grpc::ChannelCredentials> channel_credentials(const Options& options) {
+  if (!options.tls) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = options.ca_pem;
+  ssl.pem_private_key = options.key_pem;
+  ssl.pem_cert_chain = options.cert_pem;
+  return grpc::SslCredentials(ssl);
+}
+
+// The PEM text of `path` into `out`; false (after saying why on stderr) when it cannot be
+// read or holds no PEM block.
+bool read_pem_file(const std::string& path, std::string_view what, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "acdctl: cannot read the " << what << " " << path << ": " << std::strerror(errno)
+              << std::endl;
+    return false;
+  }
+  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    std::cerr << "acdctl: cannot read the " << what << " " << path << ": " << std::strerror(errno)
+              << std::endl;
+    return false;
+  }
+  if (out.find("-----BEGIN ") == std::string::npos) {
+    std::cerr << "acdctl: the " << what << " " << path
+              << " is not PEM (expected a -----BEGIN ... ----- block)" << std::endl;
+    return false;
+  }
+  return true;
+}
 
 // Thrown for a refused or failed call: main prints it and exits 1.
 struct CallFailed {
@@ -76,9 +131,16 @@ std::string json_of(const google::protobuf::Message& message) {
 class Client {
  public:
   explicit Client(Options options) : options_(std::move(options)) {
-    channel_ = grpc::CreateChannel(options_.server, grpc::InsecureChannelCredentials());
+    // gRPC's own log lines (a failed handshake, ...) would repeat the status acdctl prints,
+    // and garble the wallboard; GRPC_VERBOSITY set keeps them.
+    if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
+    grpc::ChannelArguments arguments;
+    if (!options_.server_name.empty()) arguments.SetSslTargetNameOverride(options_.server_name);
+    channel_ = grpc::CreateCustomChannel(options_.server, channel_credentials(options_), arguments);
     agents_ = v1::AgentService::NewStub(channel_);
     supervisor_ = v1::SupervisorService::NewStub(channel_);
+    reports_ = v1::ReportService::NewStub(channel_);
+    admin_ = v1::AdminService::NewStub(channel_);
   }
 
   // A context with the token and, for unary calls, the deadline.
@@ -103,12 +165,21 @@ class Client {
   }
 
   [[noreturn]] void fail(std::string_view name, const grpc::Status& status) const {
-    throw CallFailed{std::string(name) + ": " + code_name(status.error_code()) + ": " +
-                     status.error_message()};
+    std::string what =
+        std::string(name) + ": " + code_name(status.error_code()) + ": " + status.error_message();
+    // No connection: the TLS settings are a likely cause.
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+        status.error_message().rfind("failed to connect", 0) == 0)
+      what += options_.tls ? " (TLS: check --ca-file, --server-name, and --cert/--key if the "
+                             "server requires a client certificate)"
+                           : " (plain TCP: if the API uses TLS, add --ca-file or --tls)";
+    throw CallFailed{std::move(what)};
   }
 
   v1::AgentService::Stub& agents() { return *agents_; }
   v1::SupervisorService::Stub& supervisor() { return *supervisor_; }
+  v1::ReportService::Stub& reports() { return *reports_; }
+  v1::AdminService::Stub& admin() { return *admin_; }
   [[nodiscard]] const Options& options() const { return options_; }
 
  private:
@@ -116,6 +187,8 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::AgentService::Stub> agents_;
   std::unique_ptr<v1::SupervisorService::Stub> supervisor_;
+  std::unique_ptr<v1::ReportService::Stub> reports_;
+  std::unique_ptr<v1::AdminService::Stub> admin_;
 };
 
 void print_status(const Client& client, const v1::AgentStatus& status) {
@@ -294,6 +367,107 @@ class Top {
   std::vector<grpc::ClientContext*> contexts_;
 };
 
+// ---- acdctl config ----
+
+// A file acdctl cannot read, or a kind it does not know: main prints it and exits 2.
+struct UsageFailed {
+  std::string what;
+};
+
+// The text of `path` ("-": standard input).
+std::string read_text_file(const std::string& path) {
+  if (path == "-")
+    return {std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageFailed{"cannot read " + path + ": " + std::strerror(errno)};
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) throw UsageFailed{"cannot read " + path + ": " + std::strerror(errno)};
+  return text;
+}
+
+// "agent", "agents", "ivr-menu", "prompt_sets", "tenant" -> the EntityKind.
+v1::EntityKind entity_kind(const std::string& text) {
+  std::string name;
+  for (char ch : text)
+    name += ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  v1::EntityKind kind = v1::ENTITY_KIND_UNSPECIFIED;
+  if (!name.empty() &&
+      (v1::EntityKind_Parse("ENTITY_KIND_" + name, &kind) ||
+       (name.back() == 'S' &&
+        v1::EntityKind_Parse("ENTITY_KIND_" + name.substr(0, name.size() - 1), &kind))) &&
+      kind != v1::ENTITY_KIND_UNSPECIFIED)
+    return kind;
+  throw UsageFailed{"unknown kind \"" + text +
+                    "\"; expected tenant, skill, team, agent, queue, user, trunk, ivr-menu, "
+                    "prompt-set or calendar (or their plurals)"};
+}
+
+// The changes of a diff, apply, put or delete, then what was done; warnings on stderr.
+void print_changes(const Client& client, const v1::ConfigChanges& changes, bool dry_run) {
+  for (const auto& w : changes.warnings()) std::cerr << "warning: " << w << std::endl;
+  if (client.options().json) {
+    std::cout << json_of(changes) << std::endl;
+    return;
+  }
+  for (const auto& line : changes.changes()) std::cout << line << std::endl;
+  if (changes.changes().empty()) {
+    std::cout << "no differences" << std::endl;
+  } else if (changes.applied()) {
+    std::cout << "applied: " << changes.changes_size() << " changes, " << changes.rows_written()
+              << " rows written" << std::endl;
+  } else if (dry_run) {
+    std::cout << "dry run: " << changes.changes_size() << " changes, nothing written" << std::endl;
+  }
+}
+
+// ---- acdctl call search, acdctl report ----
+
+// The range of a search or report from --from and --to (parse_time's forms; --to defaults
+// to now, --from to 24 hours before --to), into the request's start_time and end_time.
+template <class Request>
+void set_range(Request& request, const std::string& from, const std::string& to) {
+  const WallTime now = std::chrono::system_clock::now();
+  const std::optional<WallTime> end = to.empty() ? now : parse_time(to, now);
+  if (!end)
+    throw CLI::ValidationError("--to",
+                               "expected now, -24h, -7d, 2024-03-05 or "
+                               "2024-03-05T10:00[:00][Z|+01:00], got \"" +
+                                   to + "\"");
+  const std::optional<WallTime> start =
+      from.empty() ? std::optional<WallTime>(*end - std::chrono::hours(24)) : parse_time(from, now);
+  if (!start)
+    throw CLI::ValidationError("--from",
+                               "expected now, -24h, -7d, 2024-03-05 or "
+                               "2024-03-05T10:00[:00][Z|+01:00], got \"" +
+                                   from + "\"");
+  auto set = [](WallTime t, google::protobuf::Timestamp& out) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
+    const auto s = std::chrono::floor<std::chrono::seconds>(ns);
+    out.set_seconds(s.count());
+    out.set_nanos(static_cast<std::int32_t>((ns - s).count()));
+  };
+  set(*start, *request.mutable_start_time());
+  set(*end, *request.mutable_end_time());
+}
+
+// --interval's words.
+v1::ReportInterval report_interval(const std::string& word) {
+  if (word == "15min") return v1::REPORT_INTERVAL_QUARTER_HOUR;
+  if (word == "day") return v1::REPORT_INTERVAL_DAY;
+  if (word == "month") return v1::REPORT_INTERVAL_MONTH;
+  return v1::REPORT_INTERVAL_HOUR;
+}
+
+// Prints a report: a JSON line, or its table.
+template <class Response>
+void print_report(const Client& client, const Response& response,
+                  std::string (*table)(const Response&)) {
+  if (client.options().json)
+    std::cout << json_of(response) << std::endl;
+  else
+    std::cout << table(response) << std::flush;
+}
+
 // ---- Commands ----
 
 int run(int argc, char** argv) {
@@ -302,14 +476,29 @@ int run(int argc, char** argv) {
   Options options;
   const char* env_server = std::getenv("ACD_SERVER");
   const char* env_token = std::getenv("ACD_TOKEN");
+  const char* env_ca_file = std::getenv("ACD_CA_FILE");
   options.server = env_server != nullptr ? env_server : "127.0.0.1:50051";
   options.token = env_token != nullptr ? env_token : "";
+  options.ca_file = env_ca_file != nullptr ? env_ca_file : "";
   app.add_option("--server,-s", options.server, "host:port of acdd's API (env ACD_SERVER)");
   app.add_option("--token,-t", options.token, "bearer token (env ACD_TOKEN)");
   app.add_option("--token-file", options.token_file, "read the bearer token from this file");
   app.add_flag("--json,-j", options.json, "print answers and events as JSON lines");
   app.add_option("--timeout", options.timeout_seconds, "seconds to wait for an answer")
       ->check(CLI::Range(1, 3600));
+  app.add_flag("--tls", options.tls, "connect with TLS, trusting the system's CA certificates");
+  app.add_option("--ca-file", options.ca_file,
+                 "connect with TLS, trusting the CA certificate(s) in this PEM file (env "
+                 "ACD_CA_FILE)");
+  auto* cert = app.add_option("--cert", options.cert_file,
+                              "client certificate (PEM) for servers that ask for one; implies TLS");
+  auto* key =
+      app.add_option("--key", options.key_file, "the client certificate's private key (PEM)");
+  cert->needs(key);
+  key->needs(cert);
+  app.add_option("--server-name", options.server_name,
+                 "the name to check the server's certificate against, instead of the host of "
+                 "--server; implies TLS");
 
   std::function<void(Client&)> action;
   auto on = [&action](CLI::App* command, std::function<void(Client&)> body) {
@@ -501,6 +690,297 @@ int run(int argc, char** argv) {
                 << moved.position() << std::endl;
   });
 
+  // call search: the call records of the history (supervisor, admin, read-only).
+  struct {
+    std::string caller, agent, queue, from, to, state, page_token;
+    int limit = 50;
+    bool all = false;
+  } search;
+  std::vector<std::string> state_words;
+  for (int value = v1::CallFinalState_MIN + 1; value <= v1::CallFinalState_MAX; ++value)
+    if (v1::CallFinalState_IsValid(value))
+      state_words.push_back(final_state_word(static_cast<v1::CallFinalState>(value)));
+  auto* call_search =
+      call->add_subcommand("search", "search the call records, newest first, a page at a time");
+  call_search->add_option("--caller", search.caller,
+                          "the caller's number (compared as '+' and digits)");
+  call_search->add_option("--agent", search.agent, "an agent name: the calls it answered");
+  call_search->add_option("--queue", search.queue, "a queue name: the calls it had first or last");
+  call_search->add_option("--from", search.from,
+                          "calls that arrived from: now, -24h, -7d, 2024-03-05, "
+                          "2024-03-05T10:00[:00][Z|+01:00] (UTC unless an offset is given; "
+                          "default: 24 hours before --to)");
+  call_search->add_option("--to", search.to, "... until, excluded (same forms; default: now)");
+  call_search->add_option("--state", search.state, "how the calls ended")
+      ->check(CLI::IsMember(state_words));
+  call_search->add_option("--limit", search.limit, "calls per page, 1-1000 (default 50)")
+      ->check(CLI::Range(1, 1000));
+  call_search->add_option("--page-token", search.page_token,
+                          "continue a search: the next page token of its last page");
+  call_search->add_flag("--all", search.all, "follow every page to the last");
+  on(call_search, [&](Client& c) {
+    v1::SearchCallsRequest r;
+    set_range(r, search.from, search.to);
+    r.set_caller_number(search.caller);
+    r.set_agent(search.agent);
+    r.set_queue(search.queue);
+    if (!search.state.empty()) r.set_final_state(*final_state_from_word(search.state));
+    r.set_page_size(search.limit);
+    r.set_page_token(search.page_token);
+    for (bool first = true;; first = false) {
+      const auto page =
+          c.call(c.reports(), &v1::ReportService::Stub::SearchCalls, r, "call search");
+      if (c.options().json)
+        std::cout << json_of(page) << std::endl;
+      else
+        std::cout << call_table(page, first) << std::flush;
+      if (page.next_page_token().empty()) return;
+      if (!search.all) {
+        // The token continues this very search: the same range and filters.
+        if (!c.options().json)
+          std::cout << "next page: --from " << iso_time_text(to_wall(r.start_time())) << " --to "
+                    << iso_time_text(to_wall(r.end_time())) << " --page-token "
+                    << page.next_page_token() << std::endl;
+        return;
+      }
+      r.set_page_token(page.next_page_token());
+    }
+  });
+
+  // report: the reports of the history (docs/REPORTS.md; supervisor, admin, read-only).
+  auto* report =
+      app.add_subcommand("report", "reports of your tenant's history")->require_subcommand(1);
+  struct {
+    std::string from, to, interval = "hour", time_zone;
+    std::vector<std::string> queues, agents;
+    double sl_threshold = -1;
+  } range;
+  auto ranged = [&range](CLI::App* command, bool interval) {
+    command->add_option(
+        "--from", range.from,
+        "the range's start: now, -24h, -7d, 2024-03-05, 2024-03-05T10:00[:00]"
+        "[Z|+01:00] (UTC unless an offset is given; default: 24 hours before --to)");
+    command->add_option("--to", range.to, "the range's end, excluded (default: now)");
+    command->add_option("--tz", range.time_zone,
+                        "the IANA time zone whose clock cuts the intervals (default UTC)");
+    if (interval)
+      command->add_option("--interval", range.interval, "15min, hour (default), day or month")
+          ->check(CLI::IsMember({"15min", "hour", "day", "month"}));
+  };
+  auto* report_queue =
+      report->add_subcommand("queue", "per queue and interval: offered, answered, SL, ASA, AHT");
+  ranged(report_queue, true);
+  report_queue->add_option("--queue", range.queues, "only these queues (repeat it)");
+  report_queue
+      ->add_option("--sl-threshold", range.sl_threshold,
+                   "seconds: replaces the recorded service-level threshold")
+      ->check(CLI::Range(0.0, 86400.0));
+  on(report_queue, [&](Client& c) {
+    v1::QueueReportRequest r;
+    set_range(r, range.from, range.to);
+    r.set_interval(report_interval(range.interval));
+    r.set_time_zone(range.time_zone);
+    for (const auto& q : range.queues) r.add_queues(q);
+    if (range.sl_threshold >= 0) {
+      const auto ms = static_cast<std::int64_t>(range.sl_threshold * 1000 + 0.5);
+      r.mutable_sl_threshold()->set_seconds(ms / 1000);
+      r.mutable_sl_threshold()->set_nanos(static_cast<std::int32_t>(ms % 1000) * 1000000);
+    }
+    print_report(c, c.call(c.reports(), &v1::ReportService::Stub::QueueReport, r, "report queue"),
+                 queue_report_table);
+  });
+  auto* report_agent =
+      report->add_subcommand("agent", "per agent and interval: calls, RONA, time in each state");
+  ranged(report_agent, true);
+  report_agent->add_option("--agent", range.agents, "only these agents (repeat it)");
+  on(report_agent, [&](Client& c) {
+    v1::AgentReportRequest r;
+    set_range(r, range.from, range.to);
+    r.set_interval(report_interval(range.interval));
+    r.set_time_zone(range.time_zone);
+    for (const auto& a : range.agents) r.add_agents(a);
+    print_report(c, c.call(c.reports(), &v1::ReportService::Stub::AgentReport, r, "report agent"),
+                 agent_report_table);
+  });
+  auto* report_states = report->add_subcommand(
+      "state-time", "per agent, interval, state and not-ready reason: the time spent");
+  ranged(report_states, true);
+  report_states->add_option("--agent", range.agents, "only these agents (repeat it)");
+  on(report_states, [&](Client& c) {
+    v1::AgentStateTimeRequest r;
+    set_range(r, range.from, range.to);
+    r.set_interval(report_interval(range.interval));
+    r.set_time_zone(range.time_zone);
+    for (const auto& a : range.agents) r.add_agents(a);
+    print_report(
+        c, c.call(c.reports(), &v1::ReportService::Stub::AgentStateTime, r, "report state-time"),
+        state_time_table);
+  });
+  auto* report_monthly =
+      report->add_subcommand("monthly", "per agent and calendar month: call volume and AHT");
+  ranged(report_monthly, false);
+  report_monthly->add_option("--agent", range.agents, "only these agents (repeat it)");
+  on(report_monthly, [&](Client& c) {
+    v1::AgentMonthlyVolumeRequest r;
+    set_range(r, range.from, range.to);
+    r.set_time_zone(range.time_zone);
+    for (const auto& a : range.agents) r.add_agents(a);
+    print_report(
+        c, c.call(c.reports(), &v1::ReportService::Stub::AgentMonthlyVolume, r, "report monthly"),
+        monthly_volume_table);
+  });
+
+  // config: the tenant's configuration in the database (admin).
+  auto* config = app.add_subcommand("config", "your tenant's configuration in the database (admin)")
+                     ->require_subcommand(1);
+  std::string config_file;
+  std::string output_file;
+  std::string kind_text;
+  std::string entity;
+  bool dry_run = false;
+  auto* config_export = config->add_subcommand("export", "the configuration as YAML");
+  config_export->add_option("-o,--output", output_file, "write it to this file");
+  on(config_export, [&](Client& c) {
+    const auto exported = c.call(c.admin(), &v1::AdminService::Stub::ExportConfig,
+                                 v1::ExportConfigRequest{}, "config export");
+    if (!output_file.empty()) {
+      std::ofstream out(output_file, std::ios::binary | std::ios::trunc);
+      out << exported.yaml();
+      out.close();
+      if (!out) throw UsageFailed{"cannot write " + output_file};
+    } else if (c.options().json) {
+      std::cout << json_of(exported) << std::endl;
+    } else {
+      std::cout << exported.yaml() << std::flush;
+    }
+  });
+  auto* config_diff = config->add_subcommand("diff", "what applying FILE would change");
+  config_diff->add_option("file", config_file, "a tenants: YAML file ('-': standard input)")
+      ->required();
+  on(config_diff, [&](Client& c) {
+    v1::DiffConfigRequest r;
+    r.set_yaml(read_text_file(config_file));
+    print_changes(c, c.call(c.admin(), &v1::AdminService::Stub::DiffConfig, r, "config diff"),
+                  true);
+  });
+  auto* config_apply =
+      config->add_subcommand("apply", "make the configuration equal to FILE (all or nothing)");
+  config_apply->add_option("file", config_file, "a tenants: YAML file ('-': standard input)")
+      ->required();
+  config_apply->add_flag("--dry-run", dry_run, "check and show the changes, write nothing");
+  on(config_apply, [&](Client& c) {
+    v1::ApplyConfigRequest r;
+    r.set_yaml(read_text_file(config_file));
+    r.set_dry_run(dry_run);
+    print_changes(c, c.call(c.admin(), &v1::AdminService::Stub::ApplyConfig, r, "config apply"),
+                  dry_run);
+  });
+  on(config->add_subcommand("reload", "make the engine load the database's configuration now"),
+     [](Client& c) {
+       const auto reloaded =
+           c.call(c.admin(), &v1::AdminService::Stub::Reload, v1::ReloadRequest{}, "config reload");
+       std::cout << (c.options().json ? json_of(reloaded) : reloaded.message()) << std::endl;
+     });
+  auto* config_list = config->add_subcommand("list", "the names of the entities of one kind");
+  config_list->add_option("kind", kind_text, "agents, queues, skills, users, teams, trunks, ...")
+      ->required();
+  on(config_list, [&](Client& c) {
+    v1::ListEntitiesRequest r;
+    r.set_kind(entity_kind(kind_text));
+    const auto listed = c.call(c.admin(), &v1::AdminService::Stub::ListEntities, r, "config list");
+    if (c.options().json) {
+      std::cout << json_of(listed) << std::endl;
+      return;
+    }
+    for (const auto& e : listed.entities()) std::cout << e.name() << std::endl;
+  });
+  auto* config_get = config->add_subcommand("get", "one entity as YAML");
+  config_get->add_option("kind", kind_text, "agent, queue, skill, user, tenant, ...")->required();
+  config_get->add_option("name", entity, "its name (none for the tenant)");
+  on(config_get, [&](Client& c) {
+    v1::GetEntityRequest r;
+    r.set_kind(entity_kind(kind_text));
+    r.set_name(entity);
+    const auto got = c.call(c.admin(), &v1::AdminService::Stub::GetEntity, r, "config get");
+    std::cout << (c.options().json ? json_of(got) + "\n" : got.yaml()) << std::flush;
+  });
+  auto* config_put =
+      config->add_subcommand("put", "create an entity, or replace the one of its name");
+  config_put->add_option("kind", kind_text, "agent, queue, skill, user, tenant, ...")->required();
+  config_put->add_option("file", config_file, "the entity as YAML ('-': standard input)")
+      ->required();
+  config_put->add_flag("--dry-run", dry_run, "check and show the changes, write nothing");
+  on(config_put, [&](Client& c) {
+    v1::PutEntityRequest r;
+    r.set_kind(entity_kind(kind_text));
+    r.set_yaml(read_text_file(config_file));
+    r.set_dry_run(dry_run);
+    print_changes(c, c.call(c.admin(), &v1::AdminService::Stub::PutEntity, r, "config put"),
+                  dry_run);
+  });
+  auto* config_delete = config->add_subcommand("delete", "delete an entity");
+  config_delete->add_option("kind", kind_text, "agent, queue, skill, user, ...")->required();
+  config_delete->add_option("name", entity, "its name")->required();
+  config_delete->add_flag("--dry-run", dry_run, "check and show the changes, write nothing");
+  on(config_delete, [&](Client& c) {
+    v1::DeleteEntityRequest r;
+    r.set_kind(entity_kind(kind_text));
+    r.set_name(entity);
+    r.set_dry_run(dry_run);
+    print_changes(c, c.call(c.admin(), &v1::AdminService::Stub::DeleteEntity, r, "config delete"),
+                  dry_run);
+  });
+
+  // Messages: agents to agents or supervisors, supervisors to agents.
+  std::string text;
+  std::string to;
+  bool to_group = false;
+  auto* agent_message =
+      agent->add_subcommand("message", "send a message to an agent or the supervisors");
+  auto* agent_to = agent_message->add_option("--to", to, "the receiving agent");
+  agent_message->add_flag("--supervisors", to_group, "send it to the supervisors")
+      ->excludes(agent_to);
+  agent_message->add_option("text", text, "the message")->required();
+  on(agent_message, [&](Client& c) {
+    v1::AgentMessageRequest r;
+    r.set_to_agent(to);
+    r.set_to_supervisors(to_group);
+    r.set_text(text);
+    const auto sent = c.call(c.agents(), &v1::AgentService::Stub::SendMessage, r, "message");
+    if (c.options().json)
+      std::cout << json_of(sent) << std::endl;
+    else
+      std::cout << "delivered to " << sent.delivered() << " open stream(s)" << std::endl;
+  });
+  auto* agents_message = agents->add_subcommand("message", "send a message to agents");
+  auto* agents_to = agents_message->add_option("--to", to, "the receiving agent");
+  agents_message->add_flag("--all", to_group, "send it to every agent")->excludes(agents_to);
+  agents_message->add_option("text", text, "the message")->required();
+  on(agents_message, [&](Client& c) {
+    v1::SupervisorMessageRequest r;
+    r.set_to_agent(to);
+    r.set_to_all_agents(to_group);
+    r.set_text(text);
+    const auto sent =
+        c.call(c.supervisor(), &v1::SupervisorService::Stub::SendMessage, r, "agents message");
+    if (c.options().json)
+      std::cout << json_of(sent) << std::endl;
+    else
+      std::cout << "delivered to " << sent.delivered() << " open stream(s)" << std::endl;
+  });
+  auto* messages =
+      app.add_subcommand("messages", "messages to the supervisors")->require_subcommand(1);
+  auto* messages_watch = messages->add_subcommand("watch", "follow the agents' messages");
+  messages_watch->add_option("--count", count, "stop after this many messages");
+  on(messages_watch, [&](Client& c) {
+    auto context = c.context(true);
+    auto reader = c.supervisor().WatchMessages(context.get(), v1::WatchMessagesRequest{});
+    follow(
+        c, std::move(context), std::move(reader), count,
+        [](const v1::ChatMessage& m) { std::cout << message_line(m) << std::endl; },
+        "messages watch");
+  });
+
   int frames = 0;
   auto* top = app.add_subcommand("top", "live wallboard of queues and agents (q quits)");
   top->add_option("--frames", frames, "quit after drawing this many screens");
@@ -511,7 +991,9 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Help and version are no errors; every usage error exits 2, as documented.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
   if (!options.token_file.empty()) {
     std::ifstream in(options.token_file);
@@ -521,14 +1003,26 @@ int run(int argc, char** argv) {
     }
     std::getline(in, options.token);
   }
+  options.tls = options.tls || !options.ca_file.empty() || !options.cert_file.empty() ||
+                !options.server_name.empty();
+  if ((!options.ca_file.empty() && !read_pem_file(options.ca_file, "CA file", options.ca_pem)) ||
+      (!options.cert_file.empty() &&
+       !read_pem_file(options.cert_file, "certificate file", options.cert_pem)) ||
+      (!options.key_file.empty() && !read_pem_file(options.key_file, "key file", options.key_pem)))
+    return 2;
   try {
     Client client(options);
     action(client);
+  } catch (const UsageFailed& e) {
+    std::cerr << "acdctl: " << e.what << std::endl;
+    return 2;
   } catch (const CallFailed& e) {
     std::cerr << "acdctl: " << e.what << std::endl;
     return 1;
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Help and version are no errors; every usage error exits 2, as documented.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
   return 0;
 }

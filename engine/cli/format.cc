@@ -127,7 +127,21 @@ std::string agent_line(const v1::AgentStatus& status) {
   return line;
 }
 
+std::string message_line(const v1::ChatMessage& m) {
+  std::string line = time_of_day(to_wall(m.sent_at())) + "  message   from " + m.from_user();
+  if (!m.from_agent().empty() && m.from_agent() != m.from_user())
+    line += " (" + m.from_agent() + ")";
+  if (m.to_supervisors())
+    line += " to the supervisors";
+  else if (m.to_all_agents())
+    line += " to every agent";
+  else
+    line += " to " + m.to_agent();
+  return line + ": " + m.text();
+}
+
 std::string event_line(const v1::AgentEvent& e) {
+  if (e.has_message()) return message_line(e.message());
   const std::string at = time_of_day(to_wall(e.at())) + "  ";
   if (e.has_status()) return at + "state     " + agent_line(e.status());
   if (e.has_offer()) {
@@ -218,6 +232,247 @@ std::string Wallboard::render(WallTime now, int width, int height, const std::st
     out += line + "\n";
   }
   return out;
+}
+
+// ---- Reports and call records ----
+
+namespace {
+
+// "1:05"; "-" when the message has no such duration.
+std::string duration_cell(bool present, const google::protobuf::Duration& d) {
+  return present ? clock_text(to_seconds(d)) : "-";
+}
+
+// "87.5%"; "-" when absent.
+std::string ratio_cell(bool present, double fraction) {
+  if (!present) return "-";
+  char text[16];
+  std::snprintf(text, sizeof text, "%.1f%%", fraction * 100.0);
+  return text;
+}
+
+// "2024-03-05T10:00:00" -> "2024-03-05 10:00".
+std::string interval_label(const std::string& local) {
+  std::string label = local.substr(0, 16);
+  if (label.size() > 10 && label[10] == 'T') label[10] = ' ';
+  return label;
+}
+
+std::string direction_word(v1::CallDirection d) {
+  switch (d) {
+    case v1::CALL_DIRECTION_INBOUND: return "in";
+    case v1::CALL_DIRECTION_OUTBOUND: return "out";
+    case v1::CALL_DIRECTION_INTERNAL: return "internal";
+    default: return "-";
+  }
+}
+
+std::string or_dash(const std::string& s) {
+  return s.empty() ? "-" : s;
+}
+
+// Reads `count` digits at `at` of `text` into `out`.
+bool digits(std::string_view text, std::size_t at, std::size_t count, int& out) {
+  if (at + count > text.size()) return false;
+  out = 0;
+  for (std::size_t i = at; i < at + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    out = out * 10 + (text[i] - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string date_time_text(WallTime t) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
+  const auto day = std::chrono::floor<std::chrono::days>(seconds);
+  const std::chrono::year_month_day ymd(day);
+  const std::chrono::hh_mm_ss hms(seconds - day);
+  char text[32];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u %02d:%02d:%02d", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return text;
+}
+
+std::string iso_time_text(WallTime t) {
+  const auto micros = std::chrono::floor<std::chrono::microseconds>(t);
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(micros);
+  std::string text = date_time_text(t);
+  text[10] = 'T';
+  char fraction[16];
+  std::snprintf(fraction, sizeof fraction, ".%06lldZ",
+                static_cast<long long>((micros - seconds).count()));
+  return text + fraction;
+}
+
+std::string final_state_word(v1::CallFinalState state) {
+  if (state == v1::CALL_FINAL_STATE_UNSPECIFIED) return "-";
+  std::string name = v1::CallFinalState_Name(state);
+  const std::string prefix = "CALL_FINAL_STATE_";
+  if (name.rfind(prefix, 0) != 0) return "-";
+  name.erase(0, prefix.size());
+  for (char& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  return name;
+}
+
+std::optional<v1::CallFinalState> final_state_from_word(std::string_view word) {
+  for (int value = v1::CallFinalState_MIN + 1; value <= v1::CallFinalState_MAX; ++value) {
+    if (!v1::CallFinalState_IsValid(value)) continue;
+    const auto state = static_cast<v1::CallFinalState>(value);
+    if (final_state_word(state) == word) return state;
+  }
+  return std::nullopt;
+}
+
+std::optional<WallTime> parse_time(std::string_view text, WallTime now) {
+  using namespace std::chrono;
+  if (text == "now") return now;
+  if (text.size() >= 3 && text[0] == '-') {
+    long long amount = 0;
+    std::size_t i = 1;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+      amount = amount * 10 + (text[i] - '0');
+      if (amount > 1000000) return std::nullopt;
+    }
+    if (i == 1 || i + 1 != text.size()) return std::nullopt;
+    switch (text[i]) {
+      case 'm': return now - minutes(amount);
+      case 'h': return now - hours(amount);
+      case 'd': return now - days(amount);
+      default: return std::nullopt;
+    }
+  }
+  int y = 0, mo = 0, d = 0;
+  if (text.size() < 10 || !digits(text, 0, 4, y) || text[4] != '-' || !digits(text, 5, 2, mo) ||
+      text[7] != '-' || !digits(text, 8, 2, d))
+    return std::nullopt;
+  const year_month_day date{year(y), month(static_cast<unsigned>(mo)),
+                            day(static_cast<unsigned>(d))};
+  if (!date.ok()) return std::nullopt;
+  WallTime t = sys_days(date);
+  if (text.size() == 10) return t;
+  if (text[10] != 'T' && text[10] != ' ') return std::nullopt;
+  int h = 0, mi = 0, s = 0;
+  if (!digits(text, 11, 2, h) || text.size() < 16 || text[13] != ':' || !digits(text, 14, 2, mi))
+    return std::nullopt;
+  std::size_t at = 16;
+  nanoseconds fraction{0};
+  if (at < text.size() && text[at] == ':') {
+    if (!digits(text, at + 1, 2, s)) return std::nullopt;
+    at += 3;
+    if (at < text.size() && text[at] == '.') {
+      std::size_t n = 0;
+      long long value = 0;
+      for (++at; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, ++n) {
+        if (n < 9) value = value * 10 + (text[at] - '0');
+      }
+      if (n == 0) return std::nullopt;
+      for (std::size_t k = std::min<std::size_t>(n, 9); k < 9; ++k) value *= 10;
+      fraction = nanoseconds(value);
+    }
+  }
+  if (h > 23 || mi > 59 || s > 60) return std::nullopt;
+  t += hours(h) + minutes(mi) + seconds(s) + duration_cast<WallTime::duration>(fraction);
+  const std::string_view zone = text.substr(at);
+  if (zone.empty() || zone == "Z") return t;
+  if (zone[0] != '+' && zone[0] != '-') return std::nullopt;
+  int oh = 0, om = 0;
+  if (!digits(zone, 1, 2, oh)) return std::nullopt;
+  if (zone.size() == 3) {
+    om = 0;
+  } else if (zone.size() == 6 && zone[3] == ':') {
+    if (!digits(zone, 4, 2, om)) return std::nullopt;
+  } else if (zone.size() == 5) {
+    if (!digits(zone, 3, 2, om)) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  if (oh > 23 || om > 59) return std::nullopt;
+  const minutes offset = hours(oh) + minutes(om);
+  // 10:00+01:00 is 09:00Z.
+  return zone[0] == '+' ? t - offset : t + offset;
+}
+
+std::string call_table(const v1::SearchCallsResponse& page, bool header) {
+  std::vector<std::vector<std::string>> rows;
+  if (header)
+    rows.push_back({"CALL", "ARRIVED (UTC)", "DIR", "CALLER", "QUEUE", "AGENT", "STATE", "WAIT",
+                    "TALK", "ENDED BY"});
+  for (const auto& c : page.calls()) {
+    std::string queue = c.last_queue();
+    if (!c.first_queue().empty() && c.first_queue() != c.last_queue())
+      queue = c.first_queue() + ">" + or_dash(c.last_queue());
+    rows.push_back({std::to_string(c.call_id()), date_time_text(to_wall(c.arrived_at())),
+                    direction_word(c.direction()), or_dash(c.caller_number()), or_dash(queue),
+                    or_dash(c.agent()), final_state_word(c.final_state()),
+                    clock_text(to_seconds(c.wait())), clock_text(to_seconds(c.talk())),
+                    or_dash(c.end_reason())});
+  }
+  return columns(rows);
+}
+
+std::string queue_report_table(const v1::QueueReportResponse& report) {
+  std::vector<std::vector<std::string>> rows{{"QUEUE", "INTERVAL", "OFFERED", "ANSWERED",
+                                              "ABANDONED", "OTHER", "SL", "SL+AB", "ABANDON", "ASA",
+                                              "AHT", "LONGEST"}};
+  for (const auto& r : report.rows())
+    rows.push_back({r.queue(), interval_label(r.interval_local()), std::to_string(r.offered()),
+                    std::to_string(r.answered()), std::to_string(r.abandoned()),
+                    std::to_string(r.ended_otherwise()),
+                    ratio_cell(r.has_sl_answered(), r.sl_answered()),
+                    ratio_cell(r.has_sl_with_abandons(), r.sl_with_abandons()),
+                    ratio_cell(r.has_abandon_rate(), r.abandon_rate()),
+                    duration_cell(r.has_asa(), r.asa()), duration_cell(r.has_aht(), r.aht()),
+                    duration_cell(r.has_longest_wait(), r.longest_wait())});
+  return columns(rows);
+}
+
+std::string agent_report_table(const v1::AgentReportResponse& report) {
+  std::vector<std::vector<std::string>> rows{{"AGENT", "INTERVAL", "OFFERS", "ANSWERED", "RONA",
+                                              "LOGGED IN", "READY", "NOT READY", "TALK", "HOLD",
+                                              "WRAP-UP", "NOT READY BY REASON"}};
+  for (const auto& r : report.rows()) {
+    const std::map<std::string, google::protobuf::Duration> by_reason(
+        r.not_ready_by_reason().begin(), r.not_ready_by_reason().end());
+    std::string reasons;
+    for (const auto& [reason, time] : by_reason) {
+      if (!reasons.empty()) reasons += ", ";
+      reasons += reason + " " + clock_text(to_seconds(time));
+    }
+    rows.push_back({r.agent(), interval_label(r.interval_local()), std::to_string(r.offers()),
+                    std::to_string(r.answered()), std::to_string(r.rona()),
+                    clock_text(to_seconds(r.logged_in_time())),
+                    clock_text(to_seconds(r.ready_time())),
+                    clock_text(to_seconds(r.not_ready_time())),
+                    clock_text(to_seconds(r.talk_time())), clock_text(to_seconds(r.hold_time())),
+                    clock_text(to_seconds(r.wrap_up_time())), or_dash(reasons)});
+  }
+  return columns(rows);
+}
+
+std::string state_time_table(const v1::AgentStateTimeResponse& report) {
+  std::vector<std::vector<std::string>> rows{{"AGENT", "INTERVAL", "STATE", "REASON", "TIME"}};
+  for (const auto& r : report.rows())
+    rows.push_back(
+        {r.agent(), interval_label(r.interval_local()),
+         r.state() == v1::AGENT_STATE_UNSPECIFIED ? or_dash(r.state_name()) : state_name(r.state()),
+         or_dash(r.reason()), clock_text(to_seconds(r.duration()))});
+  return columns(rows);
+}
+
+std::string monthly_volume_table(const v1::AgentMonthlyVolumeResponse& report) {
+  std::vector<std::vector<std::string>> rows{{"AGENT", "MONTH", "OFFERS", "ANSWERED", "RONA",
+                                              "OUTBOUND", "TALK", "HOLD", "WRAP-UP", "AHT"}};
+  for (const auto& r : report.rows())
+    rows.push_back({r.agent(), r.month().substr(0, 7), std::to_string(r.offers()),
+                    std::to_string(r.answered()), std::to_string(r.rona()),
+                    std::to_string(r.outbound()), clock_text(to_seconds(r.talk_time())),
+                    clock_text(to_seconds(r.hold_time())), clock_text(to_seconds(r.wrap_up_time())),
+                    duration_cell(r.has_aht(), r.aht())});
+  return columns(rows);
 }
 
 }  // namespace acd::cli

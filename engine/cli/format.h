@@ -6,10 +6,13 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acd/v1/agent_service.pb.h"
+#include "acd/v1/report_service.pb.h"
 #include "acd/v1/supervisor_service.pb.h"
 
 namespace acd::cli {
@@ -25,6 +28,8 @@ std::chrono::seconds to_seconds(const google::protobuf::Duration& d);
 
 // "ann  NOT_READY (lunch)  since 10:02:03  call 17"
 std::string agent_line(const acd::v1::AgentStatus& status);
+// "10:02:03  message   from ann (ann) to the supervisors: angry caller on 17"
+std::string message_line(const acd::v1::ChatMessage& message);
 // One line per event of an agent's stream.
 std::string event_line(const acd::v1::AgentEvent& event);
 // A table of queues / agents (a header, then one row each), as `acdctl queue list` shows.
@@ -47,5 +52,29 @@ class Wallboard {
   std::map<std::string, acd::v1::QueueStatus> queues_;
   std::map<std::string, acd::v1::AgentStatus> agents_;
 };
+
+// ---- Reports and call records (ReportService) ----
+
+// "2024-03-05 10:00:03" (UTC).
+std::string date_time_text(WallTime t);
+// "2024-03-05T10:00:03.250000Z": exact to the microsecond, and parse_time reads it back.
+std::string iso_time_text(WallTime t);
+// "hung-up" for CALL_FINAL_STATE_HUNG_UP (as calls.final_state says it); "-" for
+// UNSPECIFIED. final_state_from_word reads it back (nullopt: no such state).
+std::string final_state_word(acd::v1::CallFinalState state);
+std::optional<acd::v1::CallFinalState> final_state_from_word(std::string_view word);
+// A time as acdctl's --from and --to take it: "now"; "-30m", "-24h", "-7d" (that long
+// before `now`); "2024-03-05" (midnight UTC); "2024-03-05T10:00", "2024-03-05 10:00:30",
+// "2024-03-05T10:00:30.250" with an optional offset "Z", "+01:00", "-0500" (none: UTC).
+// nullopt when it is none of these or not a real date and time.
+std::optional<WallTime> parse_time(std::string_view text, WallTime now);
+// Tables of the report service's answers (a header, then one row each; "-" where a figure
+// is absent). call_table's header only when `header` (acdctl call search --all prints it
+// once).
+std::string call_table(const acd::v1::SearchCallsResponse& page, bool header = true);
+std::string queue_report_table(const acd::v1::QueueReportResponse& report);
+std::string agent_report_table(const acd::v1::AgentReportResponse& report);
+std::string state_time_table(const acd::v1::AgentStateTimeResponse& report);
+std::string monthly_volume_table(const acd::v1::AgentMonthlyVolumeResponse& report);
 
 }  // namespace acd::cli

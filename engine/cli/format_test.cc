@@ -66,6 +66,14 @@ TEST_CASE("an agent's status and events as lines", "[cli]") {
         "10:00:00  offer     call 17 from +15550100 in support, waited 0:42, VIP 1, "
         "menu.main=2; customer Jane Roe [AC-1]; 1 previous contacts");
 
+  v1::AgentEvent message;
+  auto& m = *message.mutable_message();
+  m.set_from_user("boss");
+  m.set_to_all_agents(true);
+  m.set_text("team meeting at 3");
+  set_time(*m.mutable_sent_at(), kTen + 5s);
+  CHECK(event_line(message) == "10:00:05  message   from boss to every agent: team meeting at 3");
+
   v1::AgentEvent ended;
   set_time(*ended.mutable_at(), kTen);
   ended.mutable_call_ended()->set_call_id(17);
@@ -116,6 +124,161 @@ TEST_CASE("the wallboard ages waiting times and keeps the last state of each age
   *empty.add_queues() = support(0, 0s, kTen);
   board.apply(empty);
   CHECK(board.render(kTen + 15s, 120, 4, "t").find("support  0        0:00") != std::string::npos);
+}
+
+TEST_CASE("acdctl reads --from and --to", "[cli]") {
+  const WallTime now = kTen + 30s;
+  CHECK(parse_time("now", now) == now);
+  CHECK(parse_time("-90m", now) == now - 90min);
+  CHECK(parse_time("-24h", now) == now - 24h);
+  CHECK(parse_time("-7d", now) == now - 7 * 24h);
+  CHECK(parse_time("2026-11-24", now) == kTen - 10h);
+  CHECK(parse_time("2026-11-24T10:00", now) == kTen);
+  CHECK(parse_time("2026-11-24 10:00:30", now) == kTen + 30s);
+  CHECK(parse_time("2026-11-24T10:00:30Z", now) == kTen + 30s);
+  CHECK(parse_time("2026-11-24T10:00:30.25Z", now) == kTen + 30s + 250ms);
+  CHECK(parse_time("2026-11-24T11:00:00+01:00", now) == kTen);
+  CHECK(parse_time("2026-11-24T05:00:00-0500", now) == kTen);
+  CHECK(parse_time("2026-11-24T15:30+05:30", now) == kTen);
+  CHECK(parse_time("2026-11-24T12:00+02", now) == kTen);
+  CHECK(parse_time("2024-02-29", now).has_value());
+  for (const char* bad :
+       {"", "yesterday", "-", "-5", "-5y", "2023-02-29", "2026-13-01", "2026-11-24T25:00",
+        "2026-11-24T10", "2026-11-24T10:00:00+1", "2026-11-24X10:00", "2026-11-24T10:00:00.Z",
+        "24.11.2026", "2026-11-24T10:00:00 UTC"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_time(bad, now).has_value());
+  }
+}
+
+TEST_CASE("final states read as the history writes them", "[cli]") {
+  CHECK(final_state_word(v1::CALL_FINAL_STATE_HUNG_UP) == "hung-up");
+  CHECK(final_state_word(v1::CALL_FINAL_STATE_COMPLETED) == "completed");
+  CHECK(final_state_word(v1::CALL_FINAL_STATE_UNSPECIFIED) == "-");
+  CHECK(final_state_from_word("transferred") == v1::CALL_FINAL_STATE_TRANSFERRED);
+  CHECK(final_state_from_word("hung-up") == v1::CALL_FINAL_STATE_HUNG_UP);
+  CHECK_FALSE(final_state_from_word("HUNG_UP"));
+  CHECK_FALSE(final_state_from_word("-"));
+  CHECK(date_time_text(kTen + 61s) == "2026-11-24 10:01:01");
+  CHECK(iso_time_text(kTen + 61s + 250ms) == "2026-11-24T10:01:01.250000Z");
+  const WallTime odd = kTen + 1234567us + 89ns;
+  CHECK(parse_time(iso_time_text(odd), kTen) == kTen + 1234567us);
+}
+
+TEST_CASE("call records as a table", "[cli]") {
+  v1::SearchCallsResponse page;
+  auto* c = page.add_calls();
+  c->set_call_id(1001);
+  set_time(*c->mutable_arrived_at(), kTen + 5s);
+  c->set_direction(v1::CALL_DIRECTION_INBOUND);
+  c->set_caller_number("+15550001");
+  c->set_first_queue("sales");
+  c->set_last_queue("support");
+  c->set_agent("alice");
+  c->set_final_state(v1::CALL_FINAL_STATE_COMPLETED);
+  c->mutable_wait()->set_seconds(12);
+  c->mutable_talk()->set_seconds(125);
+  c->set_end_reason("agent-bye");
+  auto* d = page.add_calls();
+  d->set_call_id(7);
+  set_time(*d->mutable_arrived_at(), kTen);
+  d->set_direction(v1::CALL_DIRECTION_OUTBOUND);
+  d->set_final_state(v1::CALL_FINAL_STATE_UNANSWERED);
+  CHECK(call_table(page) ==
+        "CALL  ARRIVED (UTC)        DIR  CALLER     QUEUE          AGENT  STATE       WAIT  TALK  "
+        "ENDED BY\n"
+        "1001  2026-11-24 10:00:05  in   +15550001  sales>support  alice  completed   0:12  2:05  "
+        "agent-bye\n"
+        "7     2026-11-24 10:00:00  out  -          -              -      unanswered  0:00  0:00  "
+        "-\n");
+  CHECK(call_table(page, false).rfind("1001  ", 0) == 0);
+  CHECK(call_table(v1::SearchCallsResponse{}) ==
+        "CALL  ARRIVED (UTC)  DIR  CALLER  QUEUE  AGENT  STATE  WAIT  TALK  ENDED BY\n");
+}
+
+TEST_CASE("reports as tables, absent figures as '-'", "[cli]") {
+  v1::QueueReportResponse queues;
+  auto* q = queues.add_rows();
+  q->set_queue("sales");
+  q->set_interval_local("2024-03-05T10:00:00");
+  q->set_offered(7);
+  q->set_answered(3);
+  q->set_abandoned(2);
+  q->set_ended_otherwise(2);
+  q->set_sl_answered(0.6667);
+  q->set_sl_with_abandons(0.6);
+  q->set_abandon_rate(0.4);
+  q->mutable_asa()->set_seconds(16);
+  q->mutable_aht()->set_seconds(86);
+  q->mutable_longest_wait()->set_seconds(60);
+  auto* idle = queues.add_rows();
+  idle->set_queue("support");
+  idle->set_interval_local("2024-03-05T11:00:00");
+  idle->set_offered(1);
+  idle->set_abandoned(1);
+  idle->set_abandon_rate(1);
+  CHECK(queue_report_table(queues) ==
+        "QUEUE    INTERVAL          OFFERED  ANSWERED  ABANDONED  OTHER  SL     SL+AB  ABANDON  "
+        "ASA   AHT   LONGEST\n"
+        "sales    2024-03-05 10:00  7        3         2          2      66.7%  60.0%  40.0%    "
+        "0:16  1:26  1:00\n"
+        "support  2024-03-05 11:00  1        0         1          0      -      -      100.0%   "
+        "-     -     -\n");
+
+  v1::AgentReportResponse agents;
+  auto* a = agents.add_rows();
+  a->set_agent("alice");
+  a->set_interval_local("2024-03-05T11:00:00");
+  a->set_answered(1);
+  a->mutable_logged_in_time()->set_seconds(3600);
+  a->mutable_ready_time()->set_seconds(600);
+  a->mutable_not_ready_time()->set_seconds(2355);
+  (*a->mutable_not_ready_by_reason())["lunch"].set_seconds(555);
+  (*a->mutable_not_ready_by_reason())["break"].set_seconds(1800);
+  a->mutable_talk_time()->set_seconds(540);
+  CHECK(agent_report_table(agents) ==
+        "AGENT  INTERVAL          OFFERS  ANSWERED  RONA  LOGGED IN  READY  NOT READY  TALK  HOLD  "
+        "WRAP-UP  NOT READY BY REASON\n"
+        "alice  2024-03-05 11:00  0       1         0     1:00:00    10:00  39:15      9:00  0:00  "
+        "0:00     break 30:00, lunch 9:15\n");
+
+  v1::AgentStateTimeResponse states;
+  auto* s = states.add_rows();
+  s->set_agent("bob");
+  s->set_interval_local("2024-03-05T10:15:00");
+  s->set_state(v1::AGENT_STATE_NOT_READY);
+  s->set_state_name("not-ready");
+  s->set_reason("break");
+  s->mutable_duration()->set_seconds(300);
+  auto* future = states.add_rows();
+  future->set_agent("bob");
+  future->set_interval_local("2024-03-05T10:15:00");
+  future->set_state_name("meditating");  // a state this acdctl does not know
+  future->mutable_duration()->set_seconds(60);
+  CHECK(state_time_table(states) ==
+        "AGENT  INTERVAL          STATE       REASON  TIME\n"
+        "bob    2024-03-05 10:15  NOT_READY   break   5:00\n"
+        "bob    2024-03-05 10:15  meditating  -       1:00\n");
+
+  v1::AgentMonthlyVolumeResponse months;
+  auto* m = months.add_rows();
+  m->set_agent("alice");
+  m->set_month("2024-03-01");
+  m->set_offers(4);
+  m->set_answered(3);
+  m->set_rona(1);
+  m->set_outbound(1);
+  m->mutable_talk_time()->set_seconds(110);
+  m->mutable_hold_time()->set_seconds(15);
+  m->mutable_wrap_up_time()->set_seconds(25);
+  m->mutable_aht()->set_seconds(50);
+  auto* none = months.add_rows();
+  none->set_agent("bob");
+  none->set_month("2024-03-01");
+  CHECK(monthly_volume_table(months) ==
+        "AGENT  MONTH    OFFERS  ANSWERED  RONA  OUTBOUND  TALK  HOLD  WRAP-UP  AHT\n"
+        "alice  2024-03  4       3         1     1         1:50  0:15  0:25     0:50\n"
+        "bob    2024-03  0       0         0     0         0:00  0:00  0:00     -\n");
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 #include "engine/store/customer_lookup.h"
 
-#include <exception>
 #include <pqxx/pqxx>
+
+#include "engine/store/query_worker.h"
 
 namespace acd::store {
 namespace {
@@ -37,16 +38,43 @@ bool has_digit(const std::string& s) {
   return s.find_first_of("0123456789") != std::string::npos;
 }
 
-// libpqxx's messages end in a newline; results and log lines do not.
-std::string trimmed(std::string message) {
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-    message.pop_back();
-  }
-  return message;
-}
-
 std::string text(const pqxx::field& f) {
   return f.is_null() ? std::string() : f.as<std::string>();
+}
+
+// The customer and previous contacts of (tenant name, normalized number), into `result`.
+void query(pqxx::connection& connection, const std::string& tenant, const std::string& number,
+           int contacts, CallerLookupResult& result) {
+  pqxx::nontransaction tx(connection);
+  const pqxx::result customer = tx.exec_prepared(kCustomerStatement, tenant, number);
+  if (!customer.empty()) {
+    CustomerRecord record;
+    record.name = text(customer[0][0]);
+    record.account = text(customer[0][1]);
+    record.tier = text(customer[0][2]);
+    record.notes = text(customer[0][3]);
+    for (const auto& row : customer) {
+      if (row[4].is_null()) continue;  // no fields
+      record.fields.emplace_back(text(row[4]), text(row[5]));
+    }
+    result.customer = std::move(record);
+  }
+  if (contacts <= 0) return;
+  const pqxx::result calls = tx.exec_prepared(kContactsStatement, tenant, number, contacts);
+  result.previous_contacts.reserve(calls.size());
+  for (const auto& row : calls) {
+    PreviousContact contact;
+    contact.call_id = row[0].as<std::int64_t>();
+    contact.arrived_at = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::microseconds(row[1].as<std::int64_t>())));
+    contact.queue = text(row[2]);
+    contact.agent = text(row[3]);
+    contact.final_state = text(row[4]);
+    contact.talk_ms = row[5].as<std::int64_t>();
+    contact.end_reason = text(row[6]);
+    result.previous_contacts.push_back(std::move(contact));
+  }
 }
 
 }  // namespace
@@ -64,175 +92,59 @@ std::string normalize_phone_number(std::string_view number) {
   return plus ? "+" + digits : digits;
 }
 
-// The worker's connection with the two statements prepared on it.
-class CustomerLookup::Database {
- public:
-  Database(const std::string& dsn, std::chrono::milliseconds statement_timeout) : connection_(dsn) {
-    connection_.set_variable("statement_timeout", std::to_string(statement_timeout.count()));
-    connection_.prepare(kCustomerStatement, kCustomerSql);
-    connection_.prepare(kContactsStatement, kContactsSql);
-  }
-
-  [[nodiscard]] bool is_open() const { return connection_.is_open(); }
-
-  void query(const std::string& tenant, const std::string& number, int contacts,
-             CallerLookupResult& result) {
-    pqxx::nontransaction tx(connection_);
-    const pqxx::result customer = tx.exec_prepared(kCustomerStatement, tenant, number);
-    if (!customer.empty()) {
-      CustomerRecord record;
-      record.name = text(customer[0][0]);
-      record.account = text(customer[0][1]);
-      record.tier = text(customer[0][2]);
-      record.notes = text(customer[0][3]);
-      for (const auto& row : customer) {
-        if (row[4].is_null()) continue;  // no fields
-        record.fields.emplace_back(text(row[4]), text(row[5]));
-      }
-      result.customer = std::move(record);
-    }
-    if (contacts <= 0) return;
-    const pqxx::result calls = tx.exec_prepared(kContactsStatement, tenant, number, contacts);
-    result.previous_contacts.reserve(calls.size());
-    for (const auto& row : calls) {
-      PreviousContact contact;
-      contact.call_id = row[0].as<std::int64_t>();
-      contact.arrived_at = std::chrono::system_clock::time_point(
-          std::chrono::duration_cast<std::chrono::system_clock::duration>(
-              std::chrono::microseconds(row[1].as<std::int64_t>())));
-      contact.queue = text(row[2]);
-      contact.agent = text(row[3]);
-      contact.final_state = text(row[4]);
-      contact.talk_ms = row[5].as<std::int64_t>();
-      contact.end_reason = text(row[6]);
-      result.previous_contacts.push_back(std::move(contact));
-    }
-  }
-
- private:
-  pqxx::connection connection_;
-};
-
 CustomerLookup::CustomerLookup(CustomerLookupOptions options) : options_(std::move(options)) {
-  worker_ = std::thread([this] { run(); });
+  QueryWorkerOptions worker;
+  worker.name = "customer lookup";
+  worker.dsn = options_.dsn;
+  worker.max_pending = options_.max_pending;
+  worker.statement_timeout = options_.statement_timeout;
+  worker.prepare = [](pqxx::connection& connection) {
+    connection.prepare(kCustomerStatement, kCustomerSql);
+    connection.prepare(kContactsStatement, kContactsSql);
+  };
+  worker.outage_note = "; screen pops go without customer data, reconnecting with the next lookup";
+  worker.jobs = "lookups";
+  worker.log = options_.log;
+  worker_ = std::make_unique<QueryWorker>(std::move(worker));
 }
 
 CustomerLookup::~CustomerLookup() {
   stop();
 }
 
-void CustomerLookup::log(bool is_error, const std::string& message) const {
-  if (options_.log) options_.log(is_error, message);
-}
-
 bool CustomerLookup::lookup(std::string tenant, std::string caller_number,
                             std::function<void(CallerLookupResult)> done) {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_ || queue_.size() >= options_.max_pending) return false;
-    queue_.push_back(Request{std::move(tenant), std::move(caller_number), std::move(done)});
+  auto result = std::make_shared<CallerLookupResult>();
+  QueryWorker::Job job;
+  // An empty number, one too long or one without a digit is answered without a query.
+  if (!caller_number.empty() && caller_number.size() <= kMaxCallerNumberLength) {
+    std::string number = normalize_phone_number(caller_number);
+    if (has_digit(number)) {
+      result->number = number;
+      job.query = [result, tenant = std::move(tenant), number = std::move(number),
+                   contacts = options_.previous_contacts](pqxx::connection& connection) {
+        query(connection, tenant, number, contacts, *result);
+      };
+    }
   }
-  wake_.notify_one();
-  return true;
+  job.done = [result, done = std::move(done)](QueryStatus status) {
+    if (!done) return;
+    if (status.ok()) {
+      result->ok = true;
+      done(std::move(*result));
+      return;
+    }
+    // A failed lookup finds nothing, not part of what it read.
+    CallerLookupResult failed;
+    if (status.failure != QueryFailure::kShuttingDown) failed.number = result->number;
+    failed.error = std::move(status.error);
+    done(std::move(failed));
+  };
+  return worker_->post(std::move(job));
 }
 
 void CustomerLookup::stop() {
-  std::size_t pending = 0;
-  bool first = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (!stopping_) {
-      stopping_ = true;
-      first = true;
-      pending = queue_.size();
-    }
-  }
-  if (first) {
-    wake_.notify_one();
-    if (pending > 0) {
-      log(false, "customer lookup stopping: " + std::to_string(pending) +
-                     " queued lookups are answered 'shutting down'");
-    }
-  }
-  if (worker_.joinable()) worker_.join();
-}
-
-void CustomerLookup::run() {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_) break;
-    Request request = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
-    deliver(request, answer(request));
-    lock.lock();
-  }
-  std::deque<Request> left;
-  left.swap(queue_);
-  lock.unlock();
-  for (Request& request : left) {
-    CallerLookupResult result;
-    result.error = "shutting down";
-    deliver(request, std::move(result));
-  }
-  database_.reset();
-}
-
-CallerLookupResult CustomerLookup::answer(const Request& request) {
-  CallerLookupResult result;
-  // Nothing to look up: answered without a query.
-  if (request.caller_number.empty() || request.caller_number.size() > kMaxCallerNumberLength) {
-    result.ok = true;
-    return result;
-  }
-  std::string number = normalize_phone_number(request.caller_number);
-  if (!has_digit(number)) {
-    result.ok = true;
-    return result;
-  }
-  result.number = number;
-  bool connected = database_ != nullptr;
-  try {
-    if (!database_) {
-      database_ = std::make_unique<Database>(options_.dsn, options_.statement_timeout);
-      connected = true;
-    }
-    database_->query(request.tenant, number, options_.previous_contacts, result);
-    result.ok = true;
-    if (!failing_.empty()) {
-      log(false, "customer lookup: working again");
-      failing_.clear();
-    }
-    return result;
-  } catch (const std::exception& e) {
-    const bool broken = dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
-                        database_ == nullptr || !database_->is_open();
-    CallerLookupResult failed;
-    failed.number = std::move(number);
-    failed.error = std::string(connected ? "customer lookup: " : "customer lookup: connect: ") +
-                   trimmed(e.what());
-    if (broken) database_.reset();  // the next request connects anew
-    // Once per run of the same failure, so that an outage is not a line per call.
-    if (failed.error != failing_) {
-      failing_ = failed.error;
-      log(true, failed.error + (broken ? "; screen pops go without customer data, reconnecting "
-                                         "with the next lookup"
-                                       : ""));
-    }
-    return failed;
-  }
-}
-
-void CustomerLookup::deliver(Request& request, CallerLookupResult result) {
-  if (!request.done) return;
-  try {
-    request.done(std::move(result));
-  } catch (const std::exception& e) {
-    log(true, std::string("customer lookup: a result callback threw: ") + e.what());
-  } catch (...) {
-    log(true, "customer lookup: a result callback threw");
-  }
+  worker_->stop();
 }
 
 }  // namespace acd::store

@@ -10,9 +10,9 @@
 // prepared statements. An empty number, one longer than kMaxCallerNumberLength, or one
 // without a digit ("anonymous") is answered at once, ok with nothing found, with no query.
 //
-// One worker thread with its own connection does the queries, so the event loop never
-// waits for the database: lookup() appends the request to a queue under a mutex and wakes
-// the worker (condition variable); the answer comes through the request's callback, on the
+// One worker thread with its own connection does the queries (a QueryWorker,
+// query_worker.h), so the event loop never waits for the database: lookup() appends the
+// request to the worker's queue; the answer comes through the request's callback, on the
 // worker thread. The connection is made on the first request. When it cannot be made, or
 // breaks, the request's result says so (ok false, with the error) and the next request
 // connects anew: there is no retry timer. Failures are logged once per run of the same
@@ -29,21 +29,19 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
 namespace acd::store {
+
+class QueryWorker;
 
 // Longer caller numbers are not looked up (nothing real is this long).
 inline constexpr std::size_t kMaxCallerNumberLength = 64;
@@ -116,30 +114,8 @@ class CustomerLookup {
   void stop();
 
  private:
-  struct Request {
-    std::string tenant;
-    std::string caller_number;
-    std::function<void(CallerLookupResult)> done;
-  };
-  class Database;
-
-  void run();
-  CallerLookupResult answer(const Request& request);
-  void deliver(Request& request, CallerLookupResult result);
-  void log(bool is_error, const std::string& message) const;
-
   const CustomerLookupOptions options_;
-
-  std::mutex mutex_;
-  std::condition_variable wake_;  // the worker waits on it for requests or stop
-  std::deque<Request> queue_;     // under mutex_
-  bool stopping_ = false;         // under mutex_
-
-  // The worker's alone.
-  std::unique_ptr<Database> database_;  // null until connected, and after it broke
-  std::string failing_;                 // the error last logged; '' while lookups work
-
-  std::thread worker_;
+  std::unique_ptr<QueryWorker> worker_;
 };
 
 }  // namespace acd::store

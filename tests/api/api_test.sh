@@ -6,7 +6,7 @@
 # Each case starts a real acdd (SIP and the API on loopback ports the kernel picks, its
 # embedded PostgreSQL in a temporary directory, tests/sip/sip_test.yaml) and drives it
 # with SIPp callers and phones and with acdctl. The API users are sip_test.yaml's: alice
-# (an agent's desktop) and sue (a supervisor's console).
+# (an agent's desktop), sue (a supervisor's console) and root (acme's admin).
 set -euo pipefail
 
 acdd="$1"
@@ -20,6 +20,7 @@ source "$here/lib_sip.sh"
 
 alice_token=alice-desktop-token-0001
 sue_token=sue-console-token-00001
+root_token=root-admin-token-000001
 
 # The API's port, from its api.listening log line.
 api_port() {
@@ -36,6 +37,52 @@ as() {
 # wait_in FILE PATTERN [COUNT]: waits until FILE holds COUNT lines matching PATTERN.
 wait_in() {
   log="$1" wait_log "$2" "${3:-1}"
+}
+
+# make_pki: a test CA, a server certificate it signed for 127.0.0.1 (and the name
+# api.acd.test), a client certificate it signed for sue, and a client certificate of
+# another CA, under $pki (fresh for every test; P-256 keys, quick to make).
+make_pki() {
+  pki="$dir/pki"
+  mkdir -p "$pki"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  {
+    for ca in ca other-ca; do
+      openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=acd test $ca" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+        -keyout "$pki/$ca.key" -out "$pki/$ca.pem"
+    done
+    # issue NAME CN CA EXTENSIONS: NAME.key and NAME.pem, signed by CA.
+    issue() {
+      openssl req "${ec[@]}" -subj "/CN=$2" -keyout "$pki/$1.key" -out "$pki/$1.csr"
+      openssl x509 -req -in "$pki/$1.csr" -CA "$pki/$3.pem" -CAkey "$pki/$3.key" \
+        -set_serial "0x$(openssl rand -hex 8)" -days 2 -out "$pki/$1.pem" \
+        -extfile <(printf '%s\n' "$4")
+    }
+    issue server 127.0.0.1 ca "subjectAltName=IP:127.0.0.1,DNS:api.acd.test
+extendedKeyUsage=serverAuth"
+    issue client sue ca "extendedKeyUsage=clientAuth"
+    issue stranger sue other-ca "extendedKeyUsage=clientAuth"
+  } >"$pki/openssl.log" 2>&1 || fail "openssl could not make the test certificates: $(cat "$pki/openssl.log")"
+}
+
+# refused PATTERN acdctl-arguments...: acdctl (as sue, against this daemon) exits 1 with
+# PATTERN on stderr.
+refused() {
+  local pattern="$1" rc=0
+  shift
+  "$acdctl" --server "127.0.0.1:$api" --token "$sue_token" "$@" queue list \
+    >"$dir/out" 2>"$dir/err" || rc=$?
+  ((rc == 1)) || fail "acdctl $* queue list exited $rc (expected 1): $(cat "$dir/out" "$dir/err")"
+  grep -qE -- "$pattern" "$dir/err" ||
+    fail "acdctl $* queue list: expected '$pattern', got: $(cat "$dir/err")"
+}
+
+# listed acdctl-arguments...: acdctl (as sue) lists the queues.
+listed() {
+  "$acdctl" --server "127.0.0.1:$api" --token "$sue_token" "$@" queue list \
+    >"$dir/out" 2>"$dir/err" || fail "acdctl $* queue list failed: $(cat "$dir/err")"
+  grep -qE '^sales +0 ' "$dir/out" || fail "acdctl $* queue list: $(cat "$dir/out")"
 }
 
 case "$case_name" in
@@ -185,13 +232,304 @@ $(screen)"
     expect_error "FAILED_PRECONDITION" "$alice_token" agent ready
     rc=0
     as "$sue_token" agents frobnicate 2>/dev/null || rc=$?
-    ((rc != 0 && rc != 1)) || fail "a usage error exited $rc"
+    ((rc == 2)) || fail "a usage error exited $rc"
     as "$sue_token" agents set-skills bob english=7 french=3 >"$dir/out" ||
       fail "set-skills failed: $(cat "$dir/err")"
     as "$sue_token" --json agents list >"$dir/out" || fail "agents list failed"
     grep -q '"agent":"carol"' "$dir/out" || fail "agents list: $(cat "$dir/out")"
     as "$sue_token" queue list >"$dir/out" || fail "queue list failed"
     grep -qE '^sales +0 ' "$dir/out" || fail "queue list: $(cat "$dir/out")"
+    # A message from alice's desktop reaches the supervisor's message watch.
+    as "$sue_token" messages watch --count 1 >"$dir/messages.out" 2>&1 &
+    watcher=$!
+    pids+=("$watcher")
+    deadline=$((SECONDS + 60))
+    until as "$alice_token" agent message --supervisors "angry caller" | grep -q "delivered to 1 "; do
+      ((SECONDS < deadline)) || fail "the supervisor's message watch never got alice's message"
+      sleep 0.2
+    done
+    wait "$watcher" || fail "messages watch exited $?: $(cat "$dir/messages.out")"
+    grep -qE "message +from alice to the supervisors: angry caller" "$dir/messages.out" ||
+      fail "messages watch printed: $(cat "$dir/messages.out")"
+    ;;
+
+  tls)
+    # api.tls with a server certificate (no client certificates): acdctl trusting the
+    # test CA gets answers; plain TCP, and TLS trusting only the system's CAs, do not.
+    # The bearer token is still needed. A bad PEM file stops the daemon at start.
+    make_pki
+    API_TLS="tls: {certificate: $pki/server.pem, private_key: $pki/server.key}" start_sip_acdd
+    api="$(api_port)"
+    [[ -n "$api" ]] || fail "the API did not start"
+    grep -qE "event=api.listening .*tls=true client_certificates=none" "$log" ||
+      fail "api.listening does not say tls=true: $(grep api.listening "$log")"
+    ! grep -q "event=api.insecure" "$log" || fail "a TLS API was called insecure"
+    listed --ca-file "$pki/ca.pem"
+    ACD_CA_FILE="$pki/ca.pem" listed
+    # The certificate names api.acd.test too: --server-name checks that name instead.
+    listed --ca-file "$pki/ca.pem" --server-name api.acd.test
+    refused "UNAVAILABLE: .*other.acd.test is not in peer certificate" \
+      --ca-file "$pki/ca.pem" --server-name other.acd.test
+    # Plain TCP to a TLS port; the test CA is not a system CA, nor is it other-ca.
+    refused "UNAVAILABLE: .*\(plain TCP: if the API uses TLS, add --ca-file or --tls\)"
+    refused "UNAVAILABLE: .*certificate verify failed" --tls
+    refused "UNAVAILABLE: .*certificate verify failed" --ca-file "$pki/other-ca.pem"
+    grep -q "Handshake failed" "$dir/err" && fail "gRPC's own log lines reach acdctl's stderr"
+    # A client certificate is accepted (not requested, so not needed); a token still is.
+    listed --ca-file "$pki/ca.pem" --cert "$pki/client.pem" --key "$pki/client.key"
+    rc=0
+    "$acdctl" --server "127.0.0.1:$api" --ca-file "$pki/ca.pem" queue list 2>"$dir/err" || rc=$?
+    ((rc == 1)) && grep -q UNAUTHENTICATED "$dir/err" ||
+      fail "no token over TLS: exit $rc, $(cat "$dir/err")"
+    # acdctl's own TLS file errors: exit 2, naming the file.
+    rc=0
+    "$acdctl" --server "127.0.0.1:$api" --ca-file "$dir/nope.pem" queue list 2>"$dir/err" || rc=$?
+    ((rc == 2)) && grep -q "cannot read the CA file $dir/nope.pem" "$dir/err" ||
+      fail "a missing CA file: exit $rc, $(cat "$dir/err")"
+    rc=0
+    "$acdctl" --server "127.0.0.1:$api" --ca-file "$dir/acdd.yaml" queue list 2>"$dir/err" || rc=$?
+    ((rc == 2)) && grep -q "is not PEM" "$dir/err" ||
+      fail "a CA file that is not PEM: exit $rc, $(cat "$dir/err")"
+    stop_acdd
+
+    # A certificate file that is not PEM: event=api.failed names it, the daemon exits 3.
+    echo "not a certificate" >"$pki/garbage.pem"
+    sed -e "s|certificate: $pki/server.pem|certificate: $pki/garbage.pem|" "$dir/acdd.yaml" \
+      >"$dir/garbage.yaml"
+    rc=0
+    timeout 120 "$acdd" --config "$dir/garbage.yaml" >"$dir/garbage.log" 2>&1 || rc=$?
+    ((rc == 3)) || fail "acdd with a non-PEM certificate exited $rc: $(tail -n 5 "$dir/garbage.log")"
+    grep -qE "event=api.failed file=$pki/garbage.pem error=.*no PEM certificate" "$dir/garbage.log" ||
+      fail "api.failed does not name the file: $(grep api.failed "$dir/garbage.log")"
+    # A key of another certificate: the same, naming the key.
+    sed -e "s|private_key: $pki/server.key|private_key: $pki/client.key|" "$dir/acdd.yaml" \
+      >"$dir/mismatch.yaml"
+    rc=0
+    timeout 120 "$acdd" --config "$dir/mismatch.yaml" >"$dir/mismatch.log" 2>&1 || rc=$?
+    ((rc == 3)) || fail "acdd with another certificate's key exited $rc"
+    grep -qE "event=api.failed file=$pki/client.key error=.*does not belong" "$dir/mismatch.log" ||
+      fail "api.failed does not name the key: $(grep api.failed "$dir/mismatch.log")"
+    # A file that does not exist is a configuration error, located.
+    sed -e "s|certificate: $pki/server.pem|certificate: $pki/missing.pem|" "$dir/acdd.yaml" \
+      >"$dir/missing.yaml"
+    rc=0
+    "$acdd" --check --config "$dir/missing.yaml" >"$dir/missing.log" 2>&1 || rc=$?
+    ((rc != 0)) || fail "acdd --check accepted a missing certificate file"
+    grep -qE "missing.yaml:[0-9]+:[0-9]+: api.tls.certificate: cannot read \"$pki/missing.pem\"" \
+      "$dir/missing.log" || fail "acdd --check: $(cat "$dir/missing.log")"
+    ;;
+
+  tls_client_cert)
+    # require_client_certificate: a client without a certificate signed by client_ca fails
+    # the handshake; with one (and a token) it gets answers.
+    make_pki
+    API_TLS="tls: {certificate: $pki/server.pem, private_key: $pki/server.key, client_ca: $pki/ca.pem, require_client_certificate: true}" \
+      start_sip_acdd
+    api="$(api_port)"
+    [[ -n "$api" ]] || fail "the API did not start"
+    grep -qE "event=api.listening .*tls=true client_certificates=required" "$log" ||
+      fail "api.listening: $(grep api.listening "$log")"
+    listed --ca-file "$pki/ca.pem" --cert "$pki/client.pem" --key "$pki/client.key"
+    refused UNAVAILABLE --ca-file "$pki/ca.pem"
+    refused UNAVAILABLE --ca-file "$pki/ca.pem" --cert "$pki/stranger.pem" --key "$pki/stranger.key"
+    refused UNAVAILABLE
+    # The certificate does not replace the token.
+    rc=0
+    "$acdctl" --server "127.0.0.1:$api" --ca-file "$pki/ca.pem" --cert "$pki/client.pem" \
+      --key "$pki/client.key" queue list 2>"$dir/err" || rc=$?
+    ((rc == 1)) && grep -q UNAUTHENTICATED "$dir/err" ||
+      fail "a certificate without a token: exit $rc, $(cat "$dir/err")"
+    # --cert needs --key.
+    rc=0
+    "$acdctl" --server "127.0.0.1:$api" --ca-file "$pki/ca.pem" --cert "$pki/client.pem" \
+      queue list 2>"$dir/err" || rc=$?
+    ((rc == 2)) || fail "--cert without --key exited $rc"
+    ;;
+
+  reports)
+    # Two callers wait in the queue and hang up (nobody is logged in): two abandons, whose
+    # records reach PostgreSQL asynchronously. The supervisor finds them by the caller's
+    # number (written another way), pages through them one at a time (newest first, each
+    # once), filters them, and runs the reports over them.
+    start_sip_acdd
+    api="$(api_port)"
+    [[ -n "$api" ]] || fail "the API did not start"
+    for n in 1 2; do
+      start_caller caller.xml 100 -d 1000
+      wait_pid "$last_pid" "caller $n"
+    done
+    first="$(call_id_of 1)"
+    second="$(call_id_of 2)"
+    [[ -n "$first" && -n "$second" ]] || fail "the two calls did not arrive"
+    deadline=$((SECONDS + 60))
+    until [[ "$(sql "SELECT count(*) FROM calls")" == 2 ]]; do
+      ((SECONDS < deadline)) || fail "the call records did not reach the database"
+      sleep 0.2
+    done
+    as "$sue_token" call search --caller "+1 (555) 0001" >"$dir/search.out" 2>"$dir/search.err" ||
+      fail "call search failed: $(cat "$dir/search.err")"
+    grep -qE '^CALL +ARRIVED \(UTC\) +DIR +CALLER' "$dir/search.out" ||
+      fail "call search printed: $(cat "$dir/search.out")"
+    for id in "$first" "$second"; do
+      grep -qE "^$id +[0-9-]+ [0-9:]+ +in +\+15550001 +sales +- +abandoned " "$dir/search.out" ||
+        fail "call search lacks call $id: $(cat "$dir/search.out")"
+    done
+    ! grep -q "next page" "$dir/search.out" || fail "one page had a next page: $(cat "$dir/search.out")"
+
+    # --limit 1: a page each, newest first, then no token. A token continues only its own
+    # search, so both pages name the same range.
+    range=(--from "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)" --to "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)")
+    as "$sue_token" --json call search "${range[@]}" --caller +15550001 --limit 1 \
+      >"$dir/page1.json" || fail "page 1 failed"
+    token="$(grep -oE '"next_page_token":"[^"]+"' "$dir/page1.json" | cut -d'"' -f4)"
+    [[ -n "$token" ]] || fail "page 1 has no next page token: $(cat "$dir/page1.json")"
+    grep -q "\"call_id\":\"$second\"" "$dir/page1.json" || fail "page 1: $(cat "$dir/page1.json")"
+    as "$sue_token" --json call search "${range[@]}" --caller +15550001 --limit 1 \
+      --page-token "$token" >"$dir/page2.json" || fail "page 2 failed"
+    grep -q "\"call_id\":\"$first\"" "$dir/page2.json" || fail "page 2: $(cat "$dir/page2.json")"
+    grep -q '"next_page_token":""' "$dir/page2.json" || fail "page 2 is not the last: $(cat "$dir/page2.json")"
+    # --all walks the pages itself.
+    as "$sue_token" --json call search --caller +15550001 --limit 1 --all >"$dir/all.json" ||
+      fail "--all failed"
+    ids="$(grep -oE '"call_id":"[0-9]+"' "$dir/all.json" | cut -d'"' -f4 | tr '\n' ' ')"
+    [[ "$ids" == "$second $first " ]] || fail "--all walked: $ids"
+    # A page for people says how to ask for the next one.
+    as "$sue_token" call search --limit 1 >"$dir/human.out" || fail "a human page failed"
+    next="$(sed -nE 's/^next page: (--from [^ ]+ --to [^ ]+ --page-token [A-Za-z0-9_-]+)$/\1/p' "$dir/human.out")"
+    [[ -n "$next" ]] || fail "no next page line: $(cat "$dir/human.out")"
+    read -r -a next_args <<<"$next"
+    as "$sue_token" call search --limit 1 "${next_args[@]}" >"$dir/human2.out" ||
+      fail "the next page failed: $(cat "$dir/human2.out")"
+    grep -qE "^$first " "$dir/human2.out" && ! grep -q "next page" "$dir/human2.out" ||
+      fail "the next page: $(cat "$dir/human2.out")"
+
+    # Filters.
+    count_calls() {
+      as "$sue_token" --json call search "$@" | grep -oE '"call_id":"[0-9]+"' | wc -l
+    }
+    [[ "$(count_calls --state abandoned --queue sales)" == 2 ]] || fail "--state abandoned --queue sales"
+    [[ "$(count_calls --state completed)" == 0 ]] || fail "--state completed found calls"
+    [[ "$(count_calls --agent alice)" == 0 ]] || fail "--agent alice found calls"
+    [[ "$(count_calls --caller +15550002)" == 0 ]] || fail "another number found calls"
+    [[ "$(count_calls --from -3d --to -2d)" == 0 ]] || fail "a range before the calls found them"
+
+    # Refusals: a token of another search, an unknown agent, an agent's token, a bad time.
+    expect_refusal() {
+      local pattern="$1" rc=0
+      shift
+      as "$@" >"$dir/out" 2>"$dir/err" || rc=$?
+      ((rc == 1)) || fail "acdctl $* exited $rc (expected 1): $(cat "$dir/err")"
+      grep -qE -- "$pattern" "$dir/err" || fail "acdctl $*: expected '$pattern', got: $(cat "$dir/err")"
+    }
+    expect_refusal "INVALID_ARGUMENT: page_token: made for another search" \
+      "$sue_token" call search "${range[@]}" --caller +15550001 --state abandoned --limit 1 \
+      --page-token "$token"
+    expect_refusal "INVALID_ARGUMENT: agent: unknown agent \"zed\" of tenant acme" \
+      "$sue_token" call search --agent zed
+    expect_refusal "PERMISSION_DENIED" "$alice_token" call search
+    expect_refusal "INVALID_ARGUMENT: time_zone: time zone \"Mars/Olympus\" not recognized" \
+      "$sue_token" report queue --tz Mars/Olympus
+    rc=0
+    as "$sue_token" call search --from yesterday 2>/dev/null || rc=$?
+    ((rc == 2)) || fail "a bad --from exited $rc"
+
+    # The reports over the same calls.
+    as "$sue_token" --json report queue --interval month >"$dir/queue.json" ||
+      fail "report queue failed"
+    grep -qE '"queue":"sales".*"offered":"2".*"abandoned":"2"' "$dir/queue.json" ||
+      fail "report queue: $(cat "$dir/queue.json")"
+    as "$sue_token" report queue --interval month --tz Europe/Berlin --queue sales >"$dir/queue.out" ||
+      fail "report queue (table) failed"
+    grep -qE '^sales +[0-9]{4}-[0-9]{2}-01 00:00 +2 +0 +2 +0 +- +[0-9.]+% +100\.0% ' "$dir/queue.out" ||
+      fail "report queue table: $(cat "$dir/queue.out")"
+    for report in agent state-time monthly; do
+      as "$sue_token" report "$report" >"$dir/$report.out" 2>"$dir/$report.err" ||
+        fail "report $report failed: $(cat "$dir/$report.err")"
+      grep -qE '^AGENT ' "$dir/$report.out" || fail "report $report: $(cat "$dir/$report.out")"
+    done
+    ;;
+
+  admin)
+    # AdminService through acdctl config, as root (acme's admin): the export applies back
+    # unchanged; a queue's ring_timeout changed with apply reaches the running daemon (its
+    # ConfigWatcher reloads) and the next export; a bad file is refused with its located
+    # error (exit 1); entities are put, listed, got and deleted; other roles and another
+    # tenant are refused.
+    start_sip_acdd
+    api="$(api_port)"
+    [[ -n "$api" ]] || fail "the API did not start"
+    as "$root_token" config export -o "$dir/export.yaml" || fail "acdctl config export failed"
+    grep -q "name: acme" "$dir/export.yaml" || fail "export: $(cat "$dir/export.yaml")"
+    grep -q "ring_timeout: 3s" "$dir/export.yaml" || fail "export lacks sales' ring_timeout"
+    as "$root_token" config diff "$dir/export.yaml" >"$dir/out" || fail "config diff failed"
+    grep -qx "no differences" "$dir/out" || fail "the export differs: $(cat "$dir/out")"
+
+    sed -e 's/ring_timeout: 3s/ring_timeout: 4s/' "$dir/export.yaml" >"$dir/changed.yaml"
+    as "$root_token" config apply --dry-run "$dir/changed.yaml" >"$dir/out" ||
+      fail "config apply --dry-run failed"
+    grep -qx "~ queue acme/sales: ring_timeout 3s -> 4s" "$dir/out" &&
+      grep -qx "dry run: 1 changes, nothing written" "$dir/out" || fail "dry run: $(cat "$dir/out")"
+    reloads="$(grep -c "event=config.reloaded " "$log" || true)"
+    as "$root_token" config apply "$dir/changed.yaml" >"$dir/out" || fail "config apply failed"
+    grep -qx "~ queue acme/sales: ring_timeout 3s -> 4s" "$dir/out" &&
+      grep -qx "applied: 1 changes, 1 rows written" "$dir/out" || fail "apply: $(cat "$dir/out")"
+    wait_log "event=config.reloaded .*source=database" $((reloads + 1))
+    grep -qE "event=api.privileged rpc=AdminService.ApplyConfig tenant=acme user=root .*changed=.*ring_timeout 3s -> 4s" \
+      "$log" || fail "no audit line: $(grep api.privileged "$log")"
+    as "$root_token" config export >"$dir/export2.yaml" || fail "the second export failed"
+    grep -q "ring_timeout: 4s" "$dir/export2.yaml" || fail "export after apply: $(cat "$dir/export2.yaml")"
+
+    # A bad file: exit 1 with the located error; nothing written.
+    sed -e 's/strategy: top-down/strategy: sideways/' "$dir/changed.yaml" >"$dir/bad.yaml"
+    line="$(grep -n "strategy: sideways" "$dir/bad.yaml" | cut -d: -f1)"
+    rc=0
+    as "$root_token" config apply "$dir/bad.yaml" >"$dir/out" 2>"$dir/err" || rc=$?
+    ((rc == 1)) || fail "a bad file exited $rc: $(cat "$dir/err")"
+    grep -qE "INVALID_ARGUMENT: line $line, column [0-9]+: tenants\[0\]\.queues\[[0-9]+\]\.strategy: unknown strategy \"sideways\"" \
+      "$dir/err" || fail "a bad file: $(cat "$dir/err")"
+    rc=0
+    as "$root_token" config apply "$dir/missing.yaml" 2>"$dir/err" || rc=$?
+    ((rc == 2)) && grep -q "cannot read $dir/missing.yaml" "$dir/err" ||
+      fail "a missing file: exit $rc, $(cat "$dir/err")"
+
+    # Entities one by one.
+    printf 'name: dave\nextension: "1004"\nskills: {english: 3}\n' >"$dir/dave.yaml"
+    as "$root_token" config put agent "$dir/dave.yaml" >"$dir/out" || fail "config put failed"
+    grep -qx "+ agent acme/dave" "$dir/out" || fail "put: $(cat "$dir/out")"
+    as "$root_token" config list agents >"$dir/out" || fail "config list failed"
+    grep -qx dave "$dir/out" && grep -qx alice "$dir/out" || fail "list: $(cat "$dir/out")"
+    as "$root_token" config get queue sales >"$dir/out" || fail "config get failed"
+    grep -q "ring_timeout: 4s" "$dir/out" || fail "get: $(cat "$dir/out")"
+    printf 'name: dave\nextension: "1004"\nskills: {english: 11}\n' >"$dir/bad-dave.yaml"
+    rc=0
+    as "$root_token" config put agent "$dir/bad-dave.yaml" 2>"$dir/err" || rc=$?
+    ((rc == 1)) && grep -qE "INVALID_ARGUMENT: line 3, column [0-9]+: skills.english: " "$dir/err" ||
+      fail "a bad agent: exit $rc, $(cat "$dir/err")"
+    rc=0
+    as "$root_token" config delete agent alice 2>"$dir/err" || rc=$?
+    ((rc == 1)) && grep -q "FAILED_PRECONDITION: agent alice is still in use" "$dir/err" ||
+      fail "deleting a member: exit $rc, $(cat "$dir/err")"
+    as "$root_token" config delete agent dave >"$dir/out" || fail "config delete failed"
+    grep -qx -- "- agent acme/dave" "$dir/out" || fail "delete: $(cat "$dir/out")"
+    wait_log "event=api.privileged rpc=AdminService.DeleteEntity tenant=acme user=root "
+
+    # Refusals: another role, another tenant.
+    rc=0
+    as "$sue_token" config export 2>"$dir/err" || rc=$?
+    ((rc == 1)) && grep -q "PERMISSION_DENIED: AdminService.ExportConfig needs the role admin" "$dir/err" ||
+      fail "a supervisor's export: exit $rc, $(cat "$dir/err")"
+    sed -e 's/- name: acme$/- name: globex/' "$dir/changed.yaml" >"$dir/globex.yaml"
+    rc=0
+    as "$root_token" config apply "$dir/globex.yaml" 2>"$dir/err" || rc=$?
+    ((rc == 1)) && grep -qE "PERMISSION_DENIED: line [0-9]+, column [0-9]+: tenants\[0\]\.name: tenant \"globex\" is not yours" "$dir/err" ||
+      fail "another tenant: exit $rc, $(cat "$dir/err")"
+
+    # Reload on request.
+    reloads="$(grep -c "event=config.reloaded " "$log" || true)"
+    as "$root_token" config reload >"$dir/out" || fail "config reload failed"
+    grep -q "^reload requested; tenant acme in the database: 3 agents" "$dir/out" ||
+      fail "reload: $(cat "$dir/out")"
+    wait_log "event=config.reloaded " $((reloads + 1))
     ;;
 
   *)

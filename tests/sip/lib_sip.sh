@@ -7,7 +7,8 @@ scenarios="$here/scenarios"
 command -v sipp >/dev/null || fail "sipp (Debian package sip-tester) is not installed"
 
 # Writes the test configuration with the given flood and overload limits and starts acdd;
-# ALLOW_EXTERNAL=true lets the tenant's agents transfer calls to outside numbers.
+# ALLOW_EXTERNAL=true lets the tenant's agents transfer calls to outside numbers;
+# API_TLS="tls: {...}" adds api.tls.
 start_sip_acdd() {
   local rate="${1:-1000}" burst="${2:-2000}" max_calls="${3:-100}"
   out_port="$(free_port)"  # where the trunk's outbound calls go (a SIPp "carrier")
@@ -33,6 +34,7 @@ start_sip_acdd() {
       -e "s|@OUT_PORT@|$out_port|g" -e "s|@ALLOW_EXTERNAL@|${ALLOW_EXTERNAL:-false}|g" \
       -e "s|@MAX_CALLS@|$max_calls|g" -e "s|@ANNOUNCE@|${ANNOUNCE:-0s}|g" \
       -e "s|@WRAP_UP@|${WRAP_UP:-0s}|g" -e "s|@LOGIN@|${REGISTER_LOGIN:-ready}|g" \
+      -e "s|@API_TLS@|${API_TLS:-}|g" \
       "$here/sip_test.yaml" >"$dir/acdd.yaml"
   start_acdd "$dir/acdd.yaml"
   wait_log 'event=started'

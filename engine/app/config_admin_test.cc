@@ -1,0 +1,446 @@
+// AdminService's requests (config_admin.h) against a real PostgreSQL (a throwaway embedded
+// cluster per test case): export, diff and apply of one tenant's document, entities put,
+// got, listed and deleted, located errors, another tenant left alone, reload, the worker.
+#include "engine/app/config_admin.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/app/config_admin_worker.h"
+#include "engine/app/config_db.h"
+#include "engine/store/migrator.h"
+#include "engine/store/test_cluster_util.h"
+
+namespace acd::app {
+namespace {
+
+using api::AdminRequest;
+using api::AdminResult;
+using api::ConfigKind;
+using Code = AdminResult::Code;
+using Op = AdminRequest::Op;
+
+class MigratedCluster {
+ public:
+  MigratedCluster() {
+    auto migrated = store::migrate(cluster_.dsn(), store::builtin_migrations());
+    if (!migrated) FAIL(migrated.error().message);
+  }
+  const std::string& dsn() const { return cluster_.dsn(); }
+
+ private:
+  store::testing::TestCluster cluster_;
+};
+
+const char* const kTwoTenants = R"(
+tenants:
+  - name: acme
+    skills: [billing, french]
+    agents:
+      - {name: ann, extension: "10", skills: {billing: 5}}
+      - {name: bob, extension: "11"}
+    queues:
+      - name: support
+        strategy: longest-idle
+        music_on_hold: jazz
+        members:
+          - {agent: ann}
+          - {agent: bob}
+    users:
+      - name: root
+        roles: [admin]
+        tokens: [{name: cli, sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef}]
+  - name: globex
+    skills: [spanish]
+    agents:
+      - {name: carl, extension: "20"}
+    queues:
+      - name: sales
+        members: [{agent: carl}]
+)";
+
+// A database holding kTwoTenants, and requests against it as acme's administrator.
+struct World {
+  MigratedCluster cluster;
+  ConfigAdminOptions options;
+
+  World() {
+    options.dsn = cluster.dsn();
+    options.music_on_hold_classes = {"default", "jazz"};
+    NameRegistry registry;
+    LoadOptions load;
+    load.music_on_hold_classes = options.music_on_hold_classes;
+    auto loaded = load_config_text(kTwoTenants, "test.yaml", registry, load);
+    REQUIRE(loaded.ok());
+    auto applied = apply_config(cluster.dsn(), loaded.value());
+    if (!applied) FAIL(applied.error());
+  }
+
+  AdminResult run(AdminRequest request) {
+    if (request.tenant.empty()) request.tenant = "acme";
+    return run_admin_request(options, request);
+  }
+  AdminResult ok(AdminRequest request) {
+    AdminResult result = run(std::move(request));
+    INFO(result.error);
+    REQUIRE(result.ok());
+    return result;
+  }
+  std::string exported(const std::string& tenant = "acme") {
+    AdminRequest r;
+    r.op = Op::kExport;
+    r.tenant = tenant;
+    return ok(r).yaml;
+  }
+  AdminResult apply(const std::string& yaml, bool dry_run = false) {
+    AdminRequest r;
+    r.op = Op::kApply;
+    r.yaml = yaml;
+    r.dry_run = dry_run;
+    return run(r);
+  }
+  AdminResult put(ConfigKind kind, const std::string& yaml, bool dry_run = false) {
+    AdminRequest r;
+    r.op = Op::kPut;
+    r.kind = kind;
+    r.yaml = yaml;
+    r.dry_run = dry_run;
+    return run(r);
+  }
+  AdminResult remove(ConfigKind kind, const std::string& name, bool dry_run = false) {
+    AdminRequest r;
+    r.op = Op::kDelete;
+    r.kind = kind;
+    r.name = name;
+    r.dry_run = dry_run;
+    return run(r);
+  }
+  AdminResult get(ConfigKind kind, const std::string& name) {
+    AdminRequest r;
+    r.op = Op::kGet;
+    r.kind = kind;
+    r.name = name;
+    return run(r);
+  }
+};
+
+// `text` with the first `from` replaced by `to`.
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+// The 1-based number of the line of `text` that holds `needle`.
+int line_of(const std::string& text, const std::string& needle) {
+  const auto at = text.find(needle);
+  REQUIRE(at != std::string::npos);
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+}
+
+TEST_CASE("a tenant's document: export, apply, diff and located errors", "[app][admin][db]") {
+  World w;
+  const std::string globex = w.exported("globex");
+  const std::string acme = w.exported();
+  CHECK_THAT(acme, Catch::Contains("name: acme") && Catch::Contains("name: support"));
+  CHECK_THAT(acme, !Catch::Contains("globex") && !Catch::Contains("carl"));
+
+  // Its own export applies without a change.
+  auto same = w.apply(acme);
+  REQUIRE(same.ok());
+  CHECK(same.changes.empty());
+  CHECK_FALSE(same.applied);
+
+  // A change: a dry run shows it and writes nothing; the apply writes it.
+  const std::string changed =
+      replaced(acme, "strategy: longest-idle", "strategy: longest-idle\n        ring_timeout: 12s");
+  const std::vector<std::string> expected{"~ queue acme/support: ring_timeout 15s -> 12s"};
+  auto dry = w.apply(changed, /*dry_run=*/true);
+  INFO(changed);
+  INFO(dry.error);
+  REQUIRE(dry.ok());
+  CHECK(dry.changes == expected);
+  CHECK_FALSE(dry.applied);
+  CHECK(w.exported() == acme);
+  AdminRequest diff;
+  diff.op = Op::kDiff;
+  diff.yaml = changed;
+  CHECK(w.ok(diff).changes == expected);
+  auto applied = w.apply(changed);
+  REQUIRE(applied.ok());
+  CHECK(applied.changes == expected);
+  CHECK(applied.applied);
+  CHECK(applied.rows_written == 1);
+  CHECK_THAT(w.exported(), Catch::Contains("ring_timeout: 12s"));
+  CHECK(w.apply(changed).changes.empty());
+
+  // An invalid document: every error located in it, nothing written.
+  const std::string bad =
+      replaced(replaced(changed, "strategy: longest-idle", "strategy: sideways"),
+               "extension: \"11\"", "extension: {x: 1}");
+  auto refused = w.apply(bad);
+  CHECK(refused.code == Code::kInvalid);
+  CHECK_THAT(refused.error,
+             Catch::Contains("line " + std::to_string(line_of(bad, "sideways")) + ", column ") &&
+                 Catch::Contains(": tenants[0].queues[0].strategy: ") &&
+                 Catch::Contains(": tenants[0].agents[1].extension: expected a string"));
+  CHECK_THAT(refused.error, Catch::StartsWith("line " + std::to_string(line_of(bad, "{x: 1}"))));
+  const std::string syntax = "tenants:\n  - name: acme\n    agents: [\n";
+  auto broken = w.apply(syntax);
+  CHECK(broken.code == Code::kInvalid);
+  CHECK_THAT(broken.error, Catch::StartsWith("line "));
+
+  // Another tenant, or anything beside tenants:, is refused.
+  auto other = w.apply("tenants:\n  - name: globex\n");
+  CHECK(other.code == Code::kForbidden);
+  CHECK_THAT(other.error, Catch::StartsWith("line 2, column 11: tenants[0].name: tenant \"globex\" "
+                                            "is not yours; expected \"acme\""));
+  auto both = w.apply(acme + "  - name: globex\n");
+  CHECK(both.code == Code::kForbidden);
+  CHECK_THAT(both.error, Catch::Contains("tenants[1].name"));
+  auto daemon = w.apply("log: {level: debug}\n" + acme);
+  CHECK(daemon.code == Code::kInvalid);
+  CHECK_THAT(daemon.error, Catch::StartsWith("line 1, column 1: log: not accepted here"));
+  auto none = w.apply("tenants: []\n");
+  CHECK(none.code == Code::kInvalid);
+  CHECK_THAT(none.error, Catch::Contains("tenants: expected exactly one tenant, \"acme\""));
+
+  // Removing everything of acme's but the tenant: globex never changes.
+  auto emptied = w.apply("tenants:\n  - name: acme\n");
+  REQUIRE(emptied.ok());
+  CHECK(emptied.applied);
+  CHECK(std::find(emptied.changes.begin(), emptied.changes.end(), "- agent acme/ann") !=
+        emptied.changes.end());
+  CHECK(w.exported("globex") == globex);
+}
+
+TEST_CASE("entities one by one: list, get, put, delete", "[app][admin][db]") {
+  World w;
+  const std::string globex = w.exported("globex");
+
+  AdminRequest list;
+  list.op = Op::kList;
+  list.kind = ConfigKind::kAgent;
+  auto agents = w.ok(list);
+  REQUIRE(agents.entities.size() == 2);
+  CHECK(agents.entities[0].name == "ann");
+  CHECK(agents.entities[1].name == "bob");
+  CHECK_THAT(agents.entities[0].yaml, Catch::StartsWith("name: ann\n"));
+  list.kind = ConfigKind::kSkill;
+  auto skills = w.ok(list);
+  REQUIRE(skills.entities.size() == 2);
+  CHECK(skills.entities[1].name == "french");
+  CHECK(skills.entities[1].yaml == "name: \"french\"\n");
+
+  auto queue = w.get(ConfigKind::kQueue, "support");
+  REQUIRE(queue.ok());
+  CHECK_THAT(queue.yaml, Catch::StartsWith("name: support\n") &&
+                             Catch::Contains("strategy: longest-idle") &&
+                             Catch::Contains("members:"));
+  // Another tenant's agent is as unknown as none at all.
+  auto carl = w.get(ConfigKind::kAgent, "carl");
+  CHECK(carl.code == Code::kNotFound);
+  CHECK(carl.error == "no agent \"carl\" in tenant acme");
+  auto settings = w.get(ConfigKind::kTenant, "");
+  REQUIRE(settings.ok());
+  CHECK_THAT(settings.yaml, Catch::StartsWith("name: acme") && !Catch::Contains("agents"));
+
+  // Put: a new agent, visible in the export; globex untouched.
+  auto zoe = w.put(ConfigKind::kAgent, "name: zoe\nextension: \"12\"\nskills: {billing: 7}\n");
+  INFO(zoe.error);
+  REQUIRE(zoe.ok());
+  CHECK(zoe.changes == std::vector<std::string>{"+ agent acme/zoe"});
+  CHECK(zoe.applied);
+  CHECK_THAT(w.exported(), Catch::Contains("name: zoe"));
+  // Again: nothing to change.
+  auto again = w.put(ConfigKind::kAgent, "{name: zoe, extension: \"12\", skills: {billing: 7}}");
+  REQUIRE(again.ok());
+  CHECK(again.changes.empty());
+  // A dry run reports and writes nothing.
+  auto dry = w.put(ConfigKind::kAgent, "name: zoe\nextension: \"13\"\n", /*dry_run=*/true);
+  REQUIRE(dry.ok());
+  CHECK_FALSE(dry.applied);
+  REQUIRE(dry.changes.size() == 1);
+  CHECK_THAT(dry.changes[0], Catch::StartsWith("~ agent acme/zoe: extension 12 -> 13"));
+  CHECK_THAT(w.get(ConfigKind::kAgent, "zoe").yaml, Catch::Contains("12"));
+
+  // Errors in the entity are located in the request's own YAML.
+  auto level = w.put(ConfigKind::kAgent, "name: zoe\nextension: \"12\"\nskills: {billing: 11}\n");
+  CHECK(level.code == Code::kInvalid);
+  CHECK_THAT(level.error, Catch::StartsWith("line 3, column ") &&
+                              Catch::Contains(": skills.billing: ") && Catch::Contains("11"));
+  auto unknown = w.put(ConfigKind::kAgent, "name: zoe\nextension: \"12\"\nteam: nobody\n");
+  CHECK(unknown.code == Code::kInvalid);
+  CHECK_THAT(unknown.error,
+             Catch::StartsWith("line 3, column 7: team: ") && Catch::Contains("nobody"));
+  auto syntax = w.put(ConfigKind::kAgent, "name: zoe\nextension: [\n");
+  CHECK(syntax.code == Code::kInvalid);
+  CHECK_THAT(syntax.error, Catch::StartsWith("line 3, column 1: YAML syntax error: "));
+  auto markers = w.put(ConfigKind::kAgent, "---\nname: zoe\n");
+  CHECK(markers.code == Code::kInvalid);
+  CHECK_THAT(markers.error, Catch::StartsWith("line 1, column 1: document markers"));
+  auto nameless = w.put(ConfigKind::kAgent, "extension: \"14\"\n");
+  CHECK(nameless.code == Code::kInvalid);
+  CHECK_THAT(nameless.error, Catch::Contains("name"));
+
+  // A queue replaced: bob is no longer its member.
+  auto support = w.put(ConfigKind::kQueue,
+                       "name: support\nstrategy: ring-all\nmusic_on_hold: jazz\nmembers:\n"
+                       "  - {agent: ann}\n  - {agent: zoe, tier: 2}\n");
+  INFO(support.error);
+  REQUIRE(support.ok());
+  REQUIRE(support.changes.size() == 1);
+  CHECK_THAT(support.changes[0], Catch::StartsWith("~ queue acme/support: strategy longest-idle "
+                                                   "-> ring-all") &&
+                                     Catch::Contains("+ member zoe") &&
+                                     Catch::Contains("- member bob"));
+  // Lines a message mentions are the request's own.
+  auto twice =
+      w.put(ConfigKind::kQueue, "name: support\nmembers:\n  - {agent: ann}\n  - {agent: ann}\n");
+  CHECK(twice.code == Code::kInvalid);
+  CHECK_THAT(twice.error, Catch::StartsWith("line 4, column ") &&
+                              Catch::EndsWith("is already a member of queue \"support\" (line 3)"));
+  auto token = w.put(ConfigKind::kUser,
+                     "name: twin\nroles: [admin]\ntokens:\n  - {name: cli, sha256: "
+                     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef}\n");
+  CHECK(token.code == Code::kInvalid);
+  CHECK_THAT(token.error, Catch::StartsWith("line 4, column ") &&
+                              Catch::EndsWith("the same token is already given elsewhere in "
+                                              "the tenant"));
+  auto moh = w.put(ConfigKind::kQueue, "name: support\nmusic_on_hold: disco\n");
+  CHECK(moh.code == Code::kInvalid);
+  CHECK_THAT(moh.error, Catch::StartsWith("line 2, column 16: music_on_hold: "));
+
+  // Delete: refused while another entity refers to it, naming that entity.
+  auto in_use = w.remove(ConfigKind::kAgent, "ann");
+  CHECK(in_use.code == Code::kReferenced);
+  CHECK_THAT(in_use.error, Catch::StartsWith("agent ann is still in use:\nqueue support: "
+                                             "members[0].agent: "));
+  auto bob = w.remove(ConfigKind::kAgent, "bob");
+  INFO(bob.error);
+  REQUIRE(bob.ok());
+  CHECK(bob.changes == std::vector<std::string>{"- agent acme/bob"});
+  CHECK_THAT(w.exported(), !Catch::Contains("name: bob"));
+  CHECK(w.remove(ConfigKind::kAgent, "bob").code == Code::kNotFound);
+  CHECK(w.remove(ConfigKind::kAgent, "carl").code == Code::kNotFound);
+  CHECK(w.remove(ConfigKind::kTenant, "acme").code == Code::kInvalid);
+
+  // Skills: by name, or as {name: ...}.
+  auto german = w.put(ConfigKind::kSkill, "german");
+  REQUIRE(german.ok());
+  CHECK(german.changes == std::vector<std::string>{"+ skill acme/german"});
+  CHECK(w.put(ConfigKind::kSkill, "name: german\n").changes.empty());
+  auto bad_skill = w.put(ConfigKind::kSkill, "name: \"no spaces\"\n");
+  CHECK(bad_skill.code == Code::kInvalid);
+  CHECK_THAT(bad_skill.error, Catch::StartsWith("line 1, column 7: name: invalid name"));
+  auto skill_keys = w.put(ConfigKind::kSkill, "name: x\nlevel: 3\n");
+  CHECK(skill_keys.code == Code::kInvalid);
+  CHECK(w.remove(ConfigKind::kSkill, "german").ok());
+
+  // The tenant's settings.
+  auto zone = w.put(ConfigKind::kTenant, "name: acme\ntime_zone: Europe/Berlin\n");
+  INFO(zone.error);
+  REQUIRE(zone.ok());
+  CHECK(zone.changes == std::vector<std::string>{"~ tenant acme: time_zone UTC -> Europe/Berlin"});
+  CHECK_THAT(w.exported(), Catch::Contains("name: zoe") && Catch::Contains("ring-all"));
+  auto rename = w.put(ConfigKind::kTenant, "name: globex\n");
+  CHECK(rename.code == Code::kForbidden);
+  CHECK_THAT(rename.error, Catch::StartsWith("line 1, column 7: name: tenant \"globex\" is not"));
+  auto lists = w.put(ConfigKind::kTenant, "time_zone: UTC\nagents: []\n");
+  CHECK(lists.code == Code::kInvalid);
+  CHECK_THAT(lists.error, Catch::StartsWith("line 2, column 1: agents: not one of the tenant's"));
+  auto zone_error = w.put(ConfigKind::kTenant, "time_zone: Mars/Olympus\n");
+  CHECK(zone_error.code == Code::kInvalid);
+  CHECK_THAT(zone_error.error, Catch::StartsWith("line 1, column 12: time_zone: "));
+
+  // A user with a plaintext token: accepted, hashed, and warned about, located.
+  auto user = w.put(
+      ConfigKind::kUser,
+      "name: ops\nroles: [read-only]\ntokens:\n  - {name: cli, token: ops-token-0123456789}\n");
+  INFO(user.error);
+  REQUIRE(user.ok());
+  REQUIRE(user.warnings.size() == 1);
+  CHECK_THAT(user.warnings[0],
+             Catch::StartsWith("line 4, column ") && Catch::Contains("tokens[0]"));
+  CHECK_THAT(w.exported(),
+             Catch::Contains("name: ops") && !Catch::Contains("ops-token-0123456789"));
+
+  CHECK(w.exported("globex") == globex);
+}
+
+TEST_CASE("reload checks the database and asks the daemon; the worker runs requests in order",
+          "[app][admin][db]") {
+  World w;
+  std::atomic<int> reloads{0};
+  w.options.request_reload = [&] { ++reloads; };
+  ConfigAdminWorker worker(w.options);
+  auto hook = worker.hook();
+
+  auto ask = [&](AdminRequest request) {
+    auto promise = std::make_shared<std::promise<std::pair<AdminResult, std::thread::id>>>();
+    auto answer = promise->get_future();
+    REQUIRE(hook(std::move(request), [promise](AdminResult result) {
+      promise->set_value({std::move(result), std::this_thread::get_id()});
+    }));
+    return answer;
+  };
+  AdminRequest reload;
+  reload.op = Op::kReload;
+  reload.tenant = "acme";
+  auto [reloaded, thread] = ask(reload).get();
+  INFO(reloaded.error);
+  REQUIRE(reloaded.ok());
+  CHECK(thread != std::this_thread::get_id());
+  CHECK(reloads == 1);
+  CHECK(reloaded.agents == 2);
+  CHECK(reloaded.queues == 1);
+  CHECK(reloaded.skills == 2);
+  CHECK(reloaded.users == 1);
+  CHECK_THAT(reloaded.message, Catch::StartsWith("reload requested; tenant acme in the database: "
+                                                 "2 agents, 1 queues, 2 skills, 1 users"));
+
+  // Requests run in order: a put, then an export that sees it.
+  AdminRequest put;
+  put.op = Op::kPut;
+  put.tenant = "globex";
+  put.kind = ConfigKind::kAgent;
+  put.yaml = "name: dina\nextension: \"21\"\n";
+  AdminRequest exported;
+  exported.op = Op::kExport;
+  exported.tenant = "globex";
+  auto first = ask(put);
+  auto second = ask(exported);
+  CHECK(first.get().first.changes == std::vector<std::string>{"+ agent globex/dina"});
+  CHECK_THAT(second.get().first.yaml, Catch::Contains("name: dina"));
+
+  // Stopped: requests are refused.
+  worker.stop();
+  CHECK_FALSE(hook(exported, [](AdminResult) {}));
+}
+
+TEST_CASE("the worker answers what it could not run when it stops", "[app][admin]") {
+  ConfigAdminOptions options;
+  options.dsn = "host=/nonexistent dbname=acd connect_timeout=1";
+  ConfigAdminWorker worker(options, 2);
+  std::atomic<int> unavailable{0};
+  AdminRequest request;
+  request.op = Op::kExport;
+  request.tenant = "acme";
+  int taken = 0;
+  for (int i = 0; i < 5; ++i) {
+    taken += worker.post(request, [&](AdminResult r) {
+      if (r.code == Code::kUnavailable) ++unavailable;
+    });
+  }
+  CHECK(taken >= 2);
+  CHECK(taken <= 3);  // at most two waiting, one running
+  worker.stop();
+  CHECK(unavailable == taken);
+}
+
+}  // namespace
+}  // namespace acd::app
