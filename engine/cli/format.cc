@@ -302,7 +302,7 @@ std::string iso_time_text(WallTime t) {
   const auto seconds = std::chrono::floor<std::chrono::seconds>(micros);
   std::string text = date_time_text(t);
   text[10] = 'T';
-  char fraction[16];
+  char fraction[32];  // ".123456Z"; room for any long long (the compiler checks)
   std::snprintf(fraction, sizeof fraction, ".%06lldZ",
                 static_cast<long long>((micros - seconds).count()));
   return text + fraction;
