@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "engine/api/call_control.h"
 #include "engine/api/convert.h"
 
 namespace acd::api {
@@ -197,6 +198,167 @@ grpc::ServerUnaryReactor* AgentServiceImpl::SendMessage(grpc::CallbackServerCont
                       reactor->Finish(grpc::Status::OK);
                     });
   return reactor;
+}
+
+}  // namespace acd::api
+
+namespace acd::api {
+
+grpc::ServerUnaryReactor* AgentServiceImpl::control(grpc::CallbackServerContext* context,
+                                                    std::string_view rpc, core::CallAction action,
+                                                    Prepare prepare, std::string target_field) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto authorized = authorize_agent(*context, rpc);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  const Caller& caller = std::get<Caller>(authorized);
+  core::CallControl request;
+  request.action = action;
+  request.tenant = caller.user->tenant;
+  request.agent = caller.user->agent;
+  request.requested_by = caller.user->name;
+  if (prepare) {
+    if (auto refusal = prepare(caller, request)) {
+      reactor->Finish(*refusal);
+      return reactor;
+    }
+  }
+  send_call_control(context_, reactor, std::move(request), std::move(target_field));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::Hold(grpc::CallbackServerContext* context,
+                                                 const acd::v1::HoldRequest*,
+                                                 acd::v1::CallControlResponse*) {
+  return control(context, "AgentService.Hold", core::CallAction::kHold);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::Retrieve(grpc::CallbackServerContext* context,
+                                                     const acd::v1::RetrieveRequest*,
+                                                     acd::v1::CallControlResponse*) {
+  return control(context, "AgentService.Retrieve", core::CallAction::kRetrieve);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::HangUp(grpc::CallbackServerContext* context,
+                                                   const acd::v1::HangUpRequest*,
+                                                   acd::v1::CallControlResponse*) {
+  return control(context, "AgentService.HangUp", core::CallAction::kHangUp);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::SetRecordingPaused(
+    grpc::CallbackServerContext* context, const acd::v1::SetRecordingPausedRequest* request,
+    acd::v1::CallControlResponse*) {
+  return control(
+      context, "AgentService.SetRecordingPaused",
+      request->paused() ? core::CallAction::kPauseRecording : core::CallAction::kResumeRecording);
+}
+
+namespace {
+
+// The party a transfer or consultation goes to, from the request's oneof: the field that
+// named it ("" when none did) and its value.
+struct NamedTarget {
+  std::string field;
+  core::TransferTo kind = core::TransferTo::kAgent;
+  std::string value;
+};
+
+// Puts `target` into `out`: refused (naming the field) when no field was set, a name is
+// empty, a queue is not the caller's tenant's, or a number cannot be dialled.
+std::optional<grpc::Status> set_target(const Caller& caller, const NamedTarget& target,
+                                       core::CallControl& out, std::string_view expected) {
+  if (target.field.empty()) return invalid_field("target", expected);
+  out.transfer_to = target.kind;
+  out.target = target.value;
+  switch (target.kind) {
+    case core::TransferTo::kNumber:
+      if (!is_dialable_number(target.value))
+        return invalid_field("number", "expected 1 to 32 digits, optionally after a +, got \"" +
+                                           target.value + "\"");
+      break;
+    case core::TransferTo::kQueue: {
+      const ApiTenant* tenant = caller.directory->tenant(caller.user->tenant);
+      if (tenant == nullptr || !tenant->queue(target.value))
+        return invalid_field("queue", "unknown queue \"" + target.value + "\" of tenant " +
+                                          caller.user->tenant_name);
+      break;
+    }
+    case core::TransferTo::kAgent:
+      if (target.value.empty()) return invalid_field("agent", "required: not empty");
+      break;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AgentServiceImpl::Transfer(grpc::CallbackServerContext* context,
+                                                     const acd::v1::TransferRequest* request,
+                                                     acd::v1::CallControlResponse*) {
+  using v1::TransferRequest;
+  NamedTarget target;
+  switch (request->target_case()) {
+    case TransferRequest::kAgent:
+      target = {"agent", core::TransferTo::kAgent, request->agent()};
+      break;
+    case TransferRequest::kQueue:
+      target = {"queue", core::TransferTo::kQueue, request->queue()};
+      break;
+    case TransferRequest::kNumber:
+      target = {"number", core::TransferTo::kNumber, request->number()};
+      break;
+    default: break;
+  }
+  auto prepare = [target](const Caller& caller, core::CallControl& out) {
+    return set_target(caller, target, out, "required: an agent, a queue or a number");
+  };
+  return control(context, "AgentService.Transfer", core::CallAction::kTransfer, prepare,
+                 target.field);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::Consult(grpc::CallbackServerContext* context,
+                                                    const acd::v1::ConsultRequest* request,
+                                                    acd::v1::CallControlResponse*) {
+  using v1::ConsultRequest;
+  NamedTarget target;
+  switch (request->target_case()) {
+    case ConsultRequest::kAgent:
+      target = {"agent", core::TransferTo::kAgent, request->agent()};
+      break;
+    case ConsultRequest::kNumber:
+      target = {"number", core::TransferTo::kNumber, request->number()};
+      break;
+    default: break;
+  }
+  auto prepare = [target](const Caller& caller, core::CallControl& out) {
+    return set_target(caller, target, out, "required: an agent or a number");
+  };
+  return control(context, "AgentService.Consult", core::CallAction::kConsult, prepare,
+                 target.field);
+}
+
+}  // namespace acd::api
+
+namespace acd::api {
+
+grpc::ServerUnaryReactor* AgentServiceImpl::CompleteTransfer(
+    grpc::CallbackServerContext* context, const acd::v1::CompleteTransferRequest*,
+    acd::v1::CallControlResponse*) {
+  return control(context, "AgentService.CompleteTransfer", core::CallAction::kCompleteTransfer);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::Conference(grpc::CallbackServerContext* context,
+                                                       const acd::v1::ConferenceRequest*,
+                                                       acd::v1::CallControlResponse*) {
+  return control(context, "AgentService.Conference", core::CallAction::kConference);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::CancelConsult(grpc::CallbackServerContext* context,
+                                                          const acd::v1::CancelConsultRequest*,
+                                                          acd::v1::CallControlResponse*) {
+  return control(context, "AgentService.CancelConsult", core::CallAction::kCancelConsult);
 }
 
 }  // namespace acd::api

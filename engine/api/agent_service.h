@@ -40,6 +40,33 @@ class AgentServiceImpl final : public acd::v1::AgentService::CallbackService {
   grpc::ServerUnaryReactor* SendMessage(grpc::CallbackServerContext* context,
                                         const acd::v1::AgentMessageRequest* request,
                                         acd::v1::SendMessageResponse* response) override;
+  grpc::ServerUnaryReactor* Hold(grpc::CallbackServerContext* context,
+                                 const acd::v1::HoldRequest* request,
+                                 acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* Retrieve(grpc::CallbackServerContext* context,
+                                     const acd::v1::RetrieveRequest* request,
+                                     acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* Transfer(grpc::CallbackServerContext* context,
+                                     const acd::v1::TransferRequest* request,
+                                     acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* HangUp(grpc::CallbackServerContext* context,
+                                   const acd::v1::HangUpRequest* request,
+                                   acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* SetRecordingPaused(grpc::CallbackServerContext* context,
+                                               const acd::v1::SetRecordingPausedRequest* request,
+                                               acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* Consult(grpc::CallbackServerContext* context,
+                                    const acd::v1::ConsultRequest* request,
+                                    acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* CompleteTransfer(grpc::CallbackServerContext* context,
+                                             const acd::v1::CompleteTransferRequest* request,
+                                             acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* Conference(grpc::CallbackServerContext* context,
+                                       const acd::v1::ConferenceRequest* request,
+                                       acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* CancelConsult(grpc::CallbackServerContext* context,
+                                          const acd::v1::CancelConsultRequest* request,
+                                          acd::v1::CallControlResponse* response) override;
 
  private:
   // Authentication, the agent role and a user bound to an agent (refusals audited).
@@ -52,6 +79,12 @@ class AgentServiceImpl final : public acd::v1::AgentService::CallbackService {
   using Check = std::function<std::optional<grpc::Status>(const Caller&)>;
   grpc::ServerUnaryReactor* run(grpc::CallbackServerContext* context, std::string_view rpc,
                                 acd::v1::AgentStatus* response, Command command, Check check = {});
+  // Call control on the caller's agent's call: `prepare` (on the gRPC thread) fills in the
+  // request's target and may refuse; `target_field` names the field of that target.
+  using Prepare = std::function<std::optional<grpc::Status>(const Caller&, core::CallControl&)>;
+  grpc::ServerUnaryReactor* control(grpc::CallbackServerContext* context, std::string_view rpc,
+                                    core::CallAction action, Prepare prepare = {},
+                                    std::string target_field = {});
 
   const ApiContext& context_;
   StreamHub& hub_;

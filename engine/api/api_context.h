@@ -20,6 +20,7 @@
 #include "engine/api/admin_hook.h"
 #include "engine/api/api_directory.h"
 #include "engine/api/report_query.h"
+#include "engine/core/call_control.h"
 #include "engine/core/routing_core.h"
 #include "engine/core/status.h"
 
@@ -53,6 +54,12 @@ struct ApiHooks {
   // query was not started (too many waiting, or shutting down; `done` is then never
   // called). Empty: no database, and ReportService answers UNAVAILABLE.
   std::function<bool(ReportQuery query, std::function<void(ReportAnswer)> done)> run_report;
+  // Acts on the call an agent talks on (call control: core/call_control.h), on the SIP
+  // side; `done` gets the verdict on any thread, exactly once. False when the request was
+  // not taken (shutting down; `done` is then never called). Empty: the engine handles no
+  // calls over SIP, and call control answers UNAVAILABLE.
+  std::function<bool(core::CallControl request, std::function<void(core::Status)> done)>
+      control_call;
   // One structured log line (logfmt-style fields).
   std::function<void(ApiLogLevel, std::string_view event, std::initializer_list<ApiLogField>)> log;
 };

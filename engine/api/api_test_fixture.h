@@ -178,6 +178,36 @@ struct FakeReports {
   }
 };
 
+// A call-control hook the test answers: requests are recorded and answered at once with
+// `verdict`; with `refuse_all` the hook takes nothing (shutting down).
+struct FakeCallControl {
+  std::mutex mutex;
+  std::vector<core::CallControl> requests;
+  core::Status verdict;
+  bool refuse_all = false;
+
+  bool control(core::CallControl request, std::function<void(core::Status)> done) {
+    core::Status answer;
+    {
+      std::lock_guard lock(mutex);
+      if (refuse_all) return false;
+      requests.push_back(std::move(request));
+      answer = verdict;
+    }
+    done(answer);
+    return true;
+  }
+  core::CallControl last() {
+    std::lock_guard lock(mutex);
+    REQUIRE_FALSE(requests.empty());
+    return requests.back();
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex);
+    return requests.size();
+  }
+};
+
 struct Fixture {
   app::CoreThread core{app::CoreThread::Options{}};
   std::mutex log_mutex;
@@ -185,6 +215,7 @@ struct Fixture {
   std::vector<std::string> privileged;  // the privileged calls' rpc names
   FakeLookup lookups;
   FakeReports reports;
+  FakeCallControl calls;
   ApiServer server;
   ServerFeed feed{server};
   std::unique_ptr<v1::AgentService::Stub> stub;
@@ -226,6 +257,9 @@ struct Fixture {
     };
     h.run_report = [this](ReportQuery query, std::function<void(ReportAnswer)> done) {
       return reports.run(std::move(query), std::move(done));
+    };
+    h.control_call = [this](core::CallControl request, std::function<void(core::Status)> done) {
+      return calls.control(std::move(request), std::move(done));
     };
     return h;
   }

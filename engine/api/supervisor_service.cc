@@ -4,6 +4,7 @@
 #include <exception>
 #include <unordered_set>
 
+#include "engine/api/call_control.h"
 #include "engine/api/convert.h"
 
 namespace acd::api {
@@ -158,34 +159,37 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::ListAgents(grpc::CallbackServer
   return reactor;
 }
 
+std::variant<SupervisorServiceImpl::AgentTarget, grpc::Status> SupervisorServiceImpl::resolve_agent(
+    const grpc::CallbackServerContext& context, std::string_view rpc,
+    const std::string& agent_name) const {
+  auto authorized = context_.authorize(context, rpc, kSupervisors);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) return *refusal;
+  AgentTarget target{std::move(std::get<Caller>(authorized)), nullptr, core::AgentId{}};
+  target.tenant = tenant_of(target.caller);
+  if (target.tenant == nullptr)
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone");
+  if (agent_name.empty()) return invalid_field("agent", "required: an agent name");
+  const auto agent = target.tenant->agent(agent_name);
+  // Another tenant's agent of the same name is as unknown as no agent at all.
+  if (!agent)
+    return invalid_field("agent",
+                         "unknown agent \"" + agent_name + "\" of tenant " + target.tenant->name);
+  target.agent = *agent;
+  return target;
+}
+
 grpc::ServerUnaryReactor* SupervisorServiceImpl::on_agent(grpc::CallbackServerContext* context,
                                                           std::string_view rpc,
                                                           const std::string& agent_name,
                                                           v1::AgentStatus* response,
                                                           AgentCommand command, Check check) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto authorized = context_.authorize(*context, rpc, kSupervisors);
-  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) {
+  auto resolved = resolve_agent(*context, rpc, agent_name);
+  if (auto* refusal = std::get_if<grpc::Status>(&resolved)) {
     reactor->Finish(*refusal);
     return reactor;
   }
-  const Caller& caller = std::get<Caller>(authorized);
-  const ApiTenant* tenant = tenant_of(caller);
-  if (tenant == nullptr) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone"));
-    return reactor;
-  }
-  if (agent_name.empty()) {
-    reactor->Finish(invalid_field("agent", "required: an agent name"));
-    return reactor;
-  }
-  const auto agent = tenant->agent(agent_name);
-  if (!agent) {
-    // Another tenant's agent of the same name is as unknown as no agent at all.
-    reactor->Finish(
-        invalid_field("agent", "unknown agent \"" + agent_name + "\" of tenant " + tenant->name));
-    return reactor;
-  }
+  const auto& [caller, tenant, agent] = std::get<AgentTarget>(resolved);
   if (check) {
     if (auto refusal = check(caller, *tenant)) {
       reactor->Finish(*refusal);
@@ -199,7 +203,7 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::on_agent(grpc::CallbackServerCo
                 {"agent", agent_name}});
   answer_on_core(
       context_, reactor,
-      [response, id = *agent, agent_name, command = std::move(command)](core::RoutingCore& core) {
+      [response, id = agent, agent_name, command = std::move(command)](core::RoutingCore& core) {
         if (const core::Status status = command(core, id); !status) return to_grpc(status);
         fill_agent_status(core, id, agent_name, *response);
         return grpc::Status::OK;
@@ -370,6 +374,85 @@ grpc::ServerWriteReactor<v1::ChatMessage>* SupervisorServiceImpl::WatchMessages(
   if (auto* refusal = std::get_if<grpc::Status>(&authorized))
     return refused_stream<v1::ChatMessage>(*refusal);
   return hub_.watch_messages(std::get<Caller>(authorized).user->tenant);
+}
+
+}  // namespace acd::api
+
+namespace acd::api {
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::on_agent_call(grpc::CallbackServerContext* context,
+                                                               std::string_view rpc,
+                                                               const std::string& agent_name,
+                                                               core::CallAction action,
+                                                               const std::string* phone) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto resolved = resolve_agent(*context, rpc, agent_name);
+  if (auto* refusal = std::get_if<grpc::Status>(&resolved)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  const auto& [caller, tenant, agent] = std::get<AgentTarget>(resolved);
+  core::CallControl request;
+  request.action = action;
+  request.tenant = tenant->id;
+  request.agent = agent;
+  request.by_supervisor = true;
+  request.requested_by = caller.user->name;
+  if (phone != nullptr) {
+    request.target = phone->empty() ? caller.user->agent_name : *phone;
+    if (request.target.empty()) {
+      reactor->Finish(invalid_field("phone",
+                                    "required: the extension or name of the agent phone to ring "
+                                    "(user " +
+                                        caller.user->name + " works as no agent)"));
+      return reactor;
+    }
+  }
+  context_.log(ApiLogLevel::kInfo, "api.privileged",
+               {{"rpc", std::string(rpc)},
+                {"tenant", tenant->name},
+                {"user", caller.user->name},
+                {"agent", agent_name},
+                {"phone", request.target}});
+  send_call_control(context_, reactor, std::move(request), phone != nullptr ? "phone" : "");
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::ListenIn(grpc::CallbackServerContext* context,
+                                                          const v1::ListenInRequest* request,
+                                                          v1::CallControlResponse*) {
+  core::CallAction action = core::CallAction::kMonitor;
+  switch (request->mode()) {
+    case v1::LISTEN_MODE_MONITOR: action = core::CallAction::kMonitor; break;
+    case v1::LISTEN_MODE_WHISPER: action = core::CallAction::kWhisper; break;
+    case v1::LISTEN_MODE_BARGE: action = core::CallAction::kBarge; break;
+    default: {
+      grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+      auto authorized = context_.authorize(*context, "SupervisorService.ListenIn", kSupervisors);
+      reactor->Finish(std::holds_alternative<grpc::Status>(authorized)
+                          ? std::get<grpc::Status>(authorized)
+                          : invalid_field("mode",
+                                          "required: LISTEN_MODE_MONITOR, LISTEN_MODE_WHISPER or "
+                                          "LISTEN_MODE_BARGE"));
+      return reactor;
+    }
+  }
+  return on_agent_call(context, "SupervisorService.ListenIn", request->agent(), action,
+                       &request->phone());
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::Intercept(grpc::CallbackServerContext* context,
+                                                           const v1::InterceptRequest* request,
+                                                           v1::CallControlResponse*) {
+  return on_agent_call(context, "SupervisorService.Intercept", request->agent(),
+                       core::CallAction::kIntercept, &request->phone());
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::ForceRelease(
+    grpc::CallbackServerContext* context, const v1::ForceReleaseRequest* request,
+    v1::CallControlResponse*) {
+  return on_agent_call(context, "SupervisorService.ForceRelease", request->agent(),
+                       core::CallAction::kHangUp, nullptr);
 }
 
 }  // namespace acd::api

@@ -45,16 +45,43 @@ class SupervisorServiceImpl final : public acd::v1::SupervisorService::CallbackS
                                         acd::v1::SendMessageResponse* response) override;
   grpc::ServerWriteReactor<acd::v1::ChatMessage>* WatchMessages(
       grpc::CallbackServerContext* context, const acd::v1::WatchMessagesRequest* request) override;
+  grpc::ServerUnaryReactor* ListenIn(grpc::CallbackServerContext* context,
+                                     const acd::v1::ListenInRequest* request,
+                                     acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* Intercept(grpc::CallbackServerContext* context,
+                                      const acd::v1::InterceptRequest* request,
+                                      acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* ForceRelease(grpc::CallbackServerContext* context,
+                                         const acd::v1::ForceReleaseRequest* request,
+                                         acd::v1::CallControlResponse* response) override;
 
  private:
   // A command on one agent of the caller's tenant (named by the request's `agent` field):
   // supervisor or admin role, then `check` (request fields), then `command` on the core
   // thread; answers with the agent's state after it.
+  // The prologue of every request on one agent: the supervisor or admin role, the
+  // caller's tenant, and the agent named in the request's `agent` field (INVALID_ARGUMENT
+  // when empty or not of that tenant).
+  struct AgentTarget {
+    Caller caller;
+    const ApiTenant* tenant = nullptr;
+    core::AgentId agent;
+  };
+  std::variant<AgentTarget, grpc::Status> resolve_agent(const grpc::CallbackServerContext& context,
+                                                        std::string_view rpc,
+                                                        const std::string& agent) const;
   using AgentCommand = std::function<core::Status(core::RoutingCore&, core::AgentId)>;
   using Check = std::function<std::optional<grpc::Status>(const Caller&, const ApiTenant&)>;
   grpc::ServerUnaryReactor* on_agent(grpc::CallbackServerContext* context, std::string_view rpc,
                                      const std::string& agent, acd::v1::AgentStatus* response,
                                      AgentCommand command, Check check = {});
+
+  // Call control on the call an agent of the caller's tenant talks on (supervisor or admin
+  // role; audited as api.privileged). `phone`: the supervisor's phone for ListenIn and
+  // Intercept (empty: the phone of the agent the user works as); unused otherwise.
+  grpc::ServerUnaryReactor* on_agent_call(grpc::CallbackServerContext* context,
+                                          std::string_view rpc, const std::string& agent,
+                                          core::CallAction action, const std::string* phone);
 
   const ApiContext& context_;
   StreamHub& hub_;

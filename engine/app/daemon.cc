@@ -356,6 +356,15 @@ bool Daemon::start_api() {
     return thread_.submit(std::move(command));
   };
   hooks.log = make_api_logger();
+  // Call control (desktop hold and transfer, a supervisor's monitor and intercept): the
+  // SIP side acts on it; it outlives the API (stop_api runs before stop_sip).
+  if (sip_) {
+    hooks.control_call = [sip = sip_.get()](core::CallControl request,
+                                            std::function<void(core::Status)> done) {
+      sip->control_call(std::move(request), std::move(done));
+      return true;
+    };
+  }
   // Screen pops: the customer record and previous calls of a caller's number, looked up
   // on the lookup's own thread and connection.
   store::CustomerLookupOptions lookup;

@@ -931,6 +931,131 @@ int run(int argc, char** argv) {
                   dry_run);
   });
 
+  // Call control: the agent's own call (agent role), or an agent's call (supervisor).
+  // Prints "ok: <what>" (or {} with --json) once the engine acted.
+  auto done = [](Client& c, const std::string& what) {
+    if (c.options().json)
+      std::cout << "{}" << std::endl;
+    else
+      std::cout << "ok: " << what << std::endl;
+  };
+  on(agent->add_subcommand("hold", "put your caller on hold (music on hold)"), [done](Client& c) {
+    c.call(c.agents(), &v1::AgentService::Stub::Hold, v1::HoldRequest{}, "hold");
+    done(c, "on hold");
+  });
+  on(agent->add_subcommand("retrieve", "take your caller off hold"), [done](Client& c) {
+    c.call(c.agents(), &v1::AgentService::Stub::Retrieve, v1::RetrieveRequest{}, "retrieve");
+    done(c, "retrieved");
+  });
+  on(agent->add_subcommand("hangup", "end your call"), [done](Client& c) {
+    c.call(c.agents(), &v1::AgentService::Stub::HangUp, v1::HangUpRequest{}, "hangup");
+    done(c, "call ended");
+  });
+  struct {
+    std::string agent, queue, number;
+  } transfer_to;
+  auto* transfer = agent->add_subcommand(
+      "transfer", "transfer your call (blind) to an agent, a queue or an outside number");
+  auto* to_agent = transfer->add_option("--agent", transfer_to.agent, "agent name or extension");
+  auto* to_queue = transfer->add_option("--queue", transfer_to.queue, "queue name");
+  auto* to_number = transfer->add_option("--number", transfer_to.number, "outside number");
+  to_agent->excludes(to_queue, to_number);
+  to_queue->excludes(to_number);
+  transfer->require_option(1);
+  on(transfer, [&transfer_to, done](Client& c) {
+    v1::TransferRequest r;
+    if (!transfer_to.agent.empty()) r.set_agent(transfer_to.agent);
+    if (!transfer_to.queue.empty()) r.set_queue(transfer_to.queue);
+    if (!transfer_to.number.empty()) r.set_number(transfer_to.number);
+    c.call(c.agents(), &v1::AgentService::Stub::Transfer, r, "transfer");
+    done(c, "transferred");
+  });
+  std::string recording_word;
+  auto* recording = agent->add_subcommand("recording", "pause or resume your call's recording");
+  recording->add_option("action", recording_word, "pause or resume")
+      ->required()
+      ->check(CLI::IsMember({"pause", "resume"}));
+  on(recording, [&recording_word, done](Client& c) {
+    v1::SetRecordingPausedRequest r;
+    r.set_paused(recording_word == "pause");
+    c.call(c.agents(), &v1::AgentService::Stub::SetRecordingPaused, r, "recording");
+    done(c, r.paused() ? "recording paused" : "recording resumed");
+  });
+  struct {
+    std::string agent, number;
+  } consult_to;
+  auto* consult = agent->add_subcommand(
+      "consult", "hold your caller and ring another agent or an outside number");
+  auto* consult_agent = consult->add_option("--agent", consult_to.agent, "agent name or extension");
+  auto* consult_number = consult->add_option("--number", consult_to.number, "outside number");
+  consult_agent->excludes(consult_number);
+  consult->require_option(1);
+  on(consult, [&consult_to, done](Client& c) {
+    v1::ConsultRequest r;
+    if (!consult_to.agent.empty()) r.set_agent(consult_to.agent);
+    if (!consult_to.number.empty()) r.set_number(consult_to.number);
+    c.call(c.agents(), &v1::AgentService::Stub::Consult, r, "consult");
+    done(c, "ringing " + (consult_to.agent.empty() ? consult_to.number : consult_to.agent));
+  });
+  on(agent->add_subcommand("complete-transfer",
+                           "hand your caller to the party you consulted, and leave"),
+     [done](Client& c) {
+       c.call(c.agents(), &v1::AgentService::Stub::CompleteTransfer, v1::CompleteTransferRequest{},
+              "complete-transfer");
+       done(c, "transferred");
+     });
+  on(agent->add_subcommand("conference", "join your caller and the consulted party (3-way)"),
+     [done](Client& c) {
+       c.call(c.agents(), &v1::AgentService::Stub::Conference, v1::ConferenceRequest{},
+              "conference");
+       done(c, "in conference");
+     });
+  on(agent->add_subcommand("cancel-consult", "hang up the consulted party; back to your caller"),
+     [done](Client& c) {
+       c.call(c.agents(), &v1::AgentService::Stub::CancelConsult, v1::CancelConsultRequest{},
+              "cancel-consult");
+       done(c, "consultation ended");
+     });
+  std::string listen_word = "monitor";
+  std::string phone;
+  auto* listen = agents->add_subcommand(
+      "listen", "ring your phone into an agent's call: monitor, whisper (coach) or barge");
+  listen->add_option("agent", target, "agent name")->required();
+  listen->add_option("--mode", listen_word, "monitor (default), whisper or barge")
+      ->check(CLI::IsMember({"monitor", "whisper", "barge"}));
+  listen->add_option("--phone", phone,
+                     "extension or name of the phone to ring (default: your own agent's)");
+  on(listen, [&, done](Client& c) {
+    v1::ListenInRequest r;
+    r.set_agent(target);
+    r.set_phone(phone);
+    r.set_mode(listen_word == "whisper" ? v1::LISTEN_MODE_WHISPER
+               : listen_word == "barge" ? v1::LISTEN_MODE_BARGE
+                                        : v1::LISTEN_MODE_MONITOR);
+    c.call(c.supervisor(), &v1::SupervisorService::Stub::ListenIn, r, "agents listen");
+    done(c, "ringing your phone (" + listen_word + ")");
+  });
+  auto* intercept = agents->add_subcommand(
+      "intercept", "ring your phone and take an agent's call over when you answer");
+  intercept->add_option("agent", target, "agent name")->required();
+  intercept->add_option("--phone", phone,
+                        "extension or name of the phone to ring (default: your own agent's)");
+  on(intercept, [&, done](Client& c) {
+    v1::InterceptRequest r;
+    r.set_agent(target);
+    r.set_phone(phone);
+    c.call(c.supervisor(), &v1::SupervisorService::Stub::Intercept, r, "agents intercept");
+    done(c, "ringing your phone (intercept)");
+  });
+  auto* release = agents->add_subcommand("force-release", "end the call an agent talks on");
+  release->add_option("agent", target, "agent name")->required();
+  on(release, [&, done](Client& c) {
+    v1::ForceReleaseRequest r;
+    r.set_agent(target);
+    c.call(c.supervisor(), &v1::SupervisorService::Stub::ForceRelease, r, "agents force-release");
+    done(c, "call ended");
+  });
+
   // Messages: agents to agents or supervisors, supervisors to agents.
   std::string text;
   std::string to;

@@ -120,17 +120,19 @@ enum class FinalState : std::uint8_t {
 // it (RoutingCore::hang_up) and the core's own otherwise. to_string gives the stable text
 // the history stores (calls.end_reason) and logs show.
 enum class HangupCause : std::uint8_t {
-  kUnspecified,     // "unspecified": the host did not say (hang_up's default)
-  kCallerCancel,    // "caller-cancel": the caller gave up before being answered (SIP CANCEL)
-  kCallerBye,       // "caller-bye": the caller hung up (BYE from the caller's side)
-  kAgentBye,        // "agent-bye": the agent hung up (BYE from the agent's phone)
-  kCallerNoAck,     // "caller-no-ack": the caller never confirmed the engine's answer (ACK)
-  kSessionExpired,  // "session-expired": a session timer ran out without a refresh
-  kMediaTimeout,    // "media-timeout": no media from a leg for too long
-  kQueueExit,       // "queue-exit": left through a configured exit (see CallExited's reason)
-  kTransfer,        // "transfer": handed outside, or a consultation joined by a transfer
-  kDialFailed,      // "dial-failed": a call an agent placed was not answered (outbound_failed)
-  kSystem           // "system": the engine ended it (the call a consultation was for ended)
+  kUnspecified,       // "unspecified": the host did not say (hang_up's default)
+  kCallerCancel,      // "caller-cancel": the caller gave up before being answered (SIP CANCEL)
+  kCallerBye,         // "caller-bye": the caller hung up (BYE from the caller's side)
+  kAgentBye,          // "agent-bye": the agent hung up (BYE from the agent's phone)
+  kCallerNoAck,       // "caller-no-ack": the caller never confirmed the engine's answer (ACK)
+  kSessionExpired,    // "session-expired": a session timer ran out without a refresh
+  kMediaTimeout,      // "media-timeout": no media from a leg for too long
+  kQueueExit,         // "queue-exit": left through a configured exit (see CallExited's reason)
+  kTransfer,          // "transfer": handed outside, or a consultation joined by a transfer
+  kDialFailed,        // "dial-failed": a call an agent placed was not answered (outbound_failed)
+  kSystem,            // "system": the engine ended it (the call a consultation was for ended)
+  kAgentRelease,      // "agent-release": the agent ended it from the desktop (API)
+  kSupervisorRelease  // "supervisor-release": a supervisor ended it (force release, API)
 };
 
 // The one final event of every call. `cause`: the one given to hang_up; kQueueExit after

@@ -1,4 +1,5 @@
 // Human-readable names of the core's enums, used in logs, events and error messages.
+#include "engine/core/call_control.h"
 #include "engine/core/events.h"
 #include "engine/core/model.h"
 
@@ -89,6 +90,28 @@ const char* to_string(HangupCause c) {
     case HangupCause::kTransfer: return "transfer";
     case HangupCause::kDialFailed: return "dial-failed";
     case HangupCause::kSystem: return "system";
+    case HangupCause::kAgentRelease: return "agent-release";
+    case HangupCause::kSupervisorRelease: return "supervisor-release";
+  }
+  return "?";
+}
+
+const char* to_string(CallAction a) {
+  switch (a) {
+    case CallAction::kHold: return "hold";
+    case CallAction::kRetrieve: return "retrieve";
+    case CallAction::kHangUp: return "hang-up";
+    case CallAction::kPauseRecording: return "pause-recording";
+    case CallAction::kResumeRecording: return "resume-recording";
+    case CallAction::kTransfer: return "transfer";
+    case CallAction::kMonitor: return "monitor";
+    case CallAction::kWhisper: return "whisper";
+    case CallAction::kBarge: return "barge";
+    case CallAction::kIntercept: return "intercept";
+    case CallAction::kConsult: return "consult";
+    case CallAction::kCompleteTransfer: return "complete-transfer";
+    case CallAction::kConference: return "conference";
+    case CallAction::kCancelConsult: return "cancel-consult";
   }
   return "?";
 }

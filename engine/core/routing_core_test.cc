@@ -2690,7 +2690,9 @@ TEST_CASE("hang-up causes have stable, distinct names", "[core][cause]") {
       {HangupCause::kQueueExit, "queue-exit"},
       {HangupCause::kTransfer, "transfer"},
       {HangupCause::kDialFailed, "dial-failed"},
-      {HangupCause::kSystem, "system"}};
+      {HangupCause::kSystem, "system"},
+      {HangupCause::kAgentRelease, "agent-release"},
+      {HangupCause::kSupervisorRelease, "supervisor-release"}};
   std::set<std::string> seen;
   for (const auto& [cause, name] : names) {
     CHECK(std::string(to_string(cause)) == name);

@@ -9,6 +9,9 @@
 //   BYE on either leg -> core.hang_up(); CallFinished -> BYE the other leg
 //   re-INVITE sendonly/inactive from the agent's phone -> core.hold(); sendrecv -> retrieve
 //   REGISTER (digest) -> location binding; per config the agent logs in/out
+//   control_call() from the API -> the same as the phone's hold, REFER, BYE; or a
+//                   supervisor's phone rung and mixed in (monitor, whisper, barge), or
+//                   taking the call over (intercept)
 //
 // Everything sofia-sip stays inside engine/sip (sofia_sip_service.cc): the service runs
 // its own thread with sofia's event loop, owns every dialog and transaction, and talks
@@ -27,7 +30,9 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/core/call_control.h"
 #include "engine/core/events.h"
+#include "engine/core/status.h"
 #include "engine/core/time.h"
 #include "engine/media/media_engine.h"
 #include "engine/sip/sip_directory.h"
@@ -168,6 +173,15 @@ class SipService {
   virtual void set_directory(std::shared_ptr<const SipDirectory> directory) = 0;
   // Called on the core thread for every core event (cheap: copies and posts).
   virtual void on_core_event(const core::CoreEvent& event) = 0;
+  // A request of an agent's desktop or a supervisor's console on the call that agent
+  // `request.agent` is connected to (core/call_control.h), acted on as if the agent's
+  // phone had asked. `done` is called exactly once, on the SIP thread: OK once the request
+  // took effect (a transfer: the core took it; monitor, whisper, barge and intercept: the
+  // supervisor's phone is being rung, or the mode of the listening phone changed), or the
+  // reason it did not: kInvalidState (no such call, already held, not recorded, ...),
+  // kNotFound (an unknown transfer target or phone), kPermissionDenied (the tenant allows
+  // no transfers outside), kLimitReached (no RTP port free).
+  virtual void control_call(core::CallControl request, std::function<void(core::Status)> done) = 0;
   // A DTMF key the media plane heard on a stream of this service (any thread).
   virtual void on_dtmf(media::StreamId stream, char key) = 0;
   // The media plane finished (completed) or abandoned the prompts it was given (any thread).

@@ -29,6 +29,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <variant>
 
 #include "engine/core/routing_core.h"
 #include "engine/sip/digest_auth.h"
@@ -149,6 +150,13 @@ int response_status(nta_outgoing_t* orq, const sip_t* sip) {
                                                       : nta_outgoing_status(orq);
 }
 
+// The trunk a tenant's calls to outside numbers leave by; null when it has none.
+const SipTrunk* outbound_trunk_of(const SipTenant& tenant) {
+  for (const auto& t : tenant.trunks)
+    if (t.name == tenant.outbound_trunk && !t.outbound_uri.empty()) return &t;
+  return nullptr;
+}
+
 SessionTimerRequest session_request_of(const sip_t* sip) {
   SessionTimerRequest request;
   if (const sip_session_expires_t* x = sip->sip_session_expires) {
@@ -188,6 +196,7 @@ class SofiaSipService final : public SipService {
   void stop_accepting() override { accepting_.store(false); }
   void set_directory(std::shared_ptr<const SipDirectory> directory) override;
   void on_core_event(const core::CoreEvent& event) override;
+  void control_call(core::CallControl request, std::function<void(core::Status)> done) override;
   void on_dtmf(media::StreamId stream, char key) override;
   void on_prompts_done(media::StreamId stream, std::uint64_t token, bool completed) override;
   [[nodiscard]] std::vector<BoundTransport> bound() const override;
@@ -233,6 +242,11 @@ class SofiaSipService final : public SipService {
     State state = State::kCalling;
     bool ringing_reported = false;
     std::uint32_t last_rseq = 0;  // the last reliable provisional response PRACKed
+    // A supervisor's phone rung into the call (control_call): kMonitor, kWhisper or kBarge
+    // while it listens in, kIntercept until it takes the call over; empty for the legs of
+    // agents and outside parties. requested_by: the supervisor, for the log.
+    std::optional<core::CallAction> listen;
+    std::string requested_by;
   };
 
   struct Call {
@@ -263,8 +277,17 @@ class SofiaSipService final : public SipService {
     bool merging = false;
     bool finished = false;  // the core has ended the call
     bool hangup_submitted = false;
-    bool enqueued = false;   // the core has been given the call (inbound calls)
-    bool recording = false;  // asked the media plane to record it (from its first bridge)
+    bool enqueued = false;          // the core has been given the call (inbound calls)
+    bool recording = false;         // asked the media plane to record it (from its first bridge)
+    bool recording_paused = false;  // by the agent's desktop (control_call)
+    bool desk_hold = false;         // held by the agent's desktop (control_call), not the phone
+    // Consultations the agent's desktop placed (control_call). On the consultation call:
+    // the call it is for (the agent's phone talks through that call's agent leg; this
+    // call's own caller leg has no dialog). On that call: the consultation, and whether
+    // the three are in conference.
+    core::CallId consult_for;
+    core::CallId desk_consult;
+    bool conference = false;
     // An IVR menu the caller is in (before the core knows the call): the directory it
     // came from (kept alive, the menu points into it), retries used, the prompt playing
     // (its token), the key timeout's entry in ivr_due_, and the keys chosen so far
@@ -332,9 +355,41 @@ class SofiaSipService final : public SipService {
   int handle_in_dialog(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
   int handle_reinvite(Leg& leg, nta_incoming_t* irq, const sip_t* sip, bool is_update);
   int handle_refer(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
-  void finish_blind_transfer(Call& call, bool ok, const std::string& message);
-  void finish_attended_transfer(core::CallId id, core::CallId consult_id, bool ok,
-                                const std::string& message);
+  // Where a blind transfer goes: an agent (back to the call's queue, that agent first), a
+  // queue, or an outside number (exactly one is set).
+  struct TransferTarget {
+    const SipAgent* agent = nullptr;
+    core::QueueId queue;
+    std::string number;
+  };
+  // Tells whoever asked for a transfer how it went (the REFER's NOTIFY, the API's answer);
+  // called once, before the transferring leg is hung up. `from`: that leg, if still up.
+  using TransferReport = std::function<void(Leg* from, const core::Status& status)>;
+  void blind_transfer(Call& call, const SipTenant& tenant, TransferTarget target,
+                      const std::string& by, core::Cause cause, TransferReport report);
+  void finish_blind_transfer(Call& call, const core::Status& status, const TransferReport& report);
+  // Desktop and console requests (control_call), on the SIP thread.
+  void run_call_control(const core::CallControl& request,
+                        const std::function<void(core::Status)>& done);
+  Call* find_agent_call(core::TenantId tenant, core::AgentId agent);
+  std::variant<TransferTarget, core::Status> transfer_target_of(const SipTenant& tenant,
+                                                                const core::CallControl& request);
+  void ring_supervisor(Call& call, const SipTenant& tenant, const core::CallControl& request,
+                       const std::function<void(core::Status)>& done);
+  void start_listening(Call& call, AgentLeg& listener);
+  void intercept(Call& call);
+  Call& new_desk_call(const Call& from, core::CallKind kind, core::AgentId originator);
+  void start_consult(Call& call, const SipTenant& tenant, const core::CallControl& request,
+                     const std::function<void(core::Status)>& done);
+  void consult_action(Call& call, const SipTenant& tenant, const core::CallControl& request,
+                      const std::function<void(core::Status)>& done);
+  void consult_ended(core::CallId id);
+  void apply_consult_media(Call& consult);
+  void drop_listeners(Call& call, const char* reason, const AgentLeg* keep = nullptr);
+  void finish_attended_transfer(core::CallId id, core::CallId consult_id,
+                                const core::Status& status, const TransferReport& report);
+  // The REFER's NOTIFY with the outcome of its transfer.
+  TransferReport refer_report();
   void notify_refer(Leg& leg, int status, const char* phrase);
   void handle_caller_invite_event(Call& call, const sip_t* sip);
   void handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, const sip_t* sip);
@@ -354,6 +409,7 @@ class SofiaSipService final : public SipService {
   void send_bye(Leg& leg, const char* reason);
   void hang_up_from_sip(Call& call, core::HangupCause cause);
   void end_call(Call& call, const char* reason);
+  void end_leg(AgentLeg& leg, const char* reason);
   void destroy_call(core::CallId id);
 
   // ---- core events ----
@@ -646,6 +702,7 @@ void SofiaSipService::run(std::promise<std::optional<std::string>>& started) {
   arm_housekeeping();
   drain();  // work posted before the loop watched the eventfd
   su_root_run(root_);
+  drain();  // requests posted while stopping (control_call answers each one)
   // Shutdown: end every call, then give the last messages a moment to leave.
   std::vector<std::uint64_t> ids;
   for (const auto& [id, call] : calls_) ids.push_back(id);
@@ -1408,9 +1465,7 @@ void SofiaSipService::handle_phone_invite(nta_incoming_t* irq, const sip_t* sip,
     }
     target = *contact;
   } else {
-    const SipTrunk* trunk = nullptr;
-    for (const auto& t : tenant.trunks)
-      if (t.name == tenant.outbound_trunk && !t.outbound_uri.empty()) trunk = &t;
+    const SipTrunk* trunk = outbound_trunk_of(tenant);
     if (trunk == nullptr) {
       refuse(irq, sip, source, SIP_403_FORBIDDEN, "no outbound trunk for the tenant");
       return;
@@ -1606,6 +1661,13 @@ int SofiaSipService::handle_in_dialog(Leg& leg, nta_incoming_t* irq, const sip_t
       nta_incoming_treply(irq, SIP_200_OK, TAG_END());
       leg.gone = true;
       close_stream(leg);
+      if (auto* listener = leg.is_caller ? nullptr : static_cast<AgentLeg*>(&leg);
+          listener != nullptr && listener->listen) {  // a supervisor stops listening
+        listener->state = AgentLeg::State::kFailed;
+        log(SipLogLevel::kInfo, "sip.listen_ended",
+            {{"call", std::to_string(call.id.value)}, {"phone", listener->agent_name}});
+        return 200;
+      }
       if (call.external && call.finished) {
         log(SipLogLevel::kInfo, "sip.hangup",
             {{"call", std::to_string(call.id.value)},
@@ -1789,92 +1851,126 @@ int SofiaSipService::handle_refer(Leg& leg, nta_incoming_t* irq, const sip_t* si
          {"kind", "attended"},
          {"by", agent_leg->agent_name},
          {"consult", std::to_string(consult_id.value)}});
-    submit([this, id, consult_id](core::RoutingCore& core) {
+    submit([this, id, consult_id, report = refer_report()](core::RoutingCore& core) {
       const core::Status status = core.complete_attended_transfer(id, consult_id);
-      post([this, id, consult_id, ok = status.is_ok(), message = status.message()] {
-        finish_attended_transfer(id, consult_id, ok, message);
+      post([this, id, consult_id, status, report] {
+        finish_attended_transfer(id, consult_id, status, report);
       });
     });
     return 202;
   }
-  const SipAgent* target_agent = nullptr;
+  TransferTarget target;
   for (const auto& a : tenant->agents)
-    if (a.extension == user || a.name == user) target_agent = &a;
-  core::QueueId queue;
+    if (a.extension == user || a.name == user) target.agent = &a;
   for (const auto& q : tenant->queues)
-    if (q.name == user) queue = q.id;
-  if (target_agent == nullptr && !queue.valid()) {
-    // An outside number.
-    const SipTrunk* trunk = nullptr;
-    for (const auto& t : tenant->trunks)
-      if (t.name == tenant->outbound_trunk && !t.outbound_uri.empty()) trunk = &t;
-    const std::string target =
-        trunk == nullptr ? std::string() : outbound_target(trunk->outbound_uri, user);
-    if (!tenant->allow_external_transfer || target.empty()) {
+    if (q.name == user) target.queue = q.id;
+  if (target.agent == nullptr && !target.queue.valid()) target.number = user;
+  blind_transfer(call, *tenant, std::move(target), agent_leg->agent_name, core::Cause::kAgent,
+                 refer_report());
+  return 202;
+}
+
+// A blind transfer of the connected inbound `call` (from the phone's REFER or the agent's
+// desktop): the core takes it (transfer_to_queue, transfer_external), then the
+// transferring agent's leg is hung up; to an outside number the engine places the new leg
+// and keeps the caller bridged to it. `report` hears the verdict once, on every path.
+void SofiaSipService::blind_transfer(Call& call, const SipTenant& tenant, TransferTarget target,
+                                     const std::string& by, core::Cause cause,
+                                     TransferReport report) {
+  const core::CallId id = call.id;
+  if (!target.number.empty()) {
+    const SipTrunk* trunk = outbound_trunk_of(tenant);
+    const std::string uri =
+        trunk == nullptr ? std::string() : outbound_target(trunk->outbound_uri, target.number);
+    if (!tenant.allow_external_transfer || uri.empty()) {
+      const core::Status refusal =
+          !tenant.allow_external_transfer
+              ? core::Status(
+                    core::ErrorCode::kPermissionDenied,
+                    "transfers to outside numbers are not allowed in tenant " + tenant.name)
+          : trunk == nullptr ? core::Status(core::ErrorCode::kInvalidState,
+                                            "tenant " + tenant.name + " has no outbound trunk")
+                             : core::Status(core::ErrorCode::kInvalidArgument,
+                                            "\"" + target.number + "\" is not a dialable number");
       log(SipLogLevel::kWarn, "sip.transfer_refused",
           {{"call", std::to_string(id.value)},
-           {"by", agent_leg->agent_name},
-           {"target", user},
-           {"reason", tenant->allow_external_transfer
-                          ? "no outbound trunk"
-                          : "transfers to outside numbers are not allowed"}});
-      notify_refer(leg, 403, "Forbidden");
-      return 202;
+           {"by", by},
+           {"target", target.number},
+           {"reason", refusal.message()}});
+      report(call.connected, refusal);
+      return;
     }
     log(SipLogLevel::kInfo, "sip.transfer",
         {{"call", std::to_string(id.value)},
          {"kind", "external"},
-         {"by", agent_leg->agent_name},
-         {"target", user}});
+         {"by", by},
+         {"target", target.number}});
     call.caller_id = trunk->caller_id;
     call.external = true;  // the CallFinished that follows leaves the legs up
-    submit([this, id, target, user](core::RoutingCore& core) {
-      const core::Status status = core.transfer_external(id);
-      post([this, id, target, user, ok = status.is_ok(), message = status.message()] {
+    submit([this, id, uri, number = target.number, cause, report](core::RoutingCore& core) {
+      const core::Status status = core.transfer_external(id, cause);
+      post([this, id, uri, number, status, report] {
         Call* c = find_call(id);
-        if (c == nullptr) return;
-        if (!ok) c->external = false;
-        finish_blind_transfer(*c, ok, message);
-        if (!ok) return;
+        if (c == nullptr) {
+          report(nullptr, status);
+          return;
+        }
+        if (!status) c->external = false;
+        finish_blind_transfer(*c, status, report);
+        if (!status) return;
         c->finished = true;
         c->connected = nullptr;
         c->kind = core::CallKind::kOutbound;  // the trunk's caller id on the new leg
-        if (std::string why = place_leg(*c, target, core::AgentId{}, user); !why.empty()) {
+        if (std::string why = place_leg(*c, uri, core::AgentId{}, number); !why.empty()) {
           end_call(*c, "SIP;cause=480;text=\"transfer target unavailable\"");
           destroy_call(id);
         }
       });
     });
-    return 202;
-  }
-  if (!queue.valid()) queue = call.queue;
-  const core::AgentId preferred = target_agent != nullptr ? target_agent->id : core::AgentId{};
-  log(SipLogLevel::kInfo, "sip.transfer",
-      {{"call", std::to_string(id.value)},
-       {"kind", target_agent != nullptr ? "agent" : "queue"},
-       {"by", agent_leg->agent_name},
-       {"target", user}});
-  submit([this, id, queue, preferred](core::RoutingCore& core) {
-    const core::Status status = core.transfer_to_queue(id, queue, preferred);
-    post([this, id, ok = status.is_ok(), message = status.message()] {
-      if (Call* c = find_call(id)) finish_blind_transfer(*c, ok, message);
-    });
-  });
-  return 202;
-}
-
-// After the core's verdict on a blind transfer: tell the transferring phone (NOTIFY) and
-// hang up its leg; the caller stays, waiting for the next agent.
-void SofiaSipService::finish_blind_transfer(Call& call, bool ok, const std::string& message) {
-  AgentLeg* from = call.connected;
-  if (from == nullptr) return;
-  if (!ok) {
-    log(SipLogLevel::kWarn, "sip.transfer_refused",
-        {{"call", std::to_string(call.id.value)}, {"reason", message}});
-    notify_refer(*from, 403, "Forbidden");
     return;
   }
-  notify_refer(*from, 200, "OK");
+  const core::QueueId queue = target.queue.valid() ? target.queue : call.queue;
+  const core::AgentId preferred = target.agent != nullptr ? target.agent->id : core::AgentId{};
+  std::string shown;
+  if (target.agent != nullptr) {
+    shown = target.agent->name;
+  } else {
+    for (const auto& q : tenant.queues)
+      if (q.id == queue) shown = q.name;
+  }
+  log(SipLogLevel::kInfo, "sip.transfer",
+      {{"call", std::to_string(id.value)},
+       {"kind", target.agent != nullptr ? "agent" : "queue"},
+       {"by", by},
+       {"target", shown}});
+  submit([this, id, queue, preferred, cause, report](core::RoutingCore& core) {
+    const core::Status status = core.transfer_to_queue(id, queue, preferred, cause);
+    post([this, id, status, report] {
+      if (Call* c = find_call(id)) {
+        finish_blind_transfer(*c, status, report);
+      } else {
+        report(nullptr, status);
+      }
+    });
+  });
+}
+
+// After the core's verdict on a blind transfer: tell whoever asked and hang up the
+// transferring agent's leg (and any supervisor listening in); the caller stays, waiting
+// for the next agent.
+void SofiaSipService::finish_blind_transfer(Call& call, const core::Status& status,
+                                            const TransferReport& report) {
+  AgentLeg* from = call.connected;
+  if (!status) {
+    log(SipLogLevel::kWarn, "sip.transfer_refused",
+        {{"call", std::to_string(call.id.value)}, {"reason", status.message()}});
+    report(from, status);
+    return;
+  }
+  report(from, status);
+  drop_listeners(call, "SIP;cause=200;text=\"transferred\"");
+  call.desk_hold = false;
+  if (from == nullptr) return;
   from->state = AgentLeg::State::kFailed;
   send_bye(*from, "SIP;cause=200;text=\"transferred\"");
   call.connected = nullptr;
@@ -1882,26 +1978,35 @@ void SofiaSipService::finish_blind_transfer(Call& call, bool ok, const std::stri
 }
 
 // After the core joined the caller to the consultation call's far end: that leg moves
-// into the caller's call; both of the transferring phone's legs are hung up.
-void SofiaSipService::finish_attended_transfer(core::CallId id, core::CallId consult_id, bool ok,
-                                               const std::string& message) {
+// into the caller's call; the transferring agent's leg (and, for a consultation the phone
+// placed, the phone's consultation dialog) is hung up. `report` hears the verdict once.
+void SofiaSipService::finish_attended_transfer(core::CallId id, core::CallId consult_id,
+                                               const core::Status& status,
+                                               const TransferReport& report) {
   Call* call = find_call(id);
   Call* consult = find_call(consult_id);
-  if (call == nullptr || call->connected == nullptr) return;
-  AgentLeg* from = call->connected;
   if (consult != nullptr) consult->merging = false;
-  if (!ok || consult == nullptr || consult->connected == nullptr) {
-    call->external = false;
+  const bool joined = status && call != nullptr && call->connected != nullptr &&
+                      consult != nullptr && consult->connected != nullptr;
+  if (!joined) {
+    if (call != nullptr) call->external = false;
     if (consult != nullptr && consult->finished) {
       end_call(*consult, "SIP;cause=200;text=\"call completed\"");
       destroy_call(consult_id);
     }
+    const core::Status refusal =
+        status ? core::Status(core::ErrorCode::kInvalidState,
+                              call == nullptr || call->connected == nullptr
+                                  ? "the call ended during the transfer"
+                                  : "the consultation call ended during the transfer")
+               : status;
     log(SipLogLevel::kWarn, "sip.transfer_refused",
-        {{"call", std::to_string(id.value)}, {"reason", ok ? "consultation call gone" : message}});
-    notify_refer(*from, 403, "Forbidden");
+        {{"call", std::to_string(id.value)}, {"reason", refusal.message()}});
+    report(call != nullptr ? call->connected : nullptr, refusal);
     return;
   }
-  notify_refer(*from, 200, "OK");
+  AgentLeg* from = call->connected;
+  report(from, status);
   from->state = AgentLeg::State::kFailed;
   send_bye(*from, "SIP;cause=200;text=\"transferred\"");
   // Move the consultation's far leg (the new agent's phone, or an outside party).
@@ -1916,11 +2021,22 @@ void SofiaSipService::finish_attended_transfer(core::CallId id, core::CallId con
     break;
   }
   consult->connected = nullptr;
+  consult->consult_for = core::CallId{};
   send_bye(consult->caller, "SIP;cause=200;text=\"transferred\"");
+  call->desk_consult = core::CallId{};
+  call->conference = false;
+  call->desk_hold = false;
+  drop_listeners(*call, "SIP;cause=200;text=\"transferred\"");
   log(SipLogLevel::kInfo, "sip.transferred",
       {{"call", std::to_string(id.value)}, {"to", call->connected->agent_name}});
   apply_media(*call);
   if (consult->finished) destroy_call(consult_id);
+}
+
+SofiaSipService::TransferReport SofiaSipService::refer_report() {
+  return [this](Leg* from, const core::Status& status) {
+    if (from != nullptr) notify_refer(*from, status ? 200 : 403, status ? "OK" : "Forbidden");
+  };
 }
 
 void SofiaSipService::notify_refer(Leg& leg, int status, const char* phrase) {
@@ -1934,6 +2050,609 @@ void SofiaSipService::notify_refer(Leg& leg, int status, const char* phrase) {
                            SIPTAG_CONTENT_TYPE_STR("message/sipfrag;version=2.0"),
                            SIPTAG_PAYLOAD_STR(fragment.c_str()), TAG_END());
   (void)notify;
+}
+
+// ---------------------------------------------------------------------------------------
+// Call control from the API: an agent's desktop or a supervisor's console asks for what
+// the agent's phone could ask (hold, transfer, hang up), or rings a supervisor's phone
+// into the call.
+
+void SofiaSipService::control_call(core::CallControl request,
+                                   std::function<void(core::Status)> done) {
+  if (!running_.load(std::memory_order_acquire)) {
+    done(core::Status(core::ErrorCode::kInvalidState, "the SIP service is not running"));
+    return;
+  }
+  post([this, request = std::move(request), done = std::move(done)] {
+    run_call_control(request, done);
+  });
+}
+
+// The call `agent` talks on: one answered from a queue (inbound, still the core's), else
+// one the agent placed whose far end answered.
+SofiaSipService::Call* SofiaSipService::find_agent_call(core::TenantId tenant,
+                                                        core::AgentId agent) {
+  Call* placed = nullptr;
+  for (auto& [id, owned] : calls_) {
+    Call& call = *owned;
+    if (call.tenant != tenant || call.finished || call.external || call.hangup_submitted ||
+        call.connected == nullptr || call.connected->state != AgentLeg::State::kAnswered)
+      continue;
+    if (call.kind == core::CallKind::kInbound) {
+      if (call.connected->agent == agent) return &call;
+    } else if (call.originator == agent) {
+      placed = &call;
+    }
+  }
+  return placed;
+}
+
+std::variant<SofiaSipService::TransferTarget, core::Status> SofiaSipService::transfer_target_of(
+    const SipTenant& tenant, const core::CallControl& request) {
+  TransferTarget target;
+  switch (request.transfer_to) {
+    case core::TransferTo::kAgent:
+      for (const auto& a : tenant.agents)
+        if (a.name == request.target || a.extension == request.target) target.agent = &a;
+      if (target.agent == nullptr)
+        return core::Status(core::ErrorCode::kNotFound,
+                            "no agent \"" + request.target + "\" in tenant " + tenant.name);
+      break;
+    case core::TransferTo::kQueue:
+      for (const auto& q : tenant.queues)
+        if (q.name == request.target) target.queue = q.id;
+      if (!target.queue.valid())
+        return core::Status(core::ErrorCode::kNotFound,
+                            "no queue \"" + request.target + "\" in tenant " + tenant.name);
+      break;
+    case core::TransferTo::kNumber: target.number = request.target; break;
+  }
+  return target;
+}
+
+void SofiaSipService::run_call_control(const core::CallControl& request,
+                                       const std::function<void(core::Status)>& done) {
+  using core::CallAction;
+  using core::ErrorCode;
+  using core::Status;
+  const SipTenant* tenant = tenant_by_id(request.tenant);
+  const SipAgent* agent = tenant == nullptr ? nullptr : agent_by_id(*tenant, request.agent);
+  const std::string agent_name =
+      agent != nullptr ? agent->name : std::to_string(request.agent.value);
+  Call* found = tenant == nullptr ? nullptr : find_agent_call(request.tenant, request.agent);
+  if (found == nullptr) {
+    done(Status(ErrorCode::kInvalidState, "agent " + agent_name + " is on no connected call"));
+    return;
+  }
+  Call& call = *found;
+  const core::CallId id = call.id;
+  const bool inbound = call.kind == core::CallKind::kInbound;
+  log(SipLogLevel::kInfo, "sip.call_control",
+      {{"call", std::to_string(id.value)},
+       {"action", core::to_string(request.action)},
+       {"agent", agent_name},
+       {"by", request.requested_by},
+       {"target", request.target}});
+  switch (request.action) {
+    case CallAction::kHold:
+    case CallAction::kRetrieve: {
+      const bool hold = request.action == CallAction::kHold;
+      if (!inbound) {
+        done(Status(ErrorCode::kInvalidState,
+                    "call " + std::to_string(id.value) +
+                        " was placed by the agent: hold and retrieve it on the phone"));
+        return;
+      }
+      if (call.desk_consult.valid()) {
+        done(Status(ErrorCode::kInvalidState,
+                    "a consultation is in progress: complete, conference or cancel it"));
+        return;
+      }
+      if (!hold && call.connected->held) {
+        done(Status(ErrorCode::kInvalidState,
+                    "the phone holds call " + std::to_string(id.value) + ": resume it there"));
+        return;
+      }
+      if (hold == (call.desk_hold || call.connected->held)) {
+        done(Status(ErrorCode::kInvalidState,
+                    "call " + std::to_string(id.value) +
+                        (hold ? " is on hold already" : " is not on hold")));
+        return;
+      }
+      submit([this, id, hold, done](core::RoutingCore& core) {
+        const Status status = hold ? core.hold(id) : core.retrieve(id);
+        post([this, id, hold, status, done] {
+          if (Call* c = find_call(id); c != nullptr && status) {
+            c->desk_hold = hold;
+            apply_media(*c);
+          }
+          done(status);
+        });
+      });
+      return;
+    }
+    case CallAction::kHangUp:
+      hang_up_from_sip(call, request.by_supervisor ? core::HangupCause::kSupervisorRelease
+                                                   : core::HangupCause::kAgentRelease);
+      done(Status::ok());
+      return;
+    case CallAction::kPauseRecording:
+    case CallAction::kResumeRecording: {
+      const bool pause = request.action == CallAction::kPauseRecording;
+      if (!call.recording || call.caller.stream == 0 || media_ == nullptr) {
+        done(Status(ErrorCode::kInvalidState,
+                    "call " + std::to_string(id.value) + " is not being recorded"));
+        return;
+      }
+      if (call.recording_paused == pause) {
+        done(Status(ErrorCode::kInvalidState,
+                    std::string("the recording of call ") + std::to_string(id.value) +
+                        (pause ? " is paused already" : " is not paused")));
+        return;
+      }
+      call.recording_paused = pause;
+      media_->pause_recording(call.caller.stream, pause);
+      log(SipLogLevel::kInfo, pause ? "sip.recording_paused" : "sip.recording_resumed",
+          {{"call", std::to_string(id.value)}, {"by", request.requested_by}});
+      done(Status::ok());
+      return;
+    }
+    case CallAction::kTransfer: {
+      if (!inbound) {
+        done(Status(ErrorCode::kInvalidState,
+                    "call " + std::to_string(id.value) +
+                        " was placed by the agent: only calls from a queue are transferred"));
+        return;
+      }
+      auto target = transfer_target_of(*tenant, request);
+      if (auto* refusal = std::get_if<Status>(&target)) {
+        done(*refusal);
+        return;
+      }
+      blind_transfer(call, *tenant, std::move(std::get<TransferTarget>(target)),
+                     request.requested_by,
+                     request.by_supervisor ? core::Cause::kSupervisor : core::Cause::kAgent,
+                     [done](Leg*, const Status& status) { done(status); });
+      return;
+    }
+    case CallAction::kMonitor:
+    case CallAction::kWhisper:
+    case CallAction::kBarge:
+    case CallAction::kIntercept: ring_supervisor(call, *tenant, request, done); return;
+    case CallAction::kConsult: start_consult(call, *tenant, request, done); return;
+    case CallAction::kCompleteTransfer:
+    case CallAction::kConference:
+    case CallAction::kCancelConsult: consult_action(call, *tenant, request, done); return;
+  }
+  done(Status(ErrorCode::kInvalidArgument, "unknown call action"));
+}
+
+namespace {
+
+media::ListenMode listen_mode_of(core::CallAction action) {
+  switch (action) {
+    case core::CallAction::kWhisper: return media::ListenMode::kWhisper;
+    case core::CallAction::kBarge: return media::ListenMode::kBarge;
+    default: return media::ListenMode::kMonitor;
+  }
+}
+
+}  // namespace
+
+// Monitor, whisper, barge, intercept: the supervisor's phone (an agent's extension of the
+// tenant, registered) is rung as another leg of the call and joins the call's audio when
+// it answers. Asked again while it listens, the mode changes.
+void SofiaSipService::ring_supervisor(Call& call, const SipTenant& tenant,
+                                      const core::CallControl& request,
+                                      const std::function<void(core::Status)>& done) {
+  using core::ErrorCode;
+  using core::Status;
+  if (media_ == nullptr) {
+    done(Status(ErrorCode::kInvalidState, "the engine relays no media: nobody can listen in"));
+    return;
+  }
+  if (request.action == core::CallAction::kIntercept && call.kind != core::CallKind::kInbound) {
+    done(Status(ErrorCode::kInvalidState, "only a call answered from a queue can be intercepted"));
+    return;
+  }
+  const SipAgent* phone = nullptr;
+  for (const auto& a : tenant.agents)
+    if (a.extension == request.target || a.name == request.target) phone = &a;
+  if (phone == nullptr) {
+    done(Status(ErrorCode::kNotFound, "no phone \"" + request.target + "\" in tenant " +
+                                          tenant.name +
+                                          ": expected the extension or name of an agent"));
+    return;
+  }
+  if (phone->id == request.agent ||
+      (call.kind != core::CallKind::kInbound && phone->id == call.originator)) {
+    done(Status(ErrorCode::kInvalidArgument, "the agent's own phone cannot listen in"));
+    return;
+  }
+  for (auto& leg : call.agents) {
+    if (!leg->listen || leg->agent_name != phone->name ||
+        leg->state == AgentLeg::State::kCancelled || leg->state == AgentLeg::State::kFailed)
+      continue;
+    if (*leg->listen == core::CallAction::kIntercept) {
+      done(Status(ErrorCode::kInvalidState, "phone " + phone->name + " is taking the call over"));
+      return;
+    }
+    leg->listen = request.action;
+    leg->requested_by = request.requested_by;
+    log(SipLogLevel::kInfo, "sip.listen_mode",
+        {{"call", std::to_string(call.id.value)},
+         {"phone", phone->name},
+         {"mode", core::to_string(request.action)},
+         {"by", request.requested_by}});
+    if (leg->state == AgentLeg::State::kAnswered) {
+      if (request.action == core::CallAction::kIntercept) {
+        intercept(call);
+      } else {
+        start_listening(call, *leg);
+      }
+    }
+    done(Status::ok());
+    return;
+  }
+  auto contact = agent_target(tenant, *phone);
+  if (!contact) {
+    done(Status(ErrorCode::kInvalidState, "phone " + phone->name + " is not registered"));
+    return;
+  }
+  if (std::string why = place_leg(call, *contact, core::AgentId{}, phone->name); !why.empty()) {
+    done(Status(ErrorCode::kLimitReached, why));
+    return;
+  }
+  AgentLeg& leg = *call.agents.back();
+  leg.listen = request.action;
+  leg.requested_by = request.requested_by;
+  done(Status::ok());
+}
+
+// A listening supervisor's phone joins the audio of the caller and the agent (for a call
+// the agent placed: its far end and the agent's phone). Held or not yet bridged, it hears
+// silence until the two are bridged again (apply_media calls this again then).
+void SofiaSipService::start_listening(Call& call, AgentLeg& listener) {
+  if (media_ == nullptr || listener.stream == 0 || !listener.listen ||
+      *listener.listen == core::CallAction::kIntercept)
+    return;
+  const bool inbound = call.kind == core::CallKind::kInbound;
+  Leg* agent_side = inbound ? static_cast<Leg*>(call.connected) : &call.caller;
+  Leg* caller_side = inbound ? &call.caller : static_cast<Leg*>(call.connected);
+  const bool bridged = agent_side != nullptr && caller_side != nullptr && agent_side->stream != 0 &&
+                       caller_side->stream != 0 && !call.desk_hold &&
+                       (call.connected == nullptr || !call.connected->held);
+  if (!bridged) {
+    hear(listener, "silence");
+    return;
+  }
+  const media::ListenMode mode = listen_mode_of(*listener.listen);
+  listener.hearing = std::string("listen:") + media::to_string(mode);
+  media_->listen_in(listener.stream, caller_side->stream, agent_side->stream, mode);
+}
+
+// The intercepting supervisor's phone answered: the core lets the call go (as a transfer
+// by a supervisor: the agent is released into wrap-up) and the caller is bridged to the
+// supervisor from now on, here, until either hangs up.
+void SofiaSipService::intercept(Call& call) {
+  const core::CallId id = call.id;
+  call.external = true;  // the CallFinished that follows leaves the legs up
+  submit([this, id](core::RoutingCore& core) {
+    const core::Status status = core.transfer_external(id, core::Cause::kSupervisor);
+    post([this, id, status] {
+      Call* c = find_call(id);
+      if (c == nullptr) return;
+      AgentLeg* supervisor = nullptr;
+      for (auto& leg : c->agents)
+        if (leg->listen == core::CallAction::kIntercept &&
+            leg->state == AgentLeg::State::kAnswered && !leg->gone)
+          supervisor = leg.get();
+      if (!status) {
+        c->external = false;
+        log(SipLogLevel::kWarn, "sip.intercept_refused",
+            {{"call", std::to_string(id.value)}, {"reason", status.message()}});
+        if (supervisor != nullptr) {
+          supervisor->state = AgentLeg::State::kFailed;
+          send_bye(*supervisor, "SIP;cause=480;text=\"intercept refused\"");
+        }
+        return;
+      }
+      c->finished = true;
+      if (AgentLeg* agent = c->connected; agent != nullptr) {
+        agent->state = AgentLeg::State::kFailed;
+        send_bye(*agent, "SIP;cause=200;text=\"intercepted\"");
+      }
+      c->connected = nullptr;
+      drop_listeners(*c, "SIP;cause=200;text=\"intercepted\"", supervisor);
+      if (supervisor == nullptr) {  // the supervisor hung up meanwhile: nobody takes it
+        end_call(*c, "SIP;cause=480;text=\"intercept abandoned\"");
+        destroy_call(id);
+        return;
+      }
+      supervisor->listen.reset();
+      c->connected = supervisor;
+      c->desk_hold = false;
+      log(SipLogLevel::kInfo, "sip.intercepted",
+          {{"call", std::to_string(id.value)},
+           {"phone", supervisor->agent_name},
+           {"by", supervisor->requested_by}});
+      apply_media(*c);
+    });
+  });
+}
+
+// Hangs up (or cancels) the supervisors' phones listening in, but `keep`.
+void SofiaSipService::drop_listeners(Call& call, const char* reason, const AgentLeg* keep) {
+  for (auto& leg : call.agents)
+    if (leg->listen && leg.get() != keep) end_leg(*leg, reason);
+}
+
+// ---------------------------------------------------------------------------------------
+// Consultations placed from the agent's desktop. The caller is held (music) and the
+// engine rings the consulted party as the far leg of a new call the core links to the
+// caller's (start_outbound while on a call); that call has no dialog of its own with the
+// agent's phone: the phone, still in the caller's call, is bridged to the consulted party
+// in the media plane. Then: complete the transfer (the caller goes to the consulted
+// party), confer (all three mixed), or cancel (the consulted party is hung up); when the
+// consultation ends any other way the caller is taken off hold.
+
+SofiaSipService::Call& SofiaSipService::new_desk_call(const Call& from, core::CallKind kind,
+                                                      core::AgentId originator) {
+  auto call = std::make_unique<Call>();
+  call->service = this;
+  call->id = hooks_.next_call_id();
+  call->kind = kind;
+  call->tenant = from.tenant;
+  call->tenant_name = from.tenant_name;
+  call->source = "api";
+  call->originator = originator;
+  call->caller.service = this;
+  call->caller.call = call.get();
+  call->caller.is_caller = true;
+  Call& c = *call;
+  calls_.emplace(c.id.value, std::move(call));
+  stats_.calls.store(calls_.size());
+  return c;
+}
+
+void SofiaSipService::start_consult(Call& call, const SipTenant& tenant,
+                                    const core::CallControl& request,
+                                    const std::function<void(core::Status)>& done) {
+  using core::ErrorCode;
+  using core::Status;
+  if (call.kind != core::CallKind::kInbound) {
+    done(Status(ErrorCode::kInvalidState,
+                "call " + std::to_string(call.id.value) +
+                    " was placed by the agent: consult from a call answered from a queue"));
+    return;
+  }
+  if (call.desk_consult.valid()) {
+    done(Status(ErrorCode::kInvalidState, "a consultation is in progress already (call " +
+                                              std::to_string(call.desk_consult.value) + ")"));
+    return;
+  }
+  const SipAgent* agent = agent_by_id(tenant, request.agent);
+  std::string target;
+  std::string shown = request.target;
+  const SipAgent* callee = nullptr;
+  std::string caller_id;
+  if (request.transfer_to == core::TransferTo::kAgent) {
+    for (const auto& a : tenant.agents)
+      if (a.name == request.target || a.extension == request.target) callee = &a;
+    if (callee == nullptr) {
+      done(Status(ErrorCode::kNotFound,
+                  "no agent \"" + request.target + "\" in tenant " + tenant.name));
+      return;
+    }
+    if (callee->id == request.agent) {
+      done(Status(ErrorCode::kInvalidArgument, "an agent cannot consult themselves"));
+      return;
+    }
+    auto contact = agent_target(tenant, *callee);
+    if (!contact) {
+      done(Status(ErrorCode::kInvalidState, "agent " + callee->name + " has no registered phone"));
+      return;
+    }
+    target = *contact;
+    shown = callee->name;
+  } else {
+    const SipTrunk* trunk = outbound_trunk_of(tenant);
+    if (trunk == nullptr) {
+      done(Status(ErrorCode::kInvalidState, "tenant " + tenant.name + " has no outbound trunk"));
+      return;
+    }
+    target = outbound_target(trunk->outbound_uri, request.target);
+    if (target.empty()) {
+      done(Status(ErrorCode::kInvalidArgument,
+                  "\"" + request.target + "\" is not a dialable number"));
+      return;
+    }
+    caller_id = trunk->caller_id;
+  }
+  const core::CallKind kind =
+      callee != nullptr ? core::CallKind::kInternal : core::CallKind::kOutbound;
+  Call& consult = new_desk_call(call, kind, request.agent);
+  consult.caller_number = agent != nullptr ? agent->extension : std::string();
+  if (kind == core::CallKind::kOutbound) consult.caller_number = caller_id;
+  consult.caller_id = caller_id;
+  consult.dialed = request.target;
+  consult.consult_for = call.id;
+  call.desk_consult = consult.id;
+  const core::CallId id = call.id;
+  const core::CallId consult_id = consult.id;
+  const bool was_held = call.desk_hold || (call.connected != nullptr && call.connected->held);
+  log(SipLogLevel::kInfo, "sip.consult",
+      {{"call", std::to_string(id.value)},
+       {"consult", std::to_string(consult_id.value)},
+       {"agent", agent != nullptr ? agent->name : std::string()},
+       {"target", shown}});
+  const core::AgentId originator = request.agent;
+  const core::AgentId callee_id = callee != nullptr ? callee->id : core::AgentId{};
+  submit([this, id, consult_id, was_held, originator, kind, callee_id, target, shown,
+          done](core::RoutingCore& core) {
+    // The caller hears music while the agent consults (as a phone holds it first).
+    core::Status status = was_held ? core::Status::ok() : core.hold(id);
+    if (status) {
+      status = core.start_outbound(originator, consult_id, kind, callee_id);
+      if (!status && !was_held) (void)core.retrieve(id);
+    }
+    post([this, id, consult_id, was_held, callee_id, target, shown, status, done] {
+      Call* c = find_call(id);
+      if (!status) {
+        if (c != nullptr) c->desk_consult = core::CallId{};
+        if (Call* k = find_call(consult_id)) {
+          k->consult_for = core::CallId{};
+          destroy_call(consult_id);
+        }
+        done(status);
+        return;
+      }
+      if (c != nullptr && !was_held) {
+        c->desk_hold = true;
+        apply_media(*c);
+      }
+      Call* k = find_call(consult_id);
+      std::string why = k == nullptr ? std::string("the consultation call is gone")
+                                     : place_leg(*k, target, callee_id, shown);
+      if (!why.empty()) {
+        log(SipLogLevel::kWarn, "sip.consult_failed",
+            {{"call", std::to_string(id.value)}, {"reason", why}});
+        submit([consult_id](core::RoutingCore& routing) {
+          (void)routing.outbound_failed(consult_id);
+        });
+        done(core::Status(core::ErrorCode::kLimitReached, why));
+        return;
+      }
+      done(core::Status::ok());
+    });
+  });
+}
+
+void SofiaSipService::consult_action(Call& call, const SipTenant& tenant,
+                                     const core::CallControl& request,
+                                     const std::function<void(core::Status)>& done) {
+  using core::ErrorCode;
+  using core::Status;
+  Call* consult = call.desk_consult.valid() ? find_call(call.desk_consult) : nullptr;
+  if (consult == nullptr) {
+    done(Status(ErrorCode::kInvalidState,
+                "no consultation is in progress on call " + std::to_string(call.id.value)));
+    return;
+  }
+  const core::CallId id = call.id;
+  const core::CallId consult_id = consult->id;
+  if (request.action == core::CallAction::kCancelConsult) {
+    log(SipLogLevel::kInfo, "sip.consult_cancelled",
+        {{"call", std::to_string(id.value)}, {"consult", std::to_string(consult_id.value)}});
+    hang_up_from_sip(*consult, core::HangupCause::kAgentRelease);
+    done(Status::ok());
+    return;
+  }
+  AgentLeg* far = consult->connected;
+  if (far == nullptr || far->state != AgentLeg::State::kAnswered || far->stream == 0 ||
+      call.connected == nullptr || call.connected->stream == 0 || call.caller.stream == 0) {
+    done(Status(ErrorCode::kInvalidState, "the consulted party has not answered yet"));
+    return;
+  }
+  if (request.action == core::CallAction::kCompleteTransfer) {
+    const bool outside = consult->kind == core::CallKind::kOutbound;
+    if (outside && !tenant.allow_external_transfer) {
+      done(Status(ErrorCode::kPermissionDenied,
+                  "transfers to outside numbers are not allowed in tenant " + tenant.name));
+      return;
+    }
+    consult->merging = true;
+    if (outside) call.external = true;  // the core ends the caller's call: keep its legs
+    log(SipLogLevel::kInfo, "sip.transfer",
+        {{"call", std::to_string(id.value)},
+         {"kind", "attended"},
+         {"by", request.requested_by},
+         {"consult", std::to_string(consult_id.value)}});
+    submit([this, id, consult_id, done](core::RoutingCore& core) {
+      const Status status = core.complete_attended_transfer(id, consult_id);
+      post([this, id, consult_id, status, done] {
+        finish_attended_transfer(id, consult_id, status,
+                                 [done](Leg*, const Status& result) { done(result); });
+      });
+    });
+    return;
+  }
+  // kConference.
+  if (call.conference) {
+    done(Status(ErrorCode::kInvalidState,
+                "call " + std::to_string(id.value) + " is in conference already"));
+    return;
+  }
+  const bool desk_held = call.desk_hold;
+  submit([this, id, consult_id, desk_held, done](core::RoutingCore& core) {
+    const Status status = desk_held ? core.retrieve(id) : Status::ok();
+    post([this, id, consult_id, status, done] {
+      Call* c = find_call(id);
+      Call* k = find_call(consult_id);
+      if (!status || c == nullptr || k == nullptr || k->connected == nullptr ||
+          c->connected == nullptr) {
+        done(status ? Status(ErrorCode::kInvalidState, "the consultation ended meanwhile")
+                    : status);
+        return;
+      }
+      c->desk_hold = false;
+      c->conference = true;
+      for (Leg* leg : {static_cast<Leg*>(&c->caller), static_cast<Leg*>(c->connected),
+                       static_cast<Leg*>(k->connected)})
+        leg->hearing = "conference";
+      media_->conference({c->caller.stream, c->connected->stream, k->connected->stream});
+      log(SipLogLevel::kInfo, "sip.conference",
+          {{"call", std::to_string(id.value)},
+           {"consult", std::to_string(consult_id.value)},
+           {"with", k->connected->agent_name}});
+      done(Status::ok());
+    });
+  });
+}
+
+// A desktop's consultation for call `id` ended (hung up, not answered, cancelled): the
+// agent's phone has the caller back, off hold.
+void SofiaSipService::consult_ended(core::CallId id) {
+  if (!running_.load(std::memory_order_acquire)) return;
+  Call* call = find_call(id);
+  if (call == nullptr || !call->desk_consult.valid()) return;
+  call->desk_consult = core::CallId{};
+  call->conference = false;
+  call->caller.hearing.clear();
+  if (call->connected != nullptr) call->connected->hearing.clear();
+  log(SipLogLevel::kInfo, "sip.consult_ended", {{"call", std::to_string(id.value)}});
+  if (!call->desk_hold) {
+    apply_media(*call);
+    return;
+  }
+  submit([this, id](core::RoutingCore& core) {
+    const core::Status status = core.retrieve(id);
+    post([this, id, status] {
+      Call* c = find_call(id);
+      if (c == nullptr) return;
+      if (status) c->desk_hold = false;
+      apply_media(*c);
+    });
+  });
+}
+
+// The media of a consultation the desktop placed: the agent's phone (the caller's call's
+// agent leg) and the consulted party hear each other, unless all three confer.
+void SofiaSipService::apply_consult_media(Call& consult) {
+  Call* call = find_call(consult.consult_for);
+  AgentLeg* far = consult.connected;
+  if (far == nullptr || far->stream == 0 || far->gone) return;
+  AgentLeg* agent = call != nullptr ? call->connected : nullptr;
+  if (agent == nullptr || agent->stream == 0 || agent->gone) {
+    hear(*far, "silence");
+    return;
+  }
+  if (call->conference) return;
+  const std::string hears = "bridge:" + std::to_string(far->stream);
+  if (agent->hearing == hears) return;
+  agent->hearing = hears;
+  far->hearing = "bridge:" + std::to_string(agent->stream);
+  media_->bridge(agent->stream, far->stream);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2054,6 +2773,10 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
               {{"call", std::to_string(call.id.value)}, {"agent", leg.agent_name}});
       }
     }
+    if (leg.listen) {  // a supervisor's phone: nobody else hears of its ringing
+      if (leg.state == AgentLeg::State::kCalling) leg.state = AgentLeg::State::kRinging;
+      return;
+    }
     if (!leg.ringing_reported && leg.state == AgentLeg::State::kCalling) {
       leg.ringing_reported = true;
       leg.state = AgentLeg::State::kRinging;
@@ -2089,7 +2812,10 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
     if (!leg.media) {
       leg.state = AgentLeg::State::kFailed;
       send_bye(leg, "SIP;cause=488;text=\"no common codec\"");
-      if (call.kind == core::CallKind::kInbound) {
+      if (leg.listen) {
+        log(SipLogLevel::kWarn, "sip.listen_failed",
+            {{"call", std::to_string(id.value)}, {"phone", leg.agent_name}, {"status", "488"}});
+      } else if (call.kind == core::CallKind::kInbound) {
         submit([id, agent](core::RoutingCore& core) {
           (void)core.offer_failed(id, agent, core::OfferEndReason::kFailed);
         });
@@ -2105,6 +2831,19 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
       start_session(leg, session_timer_of_response(sip));
     }
     open_stream(leg);
+    if (leg.listen) {  // a supervisor's phone: listens in, or takes the call over
+      log(SipLogLevel::kInfo, "sip.listening",
+          {{"call", std::to_string(id.value)},
+           {"phone", leg.agent_name},
+           {"mode", core::to_string(*leg.listen)},
+           {"by", leg.requested_by}});
+      if (*leg.listen == core::CallAction::kIntercept) {
+        intercept(call);
+      } else {
+        start_listening(call, leg);
+      }
+      return;
+    }
     if (call.external) {  // the outside party of a transfer answered: bridged
       call.connected = &leg;
       apply_media(call);
@@ -2157,6 +2896,14 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
   if (leg.leg != nullptr) {
     nta_leg_destroy(leg.leg);
     leg.leg = nullptr;
+  }
+  if (leg.listen) {  // a supervisor's phone did not answer: the call goes on without it
+    if (was_live)
+      log(SipLogLevel::kInfo, "sip.listen_failed",
+          {{"call", std::to_string(id.value)},
+           {"phone", leg.agent_name},
+           {"status", std::to_string(status)}});
+    return;
   }
   if (!was_live) return;
   if (call.external) {  // the outside party of a transfer did not answer: end the call
@@ -2263,6 +3010,7 @@ void SofiaSipService::on_connected(const core::CallConnected& connected) {
   Call* call = find_call(connected.call);
   if (call == nullptr) return;
   call->queue = connected.queue;
+  call->desk_hold = false;
   for (auto& leg : call->agents)
     if (leg->agent == connected.agent && leg->state == AgentLeg::State::kAnswered)
       call->connected = leg.get();
@@ -2361,16 +3109,28 @@ void SofiaSipService::hear(Leg& leg, const std::string& what) {
 
 void SofiaSipService::apply_media(Call& call) {
   if (media_ == nullptr || call.menu != nullptr) return;  // a menu speaks for itself
+  if (call.consult_for.valid()) {
+    apply_consult_media(call);
+    return;
+  }
+  if (call.desk_consult.valid()) {  // the agent's phone talks to the consulted party
+    if (!call.conference && call.caller.stream != 0 && !call.caller.gone)
+      hear(call.caller, "moh:" + moh_class_of(call));
+    return;
+  }
   Leg& caller = call.caller;
   AgentLeg* far = call.connected;
   if (far != nullptr && (far->stream == 0 || far->gone)) far = nullptr;
   const bool caller_up = caller.stream != 0 && !caller.gone;
-  if (far != nullptr && caller_up && !far->held) {
+  if (far != nullptr && caller_up && !far->held && !call.desk_hold) {
     const std::string caller_hears = "bridge:" + std::to_string(far->stream);
     if (caller.hearing != caller_hears) {
       caller.hearing = caller_hears;
       far->hearing = "bridge:" + std::to_string(caller.stream);
       media_->bridge(caller.stream, far->stream);
+      // Supervisors listening in rejoin (the bridge took the two out of their mix).
+      for (auto& leg : call.agents)
+        if (leg->listen && leg->state == AgentLeg::State::kAnswered) start_listening(call, *leg);
     }
     if (!call.recording && call.kind == core::CallKind::kInbound &&
         !options_.recording_directory.empty()) {
@@ -2384,6 +3144,8 @@ void SofiaSipService::apply_media(Call& call) {
     return;
   }
   if (far != nullptr) hear(*far, "silence");  // on hold, or its caller is gone
+  for (auto& leg : call.agents)
+    if (leg->listen && leg->state == AgentLeg::State::kAnswered) hear(*leg, "silence");
   if (!caller_up) return;
   // Waiting for an agent (inbound calls, a transfer to an outside number being set up)
   // or held: music. A call the agent placed hears the far end's ringing from its phone.
@@ -2485,19 +3247,22 @@ void SofiaSipService::end_call(Call& call, const char* reason) {
     }
   }
   if (call.caller_answered) send_bye(call.caller, reason);
-  for (auto& leg : call.agents) {
-    switch (leg->state) {
-      case AgentLeg::State::kCalling:
-      case AgentLeg::State::kRinging:
-        leg->state = AgentLeg::State::kCancelled;
-        if (leg->invite != nullptr) nta_outgoing_cancel(leg->invite);
-        break;
-      case AgentLeg::State::kAnswered:
-        send_bye(*leg, reason);
-        leg->state = AgentLeg::State::kFailed;
-        break;
-      default: break;
-    }
+  for (auto& leg : call.agents) end_leg(*leg, reason);
+}
+
+// CANCELs a leg still ringing, BYEs an answered one.
+void SofiaSipService::end_leg(AgentLeg& leg, const char* reason) {
+  switch (leg.state) {
+    case AgentLeg::State::kCalling:
+    case AgentLeg::State::kRinging:
+      leg.state = AgentLeg::State::kCancelled;
+      if (leg.invite != nullptr) nta_outgoing_cancel(leg.invite);
+      break;
+    case AgentLeg::State::kAnswered:
+      send_bye(leg, reason);
+      leg.state = AgentLeg::State::kFailed;
+      break;
+    default: break;
   }
 }
 
@@ -2534,8 +3299,10 @@ void SofiaSipService::destroy_call(core::CallId id) {
     }
     if (leg->leg != nullptr) nta_leg_destroy(leg->leg);
   }
+  const core::CallId consult_for = call.consult_for;
   calls_.erase(it);
   stats_.calls.store(calls_.size());
+  if (consult_for.valid()) consult_ended(consult_for);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -39,6 +39,28 @@ wait_in() {
   log="$1" wait_log "$2" "${3:-1}"
 }
 
+# scrape_metrics PORT: one GET /metrics (over bash's /dev/tcp), the answer on stdout.
+scrape_metrics() {
+  local answer=""
+  exec 3<>"/dev/tcp/127.0.0.1/$1" || fail "cannot connect to the metrics endpoint"
+  printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  answer="$(timeout 30 cat <&3 || true)"
+  exec 3<&-
+  printf '%s\n' "$answer" | tr -d '\r'
+}
+
+# wait_mixes N WHY: waits (30 s at most) until the media plane's acd_media_mixes gauge
+# reads N on the daemon's metrics endpoint; fails with WHY.
+wait_mixes() {
+  local port deadline=$((SECONDS + 30))
+  port="$(grep -E 'event=metrics.listening ' "$log" | head -n 1 | sed -E 's/.* port=([0-9]+).*/\1/')"
+  [[ "$port" =~ ^[1-9][0-9]*$ ]] || fail "the metrics endpoint did not start"
+  until scrape_metrics "$port" | grep -qE "^acd_media_mixes $1\$"; do
+    ((SECONDS < deadline)) || fail "$2"
+    sleep 0.2
+  done
+}
+
 # make_pki: a test CA, a server certificate it signed for 127.0.0.1 (and the name
 # api.acd.test), a client certificate it signed for sue, and a client certificate of
 # another CA, under $pki (fresh for every test; P-256 keys, quick to make).
@@ -159,6 +181,180 @@ case "$case_name" in
     for f in agents queues events; do
       grep -q "UNAVAILABLE" "$dir/$f.err" || fail "$f stream ended with: $(cat "$dir/$f.err")"
     done
+    ;;
+
+  call_control)
+    # Call control from the desktop and the console: alice holds and retrieves her caller,
+    # pauses the recording, sue rings bob's phone in to whisper then barge and releases the
+    # call; alice's next call: a transfer outside is refused (not allowed), she hangs up
+    # from the desktop; sue intercepts the third on bob's phone; alice transfers the fourth
+    # back to the queue.
+    WRAP_UP=0s REGISTER_LOGIN=none start_sip_acdd
+    api="$(api_port)"
+    [[ -n "$api" ]] || fail "the API did not start"
+    as "$sue_token" --json agents watch alice >"$dir/agents.json" 2>"$dir/agents.err" &
+    pids+=($!)
+    as "$sue_token" --json queue watch sales >"$dir/queues.json" 2>"$dir/queues.err" &
+    pids+=($!)
+    wait_in "$dir/agents.json" '"snapshot":true'
+    wait_in "$dir/queues.json" '"snapshot":true'
+    alice_port="$(free_port)"
+    register_agent alice alice-secret "$alice_port"
+    start_agent agent_answer.xml "$alice_port" 4
+    alice_phone=$last_pid
+    bob_port="$(free_port)"
+    register_agent bob bob-secret "$bob_port"
+    start_agent agent_answer.xml "$bob_port" 1
+    bob_phone=$last_pid
+    # Nothing to control yet.
+    if as "$alice_token" agent hold 2>"$dir/err"; then fail "hold without a call succeeded"; fi
+    grep -q "FAILED_PRECONDITION.*on no connected call" "$dir/err" || fail "hold: $(cat "$dir/err")"
+    as "$alice_token" agent login --ready >/dev/null || fail "acdctl agent login failed"
+
+    start_caller caller_wait_bye.xml 100
+    caller=$last_pid
+    wait_in "$dir/agents.json" '"state":"AGENT_STATE_TALKING"'
+    wait_log "event=sip.recording "
+    as "$alice_token" agent hold >"$dir/out" || fail "acdctl agent hold failed"
+    grep -q "ok: on hold" "$dir/out" || fail "hold answered: $(cat "$dir/out")"
+    wait_in "$dir/agents.json" '"state":"AGENT_STATE_HELD".*"cause":"CHANGE_CAUSE_AGENT"'
+    if as "$alice_token" agent hold 2>"$dir/err"; then fail "a second hold succeeded"; fi
+    grep -q "FAILED_PRECONDITION.*on hold already" "$dir/err" || fail "hold again: $(cat "$dir/err")"
+    as "$alice_token" agent retrieve >/dev/null || fail "acdctl agent retrieve failed"
+    wait_in "$dir/agents.json" '"state":"AGENT_STATE_TALKING"' 2
+    as "$alice_token" agent recording pause >/dev/null || fail "acdctl agent recording pause failed"
+    wait_log "event=sip.recording_paused .*by=alice"
+    if as "$alice_token" agent recording pause 2>"$dir/err"; then fail "paused twice"; fi
+    grep -q "FAILED_PRECONDITION.*paused already" "$dir/err" || fail "pause again: $(cat "$dir/err")"
+    as "$alice_token" agent recording resume >/dev/null || fail "acdctl agent recording resume failed"
+    wait_log "event=sip.recording_resumed .*by=alice"
+
+    # sue has no agent of her own: she names the phone to ring (bob's extension).
+    if as "$sue_token" agents listen alice 2>"$dir/err"; then fail "listen without a phone succeeded"; fi
+    grep -q "INVALID_ARGUMENT.*phone: " "$dir/err" || fail "listen without phone: $(cat "$dir/err")"
+    if as "$sue_token" agents listen alice --phone 1999 2>"$dir/err"; then fail "listen on an unknown phone succeeded"; fi
+    grep -q "INVALID_ARGUMENT.*phone: no phone \"1999\"" "$dir/err" || fail "unknown phone: $(cat "$dir/err")"
+    as "$sue_token" agents listen alice --phone 1002 --mode whisper >"$dir/out" ||
+      fail "acdctl agents listen failed"
+    wait_log "event=sip.listening .*phone=bob mode=whisper by=sue"
+    grep -q "event=api.privileged .*rpc=SupervisorService.ListenIn .*user=sue agent=alice phone=1002" "$log" ||
+      fail "the listen-in was not audited"
+    wait_mixes 1 "the media plane never mixed the supervisor in"
+    as "$sue_token" agents listen alice --phone 1002 --mode barge >/dev/null ||
+      fail "acdctl agents listen --mode barge failed"
+    wait_log "event=sip.listen_mode .*phone=bob mode=barge by=sue"
+    as "$sue_token" agents force-release alice >/dev/null || fail "acdctl agents force-release failed"
+    wait_pid "$caller" "the caller of the released call"
+    wait_pid "$bob_phone" "bob's phone (listening)"
+    expect_end_reason 1 supervisor-release
+    wait_in "$dir/agents.json" '"state":"AGENT_STATE_READY"' 2
+
+    # Call 2: no transfers outside in this tenant; alice hangs up from the desktop.
+    start_caller caller_wait_bye.xml 100
+    caller=$last_pid
+    wait_in "$dir/agents.json" '"state":"AGENT_STATE_TALKING"' 3
+    if as "$alice_token" agent transfer --number 5551234 2>"$dir/err"; then fail "an outside transfer succeeded"; fi
+    grep -q "PERMISSION_DENIED.*not allowed" "$dir/err" || fail "outside transfer: $(cat "$dir/err")"
+    if as "$alice_token" agent transfer --queue nowhere 2>"$dir/err"; then fail "a transfer to no queue succeeded"; fi
+    grep -q "INVALID_ARGUMENT.*queue: unknown queue" "$dir/err" || fail "bad queue: $(cat "$dir/err")"
+    as "$alice_token" agent hangup >/dev/null || fail "acdctl agent hangup failed"
+    wait_pid "$caller" "the caller alice hung up on"
+    expect_end_reason 2 agent-release
+    wait_in "$dir/agents.json" '"state":"AGENT_STATE_READY"' 3
+
+    # Call 3: sue intercepts it on bob's phone, which takes the caller over (alice is
+    # released) and hangs up a second later.
+    start_agent agent_answer_hangup.xml "$bob_port" 1
+    bob_phone=$last_pid
+    start_caller caller_wait_bye.xml 100
+    caller=$last_pid
+    wait_in "$dir/agents.json" '"state":"AGENT_STATE_TALKING"' 4
+    as "$sue_token" agents intercept alice --phone bob >/dev/null || fail "acdctl agents intercept failed"
+    wait_log "event=sip.intercepted .*phone=bob by=sue"
+    wait_in "$dir/agents.json" '"state":"AGENT_STATE_READY"' 4
+    wait_pid "$bob_phone" "bob's phone (intercepting)"
+    wait_pid "$caller" "the intercepted caller"
+    expect_end_reason 3 transfer
+
+    # Call 4: back to the queue; alice works in manual mode (NotReady after the call) and
+    # nobody else is ready, so the caller waits again (music).
+    start_caller caller_wait_bye.xml 100
+    caller=$last_pid
+    wait_in "$dir/agents.json" '"state":"AGENT_STATE_TALKING"' 5
+    as "$alice_token" agent work-mode manual >/dev/null || fail "acdctl agent work-mode failed"
+    as "$alice_token" agent transfer --queue sales >/dev/null || fail "acdctl agent transfer failed"
+    wait_log "event=sip.transfer .*kind=queue by=alice target=sales"
+    wait_pid "$alice_phone" "alice's phone (four calls)"
+    wait_in "$dir/queues.json" '"queue":"sales".*"waiting":1'
+    if as "$alice_token" agent hangup 2>"$dir/err"; then fail "hang up without a call succeeded"; fi
+    grep -q "FAILED_PRECONDITION" "$dir/err" || fail "hangup without call: $(cat "$dir/err")"
+    stop_acdd
+    wait_pid "$caller" "the transferred caller (hung up at shutdown)"
+    ;;
+
+  consult)
+    # Consultations from alice's desktop: she consults bob (his phone rings, he answers),
+    # brings the three into conference, then hands the caller to him (attended transfer)
+    # and sue releases the call; on the next call she consults bob again and cancels.
+    WRAP_UP=0s REGISTER_LOGIN=not-ready start_sip_acdd
+    api="$(api_port)"
+    [[ -n "$api" ]] || fail "the API did not start"
+    as "$sue_token" --json agents watch alice bob >"$dir/agents.json" 2>"$dir/agents.err" &
+    pids+=($!)
+    wait_in "$dir/agents.json" '"snapshot":true'
+    alice_port="$(free_port)"
+    register_agent alice alice-secret "$alice_port"
+    start_agent agent_answer.xml "$alice_port" 2
+    alice_phone=$last_pid
+    bob_port="$(free_port)"
+    register_agent bob bob-secret "$bob_port"
+    start_agent agent_answer.xml "$bob_port" 2
+    bob_phone=$last_pid
+    if as "$alice_token" agent consult --agent bob 2>"$dir/err"; then fail "consult without a call succeeded"; fi
+    grep -q "FAILED_PRECONDITION" "$dir/err" || fail "consult without a call: $(cat "$dir/err")"
+    as "$alice_token" agent ready >/dev/null || fail "acdctl agent ready failed"
+
+    start_caller caller_wait_bye.xml 100
+    caller=$last_pid
+    wait_in "$dir/agents.json" '"agent":"alice".*"state":"AGENT_STATE_TALKING"'
+    if as "$alice_token" agent complete-transfer 2>"$dir/err"; then fail "complete without a consultation succeeded"; fi
+    grep -q "FAILED_PRECONDITION.*no consultation" "$dir/err" || fail "complete: $(cat "$dir/err")"
+    if as "$alice_token" agent consult --agent zed 2>"$dir/err"; then fail "consulting nobody succeeded"; fi
+    grep -q "INVALID_ARGUMENT.*agent: no agent \"zed\"" "$dir/err" || fail "consult zed: $(cat "$dir/err")"
+    as "$alice_token" agent consult --agent 1002 >"$dir/out" || fail "acdctl agent consult failed"
+    grep -q "ok: ringing 1002" "$dir/out" || fail "consult answered: $(cat "$dir/out")"
+    wait_in "$dir/agents.json" '"agent":"alice".*"state":"AGENT_STATE_HELD"'
+    wait_log "event=sip.call_answered .*by=bob"
+    if as "$alice_token" agent consult --agent bob 2>"$dir/err"; then fail "a second consultation succeeded"; fi
+    grep -q "FAILED_PRECONDITION.*in progress already" "$dir/err" || fail "second consult: $(cat "$dir/err")"
+    if as "$alice_token" agent retrieve 2>"$dir/err"; then fail "retrieve during a consultation succeeded"; fi
+    grep -q "FAILED_PRECONDITION.*consultation is in progress" "$dir/err" || fail "retrieve: $(cat "$dir/err")"
+    as "$alice_token" agent conference >/dev/null || fail "acdctl agent conference failed"
+    wait_log "event=sip.conference .*with=bob"
+    wait_in "$dir/agents.json" '"agent":"alice".*"state":"AGENT_STATE_TALKING"' 2
+    wait_mixes 1 "the media plane never mixed the three-way call"
+    as "$alice_token" agent complete-transfer >/dev/null || fail "acdctl agent complete-transfer failed"
+    wait_log "event=sip.transferred .*to=bob"
+    # alice is released (wrap-up, then Ready); bob talks to the caller on the caller's call.
+    wait_in "$dir/agents.json" '"agent":"alice".*"state":"AGENT_STATE_READY"' 2
+    as "$sue_token" agents force-release bob >/dev/null || fail "releasing bob's call failed"
+    wait_pid "$caller" "the transferred caller"
+    expect_end_reason 1 supervisor-release
+
+    # Call 2: consult bob, then cancel; alice has the caller back and hangs up.
+    start_caller caller_wait_bye.xml 100
+    caller=$last_pid
+    wait_in "$dir/agents.json" '"agent":"alice".*"state":"AGENT_STATE_TALKING"' 3
+    as "$alice_token" agent consult --agent bob >/dev/null || fail "the second consult failed"
+    wait_log "event=sip.call_answered .*by=bob" 2
+    as "$alice_token" agent cancel-consult >/dev/null || fail "acdctl agent cancel-consult failed"
+    wait_log "event=sip.consult_ended "
+    wait_pid "$bob_phone" "bob's phone (two consultations)"
+    wait_in "$dir/agents.json" '"agent":"alice".*"state":"AGENT_STATE_TALKING"' 4
+    as "$alice_token" agent hangup >/dev/null || fail "acdctl agent hangup failed"
+    wait_pid "$caller" "the second caller"
+    wait_pid "$alice_phone" "alice's phone"
+    expect_end_reason 2 agent-release
     ;;
 
   top)
