@@ -60,9 +60,26 @@ start_acdd() {
   acdd_pid=$!
 }
 
+# Stops acdd with SIGTERM and expects a clean exit. A daemon that has not stopped after
+# 90 s is a hang: its threads' stacks (when gdb is installed) go to $dir/hang.txt and the
+# test's output, and it is killed, so the test fails saying why instead of timing out.
 stop_acdd() {
   kill -TERM "$acdd_pid"
-  local rc=0
+  local rc=0 watchdog
+  (
+    sleep 90 </dev/null >/dev/null 2>&1
+    kill -0 "$acdd_pid" 2>/dev/null || exit 0
+    if command -v gdb >/dev/null; then
+      timeout 60 gdb -p "$acdd_pid" -batch -ex "thread apply all bt" >"$dir/hang.txt" 2>&1 || true
+      echo "---- acdd hung on the way out; its threads ----" >&2
+      grep -E '^(Thread|#)' "$dir/hang.txt" | head -n 200 >&2 || true
+    fi
+    kill -KILL "$acdd_pid" 2>/dev/null || true
+  ) &
+  watchdog=$!
   wait "$acdd_pid" || rc=$?
+  kill "$watchdog" 2>/dev/null || true
+  wait "$watchdog" 2>/dev/null || true
+  ((rc != 137)) || fail "acdd did not stop within 90 s of SIGTERM (see the threads above)"
   ((rc == 0)) || fail "acdd exited with $rc after SIGTERM"
 }

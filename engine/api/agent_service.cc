@@ -318,25 +318,39 @@ grpc::ServerUnaryReactor* AgentServiceImpl::Transfer(grpc::CallbackServerContext
                  target.field);
 }
 
+namespace {
+
+// The agent-or-number target of a ConsultRequest or DialRequest.
+template <class Request>
+NamedTarget agent_or_number(const Request& request) {
+  switch (request.target_case()) {
+    case Request::kAgent: return {"agent", core::TransferTo::kAgent, request.agent()};
+    case Request::kNumber: return {"number", core::TransferTo::kNumber, request.number()};
+    default: return {};
+  }
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* AgentServiceImpl::Consult(grpc::CallbackServerContext* context,
                                                     const acd::v1::ConsultRequest* request,
                                                     acd::v1::CallControlResponse*) {
-  using v1::ConsultRequest;
-  NamedTarget target;
-  switch (request->target_case()) {
-    case ConsultRequest::kAgent:
-      target = {"agent", core::TransferTo::kAgent, request->agent()};
-      break;
-    case ConsultRequest::kNumber:
-      target = {"number", core::TransferTo::kNumber, request->number()};
-      break;
-    default: break;
-  }
+  const NamedTarget target = agent_or_number(*request);
   auto prepare = [target](const Caller& caller, core::CallControl& out) {
     return set_target(caller, target, out, "required: an agent or a number");
   };
   return control(context, "AgentService.Consult", core::CallAction::kConsult, prepare,
                  target.field);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::Dial(grpc::CallbackServerContext* context,
+                                                 const acd::v1::DialRequest* request,
+                                                 acd::v1::CallControlResponse*) {
+  const NamedTarget target = agent_or_number(*request);
+  auto prepare = [target](const Caller& caller, core::CallControl& out) {
+    return set_target(caller, target, out, "required: an agent or a number");
+  };
+  return control(context, "AgentService.Dial", core::CallAction::kDial, prepare, target.field);
 }
 
 }  // namespace acd::api

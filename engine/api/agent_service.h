@@ -67,6 +67,9 @@ class AgentServiceImpl final : public acd::v1::AgentService::CallbackService {
   grpc::ServerUnaryReactor* CancelConsult(grpc::CallbackServerContext* context,
                                           const acd::v1::CancelConsultRequest* request,
                                           acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* Dial(grpc::CallbackServerContext* context,
+                                 const acd::v1::DialRequest* request,
+                                 acd::v1::CallControlResponse* response) override;
 
  private:
   // Authentication, the agent role and a user bound to an agent (refusals audited).

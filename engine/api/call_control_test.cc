@@ -293,6 +293,32 @@ TEST_CASE("consultations: a target to ring, then complete, confer or cancel", "[
   }
 }
 
+TEST_CASE("click-to-dial names an agent or a number", "[api][call]") {
+  Fixture f;
+  auto dial = [&](const v1::DialRequest& r, const std::string& token = "bob-token") {
+    return Fixture::invoke(*f.stub, &v1::AgentService::Stub::Dial, token, r, ignored);
+  };
+  v1::DialRequest r;
+  r.set_number("+15550123");
+  REQUIRE(dial(r).ok());
+  const core::CallControl sent = f.calls.last();
+  CHECK(sent.action == core::CallAction::kDial);
+  CHECK(sent.agent == core::AgentId(1));
+  CHECK(sent.transfer_to == core::TransferTo::kNumber);
+  CHECK(sent.target == "+15550123");
+  r.set_agent("ann");
+  REQUIRE(dial(r).ok());
+  CHECK(f.calls.last().transfer_to == core::TransferTo::kAgent);
+  const grpc::Status none = dial(v1::DialRequest{});
+  CHECK(none.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(none.error_message(), Catch::StartsWith("target: "));
+  r.set_number("call me");
+  const grpc::Status bad = dial(r);
+  CHECK(bad.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(bad.error_message(), Catch::StartsWith("number: "));
+  CHECK(dial(r, "boss-token").error_code() == grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST_CASE("dialable numbers", "[api][call]") {
   CHECK(is_dialable_number("5551234"));
   CHECK(is_dialable_number("+4930123456"));

@@ -32,6 +32,32 @@ const char* signal_name(int signal_number) {
   return "signal";
 }
 
+// api.tls as one line for the log: "off", or its files.
+std::string tls_text(const std::optional<ApiTlsConfig>& tls) {
+  if (!tls) return "off";
+  std::string text = "certificate=" + tls->certificate + " private_key=" + tls->private_key;
+  if (!tls->client_ca.empty()) text += " client_ca=" + tls->client_ca;
+  if (tls->require_client_certificate) text += " require_client_certificate";
+  return text;
+}
+
+// The settings a running daemon read once, at start (the API's and the metrics
+// endpoint's sockets and TLS): a reload that changes them says so, and they take effect
+// at the next start.
+void warn_restart_only_changes(const DaemonConfig& running, const DaemonConfig& loaded) {
+  auto changed = [](const char* setting, const std::string& now, const std::string& wanted) {
+    if (now == wanted) return;
+    log_event(LogLevel::kWarn, "config.restart_needed",
+              {{"setting", setting},
+               {"running", now},
+               {"configured", wanted},
+               {"action", "the running value stays; restart acdd to apply it"}});
+  };
+  changed("api.listen", running.api.listen, loaded.api.listen);
+  changed("api.tls", tls_text(running.api.tls), tls_text(loaded.api.tls));
+  changed("metrics.listen", running.metrics.listen, loaded.metrics.listen);
+}
+
 // The call_recordings row of a recording the media engine finished (on the recorder's
 // thread).
 store::RecordingRecord recording_record(const media::RecordingResult& result, std::int64_t run_id) {
@@ -621,6 +647,7 @@ void Daemon::reload() {
     return;
   }
   file_config_ = std::move(loaded).value();
+  warn_restart_only_changes(*config_, file_config_);
   auto merged = with_database_domain(file_config_, /*seed=*/false);
   if (!merged) return;
   apply_running(std::make_shared<const DaemonConfig>(std::move(*merged)), "sighup");

@@ -997,6 +997,22 @@ int run(int argc, char** argv) {
     c.call(c.agents(), &v1::AgentService::Stub::Consult, r, "consult");
     done(c, "ringing " + (consult_to.agent.empty() ? consult_to.number : consult_to.agent));
   });
+  struct {
+    std::string agent, number;
+  } dial_to;
+  auto* dial = agent->add_subcommand(
+      "dial", "ring your phone, then another agent or an outside number (click-to-dial)");
+  auto* dial_agent = dial->add_option("--agent", dial_to.agent, "agent name or extension");
+  auto* dial_number = dial->add_option("--number", dial_to.number, "outside number");
+  dial_agent->excludes(dial_number);
+  dial->require_option(1);
+  on(dial, [&dial_to, done](Client& c) {
+    v1::DialRequest r;
+    if (!dial_to.agent.empty()) r.set_agent(dial_to.agent);
+    if (!dial_to.number.empty()) r.set_number(dial_to.number);
+    c.call(c.agents(), &v1::AgentService::Stub::Dial, r, "dial");
+    done(c, "ringing your phone, then " + (dial_to.agent.empty() ? dial_to.number : dial_to.agent));
+  });
   on(agent->add_subcommand("complete-transfer",
                            "hand your caller to the party you consulted, and leave"),
      [done](Client& c) {

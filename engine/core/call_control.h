@@ -28,7 +28,10 @@ enum class CallAction : std::uint8_t {
   kConsult,
   kCompleteTransfer,  // the caller goes to the consulted party; the agent leaves
   kConference,        // caller, agent and consulted party all hear each other
-  kCancelConsult      // the consulted party is hung up; the agent has the caller back
+  kCancelConsult,     // the consulted party is hung up; the agent has the caller back
+  // Click-to-dial for an agent on no call: the engine rings the agent's own phone (asking
+  // it to answer at once), then `target` (an agent: an internal call, or a number).
+  kDial
 };
 const char* to_string(CallAction action);  // "hold", "retrieve", "hang-up", ...
 
@@ -44,8 +47,8 @@ struct CallControl {
   TenantId tenant;
   // Whose call: the call this agent is connected to (answered from a queue, or placed).
   AgentId agent;
-  // kTransfer, kConsult: an agent's name or extension, a queue's name (transfers), or an
-  // outside number, as `transfer_to` says.
+  // kTransfer, kConsult, kDial: an agent's name or extension, a queue's name (transfers),
+  // or an outside number, as `transfer_to` says.
   // kMonitor, kWhisper, kBarge, kIntercept: the extension (or name) of an agent of the
   // tenant whose registered phone the supervisor listens on.
   std::string target;

@@ -112,6 +112,7 @@ const char* to_string(CallAction a) {
     case CallAction::kCompleteTransfer: return "complete-transfer";
     case CallAction::kConference: return "conference";
     case CallAction::kCancelConsult: return "cancel-consult";
+    case CallAction::kDial: return "dial";
   }
   return "?";
 }

@@ -247,6 +247,8 @@ class SofiaSipService final : public SipService {
     // agents and outside parties. requested_by: the supervisor, for the log.
     std::optional<core::CallAction> listen;
     std::string requested_by;
+    // The agent's own phone, rung first for a call the desktop placed (kDial).
+    bool own_phone = false;
   };
 
   struct Call {
@@ -288,6 +290,13 @@ class SofiaSipService final : public SipService {
     core::CallId consult_for;
     core::CallId desk_consult;
     bool conference = false;
+    // A call the desktop placed (kDial): where it goes once the agent's own phone answers.
+    struct DeskDial {
+      std::string target;  // the SIP URI
+      core::AgentId callee;
+      std::string shown;
+    };
+    std::optional<DeskDial> desk_dial;
     // An IVR menu the caller is in (before the core knows the call): the directory it
     // came from (kept alive, the menu points into it), retries used, the prompt playing
     // (its token), the key timeout's entry in ivr_due_, and the keys chosen so far
@@ -378,13 +387,20 @@ class SofiaSipService final : public SipService {
                        const std::function<void(core::Status)>& done);
   void start_listening(Call& call, AgentLeg& listener);
   void intercept(Call& call);
-  Call& new_desk_call(const Call& from, core::CallKind kind, core::AgentId originator);
+  Call& new_desk_call(const SipTenant& tenant, core::CallKind kind, core::AgentId originator);
   void start_consult(Call& call, const SipTenant& tenant, const core::CallControl& request,
                      const std::function<void(core::Status)>& done);
   void consult_action(Call& call, const SipTenant& tenant, const core::CallControl& request,
                       const std::function<void(core::Status)>& done);
   void consult_ended(core::CallId id);
   void apply_consult_media(Call& consult);
+  void start_dial(const SipTenant& tenant, const core::CallControl& request,
+                  const std::function<void(core::Status)>& done);
+  void own_phone_answered(Call& call);
+  // Where a consultation or a desktop's call goes: the far leg's URI, callee and name.
+  std::variant<Call::DeskDial, core::Status> dial_target(const SipTenant& tenant,
+                                                         const core::CallControl& request,
+                                                         std::string* caller_id);
   void drop_listeners(Call& call, const char* reason, const AgentLeg* keep = nullptr);
   void finish_attended_transfer(core::CallId id, core::CallId consult_id,
                                 const core::Status& status, const TransferReport& report);
@@ -394,8 +410,10 @@ class SofiaSipService final : public SipService {
   void handle_caller_invite_event(Call& call, const sip_t* sip);
   void handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, const sip_t* sip);
   void answer_caller(Call& call);
+  // auto_answer: asks the phone to answer at once (Call-Info answer-after=0), for the
+  // agent's own phone of a desktop's call and a supervisor's phone.
   std::string place_leg(Call& call, const std::string& target, core::AgentId agent,
-                        const std::string& name);
+                        const std::string& name, bool auto_answer = false);
   void ring_caller(Call& call);
   void reject_caller(Call& call, int status, const char* phrase = nullptr);
   void refuse(nta_incoming_t* irq, const sip_t* sip, const Source& source, int status,
@@ -2069,19 +2087,19 @@ void SofiaSipService::control_call(core::CallControl request,
 }
 
 // The call `agent` talks on: one answered from a queue (inbound, still the core's), else
-// one the agent placed whose far end answered.
+// one the agent placed whose far end answered (or that the desktop placed, still ringing).
 SofiaSipService::Call* SofiaSipService::find_agent_call(core::TenantId tenant,
                                                         core::AgentId agent) {
   Call* placed = nullptr;
   for (auto& [id, owned] : calls_) {
     Call& call = *owned;
-    if (call.tenant != tenant || call.finished || call.external || call.hangup_submitted ||
-        call.connected == nullptr || call.connected->state != AgentLeg::State::kAnswered)
-      continue;
+    if (call.tenant != tenant || call.finished || call.external || call.hangup_submitted) continue;
+    const bool talking =
+        call.connected != nullptr && call.connected->state == AgentLeg::State::kAnswered;
     if (call.kind == core::CallKind::kInbound) {
-      if (call.connected->agent == agent) return &call;
-    } else if (call.originator == agent) {
-      placed = &call;
+      if (talking && call.connected->agent == agent) return &call;
+    } else if (call.originator == agent && (talking || call.desk_dial)) {
+      placed = &call;  // a desktop's call counts while it rings too (it can be hung up)
     }
   }
   return placed;
@@ -2119,6 +2137,14 @@ void SofiaSipService::run_call_control(const core::CallControl& request,
   const SipAgent* agent = tenant == nullptr ? nullptr : agent_by_id(*tenant, request.agent);
   const std::string agent_name =
       agent != nullptr ? agent->name : std::to_string(request.agent.value);
+  if (request.action == CallAction::kDial) {
+    if (tenant == nullptr) {
+      done(Status(ErrorCode::kInvalidState, "the agent's tenant has no SIP configuration"));
+      return;
+    }
+    start_dial(*tenant, request, done);
+    return;
+  }
   Call* found = tenant == nullptr ? nullptr : find_agent_call(request.tenant, request.agent);
   if (found == nullptr) {
     done(Status(ErrorCode::kInvalidState, "agent " + agent_name + " is on no connected call"));
@@ -2223,6 +2249,7 @@ void SofiaSipService::run_call_control(const core::CallControl& request,
     case CallAction::kCompleteTransfer:
     case CallAction::kConference:
     case CallAction::kCancelConsult: consult_action(call, *tenant, request, done); return;
+    case CallAction::kDial: break;  // handled above
   }
   done(Status(ErrorCode::kInvalidArgument, "unknown call action"));
 }
@@ -2299,7 +2326,8 @@ void SofiaSipService::ring_supervisor(Call& call, const SipTenant& tenant,
     done(Status(ErrorCode::kInvalidState, "phone " + phone->name + " is not registered"));
     return;
   }
-  if (std::string why = place_leg(call, *contact, core::AgentId{}, phone->name); !why.empty()) {
+  if (std::string why = place_leg(call, *contact, core::AgentId{}, phone->name, true);
+      !why.empty()) {
     done(Status(ErrorCode::kLimitReached, why));
     return;
   }
@@ -2396,14 +2424,14 @@ void SofiaSipService::drop_listeners(Call& call, const char* reason, const Agent
 // party), confer (all three mixed), or cancel (the consulted party is hung up); when the
 // consultation ends any other way the caller is taken off hold.
 
-SofiaSipService::Call& SofiaSipService::new_desk_call(const Call& from, core::CallKind kind,
+SofiaSipService::Call& SofiaSipService::new_desk_call(const SipTenant& tenant, core::CallKind kind,
                                                       core::AgentId originator) {
   auto call = std::make_unique<Call>();
   call->service = this;
   call->id = hooks_.next_call_id();
   call->kind = kind;
-  call->tenant = from.tenant;
-  call->tenant_name = from.tenant_name;
+  call->tenant = tenant.id;
+  call->tenant_name = tenant.name;
   call->source = "api";
   call->originator = originator;
   call->caller.service = this;
@@ -2432,46 +2460,16 @@ void SofiaSipService::start_consult(Call& call, const SipTenant& tenant,
     return;
   }
   const SipAgent* agent = agent_by_id(tenant, request.agent);
-  std::string target;
-  std::string shown = request.target;
-  const SipAgent* callee = nullptr;
   std::string caller_id;
-  if (request.transfer_to == core::TransferTo::kAgent) {
-    for (const auto& a : tenant.agents)
-      if (a.name == request.target || a.extension == request.target) callee = &a;
-    if (callee == nullptr) {
-      done(Status(ErrorCode::kNotFound,
-                  "no agent \"" + request.target + "\" in tenant " + tenant.name));
-      return;
-    }
-    if (callee->id == request.agent) {
-      done(Status(ErrorCode::kInvalidArgument, "an agent cannot consult themselves"));
-      return;
-    }
-    auto contact = agent_target(tenant, *callee);
-    if (!contact) {
-      done(Status(ErrorCode::kInvalidState, "agent " + callee->name + " has no registered phone"));
-      return;
-    }
-    target = *contact;
-    shown = callee->name;
-  } else {
-    const SipTrunk* trunk = outbound_trunk_of(tenant);
-    if (trunk == nullptr) {
-      done(Status(ErrorCode::kInvalidState, "tenant " + tenant.name + " has no outbound trunk"));
-      return;
-    }
-    target = outbound_target(trunk->outbound_uri, request.target);
-    if (target.empty()) {
-      done(Status(ErrorCode::kInvalidArgument,
-                  "\"" + request.target + "\" is not a dialable number"));
-      return;
-    }
-    caller_id = trunk->caller_id;
+  auto resolved = dial_target(tenant, request, &caller_id);
+  if (auto* refusal = std::get_if<Status>(&resolved)) {
+    done(*refusal);
+    return;
   }
+  const Call::DeskDial far = std::get<Call::DeskDial>(std::move(resolved));
   const core::CallKind kind =
-      callee != nullptr ? core::CallKind::kInternal : core::CallKind::kOutbound;
-  Call& consult = new_desk_call(call, kind, request.agent);
+      far.callee.valid() ? core::CallKind::kInternal : core::CallKind::kOutbound;
+  Call& consult = new_desk_call(tenant, kind, request.agent);
   consult.caller_number = agent != nullptr ? agent->extension : std::string();
   if (kind == core::CallKind::kOutbound) consult.caller_number = caller_id;
   consult.caller_id = caller_id;
@@ -2485,11 +2483,11 @@ void SofiaSipService::start_consult(Call& call, const SipTenant& tenant,
       {{"call", std::to_string(id.value)},
        {"consult", std::to_string(consult_id.value)},
        {"agent", agent != nullptr ? agent->name : std::string()},
-       {"target", shown}});
+       {"target", far.shown}});
   const core::AgentId originator = request.agent;
-  const core::AgentId callee_id = callee != nullptr ? callee->id : core::AgentId{};
-  submit([this, id, consult_id, was_held, originator, kind, callee_id, target, shown,
-          done](core::RoutingCore& core) {
+  const core::AgentId callee_id = far.callee;
+  submit([this, id, consult_id, was_held, originator, kind, callee_id, target = far.target,
+          shown = far.shown, done](core::RoutingCore& core) {
     // The caller hears music while the agent consults (as a phone holds it first).
     core::Status status = was_held ? core::Status::ok() : core.hold(id);
     if (status) {
@@ -2526,6 +2524,126 @@ void SofiaSipService::start_consult(Call& call, const SipTenant& tenant,
       done(core::Status::ok());
     });
   });
+}
+
+// The far end of a consultation or a desktop's call: another agent's registered phone
+// (an internal call) or an outside number through the tenant's outbound trunk (whose
+// caller id goes to `caller_id`).
+std::variant<SofiaSipService::Call::DeskDial, core::Status> SofiaSipService::dial_target(
+    const SipTenant& tenant, const core::CallControl& request, std::string* caller_id) {
+  using core::ErrorCode;
+  using core::Status;
+  Call::DeskDial far;
+  far.shown = request.target;
+  if (request.transfer_to == core::TransferTo::kAgent) {
+    const SipAgent* callee = nullptr;
+    for (const auto& a : tenant.agents)
+      if (a.name == request.target || a.extension == request.target) callee = &a;
+    if (callee == nullptr)
+      return Status(ErrorCode::kNotFound,
+                    "no agent \"" + request.target + "\" in tenant " + tenant.name);
+    if (callee->id == request.agent)
+      return Status(ErrorCode::kInvalidArgument, "an agent cannot call themselves");
+    auto contact = agent_target(tenant, *callee);
+    if (!contact)
+      return Status(ErrorCode::kInvalidState, "agent " + callee->name + " has no registered phone");
+    far.target = *contact;
+    far.callee = callee->id;
+    far.shown = callee->name;
+    return far;
+  }
+  const SipTrunk* trunk = outbound_trunk_of(tenant);
+  if (trunk == nullptr)
+    return Status(ErrorCode::kInvalidState, "tenant " + tenant.name + " has no outbound trunk");
+  far.target = outbound_target(trunk->outbound_uri, request.target);
+  if (far.target.empty())
+    return Status(ErrorCode::kInvalidArgument,
+                  "\"" + request.target + "\" is not a dialable number");
+  *caller_id = trunk->caller_id;
+  return far;
+}
+
+// Click-to-dial: the agent's own phone is rung first (asked to answer at once); when it
+// answers, the far end is rung (own_phone_answered) and the two are bridged when it
+// answers. The core sees an agent placing a call (start_outbound), as from the phone.
+void SofiaSipService::start_dial(const SipTenant& tenant, const core::CallControl& request,
+                                 const std::function<void(core::Status)>& done) {
+  using core::ErrorCode;
+  using core::Status;
+  const SipAgent* agent = agent_by_id(tenant, request.agent);
+  if (agent == nullptr) {
+    done(Status(ErrorCode::kInvalidState, "the agent has no SIP configuration"));
+    return;
+  }
+  if (find_agent_call(request.tenant, request.agent) != nullptr) {
+    done(Status(ErrorCode::kInvalidState,
+                "agent " + agent->name + " is on a call: consult from it instead"));
+    return;
+  }
+  auto own_contact = agent_target(tenant, *agent);
+  if (!own_contact) {
+    done(Status(ErrorCode::kInvalidState, "agent " + agent->name + " has no registered phone"));
+    return;
+  }
+  std::string caller_id;
+  auto resolved = dial_target(tenant, request, &caller_id);
+  if (auto* refusal = std::get_if<Status>(&resolved)) {
+    done(*refusal);
+    return;
+  }
+  Call::DeskDial far = std::get<Call::DeskDial>(std::move(resolved));
+  const core::CallKind kind =
+      far.callee.valid() ? core::CallKind::kInternal : core::CallKind::kOutbound;
+  Call& call = new_desk_call(tenant, kind, request.agent);
+  call.caller_number = kind == core::CallKind::kOutbound ? caller_id : agent->extension;
+  call.caller_id = caller_id;
+  call.dialed = request.target;
+  call.desk_dial = far;
+  const core::CallId id = call.id;
+  log(SipLogLevel::kInfo, "sip.call_placed",
+      {{"call", std::to_string(id.value)},
+       {"tenant", tenant.name},
+       {"agent", agent->name},
+       {"kind", kind == core::CallKind::kInternal ? "internal" : "outbound"},
+       {"dialled", request.target},
+       {"target", far.target},
+       {"from", "desktop"}});
+  const core::AgentId originator = request.agent;
+  submit([this, id, originator, kind, callee = far.callee, own = *own_contact, name = agent->name,
+          done](core::RoutingCore& core) {
+    const Status status = core.start_outbound(originator, id, kind, callee);
+    post([this, id, originator, own, name, status, done] {
+      Call* c = find_call(id);
+      if (!status) {
+        if (c != nullptr) destroy_call(id);
+        done(status);
+        return;
+      }
+      const std::string why = c == nullptr ? std::string("the call is gone")
+                                           : place_leg(*c, own, originator, name, true);
+      if (!why.empty()) {
+        submit([id](core::RoutingCore& routing) { (void)routing.outbound_failed(id); });
+        done(Status(ErrorCode::kLimitReached, why));
+        return;
+      }
+      c->agents.back()->own_phone = true;
+      done(Status::ok());
+    });
+  });
+}
+
+// The agent's own phone answered a desktop's call: now the far end is rung.
+void SofiaSipService::own_phone_answered(Call& call) {
+  if (!call.desk_dial) return;
+  const Call::DeskDial far = *call.desk_dial;
+  log(SipLogLevel::kInfo, "sip.own_phone_answered",
+      {{"call", std::to_string(call.id.value)}, {"target", far.shown}});
+  if (std::string why = place_leg(call, far.target, far.callee, far.shown); !why.empty()) {
+    log(SipLogLevel::kWarn, "sip.call_failed",
+        {{"call", std::to_string(call.id.value)}, {"reason", why}});
+    const core::CallId id = call.id;
+    submit([id](core::RoutingCore& core) { (void)core.outbound_failed(id); });
+  }
 }
 
 void SofiaSipService::consult_action(Call& call, const SipTenant& tenant,
@@ -2687,7 +2805,7 @@ void SofiaSipService::on_offered(const core::CallOffered& offered) {
 // INVITEs `target` (an agent's phone, or an outside number through a trunk) as a new leg
 // of `call`; the error, or "" once the INVITE is on its way.
 std::string SofiaSipService::place_leg(Call& call, const std::string& target, core::AgentId agent,
-                                       const std::string& name) {
+                                       const std::string& name, bool auto_answer) {
   auto rtp = media_ports_->allocate();
   if (!rtp) return "no RTP port free";
   auto leg = std::make_unique<AgentLeg>();
@@ -2720,12 +2838,14 @@ std::string SofiaSipService::place_leg(Call& call, const std::string& target, co
   leg->sdp_session = sdp_session_ + call.id.value + call.agents.size() + 1;
   LocalMedia local{media_ports_->address(), leg->rtp.port(), leg->sdp_session, leg->sdp_version};
   const std::string sdp = write_offer(local, MediaDirection::kSendRecv);
+  const std::string auto_answer_info = "<sip:" + host + ">;answer-after=0";
   leg->invite = nta_outgoing_tcreate(
       l, &SofiaSipService::on_agent_invite_response,
       reinterpret_cast<nta_outgoing_magic_t*>(leg.get()), nullptr, SIP_METHOD_INVITE,
       URL_STRING_MAKE(target.c_str()), SIPTAG_CONTACT_STR(leg->local_contact.c_str()),
       SIPTAG_ALLOW_STR(kAllow), SIPTAG_SUPPORTED_STR(kSupported),
       SIPTAG_USER_AGENT_STR(options_.user_agent.c_str()),
+      TAG_IF(auto_answer, SIPTAG_CALL_INFO_STR(auto_answer_info.c_str())),
       SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
   if (leg->invite == nullptr) {
     nta_leg_destroy(l);
@@ -2773,7 +2893,7 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
               {{"call", std::to_string(call.id.value)}, {"agent", leg.agent_name}});
       }
     }
-    if (leg.listen) {  // a supervisor's phone: nobody else hears of its ringing
+    if (leg.listen || leg.own_phone) {  // a supervisor's or the dialling agent's phone
       if (leg.state == AgentLeg::State::kCalling) leg.state = AgentLeg::State::kRinging;
       return;
     }
@@ -2815,6 +2935,8 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
       if (leg.listen) {
         log(SipLogLevel::kWarn, "sip.listen_failed",
             {{"call", std::to_string(id.value)}, {"phone", leg.agent_name}, {"status", "488"}});
+      } else if (leg.own_phone) {
+        submit([id](core::RoutingCore& core) { (void)core.outbound_failed(id); });
       } else if (call.kind == core::CallKind::kInbound) {
         submit([id, agent](core::RoutingCore& core) {
           (void)core.offer_failed(id, agent, core::OfferEndReason::kFailed);
@@ -2831,6 +2953,10 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
       start_session(leg, session_timer_of_response(sip));
     }
     open_stream(leg);
+    if (leg.own_phone) {  // the dialling agent picked up: now the far end
+      own_phone_answered(call);
+      return;
+    }
     if (leg.listen) {  // a supervisor's phone: listens in, or takes the call over
       log(SipLogLevel::kInfo, "sip.listening",
           {{"call", std::to_string(id.value)},
@@ -2896,6 +3022,16 @@ void SofiaSipService::handle_agent_response(AgentLeg& leg, nta_outgoing_t* orq, 
   if (leg.leg != nullptr) {
     nta_leg_destroy(leg.leg);
     leg.leg = nullptr;
+  }
+  if (leg.own_phone) {  // the agent did not pick up: the desktop's call fails
+    if (was_live) {
+      log(SipLogLevel::kInfo, "sip.call_failed",
+          {{"call", std::to_string(id.value)},
+           {"reason", "the agent's own phone did not answer"},
+           {"status", std::to_string(status)}});
+      submit([id](core::RoutingCore& core) { (void)core.outbound_failed(id); });
+    }
+    return;
   }
   if (leg.listen) {  // a supervisor's phone did not answer: the call goes on without it
     if (was_live)
@@ -3111,6 +3247,23 @@ void SofiaSipService::apply_media(Call& call) {
   if (media_ == nullptr || call.menu != nullptr) return;  // a menu speaks for itself
   if (call.consult_for.valid()) {
     apply_consult_media(call);
+    return;
+  }
+  if (call.desk_dial) {  // a desktop's call: the agent's own phone and the far end
+    AgentLeg* own = nullptr;
+    for (auto& leg : call.agents)
+      if (leg->own_phone && leg->state == AgentLeg::State::kAnswered && !leg->gone) own = leg.get();
+    AgentLeg* far = call.connected;
+    if (own == nullptr || own->stream == 0) return;
+    if (far == nullptr || far->stream == 0 || far->gone) {
+      hear(*own, "silence");
+      return;
+    }
+    const std::string hears = "bridge:" + std::to_string(far->stream);
+    if (own->hearing == hears) return;
+    own->hearing = hears;
+    far->hearing = "bridge:" + std::to_string(own->stream);
+    media_->bridge(own->stream, far->stream);
     return;
   }
   if (call.desk_consult.valid()) {  // the agent's phone talks to the consulted party

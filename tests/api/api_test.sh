@@ -357,6 +357,55 @@ case "$case_name" in
     expect_end_reason 2 agent-release
     ;;
 
+  dial)
+    # Click-to-dial: alice's desktop dials bob; the engine rings her own phone first (asking
+    # it to answer at once), then bob's, and bridges them; she hangs up from the desktop.
+    # Then an outside number through the trunk (a SIPp carrier), which hangs up itself.
+    WRAP_UP=0s REGISTER_LOGIN=not-ready start_sip_acdd
+    api="$(api_port)"
+    [[ -n "$api" ]] || fail "the API did not start"
+    as "$sue_token" --json agents watch alice bob >"$dir/agents.json" 2>"$dir/agents.err" &
+    pids+=($!)
+    wait_in "$dir/agents.json" '"snapshot":true'
+    alice_port="$(free_port)"
+    register_agent alice alice-secret "$alice_port"
+    start_agent agent_answer.xml "$alice_port" 2
+    alice_phone=$last_pid
+    bob_port="$(free_port)"
+    register_agent bob bob-secret "$bob_port"
+    start_agent agent_answer.xml "$bob_port" 1
+    bob_phone=$last_pid
+    wait_in "$dir/agents.json" '"agent":"bob".*"state":"AGENT_STATE_NOT_READY"'
+    if as "$alice_token" agent dial --agent zed 2>"$dir/err"; then fail "dialling nobody succeeded"; fi
+    grep -q "INVALID_ARGUMENT.*agent: no agent \"zed\"" "$dir/err" || fail "dial zed: $(cat "$dir/err")"
+    if as "$alice_token" agent dial --number 12ab 2>"$dir/err"; then fail "dialling letters succeeded"; fi
+    grep -q "INVALID_ARGUMENT.*number: " "$dir/err" || fail "dial 12ab: $(cat "$dir/err")"
+    as "$alice_token" agent dial --agent bob >"$dir/out" || fail "acdctl agent dial failed"
+    grep -q "ok: ringing your phone, then bob" "$dir/out" || fail "dial answered: $(cat "$dir/out")"
+    wait_log "event=sip.own_phone_answered .*target=bob"
+    wait_log "event=sip.call_answered .*by=bob"
+    grep -q "answer-after=0" "$dir/agent-$alice_port.msg" ||
+      fail "the INVITE to alice's own phone did not ask it to answer at once"
+    wait_in "$dir/agents.json" '"agent":"bob".*"state":"AGENT_STATE_TALKING"'
+    if as "$alice_token" agent dial --agent bob 2>"$dir/err"; then fail "a second dial succeeded"; fi
+    grep -q "FAILED_PRECONDITION.*is on a call" "$dir/err" || fail "second dial: $(cat "$dir/err")"
+    as "$alice_token" agent hangup >/dev/null || fail "acdctl agent hangup failed"
+    wait_pid "$bob_phone" "bob's phone"
+    wait_log 'event=call.finished .*state=completed'
+    wait_in "$dir/agents.json" '"agent":"bob".*"state":"AGENT_STATE_NOT_READY"' 2
+
+    start_agent agent_answer_hangup.xml "$out_port"
+    carrier=$last_pid
+    as "$alice_token" agent dial --number +15551234 >/dev/null || fail "dialling a number failed"
+    wait_pid "$carrier" "the carrier"
+    wait_pid "$alice_phone" "alice's phone (two calls)"
+    wait_log 'event=call.finished .*state=completed' 2
+    grep -qE "^INVITE sip:\\+15551234@127.0.0.1" "$dir/agent-$out_port.msg" ||
+      fail "the carrier got no INVITE for +15551234"
+    grep -qE "^From: <sip:\\+4930111222@" "$dir/agent-$out_port.msg" ||
+      fail "the call to +15551234 did not carry the trunk's caller id"
+    ;;
+
   top)
     # acdctl top in a terminal (tmux): the wallboard shows the queues and agents and its
     # numbers change as a call arrives and is answered.

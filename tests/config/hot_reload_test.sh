@@ -36,6 +36,18 @@ first_offered="$(grep -m1 'event=call.offered' "$log" | grep -o ' call=[0-9]*' |
 queued_line="$(grep -n "event=call.queued.* call=$first_offered" "$log" | cut -d: -f1)"
 apply_line="$(grep -n 'event=config.reloaded source=database' "$log" | tail -1 | cut -d: -f1)"
 ((queued_line < apply_line)) || fail "the first offered call was not one that waited"
+
+# A SIGHUP with a file whose metrics endpoint moved: the endpoint is bound once, at start;
+# the reload says a restart is needed for it and keeps the running one (and the rest).
+metrics_port="$(grep -E 'event=metrics.listening ' "$log" | head -n 1 | sed -E 's/.* port=([0-9]+).*/\1/')"
+[[ "$metrics_port" =~ ^[1-9][0-9]*$ ]] || fail "the metrics endpoint did not start"
+sed -i 's|listen: "127.0.0.1:0"  # metrics|listen: "127.0.0.2:0"  # metrics|' "$dir/acdd.yaml"
+grep -q '127.0.0.2:0' "$dir/acdd.yaml" || fail "the test's sed did not move the metrics endpoint"
+kill -HUP "$acdd_pid"
+wait_log 'event=config.restart_needed setting=metrics.listen running=127.0.0.1:0 configured=127.0.0.2:0'
+wait_log 'event=config.reloaded source=sighup'
+exec 3<>"/dev/tcp/127.0.0.1/$metrics_port" || fail "the running metrics endpoint went away"
+exec 3<&-
 stop_acdd
 echo "hot reload: $waiting calls waiting; the first was offered ${latency_ms} ms after" \
   "'acdd config apply' started (target: within 1000 ms)"
