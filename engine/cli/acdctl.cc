@@ -468,6 +468,20 @@ void print_report(const Client& client, const Response& response,
     std::cout << table(response) << std::flush;
 }
 
+// The other party of acdctl agent consult and dial: --agent or --number (the two requests
+// have the same oneof).
+struct Party {
+  std::string agent, number;
+  [[nodiscard]] std::string text() const { return agent.empty() ? number : agent; }
+  template <class Request>
+  Request request() const {
+    Request r;
+    if (!agent.empty()) r.set_agent(agent);
+    if (!number.empty()) r.set_number(number);
+    return r;
+  }
+};
+
 // ---- Commands ----
 
 int run(int argc, char** argv) {
@@ -981,38 +995,32 @@ int run(int argc, char** argv) {
     c.call(c.agents(), &v1::AgentService::Stub::SetRecordingPaused, r, "recording");
     done(c, r.paused() ? "recording paused" : "recording resumed");
   });
-  struct {
-    std::string agent, number;
-  } consult_to;
-  auto* consult = agent->add_subcommand(
-      "consult", "hold your caller and ring another agent or an outside number");
-  auto* consult_agent = consult->add_option("--agent", consult_to.agent, "agent name or extension");
-  auto* consult_number = consult->add_option("--number", consult_to.number, "outside number");
-  consult_agent->excludes(consult_number);
-  consult->require_option(1);
-  on(consult, [&consult_to, done](Client& c) {
-    v1::ConsultRequest r;
-    if (!consult_to.agent.empty()) r.set_agent(consult_to.agent);
-    if (!consult_to.number.empty()) r.set_number(consult_to.number);
-    c.call(c.agents(), &v1::AgentService::Stub::Consult, r, "consult");
-    done(c, "ringing " + (consult_to.agent.empty() ? consult_to.number : consult_to.agent));
-  });
-  struct {
-    std::string agent, number;
-  } dial_to;
-  auto* dial = agent->add_subcommand(
-      "dial", "ring your phone, then another agent or an outside number (click-to-dial)");
-  auto* dial_agent = dial->add_option("--agent", dial_to.agent, "agent name or extension");
-  auto* dial_number = dial->add_option("--number", dial_to.number, "outside number");
-  dial_agent->excludes(dial_number);
-  dial->require_option(1);
-  on(dial, [&dial_to, done](Client& c) {
-    v1::DialRequest r;
-    if (!dial_to.agent.empty()) r.set_agent(dial_to.agent);
-    if (!dial_to.number.empty()) r.set_number(dial_to.number);
-    c.call(c.agents(), &v1::AgentService::Stub::Dial, r, "dial");
-    done(c, "ringing your phone, then " + (dial_to.agent.empty() ? dial_to.number : dial_to.agent));
-  });
+  // consult and dial: --agent NAME or --number N (one of them).
+  auto party_options = [](CLI::App* command, Party& party) {
+    auto* by_agent = command->add_option("--agent", party.agent, "agent name or extension");
+    by_agent->excludes(command->add_option("--number", party.number, "outside number"));
+    command->require_option(1);
+    return command;
+  };
+  Party consult_to;
+  on(party_options(agent->add_subcommand(
+                       "consult", "hold your caller and ring another agent or an outside number"),
+                   consult_to),
+     [&consult_to, done](Client& c) {
+       c.call(c.agents(), &v1::AgentService::Stub::Consult,
+              consult_to.request<v1::ConsultRequest>(), "consult");
+       done(c, "ringing " + consult_to.text());
+     });
+  Party dial_to;
+  on(party_options(
+         agent->add_subcommand(
+             "dial", "ring your phone, then another agent or an outside number (click-to-dial)"),
+         dial_to),
+     [&dial_to, done](Client& c) {
+       c.call(c.agents(), &v1::AgentService::Stub::Dial, dial_to.request<v1::DialRequest>(),
+              "dial");
+       done(c, "ringing your phone, then " + dial_to.text());
+     });
   on(agent->add_subcommand("complete-transfer",
                            "hand your caller to the party you consulted, and leave"),
      [done](Client& c) {

@@ -61,6 +61,26 @@ wait_mixes() {
   done
 }
 
+# alice_and_bob ALICE_CALLS BOB_CALLS: acdd (no wrap-up; registering logs an agent in
+# NotReady), sue's watch of alice and bob in $dir/agents.json, and alice's and bob's phones
+# (SIPp answering that many calls each; $alice_phone, $bob_phone on $alice_port, $bob_port).
+alice_and_bob() {
+  WRAP_UP=0s REGISTER_LOGIN=not-ready start_sip_acdd
+  api="$(api_port)"
+  [[ -n "$api" ]] || fail "the API did not start"
+  as "$sue_token" --json agents watch alice bob >"$dir/agents.json" 2>"$dir/agents.err" &
+  pids+=($!)
+  wait_in "$dir/agents.json" '"snapshot":true'
+  alice_port="$(free_port)"
+  register_agent alice alice-secret "$alice_port"
+  start_agent agent_answer.xml "$alice_port" "$1"
+  alice_phone=$last_pid
+  bob_port="$(free_port)"
+  register_agent bob bob-secret "$bob_port"
+  start_agent agent_answer.xml "$bob_port" "$2"
+  bob_phone=$last_pid
+}
+
 # make_pki: a test CA, a server certificate it signed for 127.0.0.1 (and the name
 # api.acd.test), a client certificate it signed for sue, and a client certificate of
 # another CA, under $pki (fresh for every test; P-256 keys, quick to make).
@@ -296,20 +316,7 @@ case "$case_name" in
     # Consultations from alice's desktop: she consults bob (his phone rings, he answers),
     # brings the three into conference, then hands the caller to him (attended transfer)
     # and sue releases the call; on the next call she consults bob again and cancels.
-    WRAP_UP=0s REGISTER_LOGIN=not-ready start_sip_acdd
-    api="$(api_port)"
-    [[ -n "$api" ]] || fail "the API did not start"
-    as "$sue_token" --json agents watch alice bob >"$dir/agents.json" 2>"$dir/agents.err" &
-    pids+=($!)
-    wait_in "$dir/agents.json" '"snapshot":true'
-    alice_port="$(free_port)"
-    register_agent alice alice-secret "$alice_port"
-    start_agent agent_answer.xml "$alice_port" 2
-    alice_phone=$last_pid
-    bob_port="$(free_port)"
-    register_agent bob bob-secret "$bob_port"
-    start_agent agent_answer.xml "$bob_port" 2
-    bob_phone=$last_pid
+    alice_and_bob 2 2
     if as "$alice_token" agent consult --agent bob 2>"$dir/err"; then fail "consult without a call succeeded"; fi
     grep -q "FAILED_PRECONDITION" "$dir/err" || fail "consult without a call: $(cat "$dir/err")"
     as "$alice_token" agent ready >/dev/null || fail "acdctl agent ready failed"
@@ -361,20 +368,7 @@ case "$case_name" in
     # Click-to-dial: alice's desktop dials bob; the engine rings her own phone first (asking
     # it to answer at once), then bob's, and bridges them; she hangs up from the desktop.
     # Then an outside number through the trunk (a SIPp carrier), which hangs up itself.
-    WRAP_UP=0s REGISTER_LOGIN=not-ready start_sip_acdd
-    api="$(api_port)"
-    [[ -n "$api" ]] || fail "the API did not start"
-    as "$sue_token" --json agents watch alice bob >"$dir/agents.json" 2>"$dir/agents.err" &
-    pids+=($!)
-    wait_in "$dir/agents.json" '"snapshot":true'
-    alice_port="$(free_port)"
-    register_agent alice alice-secret "$alice_port"
-    start_agent agent_answer.xml "$alice_port" 2
-    alice_phone=$last_pid
-    bob_port="$(free_port)"
-    register_agent bob bob-secret "$bob_port"
-    start_agent agent_answer.xml "$bob_port" 1
-    bob_phone=$last_pid
+    alice_and_bob 2 1
     wait_in "$dir/agents.json" '"agent":"bob".*"state":"AGENT_STATE_NOT_READY"'
     if as "$alice_token" agent dial --agent zed 2>"$dir/err"; then fail "dialling nobody succeeded"; fi
     grep -q "INVALID_ARGUMENT.*agent: no agent \"zed\"" "$dir/err" || fail "dial zed: $(cat "$dir/err")"
