@@ -141,8 +141,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::run(grpc::CallbackServerContext* con
       if (!result.ok()) {
         status = to_status(result);
         if (result.code == AdminResult::Code::kForbidden)
-          context->log(
-              ApiLogLevel::kWarn, "api.denied",
+          context->log_denied(
               {{"rpc", rpc}, {"tenant", tenant}, {"user", user}, {"reason", result.error}});
       } else {
         if (writes && result.applied && entity.empty()) {

@@ -16,11 +16,10 @@ std::variant<Caller, grpc::Status> AgentServiceImpl::authorize_agent(
   if (std::holds_alternative<grpc::Status>(authorized)) return authorized;
   const Caller& caller = std::get<Caller>(authorized);
   if (!caller.user->agent.valid()) {
-    context_.log(ApiLogLevel::kWarn, "api.denied",
-                 {{"rpc", std::string(rpc)},
-                  {"tenant", caller.user->tenant_name},
-                  {"user", caller.user->name},
-                  {"reason", "the user works as no agent"}});
+    context_.log_denied({{"rpc", std::string(rpc)},
+                         {"tenant", caller.user->tenant_name},
+                         {"user", caller.user->name},
+                         {"reason", "the user works as no agent"}});
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                         "user " + caller.user->name + " works as no agent");
   }

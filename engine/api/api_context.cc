@@ -14,24 +14,33 @@ std::variant<Caller, grpc::Status> ApiContext::authorize(const grpc::CallbackSer
     authorization = std::string_view(it->second.data(), it->second.size());
   const auto result = authenticate(*directory, authorization, std::chrono::system_clock::now());
   if (const auto* failure = std::get_if<AuthFailure>(&result)) {
-    log(ApiLogLevel::kWarn, "api.denied",
+    log_denied(
         {{"rpc", std::string(rpc)}, {"peer", context.peer()}, {"reason", to_string(*failure)}});
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, to_string(*failure));
   }
   const Principal& principal = std::get<Principal>(result);
   const ApiUser& user = *principal.user;
   if (!user.roles.intersects(allowed)) {
-    log(ApiLogLevel::kWarn, "api.denied",
-        {{"rpc", std::string(rpc)},
-         {"tenant", user.tenant_name},
-         {"user", user.name},
-         {"roles", user.roles.to_string()},
-         {"reason", "role not allowed"}});
+    log_denied({{"rpc", std::string(rpc)},
+                {"tenant", user.tenant_name},
+                {"user", user.name},
+                {"roles", user.roles.to_string()},
+                {"reason", "role not allowed"}});
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                         std::string(rpc) + " needs the role " + allowed.to_string() + "; user " +
                             user.name + " has " + user.roles.to_string());
   }
   return Caller{std::move(directory), &user, principal.token_name};
+}
+
+void ApiContext::log_denied(std::initializer_list<ApiLogField> fields) const {
+  const auto budget = denied_budget_.take(LogBudget::Clock::now());
+  if (!budget) return;
+  if (*budget > 0)
+    log(ApiLogLevel::kWarn, "api.denied_dropped",
+        {{"count", std::to_string(*budget)},
+         {"why", "more refusals than the audit log's budget (api.denied lines a second)"}});
+  log(ApiLogLevel::kWarn, "api.denied", fields);
 }
 
 grpc::Status to_grpc(const core::Status& status) {

@@ -19,6 +19,7 @@
 #include "acd/v1/agent_service.pb.h"
 #include "engine/api/admin_hook.h"
 #include "engine/api/api_directory.h"
+#include "engine/api/log_budget.h"
 #include "engine/api/report_query.h"
 #include "engine/core/call_control.h"
 #include "engine/core/routing_core.h"
@@ -74,8 +75,11 @@ struct Caller {
 
 class ApiContext {
  public:
-  ApiContext(ApiHooks hooks, std::shared_ptr<const ApiDirectory> directory)
-      : hooks_(std::move(hooks)), directory_(std::move(directory)) {}
+  ApiContext(ApiHooks hooks, std::shared_ptr<const ApiDirectory> directory,
+             LogBudget denied_budget = LogBudget(20, 100))
+      : hooks_(std::move(hooks)),
+        directory_(std::move(directory)),
+        denied_budget_(std::move(denied_budget)) {}
 
   void set_directory(std::shared_ptr<const ApiDirectory> directory) {
     directory_.store(std::move(directory));
@@ -96,10 +100,15 @@ class ApiContext {
            std::initializer_list<ApiLogField> fields) const {
     if (hooks_.log) hooks_.log(level, event, fields);
   }
+  // An api.denied audit line, within its budget (ApiOptions: 20 a second, bursts of 100):
+  // beyond it lines are dropped, and the next one written is preceded by
+  // api.denied_dropped with their number.
+  void log_denied(std::initializer_list<ApiLogField> fields) const;
 
  private:
   ApiHooks hooks_;
   std::atomic<std::shared_ptr<const ApiDirectory>> directory_;
+  mutable LogBudget denied_budget_;
 };
 
 // The gRPC status of a core refusal (the core's message kept).

@@ -110,7 +110,8 @@ std::shared_ptr<grpc::ServerCredentials> server_credentials(const ApiOptions& op
 struct ApiServer::Impl {
   Impl(ApiOptions o, ApiHooks hooks, std::shared_ptr<const ApiDirectory> directory)
       : options(std::move(o)),
-        context(std::move(hooks), std::move(directory)),
+        context(std::move(hooks), std::move(directory),
+                LogBudget(options.denied_log_per_second, options.denied_log_burst)),
         hub(context, StreamHubOptions{options.max_stream_backlog}),
         agents(context, hub),
         supervisors(context, hub),

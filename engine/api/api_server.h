@@ -42,6 +42,10 @@ struct ApiOptions {
   std::optional<ApiTlsOptions> tls;
   // Messages a server stream may have queued before it is ended as too slow.
   std::size_t max_stream_backlog = 1024;
+  // The audit log's budget for api.denied lines (anybody can cause them): lines a second
+  // on average and the burst (ApiContext::log_denied).
+  double denied_log_per_second = 20;
+  double denied_log_burst = 100;
 };
 
 class ApiServer {

@@ -213,6 +213,7 @@ struct Fixture {
   std::mutex log_mutex;
   std::vector<std::string> denied;      // the audit lines' reasons
   std::vector<std::string> privileged;  // the privileged calls' rpc names
+  std::uint64_t denied_dropped = 0;     // refusals the audit budget dropped (reported)
   FakeLookup lookups;
   FakeReports reports;
   FakeCallControl calls;
@@ -251,6 +252,7 @@ struct Fixture {
     h.log = [this](ApiLogLevel, std::string_view event, std::initializer_list<ApiLogField> fields) {
       std::lock_guard lock(log_mutex);
       for (const auto& [key, value] : fields) {
+        if (event == "api.denied_dropped" && key == "count") denied_dropped += std::stoull(value);
         if (event == "api.denied" && key == "reason") denied.push_back(value);
         if (event == "api.privileged" && key == "rpc") privileged.push_back(value);
       }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <exception>
 #include <optional>
 #include <string_view>
@@ -540,6 +541,32 @@ Result<DaemonConfig, SortedErrors> validate(const ConfigAdminOptions& options, c
   return R::success(std::move(loaded).value());
 }
 
+// The refusal of a change to a user after which no user of `tenant` in `config` could
+// administer it over the API any more (nobody with the admin role holds a token that has
+// not expired): only the daemon's file or `acdd config apply` on the host could undo it.
+// (A request through the API comes from an admin of the tenant, who holds such a token.)
+std::optional<AdminResult> admin_lockout(const DaemonConfig& config, const std::string& tenant) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char now_text[32];
+  std::strftime(now_text, sizeof now_text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  for (const auto& t : config.tenants) {
+    if (t.name != tenant) continue;
+    for (const auto& user : t.users) {
+      if (std::find(user.roles.begin(), user.roles.end(), UserRole::kAdmin) == user.roles.end())
+        continue;
+      for (const auto& token : user.tokens)
+        if (token.expires_at.empty() || token.expires_at > now_text) return std::nullopt;
+    }
+  }
+  return AdminResult::failure(
+      Code::kReferenced,
+      "this change would leave tenant " + tenant +
+          " with no admin user holding a valid token, and nobody could administer it over "
+          "the API; give another user the admin role and a token first");
+}
+
 // Writes `wanted` if the database still holds `doc` (the difference between them is what
 // the database would see). nullopt: it changed meanwhile; start again.
 std::optional<AdminResult> write_if_unchanged(const ConfigAdminOptions& options,
@@ -632,6 +659,8 @@ AdminResult put_entity(const ConfigAdminOptions& options, const AdminRequest& re
       for (auto& e : errors.outside) errors.inside.push_back(std::move(e));
       return AdminResult::failure(Code::kInvalid, joined(errors.inside));
     }
+    if (request.kind == ConfigKind::kUser)
+      if (auto refused = admin_lockout(wanted.value(), request.tenant)) return *refused;
     if (auto done =
             write_if_unchanged(options, doc.value(), wanted.value(), request.dry_run, result))
       return *done;
@@ -668,6 +697,8 @@ AdminResult delete_entity(const ConfigAdminOptions& options, const AdminRequest&
           Code::kReferenced,
           std::string(kind) + " " + request.name + " is still in use:\n" + joined(errors.outside));
     }
+    if (request.kind == ConfigKind::kUser)
+      if (auto refused = admin_lockout(wanted.value(), request.tenant)) return *refused;
     if (auto done =
             write_if_unchanged(options, doc.value(), wanted.value(), request.dry_run, result))
       return *done;

@@ -372,6 +372,41 @@ TEST_CASE("entities one by one: list, get, put, delete", "[app][admin][db]") {
   CHECK(w.exported("globex") == globex);
 }
 
+TEST_CASE("no change to a user may lock the tenant's admins out of the API", "[app][admin][db]") {
+  World w;
+  const char* lockout = "this change would leave tenant acme with no admin user";
+  // root is acme's only admin: deleting it, taking its role or its token, or letting its
+  // only token expire is refused, and nothing is written.
+  const std::string before = w.exported();
+  for (const AdminResult& refused :
+       {w.remove(ConfigKind::kUser, "root"),
+        w.put(ConfigKind::kUser,
+              "name: root\nroles: [supervisor]\ntokens:\n  - {name: cli, sha256: "
+              "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef}\n"),
+        w.put(ConfigKind::kUser, "name: root\nroles: [admin]\n"),
+        w.put(ConfigKind::kUser,
+              "name: root\nroles: [admin]\ntokens:\n  - {name: cli, expires_at: "
+              "\"2001-01-01T00:00:00Z\", sha256: "
+              "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef}\n")}) {
+    CHECK(refused.code == Code::kReferenced);
+    CHECK_THAT(refused.error, Catch::StartsWith(lockout));
+  }
+  CHECK(w.exported() == before);
+  // With a second admin holding a token, root may go.
+  auto second =
+      w.put(ConfigKind::kUser,
+            "name: deputy\nroles: [admin, supervisor]\ntokens:\n  - {name: cli, "
+            "sha256: fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210}\n");
+  INFO(second.error);
+  REQUIRE(second.ok());
+  auto gone = w.remove(ConfigKind::kUser, "root");
+  INFO(gone.error);
+  REQUIRE(gone.ok());
+  CHECK(gone.changes == std::vector<std::string>{"- user acme/root"});
+  // ... and now deputy is the last one.
+  CHECK(w.remove(ConfigKind::kUser, "deputy").code == Code::kReferenced);
+}
+
 TEST_CASE("reload checks the database and asks the daemon; the worker runs requests in order",
           "[app][admin][db]") {
   World w;
