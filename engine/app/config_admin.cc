@@ -6,6 +6,7 @@
 #include <charconv>
 #include <ctime>
 #include <exception>
+#include <filesystem>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -53,7 +54,7 @@ std::optional<ConfigKind> kind_of_list(std::string_view key) {
   return std::nullopt;
 }
 
-std::string quoted(std::string_view s) {
+std::string in_quotes(std::string_view s) {
   return "\"" + std::string(s) + "\"";
 }
 
@@ -140,15 +141,52 @@ std::optional<AdminResult> check_scope(const std::string& yaml, const std::strin
     const YAML::Node name = item["name"];
     if (name && name.IsScalar() && name.Scalar() != tenant)
       return AdminResult::failure(
-          Code::kForbidden, located(name.Mark(), "tenants[" + std::to_string(i) + "].name",
-                                    "tenant " + quoted(name.Scalar()) + " is not yours; expected " +
-                                        quoted(tenant) + ", the tenant of your user"));
+          Code::kForbidden,
+          located(name.Mark(), "tenants[" + std::to_string(i) + "].name",
+                  "tenant " + in_quotes(name.Scalar()) + " is not yours; expected " +
+                      in_quotes(tenant) + ", the tenant of your user"));
   }
   if (list.size() != 1)
     return AdminResult::failure(
         Code::kInvalid, located(list.Mark(), "tenants",
-                                "expected exactly one tenant, " + quoted(tenant) + "; got " +
+                                "expected exactly one tenant, " + in_quotes(tenant) + "; got " +
                                     std::to_string(list.size())));
+  return std::nullopt;
+}
+
+// The refusal of prompt sets (of `tenant` in `config`; only the one named `only` when
+// given) whose directory is not at or under one of the options' prompt roots, naming the
+// field: the engine reads what is there and plays it to callers.
+std::optional<AdminResult> prompt_path_refusal(const ConfigAdminOptions& options,
+                                               const DaemonConfig& config,
+                                               const std::string& tenant, const std::string* only) {
+  namespace fs = std::filesystem;
+  for (const auto& t : config.tenants) {
+    if (t.name != tenant) continue;
+    for (std::size_t i = 0; i < t.prompt_sets.size(); ++i) {
+      const PromptSetConfig& set = t.prompt_sets[i];
+      if (only != nullptr && set.name != *only) continue;
+      const fs::path wanted = fs::path(set.path).lexically_normal();
+      bool inside = false;
+      for (const auto& root : options.prompt_roots) {
+        const fs::path relative = wanted.lexically_relative(fs::path(root).lexically_normal());
+        inside = inside || (wanted.is_absolute() && !relative.empty() && *relative.begin() != "..");
+      }
+      if (inside) continue;
+      std::string roots;
+      for (const auto& root : options.prompt_roots) roots += (roots.empty() ? "" : ", ") + root;
+      const std::string field =
+          only != nullptr ? "path" : "prompt_sets[" + std::to_string(i) + "].path";
+      return AdminResult::failure(
+          Code::kForbidden,
+          field + ": \"" + set.path +
+              "\" is not a directory prompt sets may use when written through the API; "
+              "expected one at or under " +
+              (roots.empty()
+                   ? std::string("a prompt-set directory of the daemon's file (it has none)")
+                   : roots));
+    }
+  }
   return std::nullopt;
 }
 
@@ -159,6 +197,8 @@ AdminResult diff_or_apply(const ConfigAdminOptions& options, const AdminRequest&
   auto loaded = load_config_text(request.yaml, "request", registry, request_options(options));
   if (!loaded.ok())
     return AdminResult::failure(Code::kInvalid, joined(located_all(loaded.error())));
+  if (auto refused = prompt_path_refusal(options, loaded.value(), request.tenant, nullptr))
+    return *refused;
   AdminResult result;
   result.warnings = located_all(loaded->warnings);
   if (!write) {
@@ -251,7 +291,7 @@ Result<TenantDocument, AdminResult> read_tenant(const ConfigAdminOptions& option
   if (!text) {
     if (text.error().starts_with("no tenant"))
       return R::failure(AdminResult::failure(
-          Code::kNotFound, "tenant " + quoted(tenant) + " is not in the database"));
+          Code::kNotFound, "tenant " + in_quotes(tenant) + " is not in the database"));
     return R::failure(database_failure(text.error()));
   }
   TenantDocument doc;
@@ -266,7 +306,7 @@ Result<TenantDocument, AdminResult> read_tenant(const ConfigAdminOptions& option
   }
   if (!doc.tenant.IsMap())
     return R::failure(AdminResult::failure(
-        Code::kFailed, "the database's configuration export has no tenant " + quoted(tenant)));
+        Code::kFailed, "the database's configuration export has no tenant " + in_quotes(tenant)));
   return R::success(std::move(doc));
 }
 
@@ -614,7 +654,7 @@ AdminResult get_entity(const ConfigAdminOptions& options, const AdminRequest& re
   const char* kind = api::to_string(request.kind);
   if (request.kind == ConfigKind::kTenant && !request.name.empty() &&
       request.name != request.tenant)
-    return AdminResult::failure(Code::kNotFound, "no tenant " + quoted(request.name));
+    return AdminResult::failure(Code::kNotFound, "no tenant " + in_quotes(request.name));
   auto listed = list_entities(options, request);
   if (!listed.ok()) return listed;
   for (auto& entity : listed.entities) {
@@ -626,7 +666,7 @@ AdminResult get_entity(const ConfigAdminOptions& options, const AdminRequest& re
   }
   return AdminResult::failure(
       Code::kNotFound,
-      std::string("no ") + kind + " " + quoted(request.name) + " in tenant " + request.tenant);
+      std::string("no ") + kind + " " + in_quotes(request.name) + " in tenant " + request.tenant);
 }
 
 AdminResult put_entity(const ConfigAdminOptions& options, const AdminRequest& request) {
@@ -634,10 +674,10 @@ AdminResult put_entity(const ConfigAdminOptions& options, const AdminRequest& re
   if (!fragment) return std::move(fragment).error();
   const Fragment& f = fragment.value();
   if (request.kind == ConfigKind::kTenant && f.has_name && f.name != request.tenant)
-    return AdminResult::failure(Code::kForbidden,
-                                located(f.name_mark.value_or(YAML::Mark::null_mark()), "name",
-                                        "tenant " + quoted(f.name) + " is not yours; expected " +
-                                            quoted(request.tenant) + ", the tenant of your user"));
+    return AdminResult::failure(
+        Code::kForbidden, located(f.name_mark.value_or(YAML::Mark::null_mark()), "name",
+                                  "tenant " + in_quotes(f.name) + " is not yours; expected " +
+                                      in_quotes(request.tenant) + ", the tenant of your user"));
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     auto doc = read_tenant(options, request.tenant);
     if (!doc) return std::move(doc).error();
@@ -661,6 +701,9 @@ AdminResult put_entity(const ConfigAdminOptions& options, const AdminRequest& re
     }
     if (request.kind == ConfigKind::kUser)
       if (auto refused = admin_lockout(wanted.value(), request.tenant)) return *refused;
+    if (request.kind == ConfigKind::kPromptSet)
+      if (auto refused = prompt_path_refusal(options, wanted.value(), request.tenant, &f.name))
+        return *refused;
     if (auto done =
             write_if_unchanged(options, doc.value(), wanted.value(), request.dry_run, result))
       return *done;
@@ -684,9 +727,9 @@ AdminResult delete_entity(const ConfigAdminOptions& options, const AdminRequest&
       for (const auto& item : items) found = found || entity_name(item) == request.name;
     }
     if (!found)
-      return AdminResult::failure(
-          Code::kNotFound,
-          std::string("no ") + kind + " " + quoted(request.name) + " in tenant " + request.tenant);
+      return AdminResult::failure(Code::kNotFound, std::string("no ") + kind + " " +
+                                                       in_quotes(request.name) + " in tenant " +
+                                                       request.tenant);
     const Splice splice = rebuild(doc->tenant, request.kind, request.name, std::nullopt);
     AdminResult result;
     auto wanted = validate(options, splice, request.tenant, result.warnings);

@@ -36,6 +36,11 @@ struct ConfigAdminOptions {
   // The daemon file's music-on-hold classes: what a queue's music_on_hold may name (as
   // `acdd config apply` checks it).
   std::vector<std::string> music_on_hold_classes;
+  // The directories a prompt set written through the API may be at or under (the daemon
+  // file's prompt-set directories): the engine reads and plays what is there, so a
+  // tenant's admin must not point it at the host's other files. Empty: no prompt set
+  // path can be written through the API.
+  std::vector<std::string> prompt_roots;
   // Asks the daemon to reload its configuration from the database (Reload); called on the
   // requester's thread. Empty: Reload only checks the database's configuration.
   std::function<void()> request_reload;

@@ -407,6 +407,39 @@ TEST_CASE("no change to a user may lock the tenant's admins out of the API", "[a
   CHECK(w.remove(ConfigKind::kUser, "deputy").code == Code::kReferenced);
 }
 
+TEST_CASE("prompt sets written through the API stay in the daemon's prompt directories",
+          "[app][admin][db]") {
+  World w;
+  w.options.prompt_roots = {"/srv/acd/prompts", "/opt/voice/"};
+  for (const char* path : {"/srv/acd/prompts", "/srv/acd/prompts/en", "/opt/voice/de/./x"}) {
+    INFO(path);
+    auto put = w.put(ConfigKind::kPromptSet, std::string("{name: en, path: \"") + path + "\"}");
+    INFO(put.error);
+    CHECK(put.ok());
+  }
+  for (const char* path :
+       {"/etc", "/srv/acd/prompts/../../../etc", "/srv/acd/promptsX", "prompts/en", "/opt"}) {
+    INFO(path);
+    auto put = w.put(ConfigKind::kPromptSet, std::string("{name: en, path: \"") + path + "\"}");
+    CHECK(put.code == Code::kForbidden);
+    CHECK_THAT(put.error, Catch::StartsWith(std::string("path: \"") + path + "\" is not") &&
+                              Catch::EndsWith("/srv/acd/prompts, /opt/voice/"));
+  }
+  // A whole document too, naming the prompt set's field; nothing is written.
+  const std::string before = w.exported();
+  auto apply = w.apply(
+      "tenants:\n  - name: acme\n    prompt_sets:\n      - {name: en, path: /srv/acd/prompts}\n"
+      "      - {name: fr, path: /var/lib/postgresql}\n");
+  CHECK(apply.code == Code::kForbidden);
+  CHECK_THAT(apply.error, Catch::StartsWith("prompt_sets[1].path: \"/var/lib/postgresql\""));
+  CHECK(w.exported() == before);
+  // A daemon whose file names no prompt directory lets none be written.
+  w.options.prompt_roots.clear();
+  auto none = w.put(ConfigKind::kPromptSet, "{name: de, path: /srv/acd/prompts/de}");
+  CHECK(none.code == Code::kForbidden);
+  CHECK_THAT(none.error, Catch::EndsWith("(it has none)"));
+}
+
 TEST_CASE("reload checks the database and asks the daemon; the worker runs requests in order",
           "[app][admin][db]") {
   World w;

@@ -417,6 +417,8 @@ bool Daemon::start_api() {
   ConfigAdminOptions admin;
   admin.dsn = dsn_;
   admin.music_on_hold_classes = music_on_hold_names(file_config_);
+  for (const auto& tenant : file_config_.tenants)
+    for (const auto& set : tenant.prompt_sets) admin.prompt_roots.push_back(set.path);
   admin.request_reload = [this] {
     if (!resync_queued_.exchange(true)) boost::asio::post(io_, [this] { resync_from_database(); });
   };
