@@ -46,7 +46,9 @@ sql() {
 wait_log() {
   local pattern="$1" count="${2:-1}" limit="${3:-120}"
   local deadline=$((SECONDS + limit))
-  while (($(grep -E -c -- "$pattern" "$log" 2>/dev/null || true) < count)); do
+  local seen
+  # (grep prints nothing when the log does not exist yet: that is 0 lines.)
+  while seen="$(grep -E -c -- "$pattern" "$log" 2>/dev/null || true)"; ((${seen:-0} < count)); do
     ((SECONDS < deadline)) ||
       fail "timed out after ${limit}s waiting for $count log line(s) matching: $pattern"
     kill -0 "$acdd_pid" 2>/dev/null || fail "acdd exited while waiting for: $pattern"
@@ -55,6 +57,7 @@ wait_log() {
 }
 
 start_acdd() {
+  : >>"$log"  # the log exists before anything waits on it (the daemon starts in the background)
   "$acdd" --config "$1" >>"$log" 2>&1 &
   pids+=($!)
   acdd_pid=$!
