@@ -529,6 +529,7 @@ class SofiaSipService final : public SipService {
   std::unordered_map<media::StreamId, Leg*> stream_legs_;
   std::set<std::pair<Clock::time_point, std::uint64_t>> ivr_due_;  // Call::menu_due, call id
   std::uint64_t next_prompt_token_ = 1;
+  bool stopping_ = false;  // stop() asked the loop to end
 };
 
 // ---------------------------------------------------------------------------------------
@@ -719,7 +720,9 @@ void SofiaSipService::run(std::promise<std::optional<std::string>>& started) {
   started.set_value(std::nullopt);
   arm_housekeeping();
   drain();  // work posted before the loop watched the eventfd
-  su_root_run(root_);
+  // A stop() that came that early was drained just now: su_root_break before su_root_run
+  // does not stop the loop (su_root_run starts it afresh), so it must not start.
+  if (!stopping_) su_root_run(root_);
   drain();  // requests posted while stopping (control_call answers each one)
   // Shutdown: end every call, then give the last messages a moment to leave.
   std::vector<std::uint64_t> ids;
@@ -737,7 +740,10 @@ void SofiaSipService::run(std::promise<std::optional<std::string>>& started) {
 
 void SofiaSipService::stop() {
   if (!thread_.joinable()) return;
-  post([this] { su_root_break(root_); });
+  post([this] {
+    stopping_ = true;
+    su_root_break(root_);
+  });
   running_.store(false, std::memory_order_release);
   thread_.join();
   ::close(wake_fd_);
