@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <exception>
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -396,86 +397,69 @@ grpc::ServerUnaryReactor* ReportServiceImpl::SearchCalls(grpc::CallbackServerCon
   return reactor;
 }
 
-grpc::ServerUnaryReactor* ReportServiceImpl::QueueReport(grpc::CallbackServerContext* context,
-                                                         const v1::QueueReportRequest* request,
-                                                         v1::QueueReportResponse* response) {
+namespace {
+
+// A range report (QueueReport, AgentReport, AgentStateTime, AgentMonthlyVolume): the
+// caller admitted, the range and filters read (read_report), then `refine` for the
+// report's own fields, then the query; the answer fills `response`.
+template <class Request, class Response>
+grpc::ServerUnaryReactor* range_report(
+    const ApiContext& api, grpc::CallbackServerContext* context, std::string_view rpc,
+    ReportName name, const Request& request, Response* response,
+    const std::function<std::optional<grpc::Status>(RangeReportQuery&)>& refine = {}) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::optional<Caller> caller;
-  const ApiTenant* tenant = admit(context_, *context, reactor, "ReportService.QueueReport", caller);
+  const ApiTenant* tenant = admit(api, *context, reactor, rpc, caller);
   if (tenant == nullptr) return reactor;
   RangeReportQuery report;
-  report.report = ReportName::kQueueIntervals;
-  if (auto refusal = read_report(*request, *tenant, report)) {
+  report.report = name;
+  auto refusal = read_report(request, *tenant, report);
+  if (!refusal && refine) refusal = refine(report);
+  if (refusal) {
     reactor->Finish(*refusal);
     return reactor;
   }
-  if (request->has_sl_threshold()) {
-    const auto& d = request->sl_threshold();
-    if (d.seconds() < 0 || d.nanos() < 0 || d.seconds() > 86400) {
-      reactor->Finish(invalid_field("sl_threshold", "out of range (expected 0 to 24 hours)"));
-      return reactor;
-    }
-    report.sl_threshold_ms = d.seconds() * 1000 + d.nanos() / 1000000;
-  }
-  run(context_, context, reactor, ReportQuery{tenant->name, std::move(report), {}},
+  run(api, context, reactor, ReportQuery{tenant->name, std::move(report), {}},
       [response](ReportAnswer& answer) { return take(answer, *response); });
   return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ReportServiceImpl::QueueReport(grpc::CallbackServerContext* context,
+                                                         const v1::QueueReportRequest* request,
+                                                         v1::QueueReportResponse* response) {
+  auto sl_threshold = [request](RangeReportQuery& report) -> std::optional<grpc::Status> {
+    if (!request->has_sl_threshold()) return std::nullopt;
+    const auto& d = request->sl_threshold();
+    if (d.seconds() < 0 || d.nanos() < 0 || d.seconds() > 86400)
+      return invalid_field("sl_threshold", "out of range (expected 0 to 24 hours)");
+    report.sl_threshold_ms = d.seconds() * 1000 + d.nanos() / 1000000;
+    return std::nullopt;
+  };
+  return range_report(context_, context, "ReportService.QueueReport", ReportName::kQueueIntervals,
+                      *request, response, sl_threshold);
 }
 
 grpc::ServerUnaryReactor* ReportServiceImpl::AgentReport(grpc::CallbackServerContext* context,
                                                          const v1::AgentReportRequest* request,
                                                          v1::AgentReportResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::optional<Caller> caller;
-  const ApiTenant* tenant = admit(context_, *context, reactor, "ReportService.AgentReport", caller);
-  if (tenant == nullptr) return reactor;
-  RangeReportQuery report;
-  report.report = ReportName::kAgentIntervals;
-  if (auto refusal = read_report(*request, *tenant, report)) {
-    reactor->Finish(*refusal);
-    return reactor;
-  }
-  run(context_, context, reactor, ReportQuery{tenant->name, std::move(report), {}},
-      [response](ReportAnswer& answer) { return take(answer, *response); });
-  return reactor;
+  return range_report(context_, context, "ReportService.AgentReport", ReportName::kAgentIntervals,
+                      *request, response);
 }
 
 grpc::ServerUnaryReactor* ReportServiceImpl::AgentStateTime(
     grpc::CallbackServerContext* context, const v1::AgentStateTimeRequest* request,
     v1::AgentStateTimeResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::optional<Caller> caller;
-  const ApiTenant* tenant =
-      admit(context_, *context, reactor, "ReportService.AgentStateTime", caller);
-  if (tenant == nullptr) return reactor;
-  RangeReportQuery report;
-  report.report = ReportName::kAgentStateTime;
-  if (auto refusal = read_report(*request, *tenant, report)) {
-    reactor->Finish(*refusal);
-    return reactor;
-  }
-  run(context_, context, reactor, ReportQuery{tenant->name, std::move(report), {}},
-      [response](ReportAnswer& answer) { return take(answer, *response); });
-  return reactor;
+  return range_report(context_, context, "ReportService.AgentStateTime",
+                      ReportName::kAgentStateTime, *request, response);
 }
 
 grpc::ServerUnaryReactor* ReportServiceImpl::AgentMonthlyVolume(
     grpc::CallbackServerContext* context, const v1::AgentMonthlyVolumeRequest* request,
     v1::AgentMonthlyVolumeResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::optional<Caller> caller;
-  const ApiTenant* tenant =
-      admit(context_, *context, reactor, "ReportService.AgentMonthlyVolume", caller);
-  if (tenant == nullptr) return reactor;
-  RangeReportQuery report;
-  report.report = ReportName::kAgentMonthlyVolume;
-  if (auto refusal = read_report(*request, *tenant, report)) {
-    reactor->Finish(*refusal);
-    return reactor;
-  }
-  run(context_, context, reactor, ReportQuery{tenant->name, std::move(report), {}},
-      [response](ReportAnswer& answer) { return take(answer, *response); });
-  return reactor;
+  return range_report(context_, context, "ReportService.AgentMonthlyVolume",
+                      ReportName::kAgentMonthlyVolume, *request, response);
 }
 
 }  // namespace acd::api
