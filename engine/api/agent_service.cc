@@ -168,25 +168,13 @@ grpc::ServerUnaryReactor* AgentServiceImpl::SendMessage(grpc::CallbackServerCont
     return reactor;
   }
   const Caller& caller = std::get<Caller>(authorized);
-  const ApiTenant* tenant = caller.directory->tenant(caller.user->tenant);
-  std::optional<core::AgentId> to;
-  if (request->to_agent().empty() == !request->to_supervisors()) {
-    reactor->Finish(
-        invalid_field("to_agent", "give an agent name or to_supervisors (one of them)"));
-    return reactor;
-  }
-  if (!request->to_agent().empty()) {
-    to = tenant == nullptr ? std::nullopt : tenant->agent(request->to_agent());
-    if (!to) {
-      reactor->Finish(invalid_field("to_agent", "unknown agent \"" + request->to_agent() +
-                                                    "\" of tenant " + caller.user->tenant_name));
-      return reactor;
-    }
-  }
-  if (auto refusal = check_message_text(request->text())) {
+  auto recipient = message_recipient(caller, request->to_agent(), request->to_supervisors(),
+                                     "to_supervisors", request->text());
+  if (auto* refusal = std::get_if<grpc::Status>(&recipient)) {
     reactor->Finish(*refusal);
     return reactor;
   }
+  const std::optional<core::AgentId> to = std::get<std::optional<core::AgentId>>(recipient);
   acd::v1::ChatMessage message =
       chat_message(caller.user->name, caller.user->agent_name, request->text());
   message.set_to_agent(request->to_agent());

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "engine/api/convert.h"
+
 namespace acd::api {
 
 std::variant<Caller, grpc::Status> ApiContext::authorize(const grpc::CallbackServerContext& context,
@@ -56,6 +58,24 @@ grpc::Status to_grpc(const core::Status& status) {
     case core::ErrorCode::kPermissionDenied: code = StatusCode::PERMISSION_DENIED; break;
   }
   return grpc::Status(code, status.message());
+}
+
+std::variant<std::optional<core::AgentId>, grpc::Status> message_recipient(
+    const Caller& caller, const std::string& to_agent, bool to_group, std::string_view group_field,
+    const std::string& text) {
+  if (to_agent.empty() == !to_group)
+    return invalid_field("to_agent",
+                         "give an agent name or " + std::string(group_field) + " (one of them)");
+  std::optional<core::AgentId> to;
+  if (!to_agent.empty()) {
+    const ApiTenant* tenant = caller.directory->tenant(caller.user->tenant);
+    to = tenant == nullptr ? std::nullopt : tenant->agent(to_agent);
+    if (!to)
+      return invalid_field(
+          "to_agent", "unknown agent \"" + to_agent + "\" of tenant " + caller.user->tenant_name);
+  }
+  if (auto refusal = check_message_text(text)) return *refusal;
+  return to;
 }
 
 grpc::Status invalid_field(std::string_view field, std::string_view problem) {

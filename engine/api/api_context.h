@@ -116,4 +116,11 @@ grpc::Status to_grpc(const core::Status& status);
 // INVALID_ARGUMENT naming the request field: "<field>: <what is wrong>".
 grpc::Status invalid_field(std::string_view field, std::string_view problem);
 
+// The recipient of a chat message from `caller`: exactly one of `to_agent` (an agent of
+// the caller's tenant: its id) and the group flag named `group_field` (nullopt); and its
+// text (check_message_text). Refusals name the field.
+std::variant<std::optional<core::AgentId>, grpc::Status> message_recipient(
+    const Caller& caller, const std::string& to_agent, bool to_group, std::string_view group_field,
+    const std::string& text);
+
 }  // namespace acd::api

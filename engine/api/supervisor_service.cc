@@ -339,24 +339,13 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::SendMessage(
     return reactor;
   }
   const Caller& caller = std::get<Caller>(authorized);
-  const ApiTenant* tenant = tenant_of(caller);
-  if (request->to_agent().empty() == !request->to_all_agents()) {
-    reactor->Finish(invalid_field("to_agent", "give an agent name or to_all_agents (one of them)"));
-    return reactor;
-  }
-  std::optional<core::AgentId> to;
-  if (!request->to_agent().empty()) {
-    to = tenant == nullptr ? std::nullopt : tenant->agent(request->to_agent());
-    if (!to) {
-      reactor->Finish(invalid_field("to_agent", "unknown agent \"" + request->to_agent() +
-                                                    "\" of tenant " + caller.user->tenant_name));
-      return reactor;
-    }
-  }
-  if (auto refusal = check_message_text(request->text())) {
+  auto recipient = message_recipient(caller, request->to_agent(), request->to_all_agents(),
+                                     "to_all_agents", request->text());
+  if (auto* refusal = std::get_if<grpc::Status>(&recipient)) {
     reactor->Finish(*refusal);
     return reactor;
   }
+  const std::optional<core::AgentId> to = std::get<std::optional<core::AgentId>>(recipient);
   v1::ChatMessage message = chat_message(caller.user->name, "", request->text());
   message.set_to_agent(request->to_agent());
   message.set_to_all_agents(request->to_all_agents());
