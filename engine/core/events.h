@@ -11,6 +11,7 @@
 #include "engine/core/agent_state.h"
 #include "engine/core/ids.h"
 #include "engine/core/model.h"
+#include "engine/core/task.h"
 #include "engine/core/time.h"
 
 namespace acd::core {
@@ -208,11 +209,90 @@ struct BreakWaitlisted {
   TimePoint at;
 };
 
+// ---- Non-voice tasks (engine/core/task.h) ----
+
+// A task waits in `queue`: created there, or back after a transfer or an agent's logout.
+struct TaskQueued {
+  TaskId task;
+  TenantId tenant;
+  QueueId queue;
+  Channel channel;
+  AgentId preferred;  // a transfer directed it to this agent for a while; may be invalid
+  TimePoint at;
+  // What the task brought with it (for records and the agent's screen), and the queue's
+  // service-level threshold at the time the task joined.
+  std::string subject;
+  std::string customer;
+  int vip_level = 0;
+  Duration sl_threshold{0};
+};
+
+// The router chose `agent` for `task`: the agent's desktop shows the offer, which the agent
+// accepts or declines within `timeout`.
+struct TaskOffered {
+  TaskId task;
+  TenantId tenant;
+  QueueId queue;
+  AgentId agent;
+  Channel channel;
+  Duration timeout;
+  TimePoint at;
+};
+
+// An offer ended without the agent accepting: kNoAnswer (timeout), kDeclined, kCallerGone
+// (the task was cancelled) or kWithdrawn (the agent logged out or left the configuration).
+struct TaskOfferEnded {
+  TaskId task;
+  TenantId tenant;
+  AgentId agent;
+  OfferEndReason reason;
+  TimePoint at;
+};
+
+struct TaskAccepted {
+  TaskId task;
+  TenantId tenant;
+  QueueId queue;
+  AgentId agent;
+  Channel channel;
+  Duration waited;  // time in this queue until accepted
+  TimePoint at;
+};
+
+// An accepted task left its agent for a queue (a transfer, or the agent was logged out);
+// a TaskQueued for `to_queue` follows.
+struct TaskTransferred {
+  TaskId task;
+  TenantId tenant;
+  QueueId from_queue;
+  QueueId to_queue;
+  AgentId from_agent;
+  AgentId to_agent;  // preferred in to_queue for a while; may be invalid
+  Cause cause;       // kAgent: a transfer; kSupervisor or kSystem: the agent was logged out
+  Duration handled;  // from_agent's part: accepted until now
+  TimePoint at;
+};
+
+// The one final event of every task.
+struct TaskFinished {
+  TaskId task;
+  TenantId tenant;
+  QueueId queue;  // the last queue the task was in
+  AgentId agent;  // the agent who had it (kCompleted, kCancelled)
+  Channel channel;
+  TaskFinalState state;
+  TimePoint created;
+  Duration waited;   // time in the last queue until accepted, or until it ended unaccepted
+  Duration handled;  // over the whole task: every agent's part, also before a transfer
+  TimePoint at;
+};
+
 // New alternatives go at the end: the index of an event is part of simulation trace hashes.
 using CoreEvent =
     std::variant<AgentStateChanged, CallQueued, CallOffered, OfferEnded, CallConnected,
                  CallEscalated, CallExited, CallFinished, OverflowLevelChanged, SupervisorAlert,
-                 BreakWaitlisted, CallTransferred>;
+                 BreakWaitlisted, CallTransferred, TaskQueued, TaskOffered, TaskOfferEnded,
+                 TaskAccepted, TaskTransferred, TaskFinished>;
 
 class CoreObserver {
  public:

@@ -30,6 +30,7 @@ using TeamId = Id<struct TeamTag>;
 using SkillId = Id<struct SkillTag>;
 using QueueId = Id<struct QueueTag>;
 using CallId = Id<struct CallTag, std::uint64_t>;
+using TaskId = Id<struct TaskTag, std::uint64_t>;
 
 // Interned not-ready reason code ("break", "lunch", "no-answer", ...).
 using ReasonId = Id<struct ReasonTag, std::uint16_t>;

@@ -5,6 +5,7 @@
 // handed to the core as a whole; the core reconciles its live state with them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,6 +53,18 @@ enum class WorkMode : std::uint8_t {
   kManual      // wrap-up ends -> NotReady("manual-ready"); the agent readies themself
 };
 
+// The channels of non-voice tasks (engine/core/task.h). Voice calls are not a channel here:
+// an agent takes one call at a time, and no call while holding tasks.
+enum class Channel : std::uint8_t { kChat, kEmail, kSms, kWebForm, kCallback };
+constexpr std::size_t kChannelCount = 5;
+constexpr int kMaxChannelCapacity = 32;
+
+// Tasks (offered or accepted) an agent may hold at once per channel, indexed by Channel;
+// 0: the agent takes no task of that channel.
+using ChannelCapacity = std::array<int, kChannelCount>;
+// One task of each channel at a time unless configured otherwise.
+constexpr ChannelCapacity kDefaultCapacity{1, 1, 1, 1, 1};
+
 struct AgentSkill {
   SkillId skill;
   int level = kMinProficiency;  // proficiency 1..10
@@ -65,7 +78,8 @@ struct AgentConfig {
   TeamId team;  // may be invalid (no team)
   std::vector<AgentSkill> skills;
   WorkMode work_mode = WorkMode::kAutoReady;
-  Duration outbound_wrap_up{0};  // after-call work after outbound calls
+  Duration outbound_wrap_up{0};                 // after-call work after outbound calls
+  ChannelCapacity capacity = kDefaultCapacity;  // non-voice tasks held at once, per channel
 };
 
 enum class Strategy : std::uint8_t {

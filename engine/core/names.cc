@@ -2,6 +2,7 @@
 #include "engine/core/call_control.h"
 #include "engine/core/events.h"
 #include "engine/core/model.h"
+#include "engine/core/task.h"
 
 namespace acd::core {
 
@@ -129,6 +130,43 @@ const char* to_string(CallTransferred::Kind k) {
     case CallTransferred::Kind::kQueue: return "queue";
     case CallTransferred::Kind::kExternal: return "external";
     case CallTransferred::Kind::kAttended: return "attended";
+  }
+  return "?";
+}
+
+const char* to_string(Channel c) {
+  switch (c) {
+    case Channel::kChat: return "chat";
+    case Channel::kEmail: return "email";
+    case Channel::kSms: return "sms";
+    case Channel::kWebForm: return "web-form";
+    case Channel::kCallback: return "callback";
+  }
+  return "?";
+}
+
+std::optional<Channel> parse_channel(std::string_view text) {
+  for (std::size_t i = 0; i < kChannelCount; ++i) {
+    const auto c = static_cast<Channel>(i);
+    if (text == to_string(c)) return c;
+  }
+  return std::nullopt;
+}
+
+const char* to_string(TaskPhase p) {
+  switch (p) {
+    case TaskPhase::kWaiting: return "waiting";
+    case TaskPhase::kOffered: return "offered";
+    case TaskPhase::kAccepted: return "accepted";
+  }
+  return "?";
+}
+
+const char* to_string(TaskFinalState s) {
+  switch (s) {
+    case TaskFinalState::kCompleted: return "completed";
+    case TaskFinalState::kAbandoned: return "abandoned";
+    case TaskFinalState::kCancelled: return "cancelled";
   }
   return "?";
 }

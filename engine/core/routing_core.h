@@ -26,6 +26,7 @@
 #include "engine/core/random.h"
 #include "engine/core/snapshot.h"
 #include "engine/core/status.h"
+#include "engine/core/task.h"
 #include "engine/core/time.h"
 
 namespace acd::core {
@@ -50,6 +51,7 @@ struct AgentView {
   CallId call;
   TimePoint since;
   bool break_waitlisted = false;
+  ChannelLoad tasks{};  // tasks in hand (offered or accepted) per channel
 };
 
 enum class CallPhase : std::uint8_t {
@@ -155,6 +157,22 @@ class RoutingCore {
   Status outbound_answered(CallId call);
   Status outbound_failed(CallId call);
 
+  // ---- Non-voice tasks (the rules are in engine/core/task.h) ----
+  // The task waits in `queue` (of its tenant) and is offered at once when an agent can
+  // take it. Refused like a call when the queue would refuse a caller (removed, full, no
+  // member logged in with join_when_empty off); no exit applies to a task.
+  Status create_task(TaskSpec spec, QueueId queue);
+  Status accept_task(TaskId task, AgentId agent);
+  // The task goes to another agent and avoids `agent` for the queue's rona_retry.
+  Status decline_task(TaskId task, AgentId agent);
+  Status complete_task(TaskId task, AgentId agent);
+  // An accepted task goes back to waiting, in `queue` (invalid: its current queue), for
+  // `preferred` (a logged-in agent of the tenant, member of the queue or not) for the
+  // queue's sticky_wait (30 s when 0) if given, then for anyone eligible.
+  Status transfer_task(TaskId task, AgentId agent, QueueId queue, AgentId preferred = AgentId{});
+  // The task ends wherever it is: kAbandoned before an agent accepted it, kCancelled after.
+  Status cancel_task(TaskId task);
+
   // ---- Time ----
   [[nodiscard]] TimePoint next_deadline() const;
   // Fires every timer whose deadline is at or before clock.now(). Returns how many fired.
@@ -170,6 +188,12 @@ class RoutingCore {
   // What a call in the core came with (caller, dialled number, attributes such as IVR
   // choices); null when the call is not in the core. Valid until the next command.
   [[nodiscard]] const CallSpec* call_spec(CallId call) const;
+  [[nodiscard]] std::optional<TaskView> task(TaskId task) const;
+  // What a task in the core came with; null when it is not in the core. Valid until the
+  // next command.
+  [[nodiscard]] const TaskSpec* task_spec(TaskId task) const;
+  // The tasks of `tenant` in the core (waiting, offered, accepted), oldest first.
+  [[nodiscard]] std::vector<TaskView> tasks(TenantId tenant) const;
   // Configured names; empty when the agent or queue is unknown.
   [[nodiscard]] std::string_view agent_name(AgentId agent) const;
   [[nodiscard]] std::string_view queue_name(QueueId queue) const;
@@ -177,6 +201,7 @@ class RoutingCore {
   [[nodiscard]] std::vector<QueueId> queues_of(AgentId agent) const;
   [[nodiscard]] int overflow_tier(QueueId queue) const;
   [[nodiscard]] std::size_t calls_in_system() const;
+  [[nodiscard]] std::size_t tasks_in_system() const;
   [[nodiscard]] std::string_view reason_name(ReasonId id) const;
   [[nodiscard]] std::optional<ReasonId> find_reason(std::string_view name) const;
 

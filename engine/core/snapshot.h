@@ -10,6 +10,7 @@
 
 #include "engine/core/agent_state.h"
 #include "engine/core/ids.h"
+#include "engine/core/model.h"
 #include "engine/core/time.h"
 
 namespace acd::core {
@@ -27,6 +28,11 @@ struct QueueCounters {
   Duration total_talk{0};
   Duration total_hold{0};
   Duration total_wrap_up{0};
+  // Non-voice tasks.
+  std::uint64_t tasks_entered = 0;
+  std::uint64_t tasks_accepted = 0;
+  std::uint64_t tasks_completed = 0;
+  std::uint64_t tasks_abandoned = 0;
 };
 
 struct QueueSnapshot {
@@ -39,8 +45,12 @@ struct QueueSnapshot {
   Duration estimated_wait{0};  // for a caller joining now
   int overflow_tier = 1;       // highest agent tier currently brought in by the overflow rule
   int members_logged_in = 0;
-  int members_ready = 0;
-  int members_busy = 0;  // reserved, ringing, talking, held or wrap-up
+  int members_ready = 0;  // Ready with no task in hand: free for a call
+  int members_busy = 0;   // reserved, ringing, talking, held, wrap-up, or Ready with tasks
+  int tasks_waiting = 0;
+  int tasks_offered = 0;
+  int tasks_accepted = 0;  // accepted tasks whose current queue is this one
+  Duration longest_task_wait{0};
   QueueCounters counters;
 
   // Service level, the three variants of the domain page (1.0 when nothing counted yet):
@@ -60,6 +70,7 @@ struct AgentCounters {
   std::uint64_t outbound = 0;  // outbound and internal calls placed and ended
   std::uint64_t offered = 0;
   std::uint64_t rona = 0;
+  std::uint64_t tasks_completed = 0;
   Duration talk{0};
   Duration hold{0};
   Duration wrap_up{0};
@@ -76,8 +87,9 @@ struct AgentSnapshot {
   CallKind call_kind = CallKind::kNone;
   CallId call;
   TimePoint state_since;
-  TimePoint idle_since;    // meaningful in Ready
-  AgentCounters counters;  // includes time in the current state up to `at`
+  TimePoint idle_since;                    // meaningful in Ready
+  AgentCounters counters;                  // includes time in the current state up to `at`
+  std::array<int, kChannelCount> tasks{};  // tasks in hand (offered or accepted) per channel
 };
 
 struct CoreSnapshot {
@@ -87,6 +99,7 @@ struct CoreSnapshot {
   std::vector<AgentSnapshot> agents;
   std::vector<std::string> reasons;  // ReasonId -> name
   int calls_in_system = 0;
+  int tasks_in_system = 0;
 
   [[nodiscard]] const std::string& reason_name(ReasonId id) const;
 };

@@ -198,6 +198,25 @@ std::string describe(const core::CoreEvent& event) {
              id_text(e.call.value) + " from agent " + id_text(e.from_agent.value) + " to queue " +
              id_text(e.to_queue.value) + " agent " + id_text(e.to_agent.value);
     }
+    // Tasks (the simulation places none).
+    std::string operator()(const core::TaskQueued& e) const {
+      return "TaskQueued task " + id_text(e.task.value);
+    }
+    std::string operator()(const core::TaskOffered& e) const {
+      return "TaskOffered task " + id_text(e.task.value);
+    }
+    std::string operator()(const core::TaskOfferEnded& e) const {
+      return "TaskOfferEnded task " + id_text(e.task.value);
+    }
+    std::string operator()(const core::TaskAccepted& e) const {
+      return "TaskAccepted task " + id_text(e.task.value);
+    }
+    std::string operator()(const core::TaskTransferred& e) const {
+      return "TaskTransferred task " + id_text(e.task.value);
+    }
+    std::string operator()(const core::TaskFinished& e) const {
+      return "TaskFinished task " + id_text(e.task.value);
+    }
   };
   return std::visit(Describe{}, event);
 }
@@ -235,6 +254,12 @@ std::pair<CallId, AgentId> subjects(const core::CoreEvent& event) {
     std::pair<CallId, AgentId> operator()(const core::CallTransferred& e) const {
       return {e.call, e.from_agent};
     }
+    std::pair<CallId, AgentId> operator()(const core::TaskQueued&) const { return {}; }
+    std::pair<CallId, AgentId> operator()(const core::TaskOffered&) const { return {}; }
+    std::pair<CallId, AgentId> operator()(const core::TaskOfferEnded&) const { return {}; }
+    std::pair<CallId, AgentId> operator()(const core::TaskAccepted&) const { return {}; }
+    std::pair<CallId, AgentId> operator()(const core::TaskTransferred&) const { return {}; }
+    std::pair<CallId, AgentId> operator()(const core::TaskFinished&) const { return {}; }
   };
   return std::visit(Subjects{}, event);
 }
@@ -314,6 +339,13 @@ class Simulator::Impl final : public core::CoreObserver {
   void handle(const core::SupervisorAlert& e);
   void handle(const core::BreakWaitlisted& e);
   void handle(const core::CallTransferred& e);
+  // The simulated traffic is voice only: a task event means the core made one up.
+  void handle(const core::TaskQueued&) { violation("task event in a voice-only simulation"); }
+  void handle(const core::TaskOffered&) { violation("task event in a voice-only simulation"); }
+  void handle(const core::TaskOfferEnded&) { violation("task event in a voice-only simulation"); }
+  void handle(const core::TaskAccepted&) { violation("task event in a voice-only simulation"); }
+  void handle(const core::TaskTransferred&) { violation("task event in a voice-only simulation"); }
+  void handle(const core::TaskFinished&) { violation("task event in a voice-only simulation"); }
   CallTrack* event_call(CallId id, const char* event);
   AgentTrack* event_agent(AgentId id, const char* event);
   QueueTrack* event_queue(QueueId id, const char* event);
