@@ -14,6 +14,7 @@
 #include "engine/api/report_service.h"
 #include "engine/api/stream_hub.h"
 #include "engine/api/supervisor_service.h"
+#include "engine/api/task_service.h"
 
 namespace acd::api {
 namespace {
@@ -115,7 +116,8 @@ struct ApiServer::Impl {
         hub(context, StreamHubOptions{options.max_stream_backlog}),
         agents(context, hub),
         supervisors(context, hub),
-        admin(context) {}
+        admin(context),
+        tasks(context) {}
   ApiOptions options;
   ApiContext context;
   StreamHub hub;
@@ -123,6 +125,7 @@ struct ApiServer::Impl {
   SupervisorServiceImpl supervisors;
   ReportServiceImpl reports{context};
   AdminServiceImpl admin;
+  TaskServiceImpl tasks;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
 };
@@ -151,6 +154,7 @@ std::optional<std::string> ApiServer::start() {
   builder.RegisterService(&impl_->supervisors);
   builder.RegisterService(&impl_->reports);
   builder.RegisterService(&impl_->admin);
+  builder.RegisterService(&impl_->tasks);
   impl_->hub.start();
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || impl_->port == 0) {

@@ -17,6 +17,7 @@
 #include "acd/v1/agent_service.grpc.pb.h"
 #include "acd/v1/report_service.grpc.pb.h"
 #include "acd/v1/supervisor_service.grpc.pb.h"
+#include "acd/v1/task_service.grpc.pb.h"
 #include "engine/api/api_server.h"
 #include "engine/app/core_thread.h"
 #include "engine/common/digest.h"
@@ -27,7 +28,8 @@ namespace v1 = acd::v1;
 using namespace std::chrono_literals;
 
 // acme: agents ann and bob, queue support (both members), skills billing and french;
-// globex: agent carl, queue sales.
+// globex: agent carl, queue sales. Each agent takes two chats and one task of each other
+// channel at a time.
 inline core::CoreConfig two_tenants() {
   core::CoreConfig config;
   config.tenants.push_back({core::TenantId(0), "acme"});
@@ -41,6 +43,7 @@ inline core::CoreConfig two_tenants() {
     a.tenant = core::TenantId(tenant);
     a.name = name;
     a.extension = std::to_string(1000 + id);
+    a.capacity = {2, 1, 1, 1, 1};  // indexed by core::Channel: chat, email, sms, ...
     config.agents.push_back(a);
   };
   agent(0, 0, "ann");
@@ -222,6 +225,7 @@ struct Fixture {
   std::unique_ptr<v1::AgentService::Stub> stub;
   std::unique_ptr<v1::SupervisorService::Stub> supervisor;
   std::unique_ptr<v1::ReportService::Stub> reporting;
+  std::unique_ptr<v1::TaskService::Stub> tasks;
 
   explicit Fixture(ApiOptions options = {}) : server(std::move(options), hooks(), directory()) {
     core.add_listener(&feed);
@@ -234,6 +238,7 @@ struct Fixture {
     stub = v1::AgentService::NewStub(channel);
     supervisor = v1::SupervisorService::NewStub(channel);
     reporting = v1::ReportService::NewStub(channel);
+    tasks = v1::TaskService::NewStub(channel);
   }
   ~Fixture() {
     server.stop();
@@ -297,6 +302,12 @@ struct Fixture {
                                                                           Response*),
                          const std::string& token, const Request& request, Response& out) {
     return invoke(*supervisor, rpc, token, request, out);
+  }
+  template <typename Request, typename Response>
+  grpc::Status task(grpc::Status (v1::TaskService::Stub::*rpc)(grpc::ClientContext*, const Request&,
+                                                               Response*),
+                    const std::string& token, const Request& request, Response& out) {
+    return invoke(*tasks, rpc, token, request, out);
   }
 };
 

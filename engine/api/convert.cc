@@ -57,6 +57,7 @@ void fill_agent_status(const core::RoutingCore& core, core::AgentId agent, const
     out.set_reason(std::string(core.reason_name(view->reason)));
   if (view->call.valid()) out.set_call_id(static_cast<std::int64_t>(view->call.value));
   set_timestamp(view->since, *out.mutable_since());
+  fill_channel_load(view->tasks, *out.mutable_tasks());
 }
 
 }  // namespace acd::api
@@ -115,6 +116,15 @@ void fill_queue_status(const core::QueueSnapshot& q, core::TimePoint at, v1::Que
   set_duration(q.asa(), *out.mutable_asa());
   set_duration(q.aht(), *out.mutable_aht());
   set_timestamp(at, *out.mutable_at());
+  out.set_tasks_waiting(q.tasks_waiting);
+  out.set_tasks_offered(q.tasks_offered);
+  out.set_tasks_accepted(q.tasks_accepted);
+  set_duration(q.longest_task_wait, *out.mutable_longest_task_wait());
+  v1::TaskTotals& totals = *out.mutable_task_totals();
+  totals.set_entered(q.counters.tasks_entered);
+  totals.set_accepted(q.counters.tasks_accepted);
+  totals.set_completed(q.counters.tasks_completed);
+  totals.set_abandoned(q.counters.tasks_abandoned);
 }
 
 void fill_offer(const core::RoutingCore& core, const core::CallOffered& event, v1::Offer& out) {
@@ -131,6 +141,101 @@ void fill_offer(const core::RoutingCore& core, const core::CallOffered& event, v
     auto& attributes = *out.mutable_attributes();
     for (const auto& [key, value] : spec->attributes) attributes[key] = value;
   }
+}
+
+}  // namespace acd::api
+
+namespace acd::api {
+
+v1::Channel to_proto(core::Channel channel) {
+  switch (channel) {
+    case core::Channel::kChat: return v1::CHANNEL_CHAT;
+    case core::Channel::kEmail: return v1::CHANNEL_EMAIL;
+    case core::Channel::kSms: return v1::CHANNEL_SMS;
+    case core::Channel::kWebForm: return v1::CHANNEL_WEB_FORM;
+    case core::Channel::kCallback: return v1::CHANNEL_CALLBACK;
+  }
+  return v1::CHANNEL_UNSPECIFIED;
+}
+
+std::optional<core::Channel> from_proto(v1::Channel channel) {
+  switch (channel) {
+    case v1::CHANNEL_CHAT: return core::Channel::kChat;
+    case v1::CHANNEL_EMAIL: return core::Channel::kEmail;
+    case v1::CHANNEL_SMS: return core::Channel::kSms;
+    case v1::CHANNEL_WEB_FORM: return core::Channel::kWebForm;
+    case v1::CHANNEL_CALLBACK: return core::Channel::kCallback;
+    default: return std::nullopt;
+  }
+}
+
+v1::TaskPhase to_proto(core::TaskPhase phase) {
+  switch (phase) {
+    case core::TaskPhase::kWaiting: return v1::TASK_PHASE_WAITING;
+    case core::TaskPhase::kOffered: return v1::TASK_PHASE_OFFERED;
+    case core::TaskPhase::kAccepted: return v1::TASK_PHASE_ACCEPTED;
+  }
+  return v1::TASK_PHASE_UNSPECIFIED;
+}
+
+v1::TaskFinalState to_proto(core::TaskFinalState state) {
+  switch (state) {
+    case core::TaskFinalState::kCompleted: return v1::TASK_FINAL_STATE_COMPLETED;
+    case core::TaskFinalState::kAbandoned: return v1::TASK_FINAL_STATE_ABANDONED;
+    case core::TaskFinalState::kCancelled: return v1::TASK_FINAL_STATE_CANCELLED;
+  }
+  return v1::TASK_FINAL_STATE_UNSPECIFIED;
+}
+
+void fill_channel_load(const core::ChannelLoad& load, v1::ChannelLoad& out) {
+  auto of = [&load](core::Channel c) { return load[static_cast<std::size_t>(c)]; };
+  out.set_chat(of(core::Channel::kChat));
+  out.set_email(of(core::Channel::kEmail));
+  out.set_sms(of(core::Channel::kSms));
+  out.set_web_form(of(core::Channel::kWebForm));
+  out.set_callback(of(core::Channel::kCallback));
+}
+
+namespace {
+
+// The fields a task came with, shared by Task and TaskOffer.
+template <class Message>
+void fill_task_spec(const core::TaskSpec& spec, Message& out) {
+  out.set_subject(spec.subject);
+  out.set_customer(spec.customer);
+  out.set_priority(spec.priority);
+  out.set_vip_level(spec.vip_level);
+  auto& attributes = *out.mutable_attributes();
+  for (const auto& [key, value] : spec.attributes) attributes[key] = value;
+}
+
+}  // namespace
+
+void fill_task(const core::RoutingCore& core, const core::TaskView& view,
+               const core::TaskSpec* spec, v1::Task& out) {
+  out.set_id(static_cast<std::int64_t>(view.id.value));
+  out.set_channel(to_proto(view.channel));
+  out.set_phase(to_proto(view.phase));
+  out.set_queue(std::string(core.queue_name(view.queue)));
+  if (view.agent.valid()) out.set_agent(std::string(core.agent_name(view.agent)));
+  if (view.preferred.valid()) out.set_preferred_agent(std::string(core.agent_name(view.preferred)));
+  if (spec != nullptr) fill_task_spec(*spec, out);
+  if (view.phase == core::TaskPhase::kWaiting) out.set_position(view.position);
+  set_timestamp(view.created, *out.mutable_created());
+  set_timestamp(view.enqueued, *out.mutable_enqueued());
+  if (view.phase == core::TaskPhase::kAccepted)
+    set_timestamp(view.accepted_at, *out.mutable_accepted());
+}
+
+void fill_task_offer(const core::RoutingCore& core, const core::TaskOffered& event,
+                     v1::TaskOffer& out) {
+  out.set_task_id(static_cast<std::int64_t>(event.task.value));
+  out.set_channel(to_proto(event.channel));
+  out.set_queue(std::string(core.queue_name(event.queue)));
+  set_duration(event.timeout, *out.mutable_timeout());
+  if (const auto view = core.task(event.task))
+    set_duration(event.at - view->enqueued, *out.mutable_waited());
+  if (const core::TaskSpec* spec = core.task_spec(event.task)) fill_task_spec(*spec, out);
 }
 
 }  // namespace acd::api

@@ -9,7 +9,9 @@
 
 #include "acd/v1/agent_service.pb.h"
 #include "acd/v1/common.pb.h"
+#include "acd/v1/task_service.pb.h"
 #include "engine/core/routing_core.h"
+#include "engine/core/task.h"
 
 namespace acd::api {
 
@@ -30,8 +32,24 @@ void fill_queue_status(const core::QueueSnapshot& queue, core::TimePoint at,
 // The offer of `event` to its agent: the call's data from the core (call_spec), its
 // queue's name; no screen pop.
 void fill_offer(const core::RoutingCore& core, const core::CallOffered& event, acd::v1::Offer& out);
-// `agent`'s state now (`name`: its configured name).
+// `agent`'s state now (`name`: its configured name), with the tasks in hand.
 void fill_agent_status(const core::RoutingCore& core, core::AgentId agent, const std::string& name,
                        acd::v1::AgentStatus& out);
+
+// ---- Non-voice tasks ----
+acd::v1::Channel to_proto(core::Channel channel);
+// nullopt for CHANNEL_UNSPECIFIED and values this engine does not know.
+std::optional<core::Channel> from_proto(acd::v1::Channel channel);
+acd::v1::TaskPhase to_proto(core::TaskPhase phase);
+acd::v1::TaskFinalState to_proto(core::TaskFinalState state);
+void fill_channel_load(const core::ChannelLoad& load, acd::v1::ChannelLoad& out);
+// A task in the core as a Task: its place (`view`) and what it came with (`spec`, which may
+// be null: those fields stay empty).
+void fill_task(const core::RoutingCore& core, const core::TaskView& view,
+               const core::TaskSpec* spec, acd::v1::Task& out);
+// The offer of `event` to its agent: the task's data from the core, its queue's name; no
+// screen pop.
+void fill_task_offer(const core::RoutingCore& core, const core::TaskOffered& event,
+                     acd::v1::TaskOffer& out);
 
 }  // namespace acd::api

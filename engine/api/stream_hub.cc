@@ -89,6 +89,7 @@ void StreamHub::stop() {
   agent_watch_subs_.clear();
   message_subs_.clear();
   pops_.clear();
+  task_pops_.clear();
 }
 
 StreamHubStats StreamHub::stats() const {
@@ -254,75 +255,92 @@ void StreamHub::on_core_event(const core::CoreEvent& event, const core::RoutingC
   const bool agents = agent_streams_.load(std::memory_order_relaxed) > 0;
   const bool queues = queue_watches_.load(std::memory_order_relaxed) > 0;
   const bool watchers = agent_watches_.load(std::memory_order_relaxed) > 0;
-  if (!agents && !queues && !watchers && looked_up_.empty()) return;
-  std::visit(core::Overloaded{
-                 [&](const core::AgentStateChanged& e) {
-                   if (agents || watchers) on_agent_changed(e, core);
-                   if (queues)
-                     for (core::QueueId q : core.queues_of(e.agent)) mark_dirty(q);
-                 },
-                 [&](const core::CallQueued& e) {
-                   if (agents) start_lookup(e);
-                   if (queues) mark_dirty(e.queue);
-                 },
-                 [&](const core::CallOffered& e) {
-                   if (agents) on_offered(e, core);
-                   if (queues) mark_dirty(e.queue);
-                 },
-                 [&](const core::OfferEnded& e) {
-                   if (agents) {
-                     auto m = std::make_shared<v1::AgentEvent>();
-                     set_timestamp(e.at, *m->mutable_at());
-                     m->mutable_offer_ended()->set_call_id(static_cast<std::int64_t>(e.call.value));
-                     m->mutable_offer_ended()->set_reason(core::to_string(e.reason));
-                     to_agent(e.tenant, e.agent, std::move(m));
-                   }
-                   if (queues)
-                     if (auto view = core.call(e.call)) mark_dirty(view->queue);
-                 },
-                 [&](const core::CallConnected& e) {
-                   if (agents) {
-                     auto m = std::make_shared<v1::AgentEvent>();
-                     set_timestamp(e.at, *m->mutable_at());
-                     auto& c = *m->mutable_connected();
-                     c.set_call_id(static_cast<std::int64_t>(e.call.value));
-                     c.set_queue(std::string(core.queue_name(e.queue)));
-                     set_duration(e.waited, *c.mutable_waited());
-                     to_agent(e.tenant, e.agent, std::move(m));
-                   }
-                   if (queues) mark_dirty(e.queue);
-                 },
-                 [&](const core::CallFinished& e) {
-                   if (agents && e.agent.valid()) {
-                     auto m = std::make_shared<v1::AgentEvent>();
-                     set_timestamp(e.at, *m->mutable_at());
-                     auto& c = *m->mutable_call_ended();
-                     c.set_call_id(static_cast<std::int64_t>(e.call.value));
-                     c.set_outcome(core::to_string(e.state));
-                     c.set_end_reason(core::to_string(e.cause));
-                     set_duration(e.talk, *c.mutable_talk());
-                     set_duration(e.hold, *c.mutable_hold());
-                     to_agent(e.tenant, e.agent, std::move(m));
-                   }
-                   if (looked_up_.erase(e.call) > 0)
-                     post([this, call = e.call] { pops_.erase(call); });
-                   if (queues) mark_dirty(e.queue);
-                 },
-                 [&](const core::CallExited& e) {
-                   if (queues) mark_dirty(e.queue);
-                 },
-                 [&](const core::CallTransferred& e) {
-                   if (queues) {
-                     mark_dirty(e.from_queue);
-                     mark_dirty(e.to_queue);
-                   }
-                 },
-                 [&](const core::OverflowLevelChanged& e) {
-                   if (queues) mark_dirty(e.queue);
-                 },
-                 [](const auto&) {},
-             },
-             event);
+  if (!agents && !queues && !watchers && looked_up_.empty() && looked_up_tasks_.empty()) return;
+  std::visit(
+      core::Overloaded{
+          [&](const core::AgentStateChanged& e) {
+            if (agents || watchers) on_agent_changed(e, core);
+            if (queues)
+              for (core::QueueId q : core.queues_of(e.agent)) mark_dirty(q);
+          },
+          [&](const core::CallQueued& e) {
+            if (agents) start_lookup(e.call, e.tenant, e.caller_number, looked_up_, pops_);
+            if (queues) mark_dirty(e.queue);
+          },
+          [&](const core::CallOffered& e) {
+            if (agents) on_offered(e, core);
+            if (queues) mark_dirty(e.queue);
+          },
+          [&](const core::OfferEnded& e) {
+            if (agents) {
+              auto m = std::make_shared<v1::AgentEvent>();
+              set_timestamp(e.at, *m->mutable_at());
+              m->mutable_offer_ended()->set_call_id(static_cast<std::int64_t>(e.call.value));
+              m->mutable_offer_ended()->set_reason(core::to_string(e.reason));
+              to_agent(e.tenant, e.agent, std::move(m));
+            }
+            if (queues)
+              if (auto view = core.call(e.call)) mark_dirty(view->queue);
+          },
+          [&](const core::CallConnected& e) {
+            if (agents) {
+              auto m = std::make_shared<v1::AgentEvent>();
+              set_timestamp(e.at, *m->mutable_at());
+              auto& c = *m->mutable_connected();
+              c.set_call_id(static_cast<std::int64_t>(e.call.value));
+              c.set_queue(std::string(core.queue_name(e.queue)));
+              set_duration(e.waited, *c.mutable_waited());
+              to_agent(e.tenant, e.agent, std::move(m));
+            }
+            if (queues) mark_dirty(e.queue);
+          },
+          [&](const core::CallFinished& e) {
+            if (agents && e.agent.valid()) {
+              auto m = std::make_shared<v1::AgentEvent>();
+              set_timestamp(e.at, *m->mutable_at());
+              auto& c = *m->mutable_call_ended();
+              c.set_call_id(static_cast<std::int64_t>(e.call.value));
+              c.set_outcome(core::to_string(e.state));
+              c.set_end_reason(core::to_string(e.cause));
+              set_duration(e.talk, *c.mutable_talk());
+              set_duration(e.hold, *c.mutable_hold());
+              to_agent(e.tenant, e.agent, std::move(m));
+            }
+            if (looked_up_.erase(e.call) > 0) post([this, call = e.call] { pops_.erase(call); });
+            if (queues) mark_dirty(e.queue);
+          },
+          [&](const core::CallExited& e) {
+            if (queues) mark_dirty(e.queue);
+          },
+          [&](const core::CallTransferred& e) {
+            if (queues) {
+              mark_dirty(e.from_queue);
+              mark_dirty(e.to_queue);
+            }
+          },
+          [&](const core::OverflowLevelChanged& e) {
+            if (queues) mark_dirty(e.queue);
+          },
+          [&](const core::TaskQueued& e) {
+            if (agents) start_lookup(e.task, e.tenant, e.customer, looked_up_tasks_, task_pops_);
+            if (queues) mark_dirty(e.queue);
+          },
+          [&](const core::TaskOffered& e) {
+            if (agents) on_task_offered(e, core);
+            if (queues) mark_dirty(e.queue);
+            if (watchers) mark_agent_dirty(e.tenant, e.agent);
+          },
+          [&](const core::TaskOfferEnded&) {
+            on_task_event(event, core, agents, queues, watchers);
+          },
+          [&](const core::TaskAccepted&) { on_task_event(event, core, agents, queues, watchers); },
+          [&](const core::TaskTransferred&) {
+            on_task_event(event, core, agents, queues, watchers);
+          },
+          [&](const core::TaskFinished&) { on_task_event(event, core, agents, queues, watchers); },
+          [](const auto&) {},
+      },
+      event);
 }
 
 void StreamHub::on_agent_changed(const core::AgentStateChanged& e, const core::RoutingCore& core) {
@@ -336,6 +354,8 @@ void StreamHub::on_agent_changed(const core::AgentStateChanged& e, const core::R
     status.set_call_id(static_cast<std::int64_t>(e.call.value));
   set_timestamp(e.at, *status.mutable_since());
   status.set_cause(to_proto(e.cause));
+  if (const auto view = core.agent(e.agent))
+    fill_channel_load(view->tasks, *status.mutable_tasks());
 
   std::shared_ptr<v1::AgentEvent> event;
   if (agent_streams_.load(std::memory_order_relaxed) > 0) {
@@ -380,30 +400,126 @@ void StreamHub::on_offered(const core::CallOffered& e, const core::RoutingCore& 
   });
 }
 
+void StreamHub::on_task_offered(const core::TaskOffered& e, const core::RoutingCore& core) {
+  auto m = std::make_shared<v1::AgentEvent>();
+  set_timestamp(e.at, *m->mutable_at());
+  fill_task_offer(core, e, *m->mutable_task_offer());
+  // The screen pop is added on the fan-out thread, which has the lookup's result.
+  post([this, agent = e.agent, task = e.task, m = std::move(m)] {
+    v1::ScreenPop& pop = *m->mutable_task_offer()->mutable_screen_pop();
+    pop.set_task_id(static_cast<std::int64_t>(task.value));
+    auto it = task_pops_.find(task);
+    if (it != task_pops_.end()) {
+      if (it->second.result)
+        pop = *it->second.result;
+      else
+        it->second.waiting_agents.push_back(agent);
+    }
+    deliver_to_agent(agent, m);
+  });
+}
+
+void StreamHub::on_task_event(const core::CoreEvent& event, const core::RoutingCore& core,
+                              bool agents, bool queues, bool watchers) {
+  auto message = [](core::TimePoint at) {
+    auto m = std::make_shared<v1::AgentEvent>();
+    set_timestamp(at, *m->mutable_at());
+    return m;
+  };
+  auto id = [](core::TaskId task) { return static_cast<std::int64_t>(task.value); };
+  std::visit(core::Overloaded{
+                 [&](const core::TaskOfferEnded& e) {
+                   if (agents) {
+                     auto m = message(e.at);
+                     m->mutable_task_offer_ended()->set_task_id(id(e.task));
+                     m->mutable_task_offer_ended()->set_reason(core::to_string(e.reason));
+                     to_agent(e.tenant, e.agent, std::move(m));
+                   }
+                   // A task still in the core (declined, not accepted in time) is back in its
+                   // queue; a cancelled one's TaskFinished marks its queue.
+                   if (queues)
+                     if (auto view = core.task(e.task)) mark_dirty(view->queue);
+                   if (watchers) mark_agent_dirty(e.tenant, e.agent);
+                 },
+                 [&](const core::TaskAccepted& e) {
+                   if (agents) {
+                     auto m = message(e.at);
+                     auto& a = *m->mutable_task_accepted();
+                     a.set_task_id(id(e.task));
+                     a.set_channel(to_proto(e.channel));
+                     a.set_queue(std::string(core.queue_name(e.queue)));
+                     set_duration(e.waited, *a.mutable_waited());
+                     to_agent(e.tenant, e.agent, std::move(m));
+                   }
+                   if (queues) mark_dirty(e.queue);
+                 },
+                 [&](const core::TaskTransferred& e) {
+                   if (agents && e.from_agent.valid()) {
+                     auto m = message(e.at);
+                     auto& t = *m->mutable_task_transferred();
+                     t.set_task_id(id(e.task));
+                     t.set_from_queue(std::string(core.queue_name(e.from_queue)));
+                     t.set_to_queue(std::string(core.queue_name(e.to_queue)));
+                     if (e.to_agent.valid())
+                       t.set_to_agent(std::string(core.agent_name(e.to_agent)));
+                     t.set_cause(core::to_string(e.cause));
+                     set_duration(e.handled, *t.mutable_handled());
+                     to_agent(e.tenant, e.from_agent, std::move(m));
+                   }
+                   if (queues) {
+                     mark_dirty(e.from_queue);
+                     mark_dirty(e.to_queue);
+                   }
+                   if (watchers) mark_agent_dirty(e.tenant, e.from_agent);
+                 },
+                 [&](const core::TaskFinished& e) {
+                   if (agents && e.agent.valid()) {
+                     auto m = message(e.at);
+                     auto& f = *m->mutable_task_ended();
+                     f.set_task_id(id(e.task));
+                     f.set_channel(to_proto(e.channel));
+                     f.set_queue(std::string(core.queue_name(e.queue)));
+                     f.set_state(to_proto(e.state));
+                     set_duration(e.handled, *f.mutable_handled());
+                     to_agent(e.tenant, e.agent, std::move(m));
+                   }
+                   if (looked_up_tasks_.erase(e.task) > 0)
+                     post([this, task = e.task] { task_pops_.erase(task); });
+                   if (queues) mark_dirty(e.queue);
+                   if (watchers) mark_agent_dirty(e.tenant, e.agent);
+                 },
+                 [](const auto&) {},
+             },
+             event);
+}
+
 void StreamHub::to_agent(core::TenantId, core::AgentId agent, std::shared_ptr<v1::AgentEvent> m) {
   post([this, agent, m = std::move(m)] { deliver_to_agent(agent, m); });
 }
 
-void StreamHub::start_lookup(const core::CallQueued& e) {
+template <class Key>
+void StreamHub::start_lookup(Key key, core::TenantId tenant_id, const std::string& number,
+                             std::unordered_set<Key>& started,
+                             std::unordered_map<Key, PopState>& pops) {
   const auto& lookup = context_.hooks().lookup_caller;
-  if (!lookup || e.caller_number.empty() || looked_up_.contains(e.call)) return;
+  if (!lookup || number.empty() || started.contains(key)) return;
   const auto directory = context_.directory();
-  const ApiTenant* tenant = directory->tenant(e.tenant);
+  const ApiTenant* tenant = directory->tenant(tenant_id);
   if (tenant == nullptr) return;
-  looked_up_.insert(e.call);
-  post([this, call = e.call] { pops_.try_emplace(call); });
+  started.insert(key);
+  post([&pops, key] { pops.try_emplace(key); });
   ++lookups_;
-  const bool started =
-      lookup(tenant->name, e.caller_number, [this, call = e.call](v1::ScreenPop pop) {
-        post(
-            [this, call, pop = std::move(pop)]() mutable { deliver_lookup(call, std::move(pop)); });
-      });
-  if (!started) {
+  const bool began = lookup(tenant->name, number, [this, &pops, key](v1::ScreenPop pop) {
+    post([this, &pops, key, pop = std::move(pop)]() mutable {
+      deliver_lookup(pops, key, std::move(pop));
+    });
+  });
+  if (!began) {
     v1::ScreenPop failed;
     failed.set_looked_up(true);
     failed.set_error("the lookup queue is full");
-    post([this, call = e.call, failed = std::move(failed)]() mutable {
-      deliver_lookup(call, std::move(failed));
+    post([this, &pops, key, failed = std::move(failed)]() mutable {
+      deliver_lookup(pops, key, std::move(failed));
     });
   }
 }
@@ -411,16 +527,55 @@ void StreamHub::start_lookup(const core::CallQueued& e) {
 void StreamHub::mark_dirty(core::QueueId queue) {
   if (!queue.valid()) return;
   dirty_queues_.insert(queue);
+  schedule_flush();
+}
+
+void StreamHub::mark_agent_dirty(core::TenantId tenant, core::AgentId agent) {
+  if (!agent.valid()) return;
+  dirty_agents_.emplace(agent, tenant);
+  schedule_flush();
+}
+
+void StreamHub::schedule_flush() {
   if (flush_queued_) return;
   flush_queued_ = true;
-  // Behind the commands already queued: a burst of events publishes each queue once.
-  const bool queued =
-      context_.submit([this](core::RoutingCore& core) { flush_dirty_queues(core); });
+  // Behind the commands already queued: a burst of events publishes each queue (and each
+  // agent whose tasks changed) once, with the figures after the command that changed them.
+  const bool queued = context_.submit([this](core::RoutingCore& core) { flush_dirty(core); });
   if (!queued) flush_queued_ = false;
 }
 
-void StreamHub::flush_dirty_queues(const core::RoutingCore& core) {
+void StreamHub::flush_dirty(const core::RoutingCore& core) {
   flush_queued_ = false;
+  flush_dirty_queues(core);
+  flush_dirty_agents(core);
+}
+
+void StreamHub::flush_dirty_agents(const core::RoutingCore& core) {
+  if (dirty_agents_.empty()) return;
+  struct Status {
+    core::TenantId tenant;
+    core::AgentId agent;
+    std::shared_ptr<const v1::AgentUpdate> update;
+  };
+  auto statuses = std::make_shared<std::vector<Status>>();
+  for (const auto& [agent, tenant] : dirty_agents_) {
+    auto update = std::make_shared<v1::AgentUpdate>();
+    *update->add_agents() = agent_status(core, agent);
+    statuses->push_back({tenant, agent, std::move(update)});
+  }
+  dirty_agents_.clear();
+  post([this, statuses = std::move(statuses)] {
+    for (const auto& s : *statuses)
+      for (auto& sub : agent_watch_subs_) {
+        if (sub.tenant != s.tenant || (!sub.all && !sub.agents.contains(s.agent))) continue;
+        sub.stream->push(s.update);
+        ++messages_;
+      }
+  });
+}
+
+void StreamHub::flush_dirty_queues(const core::RoutingCore& core) {
   if (dirty_queues_.empty()) return;
   struct Figures {
     core::TenantId tenant;
@@ -476,10 +631,15 @@ void StreamHub::deliver_to_agent(core::AgentId agent,
   }
 }
 
-void StreamHub::deliver_lookup(core::CallId call, v1::ScreenPop pop) {
-  auto it = pops_.find(call);
-  if (it == pops_.end()) return;  // the call has ended
-  pop.set_call_id(static_cast<std::int64_t>(call.value));
+template <class Key>
+void StreamHub::deliver_lookup(std::unordered_map<Key, PopState>& pops, Key key,
+                               v1::ScreenPop pop) {
+  auto it = pops.find(key);
+  if (it == pops.end()) return;  // the call or task has ended
+  if constexpr (std::is_same_v<Key, core::TaskId>)
+    pop.set_task_id(static_cast<std::int64_t>(key.value));
+  else
+    pop.set_call_id(static_cast<std::int64_t>(key.value));
   pop.set_looked_up(true);
   for (core::AgentId agent : it->second.waiting_agents) {
     auto m = std::make_shared<v1::AgentEvent>();

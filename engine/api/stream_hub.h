@@ -15,7 +15,11 @@
 //     one write in flight). The core thread never waits for a client.
 // Screen pops: when a call joins a queue and some agent stream is open, the caller's number
 // is looked up (ApiHooks::lookup_caller, off the event loop); the result rides on the
-// offer, or follows it as a ScreenPop event when it was slower than routing.
+// offer, or follows it as a ScreenPop event when it was slower than routing. Non-voice
+// tasks do the same with the task's customer address.
+// Tasks: their offers and updates go to the agent's stream; their events mark the queues
+// they touch dirty (task figures) and the agents whose tasks in hand changed, whose
+// status goes to the agent watches once behind the current commands, as queues do.
 //
 // Thread-safety: on_core_event runs on the core thread; watch_* may be called from any
 // thread; start()/stop() from one controlling
@@ -142,15 +146,29 @@ class StreamHub {
   // Core thread.
   void on_agent_changed(const core::AgentStateChanged& e, const core::RoutingCore& core);
   void on_offered(const core::CallOffered& e, const core::RoutingCore& core);
+  void on_task_offered(const core::TaskOffered& e, const core::RoutingCore& core);
+  // Task events other than offers: the agent's update (agent streams) and the dirty marks.
+  void on_task_event(const core::CoreEvent& event, const core::RoutingCore& core, bool agents,
+                     bool queues, bool watchers);
   void mark_dirty(core::QueueId queue);
+  // `agent`'s tasks in hand changed: its status goes to the agent watches.
+  void mark_agent_dirty(core::TenantId tenant, core::AgentId agent);
+  void schedule_flush();
+  void flush_dirty(const core::RoutingCore& core);
   void flush_dirty_queues(const core::RoutingCore& core);
-  void start_lookup(const core::CallQueued& e);
+  void flush_dirty_agents(const core::RoutingCore& core);
+  // Starts the screen-pop lookup of `number` for `key` (a call or a task) of `tenant`,
+  // once per key (`started`); the result lands in `pops` on the fan-out thread.
+  template <class Key>
+  void start_lookup(Key key, core::TenantId tenant, const std::string& number,
+                    std::unordered_set<Key>& started, std::unordered_map<Key, PopState>& pops);
   void to_agent(core::TenantId tenant, core::AgentId agent,
                 std::shared_ptr<acd::v1::AgentEvent> event);
 
   // Fan-out thread.
   void deliver_to_agent(core::AgentId agent, const std::shared_ptr<const acd::v1::AgentEvent>& m);
-  void deliver_lookup(core::CallId call, acd::v1::ScreenPop pop);
+  template <class Key>
+  void deliver_lookup(std::unordered_map<Key, PopState>& pops, Key key, acd::v1::ScreenPop pop);
   template <class Fn>
   void post(Fn&& fn);
 
@@ -167,7 +185,9 @@ class StreamHub {
   // Core-thread state.
   std::unordered_set<core::QueueId> dirty_queues_;
   bool flush_queued_ = false;
-  std::unordered_set<core::CallId> looked_up_;  // calls whose lookup began
+  std::unordered_set<core::CallId> looked_up_;        // calls whose lookup began
+  std::unordered_set<core::TaskId> looked_up_tasks_;  // tasks whose lookup began
+  std::unordered_map<core::AgentId, core::TenantId> dirty_agents_;
 
   // Fan-out thread state.
   std::vector<AgentSub> agent_subs_;
@@ -175,6 +195,7 @@ class StreamHub {
   std::vector<AgentWatchSub> agent_watch_subs_;
   std::vector<MessageSub> message_subs_;
   std::unordered_map<core::CallId, PopState> pops_;
+  std::unordered_map<core::TaskId, PopState> task_pops_;
 
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;

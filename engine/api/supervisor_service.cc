@@ -4,6 +4,7 @@
 #include <exception>
 #include <unordered_set>
 
+#include "engine/api/answer_on_core.h"
 #include "engine/api/call_control.h"
 #include "engine/api/convert.h"
 
@@ -75,23 +76,6 @@ std::variant<Resolved<Id>, grpc::Status> resolve_request(
   auto ids = resolve(names, tenant->*known, field, what, *tenant);
   if (auto* refusal = std::get_if<grpc::Status>(&ids)) return *refusal;
   return Resolved<Id>{tenant->id, std::move(std::get<0>(ids))};
-}
-
-// Finishes `reactor` with what `body` returns, run on the core thread; a body that throws
-// (a bug) ends the call with INTERNAL instead of leaving it open.
-template <class Body>
-void answer_on_core(const ApiContext& context, grpc::ServerUnaryReactor* reactor, Body body) {
-  const bool queued = context.submit([reactor, body = std::move(body)](core::RoutingCore& core) {
-    grpc::Status status;
-    try {
-      status = body(core);
-    } catch (const std::exception& e) {
-      status = grpc::Status(grpc::StatusCode::INTERNAL, e.what());
-    }
-    reactor->Finish(status);
-  });
-  if (!queued)
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the engine is shutting down"));
 }
 
 }  // namespace

@@ -1,12 +1,17 @@
 // CallRecorder: turns the routing core's events into the history records of engine/store
 // (records.h): one CallRecord and its CallLegRecords per call when it ends, a
 // QueueEventRecord for every step of a call through its queues, an AgentStateRecord for
-// every agent-state transition, an OverflowRecord per overflow-level change and a
-// CallbackRecord per callback request. Records go to a sink (the RecordStore in the
+// every agent-state transition, an OverflowRecord per overflow-level change, a
+// CallbackRecord per callback request, and one TaskRecord per non-voice task (chat, e-mail,
+// ...; engine/core/task.h) when it finishes. Records go to a sink (the RecordStore in the
 // daemon) as they are made; the sink must not block.
 //
 // It keeps what a call's final record needs (arrival, first queue, legs, sequence
-// numbers) while the call is in the system: O(calls in progress) memory.
+// numbers) while the call is in the system, and what a task's needs (first queue, subject,
+// customer, first acceptance, offers, transfers, the last agent) while the task is:
+// O(calls and tasks in progress) memory. Tasks are recorded from their events alone; their
+// steps get no QueueEventRecords (queue_events is keyed by call id, see
+// migrations/0012_tasks.sql).
 // Thread-safety: a CoreListener; on_core_event() and set_names() on the core thread only.
 #pragma once
 
@@ -35,6 +40,7 @@ class CallRecorder final : public CoreListener {
   void set_names(std::shared_ptr<const NameTable> names) { names_ = std::move(names); }
 
   [[nodiscard]] std::size_t calls_tracked() const { return calls_.size(); }
+  [[nodiscard]] std::size_t tasks_tracked() const { return tasks_.size(); }
 
  private:
   struct Leg {
@@ -69,7 +75,27 @@ class CallRecorder final : public CoreListener {
     std::unordered_map<std::uint32_t, Leg> open_legs;  // by agent id
   };
 
+  // What a task's record needs, from its first TaskQueued to its TaskFinished.
+  struct Task {
+    std::string tenant;
+    std::string subject;   // from the first TaskQueued
+    std::string customer;  // from the first TaskQueued
+    std::string first_queue;
+    std::string last_queue;
+    std::string agent;  // the last agent who accepted it
+    std::int32_t vip_level = 0;
+    std::int32_t queues = 0;
+    std::int32_t offers = 0;
+    std::int32_t transfers = 0;
+    std::int32_t requeues = 0;
+    std::optional<store::EpochMicros> queued_at;    // entered the last queue
+    std::optional<store::EpochMicros> accepted_at;  // first accepted
+    std::int64_t sl_threshold_ms = 0;
+  };
+
   Call& call(core::CallId id, core::TenantId tenant);
+  Task& task(core::TaskId id, core::TenantId tenant);
+  void task_finished(const core::TaskFinished& e);
   void queue_event(core::CallId id, Call& c, std::string queue, core::TimePoint at,
                    const char* kind, std::string agent = {},
                    std::optional<std::int64_t> wait_ms = std::nullopt, std::string reason = {},
@@ -82,6 +108,7 @@ class CallRecorder final : public CoreListener {
   std::shared_ptr<const NameTable> names_;
   Sink sink_;
   std::unordered_map<std::uint64_t, Call> calls_;
+  std::unordered_map<std::uint64_t, Task> tasks_;
   std::int64_t agent_seq_ = 0;
   std::int64_t overflow_seq_ = 0;
 };

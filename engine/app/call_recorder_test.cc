@@ -418,5 +418,283 @@ TEST_CASE("an attended transfer: the colleague gets a leg and the call", "[recor
   CHECK(f.recorder->calls_tracked() == 0);
 }
 
+// ---- Tasks: hand-made events, as the core emits them (engine/core/events.h) ----
+
+// Task events of one task, timed from the fixture's clock at construction; each is fed to
+// the recorder at once.
+struct TaskFeed {
+  explicit TaskFeed(Fixture& fixture, std::uint64_t task, core::Channel task_channel)
+      : f(fixture), id(task), channel(task_channel), t0(fixture.clock.now()) {}
+
+  void feed(const core::CoreEvent& e) { f.recorder->on_core_event(e, *f.core); }
+  void queued(core::Duration at, core::QueueId queue, std::string subject, std::string customer,
+              int vip_level, core::Duration sl_threshold) {
+    core::TaskQueued e;
+    e.task = id;
+    e.tenant = f.tenant();
+    e.queue = queue;
+    e.channel = channel;
+    e.at = t0 + at;
+    e.subject = std::move(subject);
+    e.customer = std::move(customer);
+    e.vip_level = vip_level;
+    e.sl_threshold = sl_threshold;
+    feed(e);
+  }
+  void offered(core::Duration at, core::QueueId queue, core::AgentId agent) {
+    core::TaskOffered e;
+    e.task = id;
+    e.tenant = f.tenant();
+    e.queue = queue;
+    e.agent = agent;
+    e.channel = channel;
+    e.timeout = 10s;
+    e.at = t0 + at;
+    feed(e);
+  }
+  void offer_ended(core::Duration at, core::AgentId agent, core::OfferEndReason reason) {
+    core::TaskOfferEnded e;
+    e.task = id;
+    e.tenant = f.tenant();
+    e.agent = agent;
+    e.reason = reason;
+    e.at = t0 + at;
+    feed(e);
+  }
+  void accepted(core::Duration at, core::QueueId queue, core::AgentId agent,
+                core::Duration waited) {
+    core::TaskAccepted e;
+    e.task = id;
+    e.tenant = f.tenant();
+    e.queue = queue;
+    e.agent = agent;
+    e.channel = channel;
+    e.waited = waited;
+    e.at = t0 + at;
+    feed(e);
+  }
+  void transferred(core::Duration at, core::QueueId from, core::QueueId to, core::AgentId agent,
+                   core::Cause cause, core::Duration handled) {
+    core::TaskTransferred e;
+    e.task = id;
+    e.tenant = f.tenant();
+    e.from_queue = from;
+    e.to_queue = to;
+    e.from_agent = agent;
+    e.cause = cause;
+    e.handled = handled;
+    e.at = t0 + at;
+    feed(e);
+  }
+  void finished(core::Duration at, core::QueueId queue, core::AgentId agent,
+                core::TaskFinalState state, core::Duration waited, core::Duration handled) {
+    core::TaskFinished e;
+    e.task = id;
+    e.tenant = f.tenant();
+    e.queue = queue;
+    e.agent = agent;
+    e.channel = channel;
+    e.state = state;
+    e.created = t0;
+    e.waited = waited;
+    e.handled = handled;
+    e.at = t0 + at;
+    feed(e);
+  }
+  [[nodiscard]] store::EpochMicros us(core::Duration at) const {
+    return std::chrono::duration_cast<std::chrono::microseconds>((t0 + at).time_since_epoch())
+        .count();
+  }
+
+  Fixture& f;
+  core::TaskId id;
+  core::Channel channel;
+  core::TimePoint t0;
+};
+
+TEST_CASE("a completed task gives one task record and nothing else", "[recorder][tasks]") {
+  Fixture f;
+  TaskFeed t(f, 42, core::Channel::kEmail);
+  t.queued(0s, f.sales, "Invoice 5521 is wrong", "jane@example.com", 2, 20s);
+  t.offered(2s, f.sales, f.alice);
+  t.accepted(5s, f.sales, f.alice, 5s);
+  CHECK(f.recorder->tasks_tracked() == 1);
+  CHECK(f.records.empty());  // nothing until the task finishes
+  t.finished(65s, f.sales, f.alice, core::TaskFinalState::kCompleted, 5s, 60s);
+
+  REQUIRE(f.records.size() == 1);  // no queue events, legs or call records for a task
+  const auto tasks = f.all<store::TaskRecord>();
+  REQUIRE(tasks.size() == 1);
+  const auto& r = tasks[0];
+  CHECK(r.task_id == 42);
+  CHECK(r.run_id == 7);
+  CHECK(r.tenant == "acme");
+  CHECK(r.channel == "email");
+  CHECK(r.subject == "Invoice 5521 is wrong");
+  CHECK(r.customer == "jane@example.com");
+  CHECK(r.first_queue == "sales");
+  CHECK(r.last_queue == "sales");
+  CHECK(r.agent == "alice");
+  CHECK(r.final_state == "completed");
+  CHECK(r.created_at == t.us(0s));
+  CHECK(r.queued_at == t.us(0s));
+  CHECK(r.accepted_at == t.us(5s));
+  CHECK(r.finished_at == t.us(65s));
+  CHECK(r.wait_ms == 5'000);
+  CHECK(r.handle_ms == 60'000);
+  CHECK(r.sl_threshold_ms == 20'000);
+  CHECK(r.offers == 1);
+  CHECK(r.transfers == 0);
+  CHECK(r.requeues == 0);
+  CHECK(r.queues == 1);
+  CHECK(r.vip_level == 2);
+  CHECK(f.recorder->tasks_tracked() == 0);
+  CHECK(f.recorder->calls_tracked() == 0);
+}
+
+TEST_CASE("a task abandoned before anybody accepted it names no agent", "[recorder][tasks]") {
+  Fixture f;
+  TaskFeed t(f, 5, core::Channel::kSms);
+  t.queued(0s, f.sales, "", "+15550009", 0, 20s);
+  t.offered(1s, f.sales, f.alice);
+  t.offer_ended(9s, f.alice, core::OfferEndReason::kCallerGone);
+  t.finished(9s, f.sales, core::AgentId(), core::TaskFinalState::kAbandoned, 9s, 0s);
+
+  const auto tasks = f.all<store::TaskRecord>();
+  REQUIRE(tasks.size() == 1);
+  const auto& r = tasks[0];
+  CHECK(r.channel == "sms");
+  CHECK(r.final_state == "abandoned");
+  CHECK(r.agent.empty());  // alice was offered it, never had it
+  CHECK(r.subject.empty());
+  CHECK(r.customer == "+15550009");
+  CHECK_FALSE(r.accepted_at);
+  CHECK(r.finished_at == t.us(9s));
+  CHECK(r.wait_ms == 9'000);
+  CHECK(r.handle_ms == 0);
+  CHECK(r.offers == 1);
+  CHECK(r.queues == 1);
+  CHECK(r.vip_level == 0);
+  CHECK(f.recorder->tasks_tracked() == 0);
+}
+
+TEST_CASE("a task cancelled while an agent worked on it is 'cancelled', with that agent",
+          "[recorder][tasks]") {
+  Fixture f;
+  TaskFeed t(f, 6, core::Channel::kChat);
+  t.queued(0s, f.support, "hi", "chat:kim", 0, 30s);
+  t.offered(0s, f.support, f.bob);
+  t.accepted(2s, f.support, f.bob, 2s);
+  t.finished(32s, f.support, f.bob, core::TaskFinalState::kCancelled, 2s, 30s);
+  const auto tasks = f.all<store::TaskRecord>();
+  REQUIRE(tasks.size() == 1);
+  CHECK(tasks[0].final_state == "cancelled");
+  CHECK(tasks[0].agent == "bob");
+  CHECK(tasks[0].channel == "chat");
+  CHECK(tasks[0].handle_ms == 30'000);
+  CHECK(tasks[0].sl_threshold_ms == 30'000);
+}
+
+TEST_CASE("a task transferred once, then completed: both agents' handling, the last queue",
+          "[recorder][tasks]") {
+  Fixture f;
+  TaskFeed t(f, 77, core::Channel::kWebForm);
+  t.queued(0s, f.sales, "Cancel my contract", "form:8812", 1, 20s);
+  t.offered(1s, f.sales, f.alice);
+  t.accepted(3s, f.sales, f.alice, 3s);
+  SECTION("transferred by the agent") {
+    t.transferred(33s, f.sales, f.support, f.alice, core::Cause::kAgent, 30s);
+    // Every queueing carries subject and customer: the record keeps the first ones.
+    t.queued(33s, f.support, "Fwd: Cancel my contract", "form:other", 3, 30s);
+    t.offered(40s, f.support, f.bob);
+    t.accepted(43s, f.support, f.bob, 10s);
+    t.finished(63s, f.support, f.bob, core::TaskFinalState::kCompleted, 10s, 50s);
+
+    const auto tasks = f.all<store::TaskRecord>();
+    REQUIRE(tasks.size() == 1);
+    const auto& r = tasks[0];
+    CHECK(r.channel == "web-form");
+    CHECK(r.subject == "Cancel my contract");
+    CHECK(r.customer == "form:8812");
+    CHECK(r.vip_level == 1);
+    CHECK(r.first_queue == "sales");
+    CHECK(r.last_queue == "support");
+    CHECK(r.agent == "bob");
+    CHECK(r.final_state == "completed");
+    CHECK(r.created_at == t.us(0s));
+    CHECK(r.queued_at == t.us(33s));     // entered support
+    CHECK(r.accepted_at == t.us(3s));    // the first acceptance, by alice
+    CHECK(r.wait_ms == 10'000);          // in support
+    CHECK(r.handle_ms == 50'000);        // 30 s with alice, 20 s with bob
+    CHECK(r.sl_threshold_ms == 30'000);  // support's
+    CHECK(r.offers == 2);
+    CHECK(r.transfers == 1);
+    CHECK(r.requeues == 0);
+    CHECK(r.queues == 2);
+  }
+  SECTION("back in the queue when a supervisor logged the agent out, then abandoned") {
+    t.transferred(33s, f.sales, f.sales, f.alice, core::Cause::kSupervisor, 30s);
+    t.queued(33s, f.sales, "Cancel my contract", "form:8812", 1, 20s);
+    t.finished(40s, f.sales, core::AgentId(), core::TaskFinalState::kAbandoned, 7s, 30s);
+
+    const auto tasks = f.all<store::TaskRecord>();
+    REQUIRE(tasks.size() == 1);
+    const auto& r = tasks[0];
+    CHECK(r.final_state == "abandoned");
+    CHECK(r.agent == "alice");  // the last agent who had it
+    CHECK(r.accepted_at == t.us(3s));
+    CHECK(r.wait_ms == 7'000);
+    CHECK(r.handle_ms == 30'000);
+    CHECK(r.transfers == 0);
+    CHECK(r.requeues == 1);
+    CHECK(r.queues == 2);
+    CHECK(r.offers == 1);
+  }
+  CHECK(f.recorder->tasks_tracked() == 0);
+}
+
+TEST_CASE("a task whose first offer timed out counts both offers", "[recorder][tasks]") {
+  Fixture f;
+  TaskFeed t(f, 8, core::Channel::kCallback);
+  t.queued(0s, f.sales, "Call me about my bill", "+15550123", 0, 20s);
+  t.offered(1s, f.sales, f.alice);
+  t.offer_ended(11s, f.alice, core::OfferEndReason::kNoAnswer);
+  t.offered(11s, f.sales, f.bob);
+  t.accepted(14s, f.sales, f.bob, 14s);
+  t.finished(74s, f.sales, f.bob, core::TaskFinalState::kCompleted, 14s, 60s);
+
+  const auto tasks = f.all<store::TaskRecord>();
+  REQUIRE(tasks.size() == 1);
+  const auto& r = tasks[0];
+  CHECK(r.channel == "callback");
+  CHECK(r.offers == 2);
+  CHECK(r.agent == "bob");
+  CHECK(r.accepted_at == t.us(14s));
+  CHECK(r.wait_ms == 14'000);
+  CHECK(r.handle_ms == 60'000);
+  CHECK(r.transfers == 0);
+  CHECK(r.queues == 1);
+}
+
+TEST_CASE("tasks and calls with the same id are tracked apart", "[recorder][tasks]") {
+  Fixture f;
+  REQUIRE(f.core->login(f.alice, false).ok());
+  REQUIRE(f.core->enqueue(f.spec(9), f.sales).ok());
+  TaskFeed t(f, 9, core::Channel::kChat);
+  t.queued(0s, f.support, "hello", "chat:ann", 0, 30s);
+  t.finished(4s, f.support, core::AgentId(), core::TaskFinalState::kAbandoned, 4s, 0s);
+  CHECK(f.recorder->calls_tracked() == 1);  // call 9 still waits
+  CHECK(f.all<store::TaskRecord>().size() == 1);
+  CHECK(f.all<store::CallRecord>().empty());
+  f.advance(5s);
+  REQUIRE(f.core->hang_up(core::CallId(9), core::HangupCause::kCallerCancel).ok());
+  const auto calls = f.all<store::CallRecord>();
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].first_queue == "sales");
+  CHECK(calls[0].caller == "+15550001");
+  CHECK(f.recorder->calls_tracked() == 0);
+  CHECK(f.recorder->tasks_tracked() == 0);
+}
+
 }  // namespace
 }  // namespace acd::app

@@ -17,6 +17,7 @@
 #include "engine/app/spelling.h"
 #include "engine/app/yaml_reader.h"
 #include "engine/common/digest.h"
+#include "engine/core/task.h"
 
 namespace acd::app {
 namespace {
@@ -227,6 +228,10 @@ class Loader {
   void read_tenant(TenantDraft& tenant);
   void read_team(const TenantDraft& tenant, const EntityDraft& draft);
   void read_agent(const TenantDraft& tenant, const EntityDraft& draft);
+  // An agent's `capacity`: channel name -> tasks held at once (0..kMaxChannelCapacity);
+  // channels not named keep their default.
+  void read_capacity(const YAML::Node& node, const std::string& path,
+                     core::ChannelCapacity& capacity);
   void read_queue(const TenantDraft& tenant, const EntityDraft& draft);
   bool check_dtmf_key(const YAML::Node& key, const std::string& path);
   void read_breakout(const TenantDraft& tenant, const EntityDraft& queue, const YAML::Node& node,
@@ -939,9 +944,9 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
                        {"name", "break_policy"});
     }
     if (auto n = tenant.reader.get("agents")) {
-      declare_entities(
-          tenant, *n, tenant.reader.path_of("agents"), Kind::kAgent,
-          {"name", "extension", "team", "work_mode", "skills", "outbound_wrap_up", "sip"});
+      declare_entities(tenant, *n, tenant.reader.path_of("agents"), Kind::kAgent,
+                       {"name", "extension", "team", "work_mode", "skills", "outbound_wrap_up",
+                        "capacity", "sip"});
     }
     if (auto n = tenant.reader.get("queues")) {
       declare_entities(tenant, *n, tenant.reader.path_of("queues"), Kind::kQueue,
@@ -1162,6 +1167,8 @@ void Loader::read_agent(const TenantDraft& tenant, const EntityDraft& draft) {
   }
   map.read_enum("work_mode", agent.work_mode, kWorkModes, "work mode");
   map.read("outbound_wrap_up", agent.outbound_wrap_up);
+  if (auto capacity = map.get("capacity"))
+    read_capacity(*capacity, map.path_of("capacity"), agent.capacity);
   if (auto skills = map.get("skills")) {
     const std::string skills_path = map.path_of("skills");
     if (!skills->IsMap()) {
@@ -1189,6 +1196,51 @@ void Loader::read_agent(const TenantDraft& tenant, const EntityDraft& draft) {
   }
   if (auto sip = map.get("sip")) read_agent_sip(tenant, draft, *sip, config_.tenants.back());
   config_.domain.agents.push_back(std::move(agent));
+}
+
+void Loader::read_capacity(const YAML::Node& node, const std::string& path,
+                           core::ChannelCapacity& capacity) {
+  std::vector<std::string> channels;
+  for (std::size_t i = 0; i < core::kChannelCount; ++i)
+    channels.emplace_back(core::to_string(static_cast<core::Channel>(i)));
+  const std::string range = std::to_string(core::kMaxChannelCapacity);
+  if (!node.IsMap()) {
+    errors_.add(node.Mark(), path,
+                "expected a map of channel: tasks at once (0-" + range +
+                    ") such as {chat: 3, email: 2}, got " + describe(node));
+    return;
+  }
+  std::vector<std::pair<core::Channel, int>> given;  // each with its key's line (0-based)
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node key = it->first;  // a copy: `it->` yields a temporary proxy
+    if (!key.IsScalar()) {
+      errors_.add(key.Mark(), path, "expected a channel name as the key, got " + describe(key));
+      continue;
+    }
+    const std::string channel_path = key_path(path, key.Scalar());
+    const auto channel = core::parse_channel(key.Scalar());
+    if (!channel) {
+      std::string message = "unknown channel " + quoted(key.Scalar());
+      if (auto guess = closest_match(key.Scalar(), channels))
+        message += " (did you mean " + quoted(*guess) + "?)";
+      std::string known;
+      for (const auto& c : channels) known += (known.empty() ? "" : ", ") + c;
+      errors_.add(key.Mark(), channel_path, message + "; expected one of " + known);
+      continue;
+    }
+    bool duplicate = false;
+    for (const auto& [seen, line] : given) {
+      if (seen != *channel) continue;
+      errors_.add(key.Mark(), channel_path,
+                  "duplicate channel " + quoted(key.Scalar()) + " (first given at line " +
+                      std::to_string(line + 1) + ")");
+      duplicate = true;
+    }
+    if (duplicate) continue;
+    given.emplace_back(*channel, key.Mark().line);
+    auto tasks = read_int(it->second, channel_path, errors_, 0, core::kMaxChannelCapacity);
+    if (tasks) capacity[static_cast<std::size_t>(*channel)] = static_cast<int>(*tasks);
+  }
 }
 
 std::optional<core::ExitDestination> Loader::read_exit(const TenantDraft& tenant,

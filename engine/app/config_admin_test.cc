@@ -372,6 +372,56 @@ TEST_CASE("entities one by one: list, get, put, delete", "[app][admin][db]") {
   CHECK(w.exported("globex") == globex);
 }
 
+TEST_CASE("an agent's capacity through the API: put, get, apply, located errors",
+          "[app][admin][db]") {
+  World w;
+  // Put with a capacity: stored, and shown in the entity's YAML only where it differs.
+  auto zoe =
+      w.put(ConfigKind::kAgent, "name: zoe\nextension: \"12\"\ncapacity: {chat: 3, email: 2}\n");
+  INFO(zoe.error);
+  REQUIRE(zoe.ok());
+  CHECK(zoe.changes == std::vector<std::string>{"+ agent acme/zoe"});
+  CHECK_THAT(w.get(ConfigKind::kAgent, "zoe").yaml,
+             Catch::Contains("capacity: {chat: 3, email: 2}"));
+  CHECK_THAT(w.get(ConfigKind::kAgent, "ann").yaml, !Catch::Contains("capacity"));
+  auto ann = w.put(ConfigKind::kAgent,
+                   "name: ann\nextension: \"10\"\nskills: {billing: 5}\ncapacity: {sms: 0}\n");
+  REQUIRE(ann.ok());
+  CHECK(ann.changes ==
+        std::vector<std::string>{"~ agent acme/ann: capacity (1 of each channel) -> sms 0"});
+
+  // Errors name the field, located in the request's YAML.
+  auto channel = w.put(ConfigKind::kAgent, "name: zoe\nextension: \"12\"\ncapacity: {chta: 3}\n");
+  CHECK(channel.code == Code::kInvalid);
+  CHECK(channel.error ==
+        "line 3, column 12: capacity.chta: unknown channel \"chta\" (did you mean \"chat\"?); "
+        "expected one of chat, email, sms, web-form, callback");
+  auto range = w.put(ConfigKind::kAgent, "name: zoe\nextension: \"12\"\ncapacity: {chat: 33}\n");
+  CHECK(range.code == Code::kInvalid);
+  CHECK(range.error ==
+        "line 3, column 18: capacity.chat: value 33 is out of range; expected an integer from 0 "
+        "to 32");
+  auto shape = w.put(ConfigKind::kAgent, "name: zoe\nextension: \"12\"\ncapacity: 3\n");
+  CHECK(shape.code == Code::kInvalid);
+  CHECK_THAT(shape.error, Catch::StartsWith("line 3, column 11: capacity: expected a map of "
+                                            "channel: tasks at once (0-32)"));
+  CHECK_THAT(w.get(ConfigKind::kAgent, "zoe").yaml,
+             Catch::Contains("capacity: {chat: 3, email: 2}"));
+
+  // In a whole document the path names the agent by its place.
+  const std::string acme = w.exported();
+  CHECK_THAT(acme, Catch::Contains("capacity: {sms: 0}"));
+  auto refused = w.apply(replaced(acme, "capacity: {sms: 0}", "capacity: {sms: -1}"));
+  CHECK(refused.code == Code::kInvalid);
+  CHECK_THAT(refused.error, Catch::Contains(": tenants[0].agents[0].capacity.sms: value -1 is out "
+                                            "of range; expected an integer from 0 to 32"));
+  auto applied = w.apply(replaced(acme, "capacity: {sms: 0}", "capacity: {sms: 0, web-form: 4}"));
+  INFO(applied.error);
+  REQUIRE(applied.ok());
+  CHECK(applied.changes ==
+        std::vector<std::string>{"~ agent acme/ann: capacity sms 0 -> sms 0, web-form 4"});
+}
+
 TEST_CASE("no change to a user may lock the tenant's admins out of the API", "[app][admin][db]") {
   World w;
   const char* lockout = "this change would leave tenant acme with no admin user";

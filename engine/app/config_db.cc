@@ -13,6 +13,7 @@
 
 #include "engine/app/duration.h"
 #include "engine/app/logging.h"
+#include "engine/core/task.h"
 #include "engine/store/config_store.h"
 
 namespace acd::app {
@@ -68,6 +69,29 @@ ConfigValue optional_value(std::string column, const std::string& text) {
 ConfigValue ref_value(std::string column, std::string table, const std::string& name) {
   return {std::move(column), name.empty() ? std::nullopt : std::optional<std::string>(name),
           std::move(table)};
+}
+
+// An agent's capacity as stored (0011): a JSON object of the channels that differ from the
+// default, in the core's channel order ({"chat":3,"sms":0}; {} for the default).
+std::string capacity_json(const core::ChannelCapacity& capacity) {
+  std::string out;
+  for (std::size_t i = 0; i < core::kChannelCount; ++i) {
+    if (capacity[i] == core::kDefaultCapacity[i]) continue;
+    out += (out.empty() ? "" : ",") + json_string(core::to_string(static_cast<core::Channel>(i))) +
+           ":" + std::to_string(capacity[i]);
+  }
+  return "{" + out + "}";
+}
+
+// The same as the diff shows it: "chat 3, sms 0", or "(1 of each channel)" for the default.
+std::string capacity_text(const core::ChannelCapacity& capacity) {
+  std::vector<std::string> parts;
+  for (std::size_t i = 0; i < core::kChannelCount; ++i) {
+    if (capacity[i] == core::kDefaultCapacity[i]) continue;
+    parts.push_back(std::string(core::to_string(static_cast<core::Channel>(i))) + " " +
+                    std::to_string(capacity[i]));
+  }
+  return parts.empty() ? "(1 of each channel)" : join(parts);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -213,6 +237,7 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     field(e, "work_mode", mode, "work_mode", text(mode));
     field(e, "outbound_wrap_up", duration_text(a.outbound_wrap_up), "outbound_wrap_up_ms",
           text(std::to_string(ms_of(a.outbound_wrap_up))));
+    field(e, "capacity", capacity_text(a.capacity), "capacity", text(capacity_json(a.capacity)));
     const DigestCredentials* sip = nullptr;
     std::string contact;
     for (const auto& s : t.agent_sip) {
@@ -720,6 +745,24 @@ void emit_unless(YAML::Emitter& y, const char* key, const std::string& value,
   y << YAML::Key << key << YAML::Value << value;
 }
 
+// An agent's `capacity:` from its column (0011), only when it differs from the default, the
+// channels in the core's order (the column's CHECK admits only known channels with integer
+// values; a value of 1 written by hand is the default and left out).
+void emit_capacity(YAML::Emitter& y, const std::string& json) {
+  const YAML::Node stored = YAML::Load(json.empty() ? "{}" : json);
+  std::vector<std::pair<std::string, YAML::Node>> differing;
+  for (std::size_t i = 0; i < core::kChannelCount; ++i) {
+    const char* channel = core::to_string(static_cast<core::Channel>(i));
+    const YAML::Node tasks = stored[channel];
+    if (tasks && !(tasks.IsScalar() && tasks.Scalar() == std::to_string(core::kDefaultCapacity[i])))
+      differing.emplace_back(channel, tasks);
+  }
+  if (differing.empty()) return;
+  y << YAML::Key << "capacity" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  for (const auto& [channel, tasks] : differing) y << YAML::Key << channel << YAML::Value << tasks;
+  y << YAML::EndMap;
+}
+
 void emit_action_json(YAML::Emitter& y, const YAML::Node& node) {
   y << YAML::Flow << YAML::BeginMap;
   for (auto it = node.begin(); it != node.end(); ++it) {
@@ -800,6 +843,7 @@ std::string tables_to_yaml(const store::ConfigTables& tables) {
         if (col(*r, "outbound_wrap_up_ms") != "0")
           y << YAML::Key << "outbound_wrap_up" << YAML::Value
             << ms_text(col(*r, "outbound_wrap_up_ms"));
+        emit_capacity(y, col(*r, "capacity"));
         if (!is_null(*r, "sip_username") || !is_null(*r, "sip_contact")) {
           y << YAML::Key << "sip" << YAML::Value << YAML::Flow << YAML::BeginMap;
           if (!is_null(*r, "sip_username")) {

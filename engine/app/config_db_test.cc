@@ -563,5 +563,105 @@ TEST_CASE("config db: the schema checks the SIP settings", "[config_db][sip]") {
                              "\"sip:carrier.example.com:0\""));
 }
 
+TEST_CASE("config db: agents' capacity applies, diffs, exports and loads", "[config_db]") {
+  MigratedCluster db;
+  const std::string ann_before = "skills: {english: 7, french: 3},\n";
+  const std::string with_capacity = replaced(
+      kSmall, ann_before, ann_before + "         capacity: {chat: 3, email: 2, sms: 0},\n");
+  const DaemonConfig file = parse(with_capacity);
+  apply_file(db.dsn(), file);
+  const auto stored = [&](const char* agent) {
+    return query1(db.dsn(),
+                  std::string("SELECT capacity::text FROM agents WHERE name = '") + agent + "'");
+  };
+  // Only the channels that differ from the default are stored.
+  CHECK(stored("ann") == "{\"sms\": 0, \"chat\": 3, \"email\": 2}");
+  CHECK(stored("bob") == "{}");
+  CHECK(diff(db.dsn(), file).empty());
+  CHECK(apply_file(db.dsn(), file).rows_written == 0);
+
+  // Exported only where it differs, in the channels' order; the export loads back equal.
+  auto exported = export_config(db.dsn());
+  REQUIRE(exported.ok());
+  INFO(exported.value());
+  CHECK(exported->find("capacity: {chat: 3, email: 2, sms: 0}") != std::string::npos);
+  CHECK(exported->find("capacity:") == exported->rfind("capacity:"));  // bob has none
+  const DaemonConfig again = parse(exported.value());
+  CHECK(diff_configs(again, file, false).empty());
+  CHECK(diff(db.dsn(), again).empty());
+  NameRegistry registry;
+  auto loaded = load_config_from_database(db.dsn(), registry);
+  REQUIRE(loaded.ok());
+  const auto& agents = loaded->domain.agents;
+  auto capacity_of = [&](const std::string& name) {
+    auto it =
+        std::find_if(agents.begin(), agents.end(), [&](const auto& a) { return a.name == name; });
+    REQUIRE(it != agents.end());
+    return it->capacity;
+  };
+  CHECK(capacity_of("ann") == core::ChannelCapacity{3, 2, 0, 1, 1});
+  CHECK(capacity_of("bob") == core::kDefaultCapacity);
+
+  // A change shows in the diff and updates the agent's row in place.
+  std::string changed = replaced(with_capacity, "capacity: {chat: 3, email: 2, sms: 0}",
+                                 "capacity: {chat: 4, email: 2}");
+  changed = replaced(changed, "team: crew, skills: {english: 5}}",
+                     "team: crew, skills: {english: 5}, capacity: {web-form: 0, chat: 1}}");
+  const std::vector<std::string> expected = {
+      "~ agent t1/ann: capacity chat 3, email 2, sms 0 -> chat 4, email 2",
+      "~ agent t1/bob: capacity (1 of each channel) -> web-form 0",
+  };
+  CHECK(diff(db.dsn(), parse(changed)) == expected);
+  const ApplyReport report = apply_file(db.dsn(), parse(changed));
+  CHECK(report.diff == expected);
+  CHECK(report.rows_written == 2);
+  CHECK(stored("ann") == "{\"chat\": 4, \"email\": 2}");
+  CHECK(stored("bob") == "{\"web-form\": 0}");
+
+  // Back to the default: nothing stored, nothing exported.
+  apply_file(db.dsn(), parse(kSmall));
+  CHECK(stored("ann") == "{}");
+  CHECK(stored("bob") == "{}");
+  exported = export_config(db.dsn());
+  REQUIRE(exported.ok());
+  CHECK(exported->find("capacity") == std::string::npos);
+}
+
+TEST_CASE("config db: the schema checks agents' capacity", "[config_db]") {
+  MigratedCluster db;
+  apply_file(db.dsn(), parse(kSmall));
+  auto set = [&](const std::string& json) {
+    pqxx::connection c(db.dsn());
+    pqxx::work tx(c);
+    try {
+      tx.exec("UPDATE agents SET capacity = " + tx.quote(json) + " WHERE name = 'ann'");
+      tx.commit();
+    } catch (const pqxx::sql_error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  for (const char* bad : {R"({"voice": 1})", R"({"chat": 33})", R"({"chat": -1})",
+                          R"({"chat": 2.5})", R"({"chat": "3"})", R"({"chat": null})",
+                          R"({"chat": [3]})", R"([1])", R"(3)", R"({"Chat": 1})"}) {
+    INFO(bad);
+    CHECK_THAT(set(bad), Catch::Contains("agents_capacity_check"));
+  }
+  CHECK(set(R"({"chat": 32, "email": 0, "sms": 5, "web-form": 1, "callback": 10})").empty());
+  // A value of 1 written by hand is the default: not exported, loaded as 1.
+  CHECK(set(R"({"chat": 1, "sms": 0})").empty());
+  auto exported = export_config(db.dsn());
+  REQUIRE(exported.ok());
+  CHECK(exported->find("capacity: {sms: 0}") != std::string::npos);
+  NameRegistry registry;
+  auto loaded = load_config_from_database(db.dsn(), registry);
+  REQUIRE(loaded.ok());
+  for (const auto& a : loaded->domain.agents) {
+    INFO(a.name);
+    CHECK(a.capacity ==
+          (a.name == "ann" ? core::ChannelCapacity{1, 1, 0, 1, 1} : core::kDefaultCapacity));
+  }
+}
+
 }  // namespace
 }  // namespace acd::app

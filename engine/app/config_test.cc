@@ -96,6 +96,11 @@ TEST_CASE("config: the example file loads", "[config]") {
   REQUIRE(alice.skills.size() == 2);
   CHECK(alice.skills[0].level == 9);
   CHECK(agent_named(c, "oscar").work_mode == core::WorkMode::kManual);
+  // The demo agents take three chats and two e-mails at once, one of each other channel.
+  for (const auto& a : c.domain.agents) {
+    INFO(a.name);
+    CHECK(a.capacity == core::ChannelCapacity{3, 2, 1, 1, 1});
+  }
 
   const auto& team = c.domain.teams[0];
   CHECK(team.name == "front-line");
@@ -272,6 +277,59 @@ TEST_CASE("config: bad levels and tiers", "[config]") {
   CHECK(single_error(text) ==
         "test.yaml:7:27: tenants[0].agents[0].skills.english: expected an integer from 1 to 10, "
         "got \"high\"");
+}
+
+TEST_CASE("config: an agent's capacity per channel", "[config]") {
+  // kMinimal with `capacity_line` as line 8, in alice's mapping.
+  auto with_capacity = [](std::string_view capacity_line) {
+    std::string text(kMinimal);
+    const std::string after = "        skills: {english: 5}\n";
+    text.insert(text.find(after) + after.size(), std::string(capacity_line) + "\n");
+    return text;
+  };
+  NameRegistry registry;
+  CHECK(agent_named(loaded(kMinimal, registry), "alice").capacity == core::kDefaultCapacity);
+  CHECK(
+      agent_named(loaded(with_capacity("        capacity: {chat: 3, email: 2, sms: 0}"), registry),
+                  "alice")
+          .capacity == core::ChannelCapacity{3, 2, 0, 1, 1});
+  CHECK(agent_named(loaded(with_capacity("        capacity:\n          web-form: 32\n"
+                                         "          callback: 0"),
+                           registry),
+                    "alice")
+            .capacity == core::ChannelCapacity{1, 1, 1, 32, 0});
+  CHECK(agent_named(loaded(with_capacity("        capacity: {}"), registry), "alice").capacity ==
+        core::kDefaultCapacity);
+
+  CHECK(single_error(with_capacity("        capacity: {chta: 3}")) ==
+        "test.yaml:8:20: tenants[0].agents[0].capacity.chta: unknown channel \"chta\" (did you "
+        "mean \"chat\"?); expected one of chat, email, sms, web-form, callback");
+  CHECK(single_error(with_capacity("        capacity: {voice: 1}")) ==
+        "test.yaml:8:20: tenants[0].agents[0].capacity.voice: unknown channel \"voice\"; expected "
+        "one of chat, email, sms, web-form, callback");
+  CHECK(single_error(with_capacity("        capacity: {chat: 33}")) ==
+        "test.yaml:8:26: tenants[0].agents[0].capacity.chat: value 33 is out of range; expected "
+        "an integer from 0 to 32");
+  CHECK(single_error(with_capacity("        capacity: {sms: -1}")) ==
+        "test.yaml:8:25: tenants[0].agents[0].capacity.sms: value -1 is out of range; expected "
+        "an integer from 0 to 32");
+  CHECK(single_error(with_capacity("        capacity: {email: many}")) ==
+        "test.yaml:8:27: tenants[0].agents[0].capacity.email: expected an integer from 0 to 32, "
+        "got \"many\"");
+  CHECK(single_error(with_capacity("        capacity: {email: 2.5}")) ==
+        "test.yaml:8:27: tenants[0].agents[0].capacity.email: expected an integer from 0 to 32, "
+        "got \"2.5\"");
+  CHECK(single_error(with_capacity("        capacity: 3")) ==
+        "test.yaml:8:19: tenants[0].agents[0].capacity: expected a map of channel: tasks at once "
+        "(0-32) such as {chat: 3, email: 2}, got \"3\"");
+  CHECK(single_error(with_capacity("        capacity: [chat]")) ==
+        "test.yaml:8:19: tenants[0].agents[0].capacity: expected a map of channel: tasks at once "
+        "(0-32) such as {chat: 3, email: 2}, got a list");
+  CHECK(single_error(with_capacity("        capacity: {chat: 3, chat: 2}")) ==
+        "test.yaml:8:29: tenants[0].agents[0].capacity.chat: duplicate channel \"chat\" (first "
+        "given at line 8)");
+  // Every bad channel is reported, not only the first.
+  CHECK(errors_of(with_capacity("        capacity: {chat: 99, mail: 1, sms: x}")).size() == 3);
 }
 
 TEST_CASE("config: unknown strategy lists the known ones", "[config]") {

@@ -139,11 +139,31 @@ constexpr QueueFamily kQueueFamilies[] = {
      [](const core::QueueSnapshot& q) -> Number { return std::int64_t{q.overflow_tier}; }},
     {"acd_queue_members_logged_in", "gauge", "Members of the queue who are logged in.",
      [](const core::QueueSnapshot& q) -> Number { return std::int64_t{q.members_logged_in}; }},
-    {"acd_queue_members_ready", "gauge", "Members of the queue who are ready for a call.",
+    {"acd_queue_members_ready", "gauge",
+     "Members of the queue who are ready for a call (Ready with no task in hand).",
      [](const core::QueueSnapshot& q) -> Number { return std::int64_t{q.members_ready}; }},
     {"acd_queue_members_busy", "gauge",
-     "Members of the queue who are reserved, ringing, talking, holding or in wrap-up.",
+     "Members of the queue who are reserved, ringing, talking, holding, in wrap-up, or Ready "
+     "with tasks in hand.",
      [](const core::QueueSnapshot& q) -> Number { return std::int64_t{q.members_busy}; }},
+    {"acd_queue_tasks_waiting", "gauge", "Non-voice tasks waiting in the queue.",
+     [](const core::QueueSnapshot& q) -> Number { return std::int64_t{q.tasks_waiting}; }},
+    {"acd_queue_tasks_offered", "gauge",
+     "Tasks of the queue offered to an agent, not yet accepted.",
+     [](const core::QueueSnapshot& q) -> Number { return std::int64_t{q.tasks_offered}; }},
+    {"acd_queue_tasks_accepted", "gauge", "Tasks of the queue an agent works on.",
+     [](const core::QueueSnapshot& q) -> Number { return std::int64_t{q.tasks_accepted}; }},
+    {"acd_queue_longest_task_wait_seconds", "gauge",
+     "How long the longest-waiting task has waited.",
+     [](const core::QueueSnapshot& q) -> Number { return seconds(q.longest_task_wait); }},
+    {"acd_queue_tasks_entered_total", "counter",
+     "Tasks that entered the queue (created, transferred or returned there).",
+     [](const core::QueueSnapshot& q) -> Number { return q.counters.tasks_entered; }},
+    {"acd_queue_tasks_completed_total", "counter", "Tasks of the queue completed by an agent.",
+     [](const core::QueueSnapshot& q) -> Number { return q.counters.tasks_completed; }},
+    {"acd_queue_tasks_abandoned_total", "counter",
+     "Tasks of the queue cancelled before an agent accepted them.",
+     [](const core::QueueSnapshot& q) -> Number { return q.counters.tasks_abandoned; }},
     {"acd_queue_entered_total", "counter", "Calls that entered the queue.",
      [](const core::QueueSnapshot& q) -> Number { return q.counters.entered; }},
     {"acd_queue_answered_total", "counter", "Calls of the queue answered by an agent.",
@@ -195,8 +215,11 @@ constexpr AgentFamily kAgentCounterFamilies[] = {
      [](const core::AgentCounters& c) -> Number { return c.outbound; }},
     {"acd_agent_offered_total", "Calls offered to the agent.",
      [](const core::AgentCounters& c) -> Number { return c.offered; }},
-    {"acd_agent_rona_total", "Offers the agent let ring without answering (ring-no-answer).",
+    {"acd_agent_rona_total",
+     "Call and task offers the agent let time out without answering (ring-no-answer).",
      [](const core::AgentCounters& c) -> Number { return c.rona; }},
+    {"acd_agent_tasks_completed_total", "Non-voice tasks the agent completed.",
+     [](const core::AgentCounters& c) -> Number { return c.tasks_completed; }},
     {"acd_agent_talk_seconds_total", "Time the agent spent talking.",
      [](const core::AgentCounters& c) -> Number { return seconds(c.talk); }},
     {"acd_agent_hold_seconds_total", "Time the agent had a call on hold.",
@@ -252,6 +275,9 @@ class Renderer {
     out_.family("acd_calls_in_system", "gauge",
                 "Calls the routing core holds: waiting, offered, with an agent.");
     out_.sample("acd_calls_in_system", {}, std::int64_t{s.calls_in_system});
+    out_.family("acd_tasks_in_system", "gauge",
+                "Non-voice tasks the routing core holds: waiting, offered, accepted.");
+    out_.sample("acd_tasks_in_system", {}, std::int64_t{s.tasks_in_system});
   }
 
   void queues(const core::CoreSnapshot& s) {
@@ -306,6 +332,16 @@ class Renderer {
                     {{"tenant", t}, {"agent", a.name}, {"state", core::to_string(state)}},
                     std::int64_t{a.state == state ? 1 : 0});
     }
+
+    static constexpr const char* kTasks = "acd_agent_tasks";
+    out_.family(kTasks, "gauge", "Tasks the agent holds (offered or accepted), by channel.");
+    for (const auto& a : s.agents)
+      for (std::size_t c = 0; c < core::kChannelCount; ++c)
+        out_.sample(kTasks,
+                    {{"tenant", tenant(a.tenant)},
+                     {"agent", a.name},
+                     {"channel", core::to_string(static_cast<core::Channel>(c))}},
+                    std::int64_t{a.tasks[c]});
 
     for (const AgentFamily& f : kAgentCounterFamilies) {
       out_.family(f.name, "counter", f.help);

@@ -200,6 +200,13 @@ core::CoreSnapshot sample_snapshot() {
   sales.counters.total_talk = 900s;
   sales.counters.total_hold = 45s;
   sales.counters.total_wrap_up = 90s;
+  sales.tasks_waiting = 2;
+  sales.tasks_offered = 1;
+  sales.tasks_accepted = 4;
+  sales.longest_task_wait = 90s;
+  sales.counters.tasks_entered = 11;
+  sales.counters.tasks_completed = 5;
+  sales.counters.tasks_abandoned = 1;
   s.queues.push_back(sales);
 
   core::QueueSnapshot odd;  // a name that needs escaping
@@ -219,6 +226,8 @@ core::CoreSnapshot sample_snapshot() {
   alice.counters.talk = 600s;
   alice.counters.ready = 1500ms;
   alice.counters.not_ready_by_reason = {{core::ReasonId(1), 60s}};
+  alice.counters.tasks_completed = 3;
+  alice.tasks = {2, 1, 0, 0, 0};
   s.agents.push_back(alice);
 
   core::AgentSnapshot bob;
@@ -260,6 +269,7 @@ TEST_CASE("metrics: queue, agent and build figures in the exposition format", "[
   CHECK(has_line(text, "acd_build_info{version=\"1.2.3\"} 1"));
   CHECK(has_line(text, "process_start_time_seconds 1700000000.5"));
   CHECK(has_line(text, "acd_calls_in_system 4"));
+  CHECK(has_line(text, "acd_tasks_in_system 0"));
 
   CHECK(has_line(text, "# TYPE acd_queue_waiting gauge"));
   CHECK(has_line(text, "acd_queue_waiting{tenant=\"acme\",queue=\"sales\"} 3"));
@@ -270,6 +280,13 @@ TEST_CASE("metrics: queue, agent and build figures in the exposition format", "[
   CHECK(has_line(text, "acd_queue_members_logged_in{tenant=\"acme\",queue=\"sales\"} 5"));
   CHECK(has_line(text, "acd_queue_members_ready{tenant=\"acme\",queue=\"sales\"} 1"));
   CHECK(has_line(text, "acd_queue_members_busy{tenant=\"acme\",queue=\"sales\"} 3"));
+  CHECK(has_line(text, "acd_queue_tasks_waiting{tenant=\"acme\",queue=\"sales\"} 2"));
+  CHECK(has_line(text, "acd_queue_tasks_offered{tenant=\"acme\",queue=\"sales\"} 1"));
+  CHECK(has_line(text, "acd_queue_tasks_accepted{tenant=\"acme\",queue=\"sales\"} 4"));
+  CHECK(has_line(text, "acd_queue_longest_task_wait_seconds{tenant=\"acme\",queue=\"sales\"} 90"));
+  CHECK(has_line(text, "acd_queue_tasks_entered_total{tenant=\"acme\",queue=\"sales\"} 11"));
+  CHECK(has_line(text, "acd_queue_tasks_completed_total{tenant=\"acme\",queue=\"sales\"} 5"));
+  CHECK(has_line(text, "acd_queue_tasks_abandoned_total{tenant=\"acme\",queue=\"sales\"} 1"));
   CHECK(has_line(text, "# TYPE acd_queue_entered_total counter"));
   CHECK(has_line(text, "acd_queue_entered_total{tenant=\"acme\",queue=\"sales\"} 20"));
   CHECK(has_line(text, "acd_queue_answered_total{tenant=\"acme\",queue=\"sales\"} 10"));
@@ -299,6 +316,10 @@ TEST_CASE("metrics: queue, agent and build figures in the exposition format", "[
   CHECK(has_line(text, "acd_agent_handled_total{tenant=\"acme\",agent=\"alice\"} 6"));
   CHECK(has_line(text, "acd_agent_offered_total{tenant=\"acme\",agent=\"alice\"} 8"));
   CHECK(has_line(text, "acd_agent_rona_total{tenant=\"acme\",agent=\"alice\"} 1"));
+  CHECK(has_line(text, "acd_agent_tasks_completed_total{tenant=\"acme\",agent=\"alice\"} 3"));
+  CHECK(has_line(text, "acd_agent_tasks{tenant=\"acme\",agent=\"alice\",channel=\"chat\"} 2"));
+  CHECK(has_line(text, "acd_agent_tasks{tenant=\"acme\",agent=\"alice\",channel=\"email\"} 1"));
+  CHECK(has_line(text, "acd_agent_tasks{tenant=\"acme\",agent=\"alice\",channel=\"web-form\"} 0"));
   CHECK(has_line(text, "acd_agent_talk_seconds_total{tenant=\"acme\",agent=\"alice\"} 600"));
   CHECK(has_line(text, "acd_agent_ready_seconds_total{tenant=\"acme\",agent=\"alice\"} 1.5"));
   CHECK(has_line(text,

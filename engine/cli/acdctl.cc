@@ -8,6 +8,15 @@
 // for people by default; --json prints each answer (and each streamed message) as one
 // JSON line.
 // `acdctl top` is a live wallboard fed by the supervisor watch streams.
+// `acdctl task` creates, lists, shows, accepts, declines, completes, transfers and cancels
+// non-voice tasks (TaskService: chats, e-mails, SMS, web forms, callback requests):
+//   task create --channel chat --queue Q [--subject S] [--customer C] [--priority N]
+//               [--vip N] [--attr k=v]...          (supervisor, admin)
+//   task list [--queue Q] [--phase waiting|offered|accepted] [--limit N]
+//   task show ID
+//   task accept ID | decline ID | complete ID [--as A]   (your own; A's as a supervisor)
+//   task transfer ID --queue Q [--agent B] [--as A]   (B: the agent it waits for first)
+//   task cancel ID                                    (supervisor, admin)
 // `acdctl config` exports, diffs, applies and reloads the tenant's configuration, and
 // lists, gets, puts and deletes its entities (AdminService, admin role).
 // Exit status: 0 done; 1 the server refused or failed (its code and message on stderr);
@@ -36,6 +45,7 @@
 #include "acd/v1/agent_service.grpc.pb.h"
 #include "acd/v1/report_service.grpc.pb.h"
 #include "acd/v1/supervisor_service.grpc.pb.h"
+#include "acd/v1/task_service.grpc.pb.h"
 #include "engine/cli/format.h"
 
 namespace acd::cli {
@@ -141,6 +151,7 @@ class Client {
     supervisor_ = v1::SupervisorService::NewStub(channel_);
     reports_ = v1::ReportService::NewStub(channel_);
     admin_ = v1::AdminService::NewStub(channel_);
+    tasks_ = v1::TaskService::NewStub(channel_);
   }
 
   // A context with the token and, for unary calls, the deadline.
@@ -180,6 +191,7 @@ class Client {
   v1::SupervisorService::Stub& supervisor() { return *supervisor_; }
   v1::ReportService::Stub& reports() { return *reports_; }
   v1::AdminService::Stub& admin() { return *admin_; }
+  v1::TaskService::Stub& tasks() { return *tasks_; }
   [[nodiscard]] const Options& options() const { return options_; }
 
  private:
@@ -189,6 +201,7 @@ class Client {
   std::unique_ptr<v1::SupervisorService::Stub> supervisor_;
   std::unique_ptr<v1::ReportService::Stub> reports_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
+  std::unique_ptr<v1::TaskService::Stub> tasks_;
 };
 
 void print_status(const Client& client, const v1::AgentStatus& status) {
@@ -481,6 +494,145 @@ struct Party {
     return r;
   }
 };
+
+// ---- acdctl task ----
+
+// What the task subcommands read from their arguments.
+struct TaskArgs {
+  std::int64_t id = 0;
+  std::string channel;
+  std::string queue;
+  std::string subject;
+  std::string customer;
+  int priority = 0;
+  int vip = 0;
+  std::vector<std::string> attributes;  // "key=value"
+  std::string phase;
+  int limit = 0;
+  std::string agent;     // acting for this agent (supervisor)
+  std::string to_agent;  // a transfer's preferred agent
+};
+
+void print_task(const Client& client, const v1::Task& task) {
+  std::cout << (client.options().json ? json_of(task) : task_line(task)) << std::endl;
+}
+
+// Adds the task subcommands to `app`; `on` sets the action of a subcommand.
+void add_task_commands(CLI::App& app, TaskArgs& args,
+                       const std::function<void(CLI::App*, std::function<void(Client&)>)>& on) {
+  auto* task = app.add_subcommand("task",
+                                  "non-voice tasks: chats, e-mails, SMS, web forms, "
+                                  "callback requests")
+                   ->require_subcommand(1);
+  auto id_argument = [&args](CLI::App* command) {
+    command->add_option("id", args.id, "the task's id")->required()->check(CLI::PositiveNumber);
+    return command;
+  };
+  auto agent_option = [&args](CLI::App* command) {
+    command->add_option("--as", args.agent,
+                        "act for this agent (supervisor, admin); default: your own agent");
+    return command;
+  };
+
+  auto* create = task->add_subcommand("create", "create a task in a queue (supervisor, admin)");
+  create->add_option("--channel", args.channel, "chat, email, sms, web-form or callback")
+      ->required()
+      ->check(CLI::IsMember({"chat", "email", "sms", "web-form", "callback"}));
+  create->add_option("--queue", args.queue, "the queue it waits in")->required();
+  create->add_option("--subject", args.subject, "what the agent sees first");
+  create->add_option("--customer", args.customer,
+                     "the customer's address (number, e-mail, handle); looked up for the screen "
+                     "pop");
+  create->add_option("--priority", args.priority, "higher is served first");
+  create->add_option("--vip", args.vip, "VIP level 0..10");
+  create->add_option("--attr", args.attributes, "an attribute key=value (repeatable)")
+      ->check([](const std::string& text) -> std::string {
+        const auto eq = text.find('=');
+        if (eq == std::string::npos || eq == 0) return "expected key=value, got \"" + text + "\"";
+        return {};
+      });
+  on(create, [&args](Client& c) {
+    v1::CreateTaskRequest r;
+    r.set_channel(*channel_from_word(args.channel));
+    r.set_queue(args.queue);
+    r.set_subject(args.subject);
+    r.set_customer(args.customer);
+    r.set_priority(args.priority);
+    r.set_vip_level(args.vip);
+    for (const auto& a : args.attributes) {
+      const auto eq = a.find('=');
+      (*r.mutable_attributes())[a.substr(0, eq)] = a.substr(eq + 1);
+    }
+    print_task(c, c.call(c.tasks(), &v1::TaskService::Stub::CreateTask, r, "task create"));
+  });
+
+  auto* list = task->add_subcommand("list", "the tasks you may see, oldest first");
+  list->add_option("--queue", args.queue, "only this queue's");
+  list->add_option("--phase", args.phase, "only the waiting, offered or accepted ones")
+      ->check(CLI::IsMember({"waiting", "offered", "accepted"}));
+  list->add_option("--limit", args.limit, "at most this many (default 1000)")
+      ->check(CLI::Range(1, 10000));
+  on(list, [&args](Client& c) {
+    v1::ListTasksRequest r;
+    r.set_queue(args.queue);
+    if (!args.phase.empty()) r.set_phase(*phase_from_word(args.phase));
+    r.set_limit(args.limit);
+    const auto listed = c.call(c.tasks(), &v1::TaskService::Stub::ListTasks, r, "task list");
+    if (c.options().json)
+      std::cout << json_of(listed) << std::endl;
+    else
+      std::cout << task_table(listed, std::chrono::system_clock::now()) << std::flush;
+  });
+
+  on(id_argument(task->add_subcommand("show", "one task")), [&args](Client& c) {
+    v1::GetTaskRequest r;
+    r.set_task_id(args.id);
+    const auto got = c.call(c.tasks(), &v1::TaskService::Stub::GetTask, r, "task show");
+    if (c.options().json)
+      std::cout << json_of(got) << std::endl;
+    else
+      std::cout << task_details(got, std::chrono::system_clock::now()) << std::flush;
+  });
+
+  // accept, decline, complete: the same request shape.
+  auto agent_command = [&](const char* name, const char* help, auto rpc, auto request) {
+    using Request = decltype(request);
+    on(agent_option(id_argument(task->add_subcommand(name, help))),
+       [&args, rpc, name = std::string("task ") + name](Client& c) {
+         Request r;
+         r.set_task_id(args.id);
+         r.set_agent(args.agent);
+         print_task(c, c.call(c.tasks(), rpc, r, name));
+       });
+  };
+  agent_command("accept", "take a task offered to you", &v1::TaskService::Stub::AcceptTask,
+                v1::AcceptTaskRequest{});
+  agent_command("decline", "turn down a task offered to you (it goes to another agent)",
+                &v1::TaskService::Stub::DeclineTask, v1::DeclineTaskRequest{});
+  agent_command("complete", "finish a task you accepted", &v1::TaskService::Stub::CompleteTask,
+                v1::CompleteTaskRequest{});
+
+  auto* transfer = agent_option(id_argument(
+      task->add_subcommand("transfer", "hand a task you accepted to a queue (and an agent)")));
+  transfer->add_option("--queue", args.queue, "the queue it waits in next")->required();
+  transfer->add_option("--agent", args.to_agent,
+                       "the agent it waits for first (for the queue's sticky wait)");
+  on(transfer, [&args](Client& c) {
+    v1::TransferTaskRequest r;
+    r.set_task_id(args.id);
+    r.set_queue(args.queue);
+    r.set_preferred_agent(args.to_agent);
+    r.set_agent(args.agent);
+    print_task(c, c.call(c.tasks(), &v1::TaskService::Stub::TransferTask, r, "task transfer"));
+  });
+
+  on(id_argument(task->add_subcommand("cancel", "end a task wherever it is (supervisor, admin)")),
+     [&args](Client& c) {
+       v1::CancelTaskRequest r;
+       r.set_task_id(args.id);
+       print_task(c, c.call(c.tasks(), &v1::TaskService::Stub::CancelTask, r, "task cancel"));
+     });
+}
 
 // ---- Commands ----
 
@@ -1129,6 +1281,9 @@ int run(int argc, char** argv) {
         [](const v1::ChatMessage& m) { std::cout << message_line(m) << std::endl; },
         "messages watch");
   });
+
+  TaskArgs task_args;
+  add_task_commands(app, task_args, on);
 
   int frames = 0;
   auto* top = app.add_subcommand("top", "live wallboard of queues and agents (q quits)");

@@ -27,6 +27,10 @@ std::string percent(double fraction) {
   return text;
 }
 
+std::string or_dash(const std::string& s) {
+  return s.empty() ? "-" : s;
+}
+
 // Left-aligned columns, two spaces apart, each as wide as its widest cell.
 std::string columns(const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> widths;
@@ -56,6 +60,13 @@ std::chrono::seconds aged(const google::protobuf::Duration& d,
   return value;
 }
 
+// Tasks waiting/offered/accepted in a queue; "-" when it has none.
+std::string queue_tasks_cell(const v1::QueueStatus& q) {
+  if (q.tasks_waiting() == 0 && q.tasks_offered() == 0 && q.tasks_accepted() == 0) return "-";
+  return std::to_string(q.tasks_waiting()) + "/" + std::to_string(q.tasks_offered()) + "/" +
+         std::to_string(q.tasks_accepted());
+}
+
 std::vector<std::string> queue_row(const v1::QueueStatus& q, WallTime now) {
   return {q.queue(),
           std::to_string(q.waiting()),
@@ -67,21 +78,26 @@ std::vector<std::string> queue_row(const v1::QueueStatus& q, WallTime now) {
           std::to_string(q.answered()),
           std::to_string(q.abandoned()),
           percent(q.service_level()),
-          clock_text(to_seconds(q.asa()))};
+          clock_text(to_seconds(q.asa())),
+          queue_tasks_cell(q)};
 }
 
 const std::vector<std::string> kQueueHeader{"QUEUE",     "WAITING", "LONGEST", "RINGING",
                                             "READY",     "BUSY",    "IN",      "ANSWERED",
-                                            "ABANDONED", "SL",      "ASA"};
-const std::vector<std::string> kAgentHeader{"AGENT", "STATE", "REASON", "FOR", "CALL"};
+                                            "ABANDONED", "SL",      "ASA",     "TASKS W/O/A"};
+const std::vector<std::string> kAgentHeader{"AGENT", "STATE", "REASON", "FOR", "CALL", "TASKS"};
 
 std::vector<std::string> agent_row(const v1::AgentStatus& a, WallTime now) {
   const auto in_state =
       a.since().seconds() == 0
           ? std::string("-")
           : clock_text(std::chrono::duration_cast<std::chrono::seconds>(now - to_wall(a.since())));
-  return {a.agent(), state_name(a.state()), a.reason().empty() ? "-" : a.reason(), in_state,
-          a.call_id() == 0 ? "-" : std::to_string(a.call_id())};
+  return {a.agent(),
+          state_name(a.state()),
+          a.reason().empty() ? "-" : a.reason(),
+          in_state,
+          a.call_id() == 0 ? "-" : std::to_string(a.call_id()),
+          load_text(a.tasks())};
 }
 
 }  // namespace
@@ -124,7 +140,23 @@ std::string agent_line(const v1::AgentStatus& status) {
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     line += "  by " + cause;
   }
+  if (const std::string tasks = load_text(status.tasks()); tasks != "-") line += "  tasks " + tasks;
   return line;
+}
+
+std::string load_text(const v1::ChannelLoad& load) {
+  std::string text;
+  auto add = [&text](const char* channel, int count) {
+    if (count == 0) return;
+    if (!text.empty()) text += ", ";
+    text += std::string(channel) + " " + std::to_string(count);
+  };
+  add("chat", load.chat());
+  add("email", load.email());
+  add("sms", load.sms());
+  add("web-form", load.web_form());
+  add("callback", load.callback());
+  return text.empty() ? "-" : text;
 }
 
 std::string message_line(const v1::ChatMessage& m) {
@@ -162,7 +194,10 @@ std::string event_line(const v1::AgentEvent& e) {
   }
   if (e.has_screen_pop()) {
     const v1::ScreenPop& pop = e.screen_pop();
-    std::string line = at + "customer  call " + std::to_string(pop.call_id()) + ": ";
+    std::string line = at + "customer  " +
+                       (pop.task_id() != 0 ? "task " + std::to_string(pop.task_id())
+                                           : "call " + std::to_string(pop.call_id())) +
+                       ": ";
     if (!pop.error().empty()) return line + "lookup failed: " + pop.error();
     line += pop.has_customer() ? pop.customer().name() : std::string("not on record");
     if (pop.previous_contacts_size() > 0)
@@ -179,6 +214,45 @@ std::string event_line(const v1::AgentEvent& e) {
     return at + "ended     call " + std::to_string(e.call_ended().call_id()) + ": " +
            e.call_ended().outcome() + " (" + e.call_ended().end_reason() + "), talk " +
            clock_text(to_seconds(e.call_ended().talk()));
+  if (e.has_task_offer()) {
+    const v1::TaskOffer& o = e.task_offer();
+    std::string line = at + "offer     task " + std::to_string(o.task_id()) + " " +
+                       channel_word(o.channel()) + " in " + o.queue();
+    if (!o.customer().empty()) line += " from " + o.customer();
+    line += ", waited " + clock_text(to_seconds(o.waited())) + ", accept within " +
+            clock_text(to_seconds(o.timeout()));
+    if (o.vip_level() > 0) line += ", VIP " + std::to_string(o.vip_level());
+    std::map<std::string, std::string> attributes(o.attributes().begin(), o.attributes().end());
+    for (const auto& [key, value] : attributes) line += ", " + key + "=" + value;
+    if (!o.subject().empty()) line += ": " + o.subject();
+    const v1::ScreenPop& pop = o.screen_pop();
+    if (pop.has_customer())
+      line += "; customer " + pop.customer().name() +
+              (pop.customer().account().empty() ? "" : " [" + pop.customer().account() + "]");
+    return line;
+  }
+  if (e.has_task_offer_ended())
+    return at + "offer end task " + std::to_string(e.task_offer_ended().task_id()) + ": " +
+           e.task_offer_ended().reason();
+  if (e.has_task_accepted())
+    return at + "accepted  task " + std::to_string(e.task_accepted().task_id()) + " " +
+           channel_word(e.task_accepted().channel()) + " in " + e.task_accepted().queue() +
+           " after " + clock_text(to_seconds(e.task_accepted().waited()));
+  if (e.has_task_transferred()) {
+    const v1::TaskTransferred& t = e.task_transferred();
+    std::string line = at + "moved     task " + std::to_string(t.task_id()) + " to " + t.to_queue();
+    if (!t.to_agent().empty()) line += " for " + t.to_agent();
+    return line + " (by " + t.cause() + "), handled " + clock_text(to_seconds(t.handled()));
+  }
+  if (e.has_task_ended()) {
+    const v1::TaskEnded& t = e.task_ended();
+    std::string state = v1::TaskFinalState_Name(t.state());
+    state.erase(0, std::string("TASK_FINAL_STATE_").size());
+    std::transform(state.begin(), state.end(), state.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return at + "ended     task " + std::to_string(t.task_id()) + " " + channel_word(t.channel()) +
+           ": " + state + ", handled " + clock_text(to_seconds(t.handled()));
+  }
   return at + "event";
 }
 
@@ -234,6 +308,111 @@ std::string Wallboard::render(WallTime now, int width, int height, const std::st
   return out;
 }
 
+// ---- Non-voice tasks ----
+
+namespace {
+
+// The enum value's name without `prefix`, lower case, '_' as '-': "web-form".
+std::string enum_word(const std::string& name, std::string_view prefix) {
+  if (name.rfind(prefix, 0) != 0) return "-";
+  std::string word = name.substr(prefix.size());
+  for (char& c : word) c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  return word;
+}
+
+std::string final_word(v1::TaskFinalState state) {
+  if (state == v1::TASK_FINAL_STATE_UNSPECIFIED) return "-";
+  return enum_word(v1::TaskFinalState_Name(state), "TASK_FINAL_STATE_");
+}
+
+std::string waited_text(const v1::Task& task, WallTime now) {
+  if (task.enqueued().seconds() == 0) return "-";
+  return clock_text(
+      std::chrono::duration_cast<std::chrono::seconds>(now - to_wall(task.enqueued())));
+}
+
+}  // namespace
+
+std::string channel_word(v1::Channel channel) {
+  if (channel == v1::CHANNEL_UNSPECIFIED) return "-";
+  return enum_word(v1::Channel_Name(channel), "CHANNEL_");
+}
+
+std::optional<v1::Channel> channel_from_word(std::string_view word) {
+  for (int value = v1::Channel_MIN + 1; value <= v1::Channel_MAX; ++value) {
+    if (!v1::Channel_IsValid(value)) continue;
+    const auto channel = static_cast<v1::Channel>(value);
+    if (channel_word(channel) == word) return channel;
+  }
+  return std::nullopt;
+}
+
+std::string phase_word(v1::TaskPhase phase) {
+  if (phase == v1::TASK_PHASE_UNSPECIFIED) return "-";
+  return enum_word(v1::TaskPhase_Name(phase), "TASK_PHASE_");
+}
+
+std::optional<v1::TaskPhase> phase_from_word(std::string_view word) {
+  for (auto phase : {v1::TASK_PHASE_WAITING, v1::TASK_PHASE_OFFERED, v1::TASK_PHASE_ACCEPTED})
+    if (phase_word(phase) == word) return phase;
+  return std::nullopt;
+}
+
+std::string task_line(const v1::Task& task) {
+  std::string line = "task " + std::to_string(task.id()) + "  " + channel_word(task.channel()) +
+                     "  " + phase_word(task.phase());
+  if (task.phase() == v1::TASK_PHASE_ENDED) line += " (" + final_word(task.final_state()) + ")";
+  if (!task.agent().empty())
+    line += (task.phase() == v1::TASK_PHASE_OFFERED ? " to " : " by ") + task.agent();
+  if (task.phase() == v1::TASK_PHASE_WAITING && task.position() > 0)
+    line += " #" + std::to_string(task.position());
+  line += "  in " + task.queue();
+  if (!task.customer().empty()) line += "  from " + task.customer();
+  if (!task.subject().empty()) line += ": " + task.subject();
+  return line;
+}
+
+std::string task_details(const v1::Task& task, WallTime now) {
+  std::vector<std::vector<std::string>> rows{
+      {"task:", std::to_string(task.id())},
+      {"channel:", channel_word(task.channel())},
+      {"phase:", phase_word(task.phase())},
+  };
+  if (task.phase() == v1::TASK_PHASE_ENDED)
+    rows.push_back({"ended:", final_word(task.final_state())});
+  rows.push_back({"queue:", task.queue()});
+  if (task.position() > 0) rows.push_back({"position:", std::to_string(task.position())});
+  rows.push_back({"agent:", or_dash(task.agent())});
+  if (!task.preferred_agent().empty()) rows.push_back({"preferred:", task.preferred_agent()});
+  rows.push_back({"subject:", or_dash(task.subject())});
+  rows.push_back({"customer:", or_dash(task.customer())});
+  rows.push_back({"priority:", std::to_string(task.priority())});
+  rows.push_back({"vip level:", std::to_string(task.vip_level())});
+  if (task.created().seconds() != 0)
+    rows.push_back({"created:", date_time_text(to_wall(task.created()))});
+  if (task.phase() != v1::TASK_PHASE_ENDED) rows.push_back({"waited:", waited_text(task, now)});
+  if (task.accepted().seconds() != 0)
+    rows.push_back({"accepted:", date_time_text(to_wall(task.accepted()))});
+  const std::map<std::string, std::string> attributes(task.attributes().begin(),
+                                                      task.attributes().end());
+  for (const auto& [key, value] : attributes) rows.push_back({"  " + key + ":", value});
+  return columns(rows);
+}
+
+std::string task_table(const v1::ListTasksResponse& tasks, WallTime now) {
+  std::vector<std::vector<std::string>> rows{
+      {"TASK", "CHANNEL", "PHASE", "QUEUE", "AGENT", "WAITED", "CUSTOMER", "SUBJECT"}};
+  for (const auto& t : tasks.tasks())
+    rows.push_back({std::to_string(t.id()), channel_word(t.channel()), phase_word(t.phase()),
+                    t.queue(), or_dash(t.agent()), waited_text(t, now), or_dash(t.customer()),
+                    or_dash(t.subject())});
+  std::string out = columns(rows);
+  if (tasks.matched() > tasks.tasks_size())
+    out += "(" + std::to_string(tasks.tasks_size()) + " of " + std::to_string(tasks.matched()) +
+           " tasks shown)\n";
+  return out;
+}
+
 // ---- Reports and call records ----
 
 namespace {
@@ -265,10 +444,6 @@ std::string direction_word(v1::CallDirection d) {
     case v1::CALL_DIRECTION_INTERNAL: return "internal";
     default: return "-";
   }
-}
-
-std::string or_dash(const std::string& s) {
-  return s.empty() ? "-" : s;
 }
 
 // Reads `count` digits at `at` of `text` into `out`.

@@ -14,6 +14,7 @@
 #include "acd/v1/agent_service.pb.h"
 #include "acd/v1/report_service.pb.h"
 #include "acd/v1/supervisor_service.pb.h"
+#include "acd/v1/task_service.pb.h"
 
 namespace acd::cli {
 
@@ -26,8 +27,10 @@ std::string clock_text(std::chrono::seconds d);
 WallTime to_wall(const google::protobuf::Timestamp& t);
 std::chrono::seconds to_seconds(const google::protobuf::Duration& d);
 
-// "ann  NOT_READY (lunch)  since 10:02:03  call 17"
+// "ann  NOT_READY (lunch)  since 10:02:03  call 17  tasks chat 2, email 1"
 std::string agent_line(const acd::v1::AgentStatus& status);
+// "chat 2, email 1": the channels with tasks; "-" when none.
+std::string load_text(const acd::v1::ChannelLoad& load);
 // "10:02:03  message   from ann (ann) to the supervisors: angry caller on 17"
 std::string message_line(const acd::v1::ChatMessage& message);
 // One line per event of an agent's stream.
@@ -52,6 +55,24 @@ class Wallboard {
   std::map<std::string, acd::v1::QueueStatus> queues_;
   std::map<std::string, acd::v1::AgentStatus> agents_;
 };
+
+// ---- Non-voice tasks (TaskService) ----
+
+// "chat", "email", "sms", "web-form", "callback" (as acdctl's --channel takes them); "-" for
+// UNSPECIFIED. channel_from_word reads them back (nullopt: no such channel).
+std::string channel_word(acd::v1::Channel channel);
+std::optional<acd::v1::Channel> channel_from_word(std::string_view word);
+// "waiting", "offered", "accepted", "ended"; phase_from_word reads the first three back
+// (acdctl task list --phase).
+std::string phase_word(acd::v1::TaskPhase phase);
+std::optional<acd::v1::TaskPhase> phase_from_word(std::string_view word);
+// "task 7  chat  offered to ann  in support  from +15550100: order 1234 is late"
+std::string task_line(const acd::v1::Task& task);
+// Every field of a task, one "name: value" line each (acdctl task show).
+std::string task_details(const acd::v1::Task& task, WallTime now);
+// A table of tasks (a header, then one row each); WAITED: since the task entered its
+// queue, at `now`.
+std::string task_table(const acd::v1::ListTasksResponse& tasks, WallTime now);
 
 // ---- Reports and call records (ReportService) ----
 

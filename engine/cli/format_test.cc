@@ -110,13 +110,14 @@ TEST_CASE("the wallboard ages waiting times and keeps the last state of each age
   CHECK(screen ==
         "acd top  10:00:15 UTC   (q: quit)\n"
         "\n"
-        "QUEUE    WAITING  LONGEST  RINGING  READY  BUSY  IN  ANSWERED  ABANDONED  SL   ASA\n"
-        "support  3        0:45     0        1      2     4   40        2          88%  0:12\n"
+        "QUEUE    WAITING  LONGEST  RINGING  READY  BUSY  IN  ANSWERED  ABANDONED  SL   ASA   "
+        "TASKS W/O/A\n"
+        "support  3        0:45     0        1      2     4   40        2          88%  0:12  -\n"
         "\n"
         "AGENTS  READY 1  TALKING 1\n"
-        "AGENT  STATE    REASON  FOR   CALL\n"
-        "ann    READY    -       1:15  -\n"
-        "bob    TALKING  -       0:15  9\n");
+        "AGENT  STATE    REASON  FOR   CALL  TASKS\n"
+        "ann    READY    -       1:15  -     -\n"
+        "bob    TALKING  -       0:15  9     -\n");
   // A small terminal cuts rows and columns.
   CHECK(board.render(kTen, 10, 2, "acd top") == "acd top  1\n\n");
   // With nobody waiting the longest wait does not age.
@@ -124,6 +125,147 @@ TEST_CASE("the wallboard ages waiting times and keeps the last state of each age
   *empty.add_queues() = support(0, 0s, kTen);
   board.apply(empty);
   CHECK(board.render(kTen + 15s, 120, 4, "t").find("support  0        0:00") != std::string::npos);
+}
+
+TEST_CASE("tasks as lines, tables and events", "[cli][task]") {
+  for (auto channel : {v1::CHANNEL_CHAT, v1::CHANNEL_EMAIL, v1::CHANNEL_SMS, v1::CHANNEL_WEB_FORM,
+                       v1::CHANNEL_CALLBACK}) {
+    INFO(channel_word(channel));
+    CHECK(channel_from_word(channel_word(channel)) == channel);
+  }
+  CHECK(channel_word(v1::CHANNEL_WEB_FORM) == "web-form");
+  CHECK(channel_word(v1::CHANNEL_UNSPECIFIED) == "-");
+  CHECK_FALSE(channel_from_word("WEB_FORM"));
+  CHECK_FALSE(channel_from_word("-"));
+  CHECK_FALSE(channel_from_word("voice"));
+  CHECK(phase_from_word("offered") == v1::TASK_PHASE_OFFERED);
+  CHECK(phase_word(v1::TASK_PHASE_ENDED) == "ended");
+  CHECK_FALSE(phase_from_word("ended"));  // ended tasks are never listed
+
+  v1::Task chat;
+  chat.set_id(7);
+  chat.set_channel(v1::CHANNEL_CHAT);
+  chat.set_phase(v1::TASK_PHASE_OFFERED);
+  chat.set_queue("support");
+  chat.set_agent("ann");
+  chat.set_customer("+15550100");
+  chat.set_subject("order 1234 is late");
+  chat.set_priority(5);
+  (*chat.mutable_attributes())["order"] = "1234";
+  set_time(*chat.mutable_created(), kTen);
+  set_time(*chat.mutable_enqueued(), kTen + 30s);
+  CHECK(task_line(chat) ==
+        "task 7  chat  offered to ann  in support  from +15550100: order 1234 is late");
+  v1::Task mail;
+  mail.set_id(8);
+  mail.set_channel(v1::CHANNEL_EMAIL);
+  mail.set_phase(v1::TASK_PHASE_WAITING);
+  mail.set_position(2);
+  mail.set_queue("billing");
+  mail.set_subject("invoice");
+  CHECK(task_line(mail) == "task 8  email  waiting #2  in billing: invoice");
+  v1::Task done = chat;
+  done.set_phase(v1::TASK_PHASE_ENDED);
+  done.set_final_state(v1::TASK_FINAL_STATE_COMPLETED);
+  CHECK(task_line(done).rfind("task 7  chat  ended (completed) by ann  in support", 0) == 0);
+
+  CHECK(task_details(chat, kTen + 90s) ==
+        "task:       7\n"
+        "channel:    chat\n"
+        "phase:      offered\n"
+        "queue:      support\n"
+        "agent:      ann\n"
+        "subject:    order 1234 is late\n"
+        "customer:   +15550100\n"
+        "priority:   5\n"
+        "vip level:  0\n"
+        "created:    2026-11-24 10:00:00\n"
+        "waited:     1:00\n"
+        "  order:    1234\n");
+
+  v1::ListTasksResponse list;
+  *list.add_tasks() = chat;
+  *list.add_tasks() = mail;
+  list.set_matched(2);
+  CHECK(task_table(list, kTen + 90s) ==
+        "TASK  CHANNEL  PHASE    QUEUE    AGENT  WAITED  CUSTOMER   SUBJECT\n"
+        "7     chat     offered  support  ann    1:00    +15550100  order 1234 is late\n"
+        "8     email    waiting  billing  -      -       -          invoice\n");
+  list.set_matched(5);
+  CHECK(task_table(list, kTen).find("(2 of 5 tasks shown)\n") != std::string::npos);
+
+  v1::AgentEvent offer;
+  set_time(*offer.mutable_at(), kTen);
+  auto& o = *offer.mutable_task_offer();
+  o.set_task_id(7);
+  o.set_channel(v1::CHANNEL_CHAT);
+  o.set_queue("support");
+  o.set_customer("jane@example.com");
+  o.set_subject("hello");
+  o.mutable_waited()->set_seconds(5);
+  o.mutable_timeout()->set_seconds(15);
+  (*o.mutable_attributes())["topic"] = "orders";
+  o.mutable_screen_pop()->mutable_customer()->set_name("Jane Roe");
+  CHECK(event_line(offer) ==
+        "10:00:00  offer     task 7 chat in support from jane@example.com, waited 0:05, accept "
+        "within 0:15, topic=orders: hello; customer Jane Roe");
+  v1::AgentEvent ended_offer;
+  set_time(*ended_offer.mutable_at(), kTen);
+  ended_offer.mutable_task_offer_ended()->set_task_id(7);
+  ended_offer.mutable_task_offer_ended()->set_reason("declined");
+  CHECK(event_line(ended_offer) == "10:00:00  offer end task 7: declined");
+  v1::AgentEvent accepted;
+  set_time(*accepted.mutable_at(), kTen);
+  accepted.mutable_task_accepted()->set_task_id(7);
+  accepted.mutable_task_accepted()->set_channel(v1::CHANNEL_CHAT);
+  accepted.mutable_task_accepted()->set_queue("support");
+  accepted.mutable_task_accepted()->mutable_waited()->set_seconds(8);
+  CHECK(event_line(accepted) == "10:00:00  accepted  task 7 chat in support after 0:08");
+  v1::AgentEvent moved;
+  set_time(*moved.mutable_at(), kTen);
+  auto& t = *moved.mutable_task_transferred();
+  t.set_task_id(7);
+  t.set_to_queue("billing");
+  t.set_to_agent("bob");
+  t.set_cause("agent");
+  t.mutable_handled()->set_seconds(61);
+  CHECK(event_line(moved) ==
+        "10:00:00  moved     task 7 to billing for bob (by agent), handled 1:01");
+  v1::AgentEvent ended;
+  set_time(*ended.mutable_at(), kTen);
+  ended.mutable_task_ended()->set_task_id(7);
+  ended.mutable_task_ended()->set_channel(v1::CHANNEL_CHAT);
+  ended.mutable_task_ended()->set_state(v1::TASK_FINAL_STATE_CANCELLED);
+  ended.mutable_task_ended()->mutable_handled()->set_seconds(120);
+  CHECK(event_line(ended) == "10:00:00  ended     task 7 chat: cancelled, handled 2:00");
+  v1::AgentEvent pop;
+  set_time(*pop.mutable_at(), kTen);
+  pop.mutable_screen_pop()->set_task_id(7);
+  pop.mutable_screen_pop()->mutable_customer()->set_name("Jane Roe");
+  CHECK(event_line(pop) == "10:00:00  customer  task 7: Jane Roe");
+
+  // An agent's tasks in hand, and a queue's task figures.
+  v1::AgentStatus ann;
+  ann.set_agent("ann");
+  ann.set_state(v1::AGENT_STATE_READY);
+  ann.mutable_tasks()->set_chat(2);
+  ann.mutable_tasks()->set_web_form(1);
+  CHECK(agent_line(ann) == "ann  READY  tasks chat 2, web-form 1");
+  CHECK(load_text(v1::ChannelLoad{}) == "-");
+  v1::AgentUpdate agents;
+  *agents.add_agents() = ann;
+  CHECK(agent_table(agents, kTen) ==
+        "AGENT  STATE  REASON  FOR  CALL  TASKS\n"
+        "ann    READY  -       -    -     chat 2, web-form 1\n");
+  v1::QueueUpdate queues;
+  v1::QueueStatus q = support(0, 0s, kTen);
+  q.set_tasks_waiting(2);
+  q.set_tasks_offered(1);
+  q.set_tasks_accepted(3);
+  *queues.add_queues() = q;
+  const std::string table = queue_table(queues, kTen);
+  CHECK(table.find("TASKS W/O/A\n") != std::string::npos);
+  CHECK(table.find("  2/1/3\n") != std::string::npos);
 }
 
 TEST_CASE("acdctl reads --from and --to", "[cli]") {

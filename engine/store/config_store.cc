@@ -31,7 +31,7 @@ constexpr TableQuery kQueries[] = {
     {"agents",
      "SELECT t.name AS tenant, x.name, x.extension, tm.name AS team, x.work_mode, "
      "x.outbound_wrap_up_ms::text AS outbound_wrap_up_ms, x.sip_username, x.sip_ha1, "
-     "x.sip_contact "
+     "x.sip_contact, x.capacity::text AS capacity "  // 0011
      "FROM agents x JOIN tenants t ON t.id = x.tenant_id LEFT JOIN teams tm ON tm.id = x.team_id "
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, x.id"},
     {"agent_skills",

@@ -91,6 +91,7 @@ TEST_CASE("migrating an empty database applies everything, a second run nothing"
                             "voicemails",
                             "runs",
                             "call_recordings",
+                            "tasks",
                             "users",
                             "api_tokens",
                             "trunks",

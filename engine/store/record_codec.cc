@@ -33,6 +33,11 @@ auto members(R& r) {
   } else if constexpr (std::is_same_v<T, RecordingRecord>) {
     return std::tie(r.call_id, r.run_id, r.kind, r.path, r.mode, r.mailbox, r.duration_ms,
                     r.started_at, r.ended_at, r.ok, r.error);
+  } else if constexpr (std::is_same_v<T, TaskRecord>) {
+    return std::tie(r.task_id, r.run_id, r.tenant, r.channel, r.subject, r.customer, r.first_queue,
+                    r.last_queue, r.agent, r.final_state, r.created_at, r.queued_at, r.accepted_at,
+                    r.finished_at, r.wait_ms, r.handle_ms, r.sl_threshold_ms, r.offers, r.transfers,
+                    r.requeues, r.queues, r.vip_level);
   } else {
     static_assert(std::is_same_v<T, RunStartedRecord> || std::is_same_v<T, RunStoppedRecord>);
     return std::tie(r.run_id, r.at);
@@ -52,7 +57,9 @@ std::size_t fields_in_format(std::uint32_t format) {
 // How many record types (the first alternatives of Record) a record of `format` may be.
 std::size_t types_in_format(std::uint32_t format) {
   static_assert(std::is_same_v<std::variant_alternative_t<8, Record>, RecordingRecord>);
+  static_assert(std::is_same_v<std::variant_alternative_t<9, Record>, TaskRecord>);
   if (format < 3) return 8;  // RecordingRecord (type 8) came with format 3
+  if (format < 4) return 9;  // TaskRecord (type 9) came with format 4
   return std::variant_size_v<Record>;
 }
 

@@ -11,6 +11,7 @@
 //   1  the first format
 //   2  CallRecord.end_reason
 //   3  RecordingRecord
+//   4  TaskRecord
 // Thread-safety: pure functions.
 #pragma once
 
@@ -25,7 +26,7 @@
 
 namespace acd::store {
 
-inline constexpr std::uint32_t kRecordFormat = 3;        // what encode_record writes
+inline constexpr std::uint32_t kRecordFormat = 4;        // what encode_record writes
 inline constexpr std::uint32_t kOldestRecordFormat = 1;  // the oldest decode_record reads
 
 // Appends the encoding of `record` in `format` to `out` (an older format leaves out the

@@ -142,6 +142,18 @@ Row recording_row(const RecordingRecord& r) {
   return row.take();
 }
 
+// The columns of `tasks` in table order (migrations/0012_tasks.sql).
+Row task_row(const TaskRecord& r) {
+  CopyRow row;
+  row.number(r.run_id).number(r.task_id).text(r.tenant).text(r.channel);
+  row.text_or_null(r.subject).text_or_null(r.customer).text_or_null(r.first_queue);
+  row.text_or_null(r.last_queue).text_or_null(r.agent).text(r.final_state);
+  row.time(r.created_at).time(r.queued_at).time(r.accepted_at).time(r.finished_at);
+  row.number(r.wait_ms).number(r.handle_ms).number(r.sl_threshold_ms).number(r.offers);
+  row.number(r.transfers).number(r.requeues).number(r.queues).number(r.vip_level);
+  return row.take();
+}
+
 // The history tables in the order their staging tables are filled.
 enum TableIndex {
   kCalls,
@@ -151,11 +163,12 @@ enum TableIndex {
   kOverflows,
   kCallbacks,
   kRecordings,
+  kTasks,
   kTables
 };
 constexpr std::array<const char*, kTables> kTableNames = {
-    "calls",     "call_legs",      "queue_events", "agent_state_events", "queue_overflow_events",
-    "callbacks", "call_recordings"};
+    "calls",     "call_legs",       "queue_events", "agent_state_events", "queue_overflow_events",
+    "callbacks", "call_recordings", "tasks"};
 
 }  // namespace
 
@@ -224,6 +237,8 @@ Result<WriteCounts> RecordDatabase::write(const std::vector<Record>& records) {
             rows[kCallbacks].push_back(callback_row(r));
           else if constexpr (std::is_same_v<T, RecordingRecord>)
             rows[kRecordings].push_back(recording_row(r));
+          else if constexpr (std::is_same_v<T, TaskRecord>)
+            rows[kTasks].push_back(task_row(r));
           else if constexpr (std::is_same_v<T, RunStartedRecord>)
             started.push_back(&r);
           else

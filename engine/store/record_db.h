@@ -1,5 +1,6 @@
 // RecordDatabase: writes batches of records to PostgreSQL (migrations/0002_history.sql,
-// 0009_recordings.sql) idempotently, and closes out runs that died (see the runs table).
+// 0009_recordings.sql, 0012_tasks.sql) idempotently, and closes out runs that died (see
+// the runs table).
 //
 // A batch is one transaction. Each table's rows are first streamed with COPY straight into
 // the table, inside a savepoint; if one of them is already there (a replay after a crash

@@ -105,6 +105,46 @@ std::vector<Record> finished_call(std::int64_t run, std::int64_t n) {
   return {enter, offer, connect, complete, leg, call};
 }
 
+// Task `id` of run `run`: a chat Bob completed after Alice transferred it to 'support'
+// (`transferred`), or an SMS abandoned in 'sales' before anybody accepted it.
+TaskRecord task(std::int64_t run, std::int64_t id, bool transferred) {
+  TaskRecord r;
+  r.task_id = id;
+  r.run_id = run;
+  r.tenant = "acme";
+  r.first_queue = "sales";
+  r.created_at = 1'800'000'000'000'000 + id * 1'000'000;
+  if (transferred) {
+    r.channel = "chat";
+    r.subject = "Where is my parcel? \"ASAP\"\ttab";
+    r.customer = "chat:jane-42";
+    r.last_queue = "support";
+    r.agent = "bob";
+    r.final_state = "completed";
+    r.queued_at = r.created_at + 60'000'000;
+    r.accepted_at = r.created_at + 5'000'000;
+    r.finished_at = r.created_at + 200'000'000;
+    r.wait_ms = 4'000;
+    r.handle_ms = 191'000;
+    r.sl_threshold_ms = 30'000;
+    r.offers = 2;
+    r.transfers = 1;
+    r.queues = 2;
+    r.vip_level = 1;
+  } else {
+    r.channel = "sms";
+    r.last_queue = "sales";
+    r.final_state = "abandoned";
+    r.queued_at = r.created_at;
+    r.finished_at = r.created_at + 12'000'000;
+    r.wait_ms = 12'000;
+    r.sl_threshold_ms = 20'000;
+    r.offers = 1;
+    r.queues = 1;
+  }
+  return r;
+}
+
 RecordStoreOptions options_for(const std::string& dsn, const std::filesystem::path& spool,
                                std::int64_t run, LogWatch& watch) {
   RecordStoreOptions o;
@@ -226,6 +266,72 @@ TEST_CASE("recordings reach call_recordings once, as the recorder reported them"
     CHECK((*store)->stats().duplicates == 2);
     CHECK(count(t.dsn(), "SELECT count(*) FROM call_recordings") == 3);
   }
+}
+
+TEST_CASE("task records are written to tasks once, column by column", "[records][store][tasks]") {
+  testing::TestCluster t;
+  REQUIRE(migrate(t.dsn(), builtin_migrations()).ok());
+  auto db = RecordDatabase::connect(t.dsn());
+  REQUIRE(db.ok());
+  // Run 60's task 1 and run 61's task 1: the same id in two runs is two tasks.
+  const std::vector<Record> batch{task(60, 1, true), task(60, 2, false), task(61, 1, false)};
+  auto written = (*db)->write(batch);
+  REQUIRE(written.ok());
+  CHECK(written->inserted == 3);
+  CHECK(written->duplicates == 0);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM tasks") == 3);
+  CHECK(text(t.dsn(),
+             "SELECT concat_ws('|', tenant, channel, subject, customer, first_queue, last_queue, "
+             "agent, final_state, created_at AT TIME ZONE 'UTC', queued_at AT TIME ZONE 'UTC', "
+             "accepted_at AT TIME ZONE 'UTC', finished_at AT TIME ZONE 'UTC', wait_ms, handle_ms, "
+             "sl_threshold_ms, offers, transfers, requeues, queues, vip_level) "
+             "FROM tasks WHERE run_id = 60 AND task_id = 1") ==
+        "acme|chat|Where is my parcel? \"ASAP\"\ttab|chat:jane-42|sales|support|bob|completed|"
+        "2027-01-15 08:00:01|2027-01-15 08:01:01|2027-01-15 08:00:06|2027-01-15 08:03:21|"
+        "4000|191000|30000|2|1|0|2|1");
+  // What is not there is NULL, not empty text.
+  CHECK(count(t.dsn(),
+              "SELECT count(*) FROM tasks WHERE run_id = 60 AND task_id = 2 AND subject IS NULL "
+              "AND customer IS NULL AND agent IS NULL AND accepted_at IS NULL AND channel = 'sms' "
+              "AND final_state = 'abandoned' AND wait_ms = 12000 AND handle_ms = 0") == 1);
+
+  SECTION("the same records again (a replay) insert nothing") {
+    const std::vector<Record> again{task(60, 1, true), task(60, 3, false)};
+    auto replayed = (*db)->write(again);
+    REQUIRE(replayed.ok());
+    CHECK(replayed->inserted == 1);
+    CHECK(replayed->duplicates == 1);
+    CHECK(count(t.dsn(), "SELECT count(*) FROM tasks") == 4);
+  }
+  SECTION("a channel the schema does not know fails the batch, which writes nothing") {
+    TaskRecord odd = task(60, 4, false);
+    odd.channel = "fax";
+    const std::vector<Record> bad{task(60, 5, false), odd};
+    auto refused = (*db)->write(bad);
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error().message, Catch::Contains("tasks_channel_check"));
+    CHECK(count(t.dsn(), "SELECT count(*) FROM tasks") == 3);
+  }
+}
+
+TEST_CASE("task records go through the spool to the database like call records",
+          "[records][store][tasks]") {
+  testing::TestCluster t;
+  REQUIRE(migrate(t.dsn(), builtin_migrations()).ok());
+  LogWatch watch;
+  auto store = RecordStore::open(options_for(t.dsn(), t.root() / "spool", 70, watch));
+  REQUIRE(store.ok());
+  for (int n = 1; n <= 10; ++n) (*store)->submit(task(70, n, n % 2 == 0));
+  (*store)->submit(finished_call(70, 1));
+  (*store)->submit(task(70, 4, true));  // the same task twice ships once
+  REQUIRE((*store)->wait_shipped(kGenerous));
+  (*store)->stop(10s);
+  CHECK((*store)->stats().duplicates == 1);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM tasks WHERE run_id = 70") == 10);
+  CHECK(count(t.dsn(),
+              "SELECT count(*) FROM tasks WHERE final_state = 'completed' AND "
+              "channel = 'chat' AND agent = 'bob'") == 5);
+  CHECK(count(t.dsn(), "SELECT count(*) FROM calls") == 1);
 }
 
 TEST_CASE("records an older engine spooled (record format 1) are shipped as they were",

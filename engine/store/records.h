@@ -1,12 +1,13 @@
-// Records: the history rows the engine writes to PostgreSQL (see migrations/0002_history.sql),
-// as plain values. The routing side (engine/app/call_recorder) makes them from the core's
-// events, the daemon a RecordingRecord from each recording the media engine finishes; the
-// RecordStore spools them to disk and ships them to the database.
+// Records: the history rows the engine writes to PostgreSQL (see migrations/0002_history.sql,
+// 0009_recordings.sql, 0012_tasks.sql), as plain values. The routing side
+// (engine/app/call_recorder) makes them from the core's events, the daemon a RecordingRecord
+// from each recording the media engine finishes; the RecordStore spools them to disk and
+// ships them to the database.
 //
 // Every record carries the keys that make writing it idempotent: a call row its call_id,
 // a call's leg and queue events (call_id, seq), agent-state and overflow events
-// (run_id, seq), a recording (call_id, path). Times are microseconds since the Unix epoch;
-// durations milliseconds.
+// (run_id, seq), a recording (call_id, path), a task row (run_id, task_id). Times are
+// microseconds since the Unix epoch; durations milliseconds.
 // Names (tenant, queue, agent, reason) are text as the configuration spells them.
 // Thread-safety: plain values.
 #pragma once
@@ -156,9 +157,40 @@ struct RecordingRecord {
   friend bool operator==(const RecordingRecord&, const RecordingRecord&) = default;
 };
 
+// One non-voice task (chat, e-mail, SMS, web form, callback request; engine/core/task.h),
+// written when it finishes. Task ids are unique only within a run of the daemon (whoever
+// creates a task picks its id), so the row is keyed by (run_id, task_id). A task still in
+// the system when the daemon dies gets no row.
+struct TaskRecord {
+  std::int64_t task_id = 0;
+  std::int64_t run_id = 0;
+  std::string tenant;
+  std::string channel;   // chat, email, sms, web-form, callback (core::to_string(Channel))
+  std::string subject;   // as it first entered a queue; empty: none
+  std::string customer;  // the customer's address, as it first entered a queue; empty: none
+  std::string first_queue;
+  std::string last_queue;
+  std::string agent;        // the last agent who accepted it; empty: nobody
+  std::string final_state;  // completed, abandoned, cancelled (core::TaskFinalState)
+  EpochMicros created_at = 0;
+  std::optional<EpochMicros> queued_at;    // entered the last queue
+  std::optional<EpochMicros> accepted_at;  // first accepted by an agent
+  EpochMicros finished_at = 0;
+  std::int64_t wait_ms = 0;    // in the last queue until accepted, or until it ended
+  std::int64_t handle_ms = 0;  // accepted by an agent, summed over every agent
+  std::optional<std::int64_t> sl_threshold_ms;  // the last queue's, at the time
+  std::int32_t offers = 0;                      // offers made to agents
+  std::int32_t transfers = 0;                   // transfers by an agent to a queue
+  std::int32_t requeues = 0;                    // back to a queue because its agent was logged out
+  std::int32_t queues = 0;     // queue entries (the first, then one per transfer or requeue)
+  std::int32_t vip_level = 0;  // as it first entered a queue
+
+  friend bool operator==(const TaskRecord&, const TaskRecord&) = default;
+};
+
 // The order of the alternatives is the spool's type byte: append only.
 using Record =
     std::variant<CallRecord, CallLegRecord, QueueEventRecord, AgentStateRecord, OverflowRecord,
-                 CallbackRecord, RunStartedRecord, RunStoppedRecord, RecordingRecord>;
+                 CallbackRecord, RunStartedRecord, RunStoppedRecord, RecordingRecord, TaskRecord>;
 
 }  // namespace acd::store

@@ -203,6 +203,118 @@ case "$case_name" in
     done
     ;;
 
+  tasks)
+    # Omnichannel tasks against a real acdd: the supervisor creates a chat for a customer on
+    # record; alice's desktop gets the offer with the screen pop and accepts it. While she
+    # holds the chat, a caller waits (voice is exclusive); when she completes it, the call
+    # is offered to her phone at once. A second chat, declined, waits (avoiding her) until
+    # the supervisor cancels it. Refusals, /metrics and the `tasks` history rows.
+    WRAP_UP=0s REGISTER_LOGIN=none start_sip_acdd
+    api="$(api_port)"
+    [[ -n "$api" ]] || fail "the API did not start"
+    sql "INSERT INTO customers (tenant_id, phone_number, name, account, tier, fields)
+         SELECT id, '+1 555 0001', 'Jane Roe', 'AC-1001', 'gold', '{}'
+         FROM tenants WHERE name = 'acme'"
+    as "$alice_token" --json agent events >"$dir/events.json" 2>"$dir/events.err" &
+    pids+=($!)
+    as "$sue_token" --json queue watch sales >"$dir/queues.json" 2>"$dir/queues.err" &
+    pids+=($!)
+    wait_in "$dir/events.json" '"state":"AGENT_STATE_LOGGED_OUT"'
+    wait_in "$dir/queues.json" '"snapshot":true'
+    port="$(free_port)"
+    register_agent alice alice-secret "$port"
+    start_agent agent_answer.xml "$port" 1
+    phone=$last_pid
+    as "$alice_token" agent login >/dev/null || fail "acdctl agent login failed"
+    as "$alice_token" agent ready >/dev/null || fail "acdctl agent ready failed"
+
+    # An agent may not create tasks; a bad channel names the field.
+    if as "$alice_token" task create --channel chat --queue sales 2>"$dir/err"; then
+      fail "an agent created a task"
+    fi
+    grep -q "PERMISSION_DENIED" "$dir/err" || fail "agent create: $(cat "$dir/err")"
+    if as "$sue_token" task create --channel fax --queue sales 2>"$dir/err"; then
+      fail "a task of channel fax was created"
+    fi
+    grep -q "channel" "$dir/err" || fail "bad channel: $(cat "$dir/err")"
+
+    as "$sue_token" --json task create --channel chat --queue sales \
+      --subject "Where is my order?" --customer "+15550001" --attr order=A-77 \
+      >"$dir/created.json" || fail "acdctl task create failed: $(cat "$dir/created.json")"
+    chat="$(grep -oE '"id": *"?[0-9]+' "$dir/created.json" | grep -oE '[0-9]+$' | head -n 1)"
+    [[ "$chat" =~ ^[0-9]+$ ]] || fail "no task id in: $(cat "$dir/created.json")"
+    wait_in "$dir/events.json" '"task_offer":'
+    offer="$(grep '"task_offer":' "$dir/events.json" | head -n 1)"
+    for expected in '"subject":"Where is my order\?"' '"customer":"\+15550001"' \
+                    '"queue":"sales"' '"order":"A-77"' '"channel":"CHANNEL_CHAT"'; do
+      grep -qE "$expected" <<<"$offer" || fail "the task offer lacks $expected: $offer"
+    done
+    grep -qE '"name":"Jane Roe"' <(grep -E '"task_offer":|"screen_pop":' "$dir/events.json") ||
+      fail "no screen pop with the customer's record: $(cat "$dir/events.json")"
+    as "$alice_token" --json task accept "$chat" >"$dir/accepted.json" ||
+      fail "acdctl task accept failed"
+    grep -q '"TASK_PHASE_ACCEPTED"' "$dir/accepted.json" || fail "accept: $(cat "$dir/accepted.json")"
+    wait_in "$dir/events.json" '"task_accepted":'
+    wait_in "$dir/queues.json" '"tasks_accepted":1'
+
+    # Holding a chat, alice is offered no call: the caller waits.
+    start_caller caller_wait_bye.xml 100
+    caller=$last_pid
+    wait_in "$dir/queues.json" '"waiting":1'
+    if grep -q '"offer":{' "$dir/events.json"; then fail "a call was offered to alice on a chat"; fi
+    as "$alice_token" --json task complete "$chat" >"$dir/completed.json" ||
+      fail "acdctl task complete failed"
+    grep -q '"TASK_FINAL_STATE_COMPLETED"' "$dir/completed.json" ||
+      fail "complete: $(cat "$dir/completed.json")"
+    wait_in "$dir/events.json" '"task_ended":'
+    # Nothing in hand: the waiting call comes to her phone at once.
+    wait_in "$dir/events.json" '"connected":'
+    as "$alice_token" agent hangup >/dev/null || fail "acdctl agent hangup failed"
+    wait_pid "$caller" "caller"
+    wait_pid "$phone" "alice's phone"
+
+    # A second chat: declined, it waits (the only agent is avoided for a while) and is
+    # listed so; the supervisor cancels it.
+    second="$(as "$sue_token" --json task create --channel chat --queue sales --subject again |
+      grep -oE '"id": *"?[0-9]+' | grep -oE '[0-9]+$' | head -n 1)"
+    [[ "$second" =~ ^[0-9]+$ ]] || fail "the second task was not created"
+    wait_in "$dir/events.json" '"task_offer":' 2
+    as "$alice_token" task decline "$second" >/dev/null || fail "acdctl task decline failed"
+    wait_in "$dir/events.json" '"task_offer_ended":.*"reason":"declined"'
+    as "$sue_token" --json task list --phase waiting >"$dir/waiting.json" ||
+      fail "acdctl task list failed"
+    grep -q "\"$second\"" "$dir/waiting.json" || fail "task list: $(cat "$dir/waiting.json")"
+    if as "$alice_token" task accept "$second" 2>"$dir/err"; then fail "accepted a declined task"; fi
+    grep -qE "FAILED_PRECONDITION|NOT_FOUND" "$dir/err" || fail "accept after decline: $(cat "$dir/err")"
+    as "$sue_token" --json task cancel "$second" >"$dir/cancelled.json" ||
+      fail "acdctl task cancel failed"
+    grep -q '"TASK_FINAL_STATE_ABANDONED"' "$dir/cancelled.json" ||
+      fail "cancel: $(cat "$dir/cancelled.json")"
+    if as "$sue_token" task show 999999 2>"$dir/err"; then fail "an unknown task was shown"; fi
+    grep -q "NOT_FOUND" "$dir/err" || fail "unknown task: $(cat "$dir/err")"
+
+    # /metrics reads the core's published snapshot (coalesced): wait for the figures.
+    metrics_port="$(grep -E 'event=metrics.listening ' "$log" | head -n 1 | sed -E 's/.* port=([0-9]+).*/\1/')"
+    deadline=$((SECONDS + 30))
+    until figures="$(scrape_metrics "$metrics_port")" &&
+      grep -qE '^acd_queue_tasks_completed_total\{tenant="acme",queue="sales"\} 1$' <<<"$figures" &&
+      grep -qE '^acd_queue_tasks_abandoned_total\{tenant="acme",queue="sales"\} 1$' <<<"$figures" &&
+      grep -qE '^acd_tasks_in_system 0$' <<<"$figures"; do
+      ((SECONDS < deadline)) || fail "metrics: $(grep -E 'acd_queue_tasks|acd_tasks' <<<"$figures")"
+      sleep 0.2
+    done
+    # The history: one row per finished task, shipped asynchronously.
+    deadline=$((SECONDS + 60))
+    until [[ "$(sql "SELECT count(*) FROM tasks")" == 2 ]]; do
+      ((SECONDS < deadline)) || fail "the tasks rows did not arrive: $(sql "SELECT * FROM tasks")"
+      sleep 0.2
+    done
+    rows="$(sql "SELECT task_id, channel, final_state, coalesce(agent, '-'), customer FROM tasks ORDER BY task_id")"
+    grep -qx "$chat|chat|completed|alice|+15550001" <<<"$rows" || fail "task rows: $rows"
+    grep -qE "^$second\|chat\|abandoned\|" <<<"$rows" || fail "task rows: $rows"
+    stop_acdd
+    ;;
+
   call_control)
     # Call control from the desktop and the console: alice holds and retrieves her caller,
     # pauses the recording, sue rings bob's phone in to whisper then barge and releases the
