@@ -1,0 +1,81 @@
+// Compiles routing-rules text against a Schema into a program that evaluates without
+// looking up names or allocating: paths become slots into EvalContext arrays, every node is
+// typed at compile time, and strings are compared as views.
+//
+// Use: compile a queue target's condition once (on load or reload), then call
+// matches(context) for each candidate agent. compile_order() builds the ORDER BY keys that
+// rank the matching candidates. Thread-safety: compiled objects are immutable; one may be
+// evaluated from several threads at once, and copies share the program.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "engine/rules/eval_context.h"
+#include "engine/rules/result.h"
+#include "engine/rules/schema.h"
+
+namespace acd::rules {
+
+namespace detail {
+struct Program;
+}
+
+class CompiledOrder;
+
+class CompiledExpression {
+ public:
+  [[nodiscard]] Type type() const;
+
+  // Requires type() == kBoolean.
+  [[nodiscard]] bool evaluate_bool(const EvalContext& context) const;
+  // Requires a number, duration (milliseconds) or time of day (minutes since midnight).
+  [[nodiscard]] double evaluate_number(const EvalContext& context) const;
+
+  // A routing condition: same as evaluate_bool.
+  [[nodiscard]] bool matches(const EvalContext& context) const { return evaluate_bool(context); }
+
+ private:
+  friend Result<CompiledExpression> compile_expression(std::string_view, const Schema&);
+  friend Result<CompiledOrder> compile_order(std::string_view, const Schema&);
+  explicit CompiledExpression(std::shared_ptr<const detail::Program> program)
+      : program_(std::move(program)) {}
+  std::shared_ptr<const detail::Program> program_;
+};
+
+// An expression of any type.
+Result<CompiledExpression> compile_expression(std::string_view text, const Schema& schema);
+
+// A routing condition: the expression must be boolean.
+Result<CompiledExpression> compile(std::string_view text, const Schema& schema);
+
+struct OrderKey {
+  CompiledExpression expression;  // a number, duration, time of day or boolean
+  bool descending = false;
+};
+
+// "agent.skill.billing DESC, agent.idle DESC" (an optional leading ORDER BY is accepted).
+class CompiledOrder {
+ public:
+  explicit CompiledOrder(std::vector<OrderKey> keys) : keys_(std::move(keys)) {}
+
+  [[nodiscard]] const std::vector<OrderKey>& keys() const { return keys_; }
+  [[nodiscard]] std::size_t size() const { return keys_.size(); }
+
+  // Writes one sort key per ORDER BY term into out[0..size()) (out must be at least that
+  // long): booleans as 0/1, descending terms negated, so that the candidate whose keys
+  // compare lexicographically smallest (see precedes) comes first.
+  void evaluate(const EvalContext& context, std::span<double> out) const;
+
+  // True when a candidate with sort keys `a` goes before one with keys `b`.
+  [[nodiscard]] static bool precedes(std::span<const double> a, std::span<const double> b);
+
+ private:
+  std::vector<OrderKey> keys_;
+};
+
+Result<CompiledOrder> compile_order(std::string_view text, const Schema& schema);
+
+}  // namespace acd::rules
