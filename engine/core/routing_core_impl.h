@@ -35,31 +35,22 @@ struct ReadyKey {
   auto operator<=>(const ReadyKey&) const = default;
 };
 
-// Order of waiting calls inside one queue step: best first (higher rank, then earlier).
-struct WaitKey {
+// Order of waiting calls (per queue step) and of waiting tasks (per queue): best first
+// (higher rank, then earlier, then lower id). `Item` is the payload, not part of the order.
+template <class Item>
+struct RankKey {
   double rank = 0;
   std::int64_t enqueued_ns = 0;
-  std::uint64_t call = 0;
-  CallRt* ptr = nullptr;  // payload, not part of the order
-  bool operator<(const WaitKey& o) const {
+  std::uint64_t id = 0;
+  Item* ptr = nullptr;
+  bool operator<(const RankKey& o) const {
     if (rank != o.rank) return rank > o.rank;
     if (enqueued_ns != o.enqueued_ns) return enqueued_ns < o.enqueued_ns;
-    return call < o.call;
+    return id < o.id;
   }
 };
-
-// Order of waiting tasks inside one queue: best first, as WaitKey orders calls.
-struct TaskKey {
-  double rank = 0;
-  std::int64_t enqueued_ns = 0;
-  std::uint64_t task = 0;
-  TaskRt* ptr = nullptr;  // payload, not part of the order
-  bool operator<(const TaskKey& o) const {
-    if (rank != o.rank) return rank > o.rank;
-    if (enqueued_ns != o.enqueued_ns) return enqueued_ns < o.enqueued_ns;
-    return task < o.task;
-  }
-};
+using WaitKey = RankKey<CallRt>;
+using TaskKey = RankKey<TaskRt>;
 
 // How the router orders agents who could take a task: lower first.
 struct TaskCandidateKey {
@@ -375,8 +366,7 @@ struct RoutingCore::Impl {
     return base - q.cfg.aging_per_minute * minutes;
   }
   double effective_priority(const QueueRt& q, const CallRt& c, TimePoint t) const {
-    const double minutes = std::chrono::duration<double, std::ratio<60>>(t - epoch).count();
-    return c.key.rank + q.cfg.aging_per_minute * minutes;
+    return effective_priority(q, c.key.rank, t);
   }
   double effective_priority(const QueueRt& q, double rank, TimePoint t) const {
     const double minutes = std::chrono::duration<double, std::ratio<60>>(t - epoch).count();
