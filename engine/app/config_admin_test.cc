@@ -3,6 +3,12 @@
 // got, listed and deleted, located errors, another tenant left alone, reload, the worker.
 #include "engine/app/config_admin.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <future>
@@ -541,21 +547,41 @@ TEST_CASE("reload checks the database and asks the daemon; the worker runs reque
 }
 
 TEST_CASE("the worker answers what it could not run when it stops", "[app][admin]") {
+  // A loopback listener that accepts the worker's connection and says nothing holds the
+  // first request in progress, so the queue's bound is exact and not a race with the worker.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 4) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+
   ConfigAdminOptions options;
-  options.dsn = "host=/nonexistent dbname=acd connect_timeout=1";
+  options.dsn = "host=127.0.0.1 port=" + std::to_string(ntohs(address.sin_port)) +
+                " dbname=acd connect_timeout=60 sslmode=disable gssencmode=disable";
   ConfigAdminWorker worker(options, 2);
   std::atomic<int> unavailable{0};
   AdminRequest request;
   request.op = Op::kExport;
   request.tenant = "acme";
-  int taken = 0;
-  for (int i = 0; i < 5; ++i) {
-    taken += worker.post(request, [&](AdminResult r) {
-      if (r.code == Code::kUnavailable) ++unavailable;
-    });
-  }
-  CHECK(taken >= 2);
-  CHECK(taken <= 3);  // at most two waiting, one running
+  auto count_unavailable = [&](AdminResult r) {
+    if (r.code == Code::kUnavailable) ++unavailable;
+  };
+  REQUIRE(worker.post(request, count_unavailable));
+  pollfd waiting{listener, POLLIN, 0};
+  REQUIRE(::poll(&waiting, 1, 30000) == 1);  // the worker is connecting: the first job runs
+  const int connection = ::accept(listener, nullptr, nullptr);
+  REQUIRE(connection >= 0);
+
+  int taken = 1;
+  for (int i = 0; i < 4; ++i) taken += worker.post(request, count_unavailable);
+  CHECK(taken == 3);  // one running, two waiting, two refused
+
+  ::close(connection);  // the running request fails; later connections are refused
+  ::close(listener);
   worker.stop();
   CHECK(unavailable == taken);
 }
