@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/core/ids.h"
@@ -80,6 +81,9 @@ struct AgentConfig {
   WorkMode work_mode = WorkMode::kAutoReady;
   Duration outbound_wrap_up{0};                 // after-call work after outbound calls
   ChannelCapacity capacity = kDefaultCapacity;  // non-voice tasks held at once, per channel
+  // What routing rules read as agent.languages and agent.attr.<key> (docs/RULES.md).
+  std::vector<std::string> languages;                           // e.g. "en", "es"; no duplicates
+  std::vector<std::pair<std::string, std::string>> attributes;  // keys unique
 };
 
 enum class Strategy : std::uint8_t {
@@ -139,6 +143,27 @@ enum class RonaPolicy : std::uint8_t {
   kLogout
 };
 
+// Rule-based targets (docs/RULES.md): which members may take a call or task, step by step
+// as its wait grows, and in which order. A waiting call or task is at step i from
+// `steps[i].after` (steps[0].after is zero; `after` strictly increases) until the next step
+// begins; at step i exactly the members for whom steps[i].target holds may take it (steps
+// are not cumulative: a wider step names the agents it adds). Candidates are ranked by
+// `order_by` (empty: none), then tier, penalty and the queue's strategy. A queue with
+// routing steps has no escalation steps and no overflow rule (its targets can name
+// agent.tier); its required skills still apply, without relaxation.
+struct RoutingStep {
+  Duration after{0};
+  std::string target;  // a condition over task.*, agent.*, queue.*, now.*
+  bool operator==(const RoutingStep&) const = default;
+};
+
+struct QueueRouting {
+  std::vector<RoutingStep> steps;  // empty: the queue routes by skills and escalation
+  std::string order_by;            // "agent.skill.billing DESC, agent.idle DESC"
+  [[nodiscard]] bool enabled() const { return !steps.empty(); }
+  bool operator==(const QueueRouting&) const = default;
+};
+
 struct QueueConfig {
   QueueId id;
   TenantId tenant;
@@ -189,6 +214,8 @@ struct QueueConfig {
   // key into leave_queue(); the core does not use these.
   std::vector<std::pair<char, ExitDestination>> breakout;
   std::string breakout_prompt;
+
+  QueueRouting routing;  // rule-based targets instead of skill escalation
 };
 
 struct QueueMember {

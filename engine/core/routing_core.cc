@@ -272,6 +272,11 @@ bool RoutingCore::Impl::route_agent(AgentRt& a) {
       for (const WaitKey& k : q.waiting[s]) {
         CallRt& c = *k.ptr;
         if (!residual_ok(a, id, c, q, t)) continue;
+        if (q.rules != nullptr) {
+          prepare_call_rules(q, c, t, rule_scratch);
+          set_rule_agent(a, &m, t, rule_scratch);
+          if (!target_admits(q, c.step, rule_scratch)) continue;
+        }
         const double prio = effective_priority(q, c, t);
         if (best == nullptr || prio > best_priority ||
             (prio == best_priority &&
@@ -314,6 +319,7 @@ bool RoutingCore::Impl::route_call(CallRt& c) {
     return true;
   }
 
+  if (q.rules != nullptr) return route_call_by_rules(c, q, t);
   const Strategy strategy = q.cfg.strategy;
   const bool collect_all = strategy == Strategy::kRingAll || strategy == Strategy::kRandom ||
                            strategy == Strategy::kWeightedRandom;
@@ -443,6 +449,7 @@ void RoutingCore::Impl::insert_waiting(CallRt& c) {
   QueueRt& q = queues[c.queue];
   q.waiting[static_cast<std::size_t>(c.step)].insert(c.key);
   ++q.waiting_count;
+  watch_live_rules(q);
 }
 
 void RoutingCore::Impl::erase_waiting(CallRt& c) {
@@ -663,7 +670,11 @@ Status RoutingCore::Impl::enqueue_into(CallRt& c, std::uint32_t qi, bool /*first
       p->directed_calls.push_back(c.spec.id);
   }
   schedule_call_timers(c);
-  route_call(c);
+  // Live rules read the queue's figures: the new call may admit agents for older calls.
+  if (q.rules != nullptr && q.rules->live)
+    route_waiting_calls(q);
+  else
+    route_call(c);
   return Status::ok();
 }
 
@@ -903,6 +914,9 @@ void RoutingCore::Impl::fire(const Timer& timer) {
     case TimerKind::kTaskOfferTimeout:
     case TimerKind::kTaskEscalation:
     case TimerKind::kTaskRetry: fire_task_timer(timer); return;
+    case TimerKind::kRulesReevaluate:
+      fire_rules_reevaluate(static_cast<std::uint32_t>(timer.target));
+      return;
     default: break;
   }
 
@@ -1092,6 +1106,23 @@ Status RoutingCore::Impl::validate(const CoreConfig& cfg) const {
       if (d->queue == q.id) return invalid(who + ": exit to itself");
     }
   }
+  // Routing rules compile against their tenant's names; a queue routes either by rules or
+  // by skill escalation and overflow.
+  std::unordered_map<std::uint32_t, rules::Schema> schemas;
+  for (const auto& q : cfg.queues) {
+    if (!q.routing.enabled()) continue;
+    const std::string who = "queue '" + q.name + "'";
+    if (!q.escalation.empty())
+      return invalid(who + ": a queue with routing steps has no escalation steps");
+    if (q.overflow.enabled)
+      return invalid(who + ": a queue with routing steps has no overflow rule (use agent.tier)");
+    auto schema = schemas.find(q.tenant.value);
+    if (schema == schemas.end())
+      schema = schemas.emplace(q.tenant.value, tenant_rules_schema(cfg, q.tenant)).first;
+    auto compiled = compile_queue_routing(q.routing, schema->second);
+    if (const auto* error = std::get_if<RoutingRuleError>(&compiled))
+      return invalid(who + ": " + error->to_string());
+  }
   std::set<std::pair<std::uint32_t, std::uint32_t>> pairs;
   for (const auto& m : cfg.members) {
     auto qt = queue_tenant.find(m.queue.value);
@@ -1112,6 +1143,16 @@ Status RoutingCore::Impl::validate(const CoreConfig& cfg) const {
 
 void RoutingCore::Impl::build_steps(QueueRt& q) {
   q.steps.clear();
+  if (q.cfg.routing.enabled()) {
+    // Routing steps: the targets decide who may take a call, tiers included.
+    for (const auto& step : q.cfg.routing.steps) {
+      StepRule rule;
+      rule.after = step.after;
+      rule.max_tier = kMaxTier;
+      q.steps.push_back(rule);
+    }
+    return;
+  }
   StepRule rule;
   q.steps.push_back(rule);
   for (const auto& step : q.cfg.escalation) {
@@ -1224,6 +1265,7 @@ Status RoutingCore::Impl::apply_config(const CoreConfig& cfg) {
                        return x.queue_priority < y.queue_priority;
                      });
   }
+  build_rules(cfg);
   for (auto& q : queues) q.logged_in_members = 0;
   for (auto& a : agents)
     if (a.exists && a.state != AgentState::kLoggedOut)
@@ -1497,6 +1539,9 @@ Status RoutingCore::Impl::check_invariants() const {
                     " while " + p->cfg.name + ", to whom it was transferred, is Ready");
     }
     const QueueRt& q = queues[c.queue];
+    // Live rules (clock, queue figures) may admit an agent since their last evaluation;
+    // they are evaluated again within kRulesReevaluation.
+    if (q.rules != nullptr && q.rules->live) continue;
     for (std::uint32_t ai : q.members) {
       const AgentRt& a = agents[ai];
       if (!a.exists || !voice_available(a)) continue;

@@ -13,7 +13,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/core/queue_rules.h"
 #include "engine/core/routing_core.h"
+#include "engine/rules/eval_context.h"
 
 namespace acd::core {
 
@@ -82,6 +84,51 @@ struct StepRule {
 
 enum class Trend : std::uint8_t { kNeutral, kRising, kFalling };
 
+// What a queue's routing rules read of an agent, resolved against the tenant's rules
+// schema when the configuration is applied. Immutable once built; views point into the
+// object's own strings, which never move (the object is shared, never copied).
+struct AgentRuleFacts {
+  std::vector<std::string> team;  // zero or one name (a vector: its element never moves)
+  std::vector<std::string> languages;
+  std::vector<std::string_view> language_views;
+  std::vector<std::string> attribute_values;      // by Schema::agent_attributes slot
+  std::vector<std::string_view> attribute_views;  // views of attribute_values
+  std::vector<std::uint8_t> skills;               // by Schema::skills slot, 0: lacks it
+};
+
+// A queue's compiled routing rules (QueueConfig::routing).
+struct QueueRules {
+  CompiledRouting compiled;
+  // Queue figures the targets and the ORDER BY read (slots of the tenant's schema).
+  std::vector<std::uint32_t> queue_slots;
+  // The targets read the clock or live queue figures: a waiting call may become eligible
+  // for more agents with no routing event, so the queue is routed again every second while
+  // anything waits in it.
+  bool live = false;
+};
+
+// Scratch space for evaluating rules for one call or task: its facts, the candidate's
+// facts and the context pointing at both.
+struct RuleScratch {
+  rules::TaskFacts task;
+  rules::AgentFacts agent;
+  rules::EvalContext context;
+  std::vector<std::string_view> task_attributes;  // by Schema::task_attributes slot
+  std::vector<std::string_view> task_ivr;         // by Schema::ivr_keys slot
+  std::vector<rules::QueueFigures> figures;       // by Schema::queues slot
+  std::vector<double> keys;                       // ORDER BY keys, candidate after candidate
+};
+
+// A candidate of a rules-routed call: its ORDER BY keys (at `keys` in the scratch's key
+// buffer), then tier and the queue's strategy order.
+struct RuleCandidate {
+  std::size_t keys = 0;
+  int tier = 1;
+  ReadyKey key;
+};
+
+constexpr Duration kRulesReevaluation = std::chrono::seconds(1);
+
 }  // namespace internal
 using namespace internal;  // NOLINT: the implementation files share these names
 
@@ -140,6 +187,8 @@ struct AgentRt {
   TimePoint task_idle_since{};  // a task was last offered to or left the agent
   // Tasks transferred to this agent that may still wait for them (stale entries skipped).
   std::vector<TaskId> directed_tasks;
+  // What routing rules read of the agent (set when the configuration is applied).
+  std::shared_ptr<const AgentRuleFacts> rule_facts;
 };
 
 struct QueueRt {
@@ -166,6 +215,9 @@ struct QueueRt {
   int tasks_offered = 0;
   int tasks_accepted = 0;  // accepted tasks whose current queue this is
   int task_rr_last_position = -1;
+  // Routing rules (null: the queue routes by skills and escalation).
+  std::shared_ptr<const QueueRules> rules;
+  bool rules_tick_pending = false;  // a kRulesReevaluate timer is scheduled
 };
 
 struct CallRt {
@@ -246,7 +298,8 @@ enum class TimerKind : std::uint8_t {
   kBreakOverrun,
   kTaskOfferTimeout,  // target: task id, gen: offer_gen
   kTaskEscalation,    // target: task id, gen: gen
-  kTaskRetry          // an exclusion or a transfer preference ran out: route again
+  kTaskRetry,         // an exclusion or a transfer preference ran out: route again
+  kRulesReevaluate    // target: queue index; live rules are evaluated again
 };
 
 struct Timer {
@@ -266,6 +319,8 @@ struct StickyEntry {
 struct TenantRt {
   TenantConfig cfg;
   bool exists = false;
+  rules::Schema rules_schema;
+  std::vector<std::uint32_t> rules_queue_index;  // schema queue slot -> queue index
   std::unordered_map<std::string, StickyEntry> last_agent;
   std::deque<std::pair<TimePoint, std::string>> last_agent_order;  // for expiry
 };
@@ -301,6 +356,8 @@ struct RoutingCore::Impl {
   // Scratch buffers reused across routing decisions (never allocate on the hot path).
   std::vector<std::uint32_t> scratch_agents;
   std::vector<std::pair<ReadyKey, std::uint32_t>> scratch_found;
+  RuleScratch rule_scratch;
+  std::vector<RuleCandidate> scratch_candidates;
 
   // ---------------------------------------------------------------- helpers
   TimePoint now() const { return clock.now(); }
@@ -445,7 +502,8 @@ struct RoutingCore::Impl {
     if (directed_to(c, id, t)) return true;
     if (m.tier > effective_tier(q, c)) return false;
     if (!gaps_ok(m.required_gap, m.optional_gap, q.steps[c.step])) return false;
-    return residual_ok(a, id, c, q, t);
+    if (!residual_ok(a, id, c, q, t)) return false;
+    return q.rules == nullptr || call_target_admits(q, c, a, &m, t);
   }
   Membership* membership(AgentRt& a, std::uint32_t queue) {
     for (auto& m : a.memberships)
@@ -597,6 +655,29 @@ struct RoutingCore::Impl {
   void fire_task_timer(const Timer& timer);
   [[nodiscard]] TaskView task_view(const TaskRt& k) const;
   [[nodiscard]] Status check_task_invariants() const;
+
+  // ---- Routing rules (routing_core_rules.cc) ----
+  // Compiles the tenants' schemas, the queues' rules and the agents' rule facts of the
+  // configuration just applied (validate() compiled them once already).
+  void build_rules(const CoreConfig& config);
+  // Fills `s` with a call's or a task's facts for queue `q`'s rules, and the figures of
+  // the queues they read.
+  void prepare_call_rules(const QueueRt& q, const CallRt& c, TimePoint t, RuleScratch& s) const;
+  void prepare_task_rules(const QueueRt& q, const TaskRt& k, TimePoint t, RuleScratch& s) const;
+  // Points s.context.agent at `a`'s facts as a candidate of `m`'s queue.
+  void set_rule_agent(const AgentRt& a, const Membership* m, TimePoint t, RuleScratch& s) const;
+  // Whether queue `q`'s target for `step` admits the agent set in `s`.
+  static bool target_admits(const QueueRt& q, int step, const RuleScratch& s) {
+    return q.rules->compiled.targets[static_cast<std::size_t>(step)].matches(s.context);
+  }
+  bool call_target_admits(const QueueRt& q, const CallRt& c, const AgentRt& a, const Membership* m,
+                          TimePoint t) const;
+  bool task_target_admits(const QueueRt& q, const TaskRt& k, const AgentRt& a, const Membership* m,
+                          TimePoint t) const;
+  bool route_call_by_rules(CallRt& c, QueueRt& q, TimePoint t);
+  // Keeps live rules evaluated while anything waits in `q`.
+  void watch_live_rules(QueueRt& q);
+  void fire_rules_reevaluate(std::uint32_t queue_index);
 
   Status apply_config(const CoreConfig& config);
   Status validate(const CoreConfig& config) const;

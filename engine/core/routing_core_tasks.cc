@@ -46,7 +46,8 @@ bool RoutingCore::Impl::task_eligible(const AgentRt& a, AgentId id, const Member
   const StepRule& rule = q.steps[static_cast<std::size_t>(k.step)];
   if (m->tier > std::max(rule.max_tier, q.overflow_tier)) return false;
   if (!gaps_ok(m->required_gap, m->optional_gap, rule)) return false;
-  return k.spec.extra_skills.empty() || extra_skills_ok(a, k.spec.extra_skills, rule);
+  if (!k.spec.extra_skills.empty() && !extra_skills_ok(a, k.spec.extra_skills, rule)) return false;
+  return q.rules == nullptr || task_target_admits(q, k, a, m, t);
 }
 
 TaskCandidateKey RoutingCore::Impl::task_candidate_key(const AgentRt& a, std::uint32_t idx,
@@ -113,15 +114,33 @@ bool RoutingCore::Impl::route_task(TaskRt& k) {
   }
   bool found = false;
   TaskCandidateKey best;
+  // A queue's ORDER BY ranks candidates before the task order (tier, penalty, load, ...).
+  const rules::CompiledOrder* order =
+      q.rules != nullptr && q.rules->compiled.order ? &*q.rules->compiled.order : nullptr;
+  RuleScratch& s = rule_scratch;
+  const std::size_t key_count = order != nullptr ? order->size() : 0;
+  if (order != nullptr) {
+    prepare_task_rules(q, k, t, s);
+    s.keys.assign(2 * key_count, 0.0);
+  }
+  const std::span<double> best_keys = std::span<double>(s.keys).first(key_count);
+  const std::span<double> keys = std::span<double>(s.keys).subspan(key_count, key_count);
   for (std::uint32_t ai : q.members) {
     AgentRt& a = agents[ai];
     const Membership* m = membership(a, k.queue);
     if (!task_eligible(a, AgentId(ai), m, k, q, t)) continue;
     const TaskCandidateKey key = task_candidate_key(a, ai, q, m);
-    if (!found || key < best) {
-      best = key;
-      found = true;
+    if (order != nullptr) {
+      set_rule_agent(a, m, t, s);
+      order->evaluate(s.context, keys);
+      if (found && rules::CompiledOrder::precedes(best_keys, keys)) continue;
+      if (found && !rules::CompiledOrder::precedes(keys, best_keys) && !(key < best)) continue;
+      std::copy(keys.begin(), keys.end(), best_keys.begin());
+    } else if (found && !(key < best)) {
+      continue;
     }
+    best = key;
+    found = true;
   }
   if (!found) return false;
   offer_task(k, best.agent);
@@ -233,6 +252,7 @@ void RoutingCore::Impl::enqueue_task(TaskRt& k, std::uint32_t qi, AgentId prefer
   k.key = TaskKey{rank_of(q, k.spec.priority, k.spec.vip_level, t), t.time_since_epoch().count(),
                   k.spec.id.value, &k};
   q.waiting_tasks.insert(k.key);
+  watch_live_rules(q);
   ++q.counters.tasks_entered;
   emit(TaskQueued{k.spec.id, k.spec.tenant, q.cfg.id, k.spec.channel, k.preferred, t,
                   k.spec.subject, k.spec.customer, k.spec.vip_level, q.cfg.sl_threshold});
@@ -294,6 +314,7 @@ void RoutingCore::Impl::end_task_offer(TaskRt& k, OfferEndReason reason) {
   k.phase = TaskPhase::kWaiting;
   k.key.rank = rank_of(q, k.spec.priority, k.spec.vip_level, k.enqueued);
   q.waiting_tasks.insert(k.key);
+  watch_live_rules(q);
   route_task(k);
   agent_freed(a);
 }
@@ -448,6 +469,7 @@ Status RoutingCore::Impl::check_task_invariants() const {
     const TaskRt& k = *kp;
     if (k.phase != TaskPhase::kWaiting) continue;
     const QueueRt& q = queues[k.queue];
+    if (q.rules != nullptr && q.rules->live) continue;  // evaluated again within a second
     for (std::size_t i = 0; i < agents.size(); ++i) {
       const AgentRt& a = agents[i];
       const AgentId aid(static_cast<std::uint32_t>(i));

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "engine/rules/lexer.h"
 #include "engine/rules/parser.h"
 #include "engine/rules/spelling.h"
 
@@ -60,6 +61,8 @@ enum class Op : std::uint8_t {
   kAgentSkill,  // slot a
   kAgentIdle,
   kAgentTasks,
+  kAgentTier,
+  kAgentPenalty,
   kQueueWaiting,  // slot a, and the same for the other queue figures
   kQueueReady,
   kQueueLongestWait,
@@ -100,6 +103,7 @@ struct Node {
 struct Program {
   Type type = Type::kBoolean;
   std::uint32_t root = 0;
+  Reads reads;  // computed once the tree is complete
   std::vector<Node> nodes;
   std::vector<std::string_view> set_elements;
   std::deque<std::string> strings;  // a deque: views into its elements stay valid as it grows
@@ -288,6 +292,8 @@ class Evaluator {
         return slot_or(context_.agent->skills, node.a, static_cast<std::uint8_t>(0));
       case Op::kAgentIdle: return static_cast<double>(context_.agent->idle_ms);
       case Op::kAgentTasks: return context_.agent->tasks;
+      case Op::kAgentTier: return context_.agent->tier;
+      case Op::kAgentPenalty: return context_.agent->penalty;
       case Op::kQueueWaiting: return queue(node.a).waiting;
       case Op::kQueueReady: return queue(node.a).ready;
       case Op::kQueueLongestWait: return static_cast<double>(queue(node.a).longest_wait_ms);
@@ -419,6 +425,8 @@ constexpr Field kAgentFields[] = {
     {"name", Type::kString, Op::kAgentName},
     {"idle", Type::kDuration, Op::kAgentIdle},
     {"tasks", Type::kNumber, Op::kAgentTasks},
+    {"tier", Type::kNumber, Op::kAgentTier},
+    {"penalty", Type::kNumber, Op::kAgentPenalty},
     {"attr", Type::kString, Op::kAgentAttr},
 };
 constexpr Field kQueueFields[] = {
@@ -788,6 +796,71 @@ class Compiler {
   Program& program_;
 };
 
+void sort_unique(std::vector<std::uint32_t>& values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+}
+
+// What a program reads that changes without routing events (see Reads). Every node of a
+// compiled program belongs to its tree, so looking at all of them finds every path. The
+// switch lists every op (no default), so that a new op cannot be added without deciding.
+Reads reads_of(const Program& program) {
+  Reads reads;
+  for (const Node& node : program.nodes) {
+    switch (node.op) {
+      case Op::kNowTime:
+      case Op::kNowWeekday:
+      case Op::kCalendarOpen:  // calendars open and close as time passes
+      case Op::kCalendarHoliday:
+      case Op::kTaskWaited:
+      case Op::kAgentIdle: reads.clock = true; break;
+      case Op::kQueueWaiting:
+      case Op::kQueueReady:
+      case Op::kQueueLongestWait:
+      case Op::kQueueEstimatedWait:
+      case Op::kQueueServiceLevel: reads.queue_slots.push_back(node.a); break;
+      // Constants, operators, and facts that change only with routing events.
+      case Op::kBooleanConstant:
+      case Op::kNot:
+      case Op::kAnd:
+      case Op::kOr:
+      case Op::kCompareNumbers:
+      case Op::kCompareStrings:
+      case Op::kCompareBooleans:
+      case Op::kIn:
+      case Op::kStringContains:
+      case Op::kSetHas:
+      case Op::kBetween:
+      case Op::kBetweenTimes:
+      case Op::kNumberConstant:
+      case Op::kNegate:
+      case Op::kArithmetic:
+      case Op::kTaskVip:
+      case Op::kTaskPriority:
+      case Op::kAgentSkill:
+      case Op::kAgentTasks:
+      case Op::kAgentTier:
+      case Op::kAgentPenalty:
+      case Op::kNumberOf:
+      case Op::kStringConstant:
+      case Op::kTaskCaller:
+      case Op::kTaskDialled:
+      case Op::kTaskLanguage:
+      case Op::kTaskChannel:
+      case Op::kTaskIvr:
+      case Op::kTaskAttr:
+      case Op::kAgentName:
+      case Op::kAgentTeam:
+      case Op::kAgentAttr:
+      case Op::kLower:
+      case Op::kSetConstant:
+      case Op::kAgentLanguages: break;
+    }
+  }
+  sort_unique(reads.queue_slots);
+  return reads;
+}
+
 Result<std::shared_ptr<const Program>> build(const SyntaxNode& syntax, const Schema& schema) {
   auto program = std::make_shared<Program>();
   try {
@@ -797,13 +870,27 @@ Result<std::shared_ptr<const Program>> build(const SyntaxNode& syntax, const Sch
   } catch (const CompileFailure& failure) {
     return failure.error;
   }
+  program->reads = reads_of(*program);
   return std::shared_ptr<const Program>(std::move(program));
+}
+
+// The schema list that `root.group.NAME` declares NAME in, or null for other paths.
+std::vector<std::string>* declared_keys(std::string_view root, std::string_view group,
+                                        Schema& schema) {
+  if (root == "task" && group == "attr") return &schema.task_attributes;
+  if (root == "task" && group == "ivr") return &schema.ivr_keys;
+  if (root == "agent" && group == "attr") return &schema.agent_attributes;
+  return nullptr;
 }
 
 }  // namespace
 
 Type CompiledExpression::type() const {
   return program_->type;
+}
+
+const Reads& CompiledExpression::reads() const {
+  return program_->reads;
 }
 
 bool CompiledExpression::evaluate_bool(const EvalContext& context) const {
@@ -844,6 +931,18 @@ void CompiledOrder::evaluate(const EvalContext& context, std::span<double> out) 
   }
 }
 
+Reads CompiledOrder::reads() const {
+  Reads all;
+  for (const OrderKey& key : keys_) {
+    const Reads& reads = key.expression.reads();
+    all.clock = all.clock || reads.clock;
+    all.queue_slots.insert(all.queue_slots.end(), reads.queue_slots.begin(),
+                           reads.queue_slots.end());
+  }
+  sort_unique(all.queue_slots);
+  return all;
+}
+
 bool CompiledOrder::precedes(std::span<const double> a, std::span<const double> b) {
   return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
 }
@@ -863,6 +962,25 @@ Result<CompiledOrder> compile_order(std::string_view text, const Schema& schema)
     keys.push_back(OrderKey{CompiledExpression(std::move(program.value())), term.descending});
   }
   return CompiledOrder(std::move(keys));
+}
+
+void declare_keys(std::string_view text, Schema& schema) {
+  const std::vector<Token> tokens = tokenize_prefix(text);
+  const auto is_name = [](const Token& token) {
+    return token.kind == TokenKind::kIdentifier || is_keyword(token.kind);
+  };
+  // root . group . NAME: five tokens. The root and group are never keywords; NAME may be.
+  for (std::size_t i = 0; i + 4 < tokens.size(); ++i) {
+    if (tokens[i].kind != TokenKind::kIdentifier || tokens[i + 1].kind != TokenKind::kDot ||
+        tokens[i + 2].kind != TokenKind::kIdentifier || tokens[i + 3].kind != TokenKind::kDot ||
+        !is_name(tokens[i + 4])) {
+      continue;
+    }
+    std::vector<std::string>* keys = declared_keys(tokens[i].text, tokens[i + 2].text, schema);
+    if (keys == nullptr) continue;
+    const std::string_view name = tokens[i + 4].text;
+    if (std::find(keys->begin(), keys->end(), name) == keys->end()) keys->emplace_back(name);
+  }
 }
 
 }  // namespace acd::rules

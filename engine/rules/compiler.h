@@ -8,6 +8,7 @@
 // evaluated from several threads at once, and copies share the program.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -25,9 +26,24 @@ struct Program;
 
 class CompiledOrder;
 
+// What a compiled expression reads that can change without any routing event (a task
+// arriving, an agent becoming ready, ...), so that the router knows when a condition that
+// was false may have become true on its own and must be evaluated again.
+struct Reads {
+  // Reads the clock, directly or not: now.time, now.weekday, open(), holiday() (calendars
+  // open and close with time), task.waited or agent.idle.
+  bool clock = false;
+  // The slots (Schema::queues) of the queue.<q>.<figure> paths read; sorted, unique.
+  std::vector<std::uint32_t> queue_slots;
+};
+
 class CompiledExpression {
  public:
   [[nodiscard]] Type type() const;
+
+  // Computed at compile time; a path counts even when evaluation may skip it (e.g. after a
+  // false AND), so this is an upper bound of what one evaluation reads.
+  [[nodiscard]] const Reads& reads() const;
 
   // Requires type() == kBoolean.
   [[nodiscard]] bool evaluate_bool(const EvalContext& context) const;
@@ -64,6 +80,10 @@ class CompiledOrder {
   [[nodiscard]] const std::vector<OrderKey>& keys() const { return keys_; }
   [[nodiscard]] std::size_t size() const { return keys_.size(); }
 
+  // The union of the keys' reads(): when a key reads the clock or a queue's figures, the
+  // ranking can change without any routing event.
+  [[nodiscard]] Reads reads() const;
+
   // Writes one sort key per ORDER BY term into out[0..size()) (out must be at least that
   // long): booleans as 0/1, descending terms negated, so that the candidate whose keys
   // compare lexicographically smallest (see precedes) comes first.
@@ -77,5 +97,15 @@ class CompiledOrder {
 };
 
 Result<CompiledOrder> compile_order(std::string_view text, const Schema& schema);
+
+// Attribute and IVR keys are free-form (whatever the telephony or the task's creator set), so
+// the router declares every key its tenant's rules mention before compiling them: for each
+// `task.attr.NAME`, `task.ivr.NAME` and `agent.attr.NAME` in `text` (a condition or an ORDER BY
+// list), appends NAME to schema.task_attributes, schema.ivr_keys or schema.agent_attributes
+// unless it is already there. Existing entries keep their order, and so their slots. NAME may
+// be a keyword, as in any path (task.attr.order). Only tokens are looked at, not the grammar;
+// scanning stops silently at a lexical error (compiling the text will report it), keeping
+// the keys found before it.
+void declare_keys(std::string_view text, Schema& schema);
 
 }  // namespace acd::rules

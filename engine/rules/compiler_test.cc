@@ -22,6 +22,8 @@ ReferenceWorld sample_world() {
   world.skills = {{"billing", 7}, {"sales", 3}};
   world.idle_ms = 90'000;
   world.tasks = 1;
+  world.tier = 2;
+  world.penalty = 3;
   world.agent_attributes = {{"site", "paris"}};
   world.queues = {{"sales", QueueFigures{12, 3, 120'000, 60'000, 0.8}}};
   world.calendars = {{"business-hours", CalendarState{true, false}}};
@@ -49,6 +51,9 @@ TEST_CASE("Paths read the facts in their slots", "[rules][compiler]") {
   CHECK(evaluate("agent.skill.support = 0", world));  // lacks the skill
   CHECK(evaluate("agent.idle = 1m30s", world));
   CHECK(evaluate("agent.tasks = 1", world));
+  CHECK(evaluate("agent.tier = 2", world));
+  CHECK(evaluate("agent.penalty = 3", world));
+  CHECK(evaluate("agent.attr.tier = ''", world));  // an attribute, not the queue's tier
   CHECK(evaluate("agent.attr.site = 'paris'", world));
   CHECK(evaluate("queue.sales.waiting = 12", world));
   CHECK(evaluate("queue.sales.ready = 3", world));
@@ -71,6 +76,22 @@ TEST_CASE("Slots beyond the caller's arrays read as absent", "[rules][compiler]"
   CHECK(compile_or_fail("task.attr.order = ''", schema).evaluate_bool(empty));
   CHECK_FALSE(compile_or_fail("open('national')", schema).evaluate_bool(empty));
   CHECK_FALSE(compile_or_fail("agent.languages HAS ''", schema).evaluate_bool(empty));
+  // Without an agent: a primary tier and no penalty.
+  CHECK(compile_or_fail("agent.tier", schema).evaluate_number(empty) == 1);
+  CHECK(compile_or_fail("agent.penalty", schema).evaluate_number(empty) == 0);
+}
+
+TEST_CASE("agent.tier and agent.penalty are numbers from the queue membership",
+          "[rules][compiler]") {
+  ReferenceWorld world;
+  world.tier = 3;
+  world.penalty = 10;
+  CHECK(evaluate("agent.tier <= 3 AND agent.penalty < 20", world));
+  CHECK(evaluate("agent.tier BETWEEN 2 AND 4", world));
+  CHECK(evaluate("agent.tier * 100 + agent.penalty = 310", world));
+  CHECK_FALSE(evaluate("agent.tier = 1", world));
+  CHECK(compile_or_fail("agent.tier", test_schema()).type() == Type::kNumber);
+  CHECK(compile_or_fail("agent.penalty", test_schema()).type() == Type::kNumber);
 }
 
 TEST_CASE("Boolean operators short-circuit and combine", "[rules][compiler]") {

@@ -78,6 +78,10 @@ TEST_CASE("Unknown names, with suggestions", "[rules][errors]") {
   CHECK(error_of("agent.attr.sites = 'x'") ==
         "1:12: unknown agent attribute 'sites' (did you mean 'site'?)");
   CHECK(error_of("now.tme > 09:00") == "1:5: unknown field 'tme' of now (did you mean 'time'?)");
+  CHECK(error_of("agent.teir < 2") == "1:7: unknown field 'teir' of agent (did you mean 'tier'?)");
+  CHECK(error_of("agent.penalti = 0") ==
+        "1:7: unknown field 'penalti' of agent (did you mean 'penalty'?)");
+  CHECK(error_of("agent.level > 1") == "1:7: unknown field 'level' of agent");
   CHECK(error_of("open('bussiness-hours')") ==
         "1:6: unknown calendar 'bussiness-hours' (did you mean 'business-hours'?)");
   CHECK(error_of("opne('business-hours')") ==
@@ -99,6 +103,7 @@ TEST_CASE("Incomplete and overlong paths", "[rules][errors]") {
   CHECK(error_of("task.language.code = 'fr'") == "1:15: 'task.language' has no field 'code'");
   CHECK(error_of("agent.skill.billing.level > 1") ==
         "1:21: 'agent.skill.billing' has no field 'level'");
+  CHECK(error_of("agent.tier.primary = 1") == "1:12: 'agent.tier' has no field 'primary'");
 }
 
 TEST_CASE("Type errors", "[rules][errors]") {
@@ -106,6 +111,7 @@ TEST_CASE("Type errors", "[rules][errors]") {
         "2:17: cannot compare duration with number (write 30s, not 30)");
   CHECK(error_of("90 < agent.idle") ==
         "1:4: cannot compare number with duration (write 90s, not 90)");
+  CHECK(error_of("agent.tier = '1'") == "1:12: cannot compare number with string");
   CHECK(error_of("now.time > 9") ==
         "1:10: cannot compare time of day with number (write 09:00, not 9)");
   CHECK(error_of("task.language = 3") == "1:15: cannot compare string with number");

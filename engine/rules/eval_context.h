@@ -31,6 +31,11 @@ struct AgentFacts {
   std::int64_t idle_ms = 0;                      // agent.idle
   double tasks = 0;                              // agent.tasks
   std::span<const std::string_view> attributes;  // agent.attr.<key>, by Schema::agent_attributes
+  // The candidate's membership of the queue being routed, so that one agent's facts differ
+  // from queue to queue: its tier (1 = primary, 2..9 = backup tiers) and, within the tier, its
+  // penalty (lower is tried first). An agent outside the queue keeps the defaults.
+  double tier = 1;     // agent.tier
+  double penalty = 0;  // agent.penalty
 };
 
 struct QueueFigures {

@@ -64,22 +64,23 @@ class Lexer {
  public:
   explicit Lexer(std::string_view source) : source_(source) {}
 
-  Result<std::vector<Token>> run() {
-    std::vector<Token> tokens;
+  // Appends the tokens to `tokens`, ending with kEnd, or stops at the first lexical error
+  // and returns it (the tokens before it stay in `tokens`).
+  std::optional<CompileError> run(std::vector<Token>& tokens) {
     while (true) {
       skip_whitespace();
       Token token;
       token.position = position_;
       if (at_end()) {
         tokens.push_back(std::move(token));
-        return tokens;
+        return std::nullopt;
       }
       const std::size_t start = offset_;
       const char c = source_[offset_];
       if (is_digit(c)) {
-        if (auto error = lex_number(token)) return *error;
+        if (auto error = lex_number(token)) return error;
       } else if (c == '\'' || c == '"') {
-        if (auto error = lex_string(token)) return *error;
+        if (auto error = lex_string(token)) return error;
       } else if (is_name_start(c)) {
         while (!at_end() && is_name_char(peek())) advance();
         token.kind = TokenKind::kIdentifier;
@@ -88,7 +89,7 @@ class Lexer {
           if (equals_ignoring_case(word, spelling)) token.kind = kind;
         }
       } else if (auto error = lex_punctuation(token)) {
-        return *error;
+        return error;
       }
       token.text = source_.substr(start, offset_ - start);
       tokens.push_back(std::move(token));
@@ -327,7 +328,15 @@ class Lexer {
 }  // namespace
 
 Result<std::vector<Token>> tokenize(std::string_view source) {
-  return Lexer(source).run();
+  std::vector<Token> tokens;
+  if (auto error = Lexer(source).run(tokens)) return *std::move(error);
+  return tokens;
+}
+
+std::vector<Token> tokenize_prefix(std::string_view source) {
+  std::vector<Token> tokens;
+  (void)Lexer(source).run(tokens);  // the error only ends the scan
+  return tokens;
 }
 
 std::string describe(const Token& token) {

@@ -63,6 +63,11 @@ struct Token {
 // character). The tokens' `text` views point into `source`.
 Result<std::vector<Token>> tokenize(std::string_view source);
 
+// The tokens before the first lexical error, for tools that scan text which may not compile
+// (see declare_keys): all of them with the closing kEnd token when `source` lexes, otherwise
+// those before the offending one and no kEnd token.
+std::vector<Token> tokenize_prefix(std::string_view source);
+
 // How a token is named in error messages: "end of input" or the text in quotes, e.g. "'AND'".
 std::string describe(const Token& token);
 

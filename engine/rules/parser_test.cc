@@ -128,6 +128,19 @@ TEST_CASE("Positions are 1-based lines and columns", "[rules][parser]") {
   CHECK(list[3].position.column == 10);
 }
 
+TEST_CASE("tokenize_prefix keeps the tokens before a lexical error", "[rules][parser]") {
+  const std::vector<Token> whole = tokenize_prefix("a.b = 'x'");
+  REQUIRE(whole.size() == 6);  // a . b = 'x' and the closing kEnd
+  CHECK(whole.back().kind == TokenKind::kEnd);
+
+  const std::vector<Token> cut = tokenize_prefix("a = 1 AND b == 2 AND c");
+  REQUIRE(cut.size() == 5);  // up to 'b'; '==' is the error, and no kEnd follows
+  CHECK(cut[3].kind == TokenKind::kAnd);
+  CHECK(cut[4].text == "b");
+
+  CHECK(tokenize_prefix("'unterminated").empty());
+}
+
 TEST_CASE("ORDER BY terms", "[rules][parser]") {
   Result<std::vector<OrderTerm>> terms =
       parse_order("ORDER BY agent.skill.billing DESC, agent.idle");

@@ -1,6 +1,7 @@
 // Property test: compiled evaluation agrees with the reference interpreter on random
-// well-typed expressions over random facts. The generator is seeded with a fixed seed, so a
-// failure reproduces; it prints the seed, the case number and the expression.
+// well-typed expressions over random facts, and reads() with the paths the expression names.
+// The generator is seeded with a fixed seed, so a failure reproduces; it prints the seed, the
+// case number and the expression.
 #include <array>
 #include <catch2/catch.hpp>
 #include <random>
@@ -90,10 +91,26 @@ class ExpressionGenerator {
 
   std::string number(int depth) {
     if (depth <= 0 || pick(4) == 0) {
-      return one_of(std::array{"0", "1", "2", "3", "2.5", "7", "10", "0.5", "task.vip",
-                               "task.priority", "agent.skill.billing", "agent.skill.sales",
-                               "agent.skill.support", "agent.tasks", "queue.sales.waiting",
-                               "queue.support.ready", "queue.backup.sl", "queue.sales.sl"});
+      return one_of(std::array{"0",
+                               "1",
+                               "2",
+                               "3",
+                               "2.5",
+                               "7",
+                               "10",
+                               "0.5",
+                               "task.vip",
+                               "task.priority",
+                               "agent.skill.billing",
+                               "agent.skill.sales",
+                               "agent.skill.support",
+                               "agent.tasks",
+                               "agent.tier",
+                               "agent.penalty",
+                               "queue.sales.waiting",
+                               "queue.support.ready",
+                               "queue.backup.sl",
+                               "queue.sales.sl"});
     }
     const int next = depth - 1;
     switch (pick(5)) {
@@ -200,6 +217,8 @@ ReferenceWorld random_world(std::mt19937_64& random) {
   }
   world.idle_ms = some_duration();
   world.tasks = pick(4);
+  world.tier = 1 + pick(9);
+  world.penalty = pick(6);
   for (const char* key : {"site", "tier"}) {
     if (pick(3) != 0) world.agent_attributes[key] = some_string();
   }
@@ -236,6 +255,9 @@ TEST_CASE("Compiled evaluation agrees with the reference interpreter", "[rules][
     REQUIRE(compiled.value().type() == type);
     Result<SyntaxTree> syntax = parse_expression(expression);
     REQUIRE(syntax);
+    const Reads expected_reads = reference_reads(*syntax.value(), schema);
+    REQUIRE(compiled.value().reads().clock == expected_reads.clock);
+    REQUIRE(compiled.value().reads().queue_slots == expected_reads.queue_slots);
     for (int w = 0; w < kWorldsPerExpression; ++w) {
       const ReferenceWorld world = random_world(random);
       const WorldContext context(world, schema);

@@ -47,6 +47,8 @@ ReferenceValue look_up(const std::vector<std::string>& path, const ReferenceWorl
   if (joined == "agent.team") return of_text(world.team);
   if (joined == "agent.idle") return of_number(Type::kDuration, double(world.idle_ms));
   if (joined == "agent.tasks") return of_number(Type::kNumber, world.tasks);
+  if (joined == "agent.tier") return of_number(Type::kNumber, world.tier);
+  if (joined == "agent.penalty") return of_number(Type::kNumber, world.penalty);
   if (joined == "agent.languages") {
     ReferenceValue set;
     set.type = Type::kStringSet;
@@ -134,6 +136,27 @@ Type arithmetic_type(ArithmeticOp op, Type left, Type right) {
     return op == ArithmeticOp::kDivide ? Type::kNumber : Type::kDuration;
   }
   return left == Type::kDuration || right == Type::kDuration ? Type::kDuration : Type::kNumber;
+}
+
+void collect_reads(const SyntaxNode& node, const Schema& schema, Reads& reads) {
+  if (node.kind == SyntaxKind::kPath) {
+    const std::vector<std::string>& path = node.segments;
+    std::string joined = path[0];
+    for (std::size_t i = 1; i < path.size(); ++i) joined += "." + path[i];
+    if (joined == "now.time" || joined == "now.weekday" || joined == "task.waited" ||
+        joined == "agent.idle") {
+      reads.clock = true;
+    }
+    if (path[0] == "queue") {
+      const auto found = std::find(schema.queues.begin(), schema.queues.end(), path[1]);
+      reads.queue_slots.push_back(static_cast<std::uint32_t>(found - schema.queues.begin()));
+    }
+  }
+  if (node.kind == SyntaxKind::kCall) {
+    const std::string name = ascii_lower(node.text);
+    if (name == "open" || name == "holiday") reads.clock = true;
+  }
+  for (const auto& child : node.children) collect_reads(*child, schema, reads);
 }
 
 }  // namespace
@@ -224,6 +247,15 @@ ReferenceValue interpret(const SyntaxNode& node, const ReferenceWorld& world) {
   throw std::logic_error("reference interpreter: node kind");
 }
 
+Reads reference_reads(const SyntaxNode& node, const Schema& schema) {
+  Reads reads;
+  collect_reads(node, schema, reads);
+  std::sort(reads.queue_slots.begin(), reads.queue_slots.end());
+  reads.queue_slots.erase(std::unique(reads.queue_slots.begin(), reads.queue_slots.end()),
+                          reads.queue_slots.end());
+  return reads;
+}
+
 WorldContext::WorldContext(const ReferenceWorld& world, const Schema& schema) {
   for (const std::string& key : schema.task_attributes) {
     const auto found = world.task_attributes.find(key);
@@ -253,8 +285,15 @@ WorldContext::WorldContext(const ReferenceWorld& world, const Schema& schema) {
   }
   task_ = TaskFacts{world.caller,   world.dialled,   world.language,   world.channel, world.vip,
                     world.priority, world.waited_ms, task_attributes_, ivr_};
-  agent_ = AgentFacts{world.agent_name, world.team,  languages_,       skills_,
-                      world.idle_ms,    world.tasks, agent_attributes_};
+  agent_ = AgentFacts{.name = world.agent_name,
+                      .team = world.team,
+                      .languages = languages_,
+                      .skills = skills_,
+                      .idle_ms = world.idle_ms,
+                      .tasks = world.tasks,
+                      .attributes = agent_attributes_,
+                      .tier = world.tier,
+                      .penalty = world.penalty};
   context_.task = &task_;
   context_.agent = &agent_;
   context_.queues = queues_;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/rules/compiler.h"
 #include "engine/rules/eval_context.h"
 #include "engine/rules/parser.h"
 #include "engine/rules/schema.h"
@@ -28,6 +29,8 @@ struct ReferenceWorld {
   std::map<std::string, int> skills;
   std::int64_t idle_ms = 0;
   double tasks = 0;
+  double tier = 1;
+  double penalty = 0;
   std::map<std::string, std::string> agent_attributes;
 
   std::map<std::string, QueueFigures> queues;
@@ -45,6 +48,11 @@ struct ReferenceValue {
 };
 
 ReferenceValue interpret(const SyntaxNode& node, const ReferenceWorld& world);
+
+// What CompiledExpression::reads() should be for this tree, found by walking it and naming
+// the paths and functions that read the clock or a queue (whose slot is its index in
+// schema.queues).
+Reads reference_reads(const SyntaxNode& node, const Schema& schema);
 
 // The EvalContext a router would build for `world`: arrays in the Schema's slot order,
 // views into `world` (which must outlive this object).

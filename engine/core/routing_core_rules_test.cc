@@ -1,0 +1,357 @@
+// Specification tests of rule-based queue targets (QueueConfig::routing, docs/RULES.md) in
+// the routing core: targets over skills, languages, teams, attributes, VIP level, tiers and
+// live figures; steps that widen the target as the wait grows; ORDER BY; tasks; refusals
+// and reloads. The harness (routing_core_test_harness.h) checks the core's invariants after
+// every step, including that no waiting call could go to a Ready agent its target admits.
+#include <catch2/catch.hpp>
+#include <optional>
+
+#include "engine/core/routing_core.h"
+#include "engine/core/routing_core_test_harness.h"
+
+namespace {
+
+// Tenant 0: skills billing (0) and sales (1); agents 0..n-1, members of queue 0 ("queue0").
+void rules_setup(Harness& h, int agents, std::vector<RoutingStep> steps, std::string order_by = "",
+                 Strategy strategy = Strategy::kLongestIdle) {
+  h.cb.skill(0, "billing");
+  h.cb.skill(1, "sales");
+  h.setup(agents, strategy);
+  h.cb.q(0).routing.steps = std::move(steps);
+  h.cb.q(0).routing.order_by = std::move(order_by);
+}
+
+void set_skill(Harness& h, std::uint32_t agent, std::uint32_t skill, int level) {
+  h.cb.a(agent).skills.push_back(AgentSkill{S(skill), level});
+}
+
+CallSpec call_with(std::uint64_t id, std::vector<std::pair<std::string, std::string>> attributes,
+                   int vip = 0) {
+  CallSpec s = Harness::spec(id, "+15550100");
+  s.attributes = std::move(attributes);
+  s.vip_level = vip;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a target admits only the agents whose proficiency is in range", "[core][rules]") {
+  Harness h;
+  rules_setup(h, 3, {{0s, "agent.skill.billing >= 3 AND agent.skill.billing <= 7"}});
+  set_skill(h, 0, 0, 9);  // too senior for this queue
+  set_skill(h, 1, 0, 2);  // too junior
+  set_skill(h, 2, 0, 5);
+  h.apply();
+  h.login(0);
+  h.login(1);
+  h.enqueue(1);
+  CHECK_FALSE(h.offered_to(1).has_value());  // Ready agents, none admitted
+  h.login(2);                                // agent-first: the call finds agent 2
+  CHECK(h.offered_to(1) == 2u);
+}
+
+TEST_CASE("steps widen the target when the call has waited their 'after'", "[core][rules]") {
+  Harness h;
+  rules_setup(h, 2, {{0s, "agent.skill.billing >= 8"}, {30s, "agent.skill.billing >= 3"}});
+  set_skill(h, 0, 0, 9);
+  set_skill(h, 1, 0, 4);
+  h.apply();
+  h.login(1);
+  h.enqueue(1);
+  h.advance(29s);
+  CHECK_FALSE(h.offered_to(1).has_value());
+  CHECK(h.call(1).escalation_step == 0);
+  h.advance(1s);
+  CHECK(h.call(1).escalation_step == 1);
+  CHECK(h.offered_to(1) == 1u);
+  const auto escalated = h.last<CallEscalated>();
+  REQUIRE(escalated.has_value());
+  CHECK(escalated->step == 1);
+
+  // Steps are not cumulative: a later target may name other agents than the first.
+  Harness g;
+  rules_setup(g, 2, {{0s, "agent.skill.billing >= 8"}, {10s, "agent.skill.billing < 8"}});
+  set_skill(g, 0, 0, 9);
+  set_skill(g, 1, 0, 4);
+  g.apply();
+  g.enqueue(1);
+  g.advance(10s);
+  g.login(0);  // the senior agent no longer matches at step 2
+  CHECK_FALSE(g.offered_to(1).has_value());
+  g.login(1);
+  CHECK(g.offered_to(1) == 1u);
+}
+
+TEST_CASE("ORDER BY ranks the admitted agents before the strategy", "[core][rules]") {
+  Harness h;
+  rules_setup(h, 4, {{0s, "agent.skill.billing >= 1"}}, "agent.skill.billing DESC");
+  set_skill(h, 0, 0, 3);
+  set_skill(h, 1, 0, 8);
+  set_skill(h, 2, 0, 8);
+  set_skill(h, 3, 0, 5);
+  h.apply();
+  for (std::uint32_t a : {0u, 1u, 2u, 3u}) {
+    h.login(a);
+    h.advance(1s);  // agent 1 has been idle longer than agent 2
+  }
+  h.enqueue(1);
+  CHECK(h.offered_to(1) == 1u);  // the highest proficiency, longest idle among equals
+  h.enqueue(2);
+  CHECK(h.offered_to(2) == 2u);
+  h.enqueue(3);
+  CHECK(h.offered_to(3) == 3u);
+
+  // Without ORDER BY the strategy alone decides: longest idle first.
+  Harness g;
+  rules_setup(g, 2, {{0s, "agent.skill.billing >= 1"}});
+  set_skill(g, 0, 0, 3);
+  set_skill(g, 1, 0, 8);
+  g.apply();
+  g.login(0);
+  g.advance(1s);
+  g.login(1);
+  g.enqueue(1);
+  CHECK(g.offered_to(1) == 0u);
+}
+
+TEST_CASE("language routing: the agent's languages must have the caller's", "[core][rules]") {
+  Harness h;
+  rules_setup(h, 2, {{0s, "agent.languages HAS task.language"}, {45s, "true"}});
+  h.cb.a(0).languages = {"en"};
+  h.cb.a(1).languages = {"en", "es"};
+  h.apply();
+  h.login(0);
+  h.enqueue_spec(call_with(1, {{"language", "es"}}));
+  CHECK_FALSE(h.offered_to(1).has_value());  // agent 0 speaks no Spanish
+  h.enqueue_spec(call_with(2, {{"language", "en"}}));
+  CHECK(h.offered_to(2) == 0u);
+  h.login(1);
+  CHECK(h.offered_to(1) == 1u);
+  // After 45 s anyone takes a caller whose language nobody speaks.
+  h.enqueue_spec(call_with(3, {{"language", "fr"}}));
+  h.serve(2, 0, 1s);
+  h.serve(1, 1, 1s);
+  CHECK_FALSE(h.offered_to(3).has_value());
+  h.advance(45s);
+  CHECK(h.offered_to(3).has_value());
+}
+
+TEST_CASE("VIP first: VIP callers go to the gold team, others to anyone else", "[core][rules]") {
+  Harness h;
+  h.cb.team(0, "gold");
+  h.cb.team(1, "silver");
+  rules_setup(h, 2,
+              {{0s,
+                "(task.vip >= 1 AND agent.team = 'gold') OR "
+                "(task.vip = 0 AND agent.team != 'gold' AND task.attr.segment != 'blocked')"}});
+  h.cb.a(0).team = TeamId(0);
+  h.cb.a(1).team = TeamId(1);
+  h.apply();
+  h.login(0);
+  h.login(1);
+  h.enqueue_spec(call_with(1, {}, /*vip=*/2));
+  CHECK(h.offered_to(1) == 0u);
+  h.enqueue_spec(call_with(2, {{"segment", "retail"}}));
+  CHECK(h.offered_to(2) == 1u);
+  h.enqueue_spec(call_with(3, {{"segment", "blocked"}}));
+  CHECK_FALSE(h.offered_to(3).has_value());
+}
+
+TEST_CASE("IVR choices and custom attributes of agents in targets", "[core][rules]") {
+  Harness h;
+  rules_setup(h, 2, {{0s, "agent.attr.site = task.ivr.main"}});
+  h.cb.a(0).attributes = {{"site", "paris"}};
+  h.cb.a(1).attributes = {{"site", "lyon"}};
+  h.apply();
+  h.login(0);
+  h.login(1);
+  h.enqueue_spec(call_with(1, {{"ivr.main", "lyon"}}));
+  CHECK(h.offered_to(1) == 1u);
+}
+
+TEST_CASE("backup tier after a sustained wait, through agent.tier and a step", "[core][rules]") {
+  Harness h;
+  rules_setup(h, 2, {{0s, "agent.tier = 1"}, {60s, "agent.tier <= 2"}});
+  h.cb.m(0, 1).tier = 2;
+  h.apply();
+  h.login(1);  // only the backup agent is Ready
+  h.enqueue(1);
+  h.advance(59s);
+  CHECK_FALSE(h.offered_to(1).has_value());
+  h.advance(1s);
+  CHECK(h.offered_to(1) == 1u);
+}
+
+TEST_CASE("live figures: rules reading the queue are evaluated again as it changes",
+          "[core][rules]") {
+  Harness h;
+  // The backup tier helps while three or more callers wait, or one has waited 20 s.
+  rules_setup(h, 2,
+              {{0s,
+                "agent.tier = 1 OR queue.queue0.waiting >= 3 OR "
+                "queue.queue0.longest_wait >= 20s"}});
+  h.cb.m(0, 1).tier = 2;
+  h.apply();
+  h.login(1);
+  h.enqueue(1);
+  h.enqueue(2);
+  CHECK_FALSE(h.offered_to(1).has_value());
+  h.enqueue(3);  // three waiting: the oldest caller goes first
+  CHECK(h.offered_to(1) == 1u);
+  CHECK_FALSE(h.offered_to(2).has_value());
+  h.serve(1, 1, 1s);
+  // Two wait now: not admitted until the longest wait reaches 20 s (within a second).
+  CHECK_FALSE(h.offered_to(2).has_value());
+  h.advance_to(19s);
+  CHECK_FALSE(h.offered_to(2).has_value());
+  h.advance(2s);
+  CHECK(h.offered_to(2) == 1u);
+}
+
+TEST_CASE("time of day: a target open from 09:00 admits agents at 09:00", "[core][rules]") {
+  Harness h;
+  rules_setup(h, 1, {{0s, "now.time BETWEEN 09:00 AND 17:00 AND now.weekday = 'thu'"}});
+  h.apply();  // the clock starts at 1970-01-01 00:00, a Thursday
+  h.login(0);
+  h.advance_to(8h + 59min);
+  h.enqueue(1);
+  h.advance(59s);
+  CHECK_FALSE(h.offered_to(1).has_value());
+  h.advance(2s);
+  CHECK(h.offered_to(1) == 0u);
+}
+
+TEST_CASE("tasks follow the queue's targets and ORDER BY", "[core][rules]") {
+  Harness h;
+  rules_setup(h, 3, {{0s, "task.channel = 'chat' AND agent.languages HAS task.language"}},
+              "agent.skill.sales DESC");
+  h.cb.a(0).languages = {"de"};
+  h.cb.a(1).languages = {"fr"};
+  h.cb.a(2).languages = {"fr"};
+  set_skill(h, 1, 1, 3);
+  set_skill(h, 2, 1, 6);
+  h.apply();
+  h.login(0);
+  h.login(1);
+  h.login(2);
+  TaskSpec chat;
+  chat.id = TaskId(1);
+  chat.channel = Channel::kChat;
+  chat.subject = "bonjour";
+  chat.attributes = {{"language", "fr"}};
+  REQUIRE(h.core.create_task(chat, Q(0)).is_ok());
+  h.check();
+  const auto offered = h.last<TaskOffered>();
+  REQUIRE(offered.has_value());
+  CHECK(offered->agent == A(2));  // French, best in sales
+
+  TaskSpec mail = chat;
+  mail.id = TaskId(2);
+  mail.channel = Channel::kEmail;
+  REQUIRE(h.core.create_task(mail, Q(0)).is_ok());
+  h.check();
+  CHECK(h.core.task(TaskId(2))->phase == TaskPhase::kWaiting);  // the target is for chats
+}
+
+TEST_CASE("invalid rules are refused and the running ones stay", "[core][rules]") {
+  Harness h;
+  rules_setup(h, 2, {{0s, "agent.skill.billing >= 5"}});
+  set_skill(h, 0, 0, 6);
+  set_skill(h, 1, 0, 2);
+  h.apply();
+
+  auto refused = [&](const CoreConfig& config, std::string_view expected) {
+    const Status s = h.core.apply_config(config);
+    INFO(s.to_string());
+    CHECK(s.code() == ErrorCode::kInvalidArgument);
+    CHECK_THAT(s.to_string(), Catch::Contains(std::string(expected)));
+  };
+  CoreConfig bad = h.cb.c;
+  bad.queues[0].routing.steps[0].target = "agent.skill.biling >= 5";
+  refused(bad, "routing step 1: 1:13: unknown skill 'biling' (did you mean 'billing'?)");
+  bad = h.cb.c;
+  bad.queues[0].routing.steps[0].target = "agent.skill.billing";
+  refused(bad, "routing step 1");
+  bad = h.cb.c;
+  bad.queues[0].routing.order_by = "agent.name";
+  refused(bad, "routing order_by");
+  bad = h.cb.c;
+  bad.queues[0].routing.steps.push_back({0s, "true"});
+  refused(bad, "routing step 2: steps must begin later");
+  bad = h.cb.c;
+  bad.queues[0].routing.steps[0].after = 5s;
+  refused(bad, "the first step applies from the start");
+  bad = h.cb.c;
+  bad.queues[0].escalation.push_back(EscalationStep{10s, 1, false, 0});
+  refused(bad, "no escalation steps");
+  bad = h.cb.c;
+  bad.queues[0].overflow.enabled = true;
+  refused(bad, "no overflow rule");
+
+  // The old rules still route.
+  h.login(1);
+  h.login(0);
+  h.enqueue(1);
+  CHECK(h.offered_to(1) == 0u);
+}
+
+TEST_CASE("a reload changes the rules of calls already waiting", "[core][rules]") {
+  Harness h;
+  rules_setup(h, 1, {{0s, "agent.skill.billing >= 5"}});
+  set_skill(h, 0, 0, 3);
+  h.apply();
+  h.login(0);
+  h.enqueue(1);
+  CHECK_FALSE(h.offered_to(1).has_value());
+  h.cb.q(0).routing.steps[0].target = "agent.skill.billing >= 3";
+  h.apply();
+  CHECK(h.offered_to(1) == 0u);
+
+  // Back to skills: a queue without routing steps routes as before.
+  h.serve(1, 0);
+  h.cb.q(0).routing = QueueRouting{};
+  h.apply();
+  h.enqueue(2);
+  CHECK(h.offered_to(2) == 0u);
+}
+
+TEST_CASE("strategies pick within the best ORDER BY group", "[core][rules]") {
+  SECTION("ring all rings every admitted agent in rank order") {
+    Harness h;
+    rules_setup(h, 3, {{0s, "agent.skill.billing >= 2"}}, "agent.skill.billing DESC",
+                Strategy::kRingAll);
+    set_skill(h, 0, 0, 2);
+    set_skill(h, 1, 0, 1);
+    set_skill(h, 2, 0, 7);
+    h.apply();
+    for (std::uint32_t a : {0u, 1u, 2u}) h.login(a);
+    h.enqueue(1);
+    CHECK(h.offers_of(1) == std::vector<std::uint32_t>{2, 0});
+  }
+  SECTION("round robin goes on from the last member offered") {
+    Harness h;
+    rules_setup(h, 3, {{0s, "true"}}, "", Strategy::kRoundRobin);
+    h.apply();
+    for (std::uint32_t a : {0u, 1u, 2u}) h.login(a);
+    h.enqueue(1);
+    CHECK(h.offered_to(1) == 0u);
+    h.enqueue(2);
+    CHECK(h.offered_to(2) == 1u);
+    h.answer(2, 1);
+    h.serve(1, 0);
+    h.enqueue(3);
+    CHECK(h.offered_to(3) == 2u);
+  }
+  SECTION("random picks only among the best group") {
+    Harness h(11);
+    rules_setup(h, 4, {{0s, "true"}}, "agent.skill.billing DESC", Strategy::kRandom);
+    set_skill(h, 2, 0, 9);
+    set_skill(h, 3, 0, 9);
+    h.apply();
+    for (std::uint32_t a : {0u, 1u, 2u, 3u}) h.login(a);
+    h.enqueue(1);
+    const auto first = h.offered_to(1);
+    REQUIRE(first.has_value());
+    CHECK((*first == 2u || *first == 3u));
+  }
+}
