@@ -2296,6 +2296,10 @@ std::string_view RoutingCore::reason_name(ReasonId id) const {
   return impl_->reason_names[id.value];
 }
 
+Status RoutingCore::explain_route(const RouteQuery& query, RouteExplanation& out) const {
+  return impl_->explain_route(query, out);
+}
+
 std::optional<ReasonId> RoutingCore::find_reason(std::string_view name) const {
   auto it = impl_->reason_ids.find(std::string(name));
   if (it == impl_->reason_ids.end()) return std::nullopt;

@@ -74,6 +74,9 @@ struct CallView {
   CallId consult_for;  // a consultation call: the inbound call its originator holds
 };
 
+struct RouteQuery;
+struct RouteExplanation;
+
 class RoutingCore {
  public:
   RoutingCore(Clock& clock, Random& random, CoreObserver* observer);
@@ -204,6 +207,10 @@ class RoutingCore {
   [[nodiscard]] std::size_t tasks_in_system() const;
   [[nodiscard]] std::string_view reason_name(ReasonId id) const;
   [[nodiscard]] std::optional<ReasonId> find_reason(std::string_view name) const;
+
+  // A dry run (route_explanation.h): what routing would do with `query` now, and why.
+  // kNotFound for an unknown queue, kInvalidArgument for a call of another tenant.
+  [[nodiscard]] Status explain_route(const RouteQuery& query, RouteExplanation& out) const;
 
   void reset_statistics();
 

@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "engine/core/queue_rules.h"
+#include "engine/core/route_explanation.h"
 #include "engine/core/routing_core.h"
 #include "engine/rules/eval_context.h"
 
@@ -675,6 +676,10 @@ struct RoutingCore::Impl {
   bool task_target_admits(const QueueRt& q, const TaskRt& k, const AgentRt& a, const Membership* m,
                           TimePoint t) const;
   bool route_call_by_rules(CallRt& c, QueueRt& q, TimePoint t);
+  Status explain_route(const RouteQuery& query, RouteExplanation& out) const;
+  // Why `a` (a member of `q`, skill routing) is not admitted at step `step`; empty if it is.
+  std::string skill_refusal(const AgentRt& a, const Membership& m, const QueueRt& q,
+                            const std::vector<SkillRequirement>& extra, int step) const;
   // Keeps live rules evaluated while anything waits in `q`.
   void watch_live_rules(QueueRt& q);
   void fire_rules_reevaluate(std::uint32_t queue_index);

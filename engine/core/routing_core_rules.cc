@@ -7,6 +7,7 @@
 //   2. facts: what one evaluation reads of a call, a task, an agent and the queues
 //   3. routing a call by rules (task-first for tasks stays in routing_core_tasks.cc)
 //   4. live rules: evaluated again while anything waits
+//   5. explaining a routing decision (a dry run)
 #include <algorithm>
 #include <unordered_map>
 
@@ -322,6 +323,199 @@ void RoutingCore::Impl::fire_rules_reevaluate(std::uint32_t queue_index) {
   if (!q.exists || q.rules == nullptr || !q.rules->live) return;
   route_waiting_calls(q);
   watch_live_rules(q);
+}
+
+// =====================================================================================
+// 5. Explaining a routing decision
+// =====================================================================================
+
+std::string RoutingCore::Impl::skill_refusal(const AgentRt& a, const Membership& m,
+                                             const QueueRt& q,
+                                             const std::vector<SkillRequirement>& extra,
+                                             int step) const {
+  const StepRule& rule = q.steps[static_cast<std::size_t>(step)];
+  std::string why;
+  auto add = [&](const std::string& reason) { why += (why.empty() ? "" : "; ") + reason; };
+  auto check = [&](const SkillRequirement& req) {
+    if (req.optional && rule.drop_optional) return;
+    const int level = agent_level(a.cfg, req.skill);
+    const std::string name = req.skill.value < skills.size() ? skills[req.skill.value].name
+                                                             : std::to_string(req.skill.value);
+    if (level == 0)
+      add("lacks skill " + name);
+    else if (gap(level, req.min_level) > rule.relax)
+      add("skill " + name + " at " + std::to_string(level) + ", needs " +
+          std::to_string(std::max(kMinProficiency, req.min_level - rule.relax)));
+  };
+  for (const auto& req : q.cfg.required_skills) check(req);
+  for (const auto& req : extra) check(req);
+  const int max_tier = std::max(rule.max_tier, q.overflow_tier);
+  if (m.tier > max_tier)
+    add("tier " + std::to_string(m.tier) + " (tiers 1.." + std::to_string(max_tier) +
+        " take calls at this step)");
+  return why;
+}
+
+Status RoutingCore::Impl::explain_route(const RouteQuery& query, RouteExplanation& out) const {
+  out = RouteExplanation{};
+  const QueueRt* qp = const_cast<Impl*>(this)->find_queue(query.queue);
+  if (qp == nullptr) return not_found("queue", query.queue.value);
+  const QueueRt& q = *qp;
+  if (query.call.tenant.valid() && query.call.tenant != q.cfg.tenant)
+    return {ErrorCode::kInvalidArgument,
+            "the call belongs to another tenant than queue '" + q.cfg.name + "'"};
+  if (query.waited < Duration::zero()) return {ErrorCode::kInvalidArgument, "waited must be >= 0"};
+  const TimePoint t = now();
+  const bool is_task = query.channel.has_value();
+  out.queue_name = q.cfg.name;
+  out.strategy = q.cfg.strategy;
+  out.by_rules = q.rules != nullptr;
+  out.order_by = q.cfg.routing.order_by;
+
+  // The hypothetical call or task, as if it had entered `waited` ago.
+  CallRt c;
+  c.spec = query.call;
+  c.spec.tenant = q.cfg.tenant;
+  c.queue = static_cast<std::uint32_t>(qp - queues.data());
+  c.enqueued = t - query.waited;
+  TaskRt k;
+  k.spec.tenant = q.cfg.tenant;
+  k.spec.channel = query.channel.value_or(Channel::kChat);
+  k.spec.customer = query.call.caller_number;
+  k.spec.priority = query.call.priority;
+  k.spec.vip_level = query.call.vip_level;
+  k.spec.extra_skills = query.call.extra_skills;
+  k.spec.attributes = query.call.attributes;
+  k.queue = c.queue;
+  k.enqueued = c.enqueued;
+  while (static_cast<std::size_t>(c.step) + 1 < q.steps.size() &&
+         q.steps[static_cast<std::size_t>(c.step) + 1].after <= query.waited)
+    ++c.step;
+  k.step = c.step;
+  out.current_step = c.step;
+
+  // The steps, and each target's terms for saying which one refused an agent.
+  std::vector<std::vector<rules::Conjunct>> terms(q.steps.size());
+  for (std::size_t i = 0; i < q.steps.size(); ++i) {
+    RouteExplanation::Step step;
+    step.after = q.steps[i].after;
+    step.current = static_cast<int>(i) == c.step;
+    if (q.rules != nullptr) {
+      step.rule = q.cfg.routing.steps[i].target;
+      auto split = rules::compile_conjuncts(step.rule, tenants[q.cfg.tenant.value].rules_schema);
+      if (split) terms[i] = std::move(split.value());
+    } else {
+      const StepRule& rule = q.steps[i];
+      step.rule = q.cfg.required_skills.empty() ? "any member" : "required skills";
+      if (rule.relax > 0) step.rule += ", minimum levels lowered by " + std::to_string(rule.relax);
+      if (rule.drop_optional) step.rule += ", optional skills dropped";
+      step.rule += ", tiers 1.." + std::to_string(std::max(rule.max_tier, q.overflow_tier));
+    }
+    out.steps.push_back(std::move(step));
+  }
+
+  RuleScratch s;
+  const rules::CompiledOrder* order =
+      q.rules != nullptr && q.rules->compiled.order ? &*q.rules->compiled.order : nullptr;
+  if (q.rules != nullptr) {
+    if (is_task)
+      prepare_task_rules(q, k, t, s);
+    else
+      prepare_call_rules(q, c, t, s);
+  }
+  struct Ranked {
+    std::size_t member = 0;
+    std::vector<double> keys;  // as the router compares them (descending terms negated)
+    int tier = 1;
+    ReadyKey key;
+    int load = 0;
+  };
+  std::vector<Ranked> candidates;
+  for (std::uint32_t ai : q.members) {
+    const AgentRt& a = agents[ai];
+    if (!a.exists) continue;
+    const Membership* m = nullptr;
+    for (const auto& mm : a.memberships)
+      if (mm.queue == c.queue) m = &mm;
+    if (m == nullptr) continue;
+    RouteExplanation::Member row;
+    row.agent = AgentId(ai);
+    row.name = a.cfg.name;
+    row.tier = m->tier;
+    row.penalty = m->penalty;
+    row.state = a.state;
+    const auto channel = static_cast<std::size_t>(k.spec.channel);
+    row.free = is_task ? a.state == AgentState::kReady && !a.retiring && !a.logout_pending &&
+                             a.task_load[channel] < a.cfg.capacity[channel]
+                       : voice_available(a);
+    if (q.rules != nullptr) set_rule_agent(a, m, t, s);
+    for (std::size_t i = 0; i < q.steps.size(); ++i) {
+      std::string why;
+      if (q.rules != nullptr) {
+        why = skill_refusal(a, *m, q, query.call.extra_skills, static_cast<int>(i));
+        // Tiers do not limit routing steps (kMaxTier): only skills can appear here.
+        for (const auto& term : terms[i])
+          if (!term.condition.matches(s.context))
+            why += (why.empty() ? "" : "; ") + term.text + " is false";
+        if (why.empty() && !target_admits(q, static_cast<int>(i), s)) why = "the target is false";
+      } else {
+        why = skill_refusal(a, *m, q, query.call.extra_skills, static_cast<int>(i));
+      }
+      row.admitted.push_back(why.empty());
+      row.refused_by.push_back(std::move(why));
+    }
+    Ranked ranked;
+    if (order != nullptr) {
+      ranked.keys.resize(order->size());
+      order->evaluate(s.context, ranked.keys);
+      for (std::size_t i = 0; i < order->size(); ++i)
+        row.order_keys.push_back(order->keys()[i].descending ? -ranked.keys[i] : ranked.keys[i]);
+    }
+    if (!row.free)
+      row.not_now =
+          a.state == AgentState::kReady ? "holds tasks" : std::string("is ") + to_string(a.state);
+    else if (!row.admitted[static_cast<std::size_t>(c.step)])
+      row.not_now = "not admitted at step " + std::to_string(c.step + 1);
+    if (row.free && is_task && row.not_now.empty() && a.state == AgentState::kReady &&
+        a.task_load[channel] >= a.cfg.capacity[channel])
+      row.not_now = "no room for another task";
+    if (row.not_now.empty()) {
+      ranked.member = out.members.size();
+      ranked.tier = m->tier;
+      ranked.key = ready_key(a, ai, q, *m);
+      ranked.load = a.tasks_in_hand;
+      candidates.push_back(std::move(ranked));
+    }
+    out.members.push_back(std::move(row));
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [&](const Ranked& x, const Ranked& y) {
+    if (rules::CompiledOrder::precedes(x.keys, y.keys)) return true;
+    if (rules::CompiledOrder::precedes(y.keys, x.keys)) return false;
+    if (x.tier != y.tier) return x.tier < y.tier;
+    if (x.key.penalty != y.key.penalty) return x.key.penalty < y.key.penalty;
+    if (is_task && x.load != y.load) return x.load < y.load;
+    return x.key < y.key;
+  });
+  for (std::size_t i = 0; i < candidates.size(); ++i)
+    out.members[candidates[i].member].rank = static_cast<int>(i) + 1;
+  if (candidates.empty()) return Status::ok();
+  auto same_group = [&](const Ranked& x, const Ranked& y) {
+    return !rules::CompiledOrder::precedes(x.keys, y.keys) &&
+           !rules::CompiledOrder::precedes(y.keys, x.keys) && x.tier == y.tier &&
+           x.key.penalty == y.key.penalty;
+  };
+  std::size_t group = 1;
+  while (group < candidates.size() && same_group(candidates.front(), candidates[group])) ++group;
+  std::size_t chosen = 1;
+  if (q.cfg.strategy == Strategy::kRingAll && !is_task)
+    chosen = std::min<std::size_t>(candidates.size(), std::max(1, q.cfg.ring_all_limit));
+  if (q.cfg.strategy == Strategy::kRandom || q.cfg.strategy == Strategy::kWeightedRandom) {
+    out.random_group = static_cast<int>(group);
+    chosen = group;
+  }
+  for (std::size_t i = 0; i < chosen; ++i)
+    out.chosen.push_back(out.members[candidates[i].member].agent);
+  return Status::ok();
 }
 
 }  // namespace acd::core

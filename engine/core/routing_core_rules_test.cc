@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <optional>
 
+#include "engine/core/route_explanation.h"
 #include "engine/core/routing_core.h"
 #include "engine/core/routing_core_test_harness.h"
 
@@ -354,4 +355,78 @@ TEST_CASE("strategies pick within the best ORDER BY group", "[core][rules]") {
     REQUIRE(first.has_value());
     CHECK((*first == 2u || *first == 3u));
   }
+}
+
+TEST_CASE("explain_route: steps, who each admits and why not, and who would be offered",
+          "[core][rules][explain]") {
+  Harness h;
+  h.cb.team(0, "gold");
+  rules_setup(h, 4,
+              {{0s, "agent.skill.billing >= 5 AND agent.languages HAS task.language"},
+               {30s, "agent.skill.billing >= 2"}},
+              "agent.skill.billing DESC, agent.idle DESC");
+  set_skill(h, 0, 0, 8);
+  set_skill(h, 1, 0, 6);
+  set_skill(h, 2, 0, 3);
+  set_skill(h, 3, 0, 9);
+  for (std::uint32_t a : {0u, 1u, 2u, 3u}) h.cb.a(a).languages = {"es"};
+  h.cb.a(1).languages = {"en"};
+  h.apply();
+  h.login(0);
+  h.login(1);
+  h.login(2);  // agent 3 stays logged out
+
+  RouteQuery query;
+  query.queue = Q(0);
+  query.call = call_with(0, {{"language", "es"}});
+  RouteExplanation out;
+  REQUIRE(h.core.explain_route(query, out).is_ok());
+  CHECK(out.by_rules);
+  CHECK(out.queue_name == "queue0");
+  REQUIRE(out.steps.size() == 2);
+  CHECK(out.steps[0].current);
+  CHECK(out.steps[1].rule == "agent.skill.billing >= 2");
+  REQUIRE(out.members.size() == 4);
+  CHECK(out.members[0].admitted == std::vector<bool>{true, true});
+  CHECK(out.members[0].rank == 1);
+  CHECK(out.members[0].order_keys.size() == 2);
+  CHECK(out.members[0].order_keys[0] == 8);
+  CHECK(out.members[1].refused_by[0] == "agent.languages HAS task.language is false");
+  CHECK(out.members[1].not_now == "not admitted at step 1");
+  CHECK(out.members[2].refused_by[0] == "agent.skill.billing >= 5 is false");
+  CHECK(out.members[2].admitted[1]);
+  CHECK(out.members[3].not_now == "is LoggedOut");
+  CHECK(out.chosen == std::vector<AgentId>{A(0)});
+
+  // After 30 s of waiting the second step admits agents 1 and 2, ranked by billing.
+  query.waited = 30s;
+  REQUIRE(h.core.explain_route(query, out).is_ok());
+  CHECK(out.current_step == 1);
+  CHECK(out.members[0].rank == 1);
+  CHECK(out.members[1].rank == 2);
+  CHECK(out.members[2].rank == 3);
+
+  // The dry run changed nothing: a real call goes where it said.
+  h.enqueue_spec(call_with(1, {{"language", "es"}}));
+  CHECK(h.offered_to(1) == 0u);
+
+  // Skill routing explains skill gaps and tiers.
+  Harness g;
+  g.cb.skill(0, "billing");
+  g.setup(2);
+  g.cb.q(0).required_skills = {SkillRequirement{S(0), 5, false}};
+  g.cb.a(0).skills = {AgentSkill{S(0), 3}};
+  g.cb.m(0, 1).tier = 2;
+  g.cb.a(1).skills = {AgentSkill{S(0), 7}};
+  g.apply();
+  query.call = Harness::spec(0);
+  query.waited = 0s;
+  REQUIRE(g.core.explain_route(query, out).is_ok());
+  CHECK_FALSE(out.by_rules);
+  CHECK(out.members[0].refused_by[0] == "skill billing at 3, needs 5");
+  CHECK(out.members[1].refused_by[0] == "tier 2 (tiers 1..1 take calls at this step)");
+  CHECK(out.chosen.empty());
+
+  query.queue = Q(9);
+  CHECK(g.core.explain_route(query, out).code() == ErrorCode::kNotFound);
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -107,5 +108,17 @@ Result<CompiledOrder> compile_order(std::string_view text, const Schema& schema)
 // scanning stops silently at a lexical error (compiling the text will report it), keeping
 // the keys found before it.
 void declare_keys(std::string_view text, Schema& schema);
+
+// One term of a condition's top-level AND chain, as written, compiled on its own: what
+// `acdctl route explain` names when a target does not admit an agent ("agent.skill.billing
+// >= 3 is false").
+struct Conjunct {
+  std::string text;  // trimmed, without the parentheses that only grouped the whole chain
+  CompiledExpression condition;
+};
+
+// Splits a boolean condition into its top-level AND terms (a condition without a top-level
+// AND is one term) and compiles each. Fails as compile() fails on the whole text.
+Result<std::vector<Conjunct>> compile_conjuncts(std::string_view text, const Schema& schema);
 
 }  // namespace acd::rules
