@@ -1,5 +1,7 @@
 #include "engine/api/convert.h"
 
+#include "engine/api/api_context.h"
+
 namespace acd::api {
 
 namespace v1 = acd::v1;
@@ -93,6 +95,53 @@ std::optional<grpc::Status> check_message_text(const std::string& text) {
   if (text.size() > kMaxText)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "text: " + std::to_string(text.size()) + " bytes; at most 1024");
+  return std::nullopt;
+}
+
+std::optional<grpc::Status> check_priority(int priority) {
+  constexpr int kMaxPriority = 1000000;
+  if (priority < -kMaxPriority || priority > kMaxPriority)
+    return invalid_field("priority",
+                         std::to_string(priority) + " out of range (expected -1000000..1000000)");
+  return std::nullopt;
+}
+
+std::optional<grpc::Status> check_vip_level(int vip_level) {
+  constexpr int kMaxVipLevel = 10;
+  if (vip_level < 0 || vip_level > kMaxVipLevel)
+    return invalid_field("vip_level", std::to_string(vip_level) + " out of range (expected 0..10)");
+  return std::nullopt;
+}
+
+std::optional<grpc::Status> check_size(std::string_view field, const std::string& value,
+                                       std::size_t max) {
+  if (value.size() > max)
+    return invalid_field(field,
+                         std::to_string(value.size()) + " bytes; at most " + std::to_string(max));
+  return std::nullopt;
+}
+
+std::optional<grpc::Status> check_attribute(std::string_view field, const std::string& key,
+                                            const std::string& value, std::size_t max_key) {
+  if (key.empty() || key.size() > max_key)
+    return invalid_field(field, "key \"" + key.substr(0, max_key) + "\" of " +
+                                    std::to_string(key.size()) + " bytes; expected 1 to " +
+                                    std::to_string(max_key));
+  if (value.size() > kMaxAttributeValue)
+    return invalid_field(field, "the value of \"" + key + "\" has " + std::to_string(value.size()) +
+                                    " bytes; at most " + std::to_string(kMaxAttributeValue));
+  return std::nullopt;
+}
+
+std::optional<grpc::Status> check_attributes(
+    std::string_view field, const google::protobuf::Map<std::string, std::string>& attributes,
+    int more) {
+  const int entries = static_cast<int>(attributes.size()) + more;
+  if (entries > kMaxAttributes)
+    return invalid_field(
+        field, std::to_string(entries) + " entries; at most " + std::to_string(kMaxAttributes));
+  for (const auto& [key, value] : attributes)
+    if (auto refusal = check_attribute(field, key, value)) return refusal;
   return std::nullopt;
 }
 

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "acd/v1/agent_service.pb.h"
 #include "acd/v1/common.pb.h"
@@ -26,6 +27,29 @@ acd::v1::ChatMessage chat_message(const std::string& from_user, const std::strin
                                   const std::string& text);
 // INVALID_ARGUMENT naming `text` when the text is empty or longer than 1024 bytes.
 std::optional<grpc::Status> check_message_text(const std::string& text);
+
+// ---- What a call or task comes with (TaskService.CreateTask, SupervisorService.ExplainRoute)
+// Each check answers INVALID_ARGUMENT naming `field`, or nullopt when the value is fine.
+inline constexpr int kMaxAttributes = 64;
+inline constexpr std::size_t kMaxAttributeKey = 64;
+inline constexpr std::size_t kMaxAttributeValue = 1024;
+// -1000000..1000000, as the routing core takes priorities.
+std::optional<grpc::Status> check_priority(int priority);
+// 0..10.
+std::optional<grpc::Status> check_vip_level(int vip_level);
+// At most `max` bytes.
+std::optional<grpc::Status> check_size(std::string_view field, const std::string& value,
+                                       std::size_t max);
+// One attribute: a key of 1..`max_key` bytes, a value of at most kMaxAttributeValue bytes.
+std::optional<grpc::Status> check_attribute(std::string_view field, const std::string& key,
+                                            const std::string& value,
+                                            std::size_t max_key = kMaxAttributeKey);
+// At most kMaxAttributes entries (`more`: entries given elsewhere in the request), each
+// checked by check_attribute.
+std::optional<grpc::Status> check_attributes(
+    std::string_view field, const google::protobuf::Map<std::string, std::string>& attributes,
+    int more = 0);
+
 // A queue's figures (QueueSnapshot) as a QueueStatus taken at `at`.
 void fill_queue_status(const core::QueueSnapshot& queue, core::TimePoint at,
                        acd::v1::QueueStatus& out);

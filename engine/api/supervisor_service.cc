@@ -7,6 +7,7 @@
 #include "engine/api/answer_on_core.h"
 #include "engine/api/call_control.h"
 #include "engine/api/convert.h"
+#include "engine/api/route_explain.h"
 
 namespace acd::api {
 
@@ -54,6 +55,18 @@ const ApiTenant* tenant_of(const Caller& caller) {
   return caller.directory->tenant(caller.user->tenant);
 }
 
+// The tenant of a request's caller checked (one of `roles`), or the refusal.
+std::variant<const ApiTenant*, grpc::Status> authorized_tenant(
+    const ApiContext& api, const grpc::CallbackServerContext& context, std::string_view rpc,
+    Roles roles) {
+  auto authorized = api.authorize(context, rpc, roles);
+  if (auto* refusal = std::get_if<grpc::Status>(&authorized)) return *refusal;
+  const ApiTenant* tenant = tenant_of(std::get<Caller>(authorized));
+  if (tenant == nullptr)
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone");
+  return tenant;
+}
+
 // A request's caller checked (one of `roles`) and the ids of the names it asks for in the
 // caller's tenant (every one of the tenant's when it names none).
 template <class Id>
@@ -68,11 +81,9 @@ std::variant<Resolved<Id>, grpc::Status> resolve_request(
     Roles roles, const google::protobuf::RepeatedPtrField<std::string>& names,
     std::unordered_map<std::string, Id> ApiTenant::*known, std::string_view field,
     std::string_view what) {
-  auto authorized = api.authorize(context, rpc, roles);
+  auto authorized = authorized_tenant(api, context, rpc, roles);
   if (auto* refusal = std::get_if<grpc::Status>(&authorized)) return *refusal;
-  const ApiTenant* tenant = tenant_of(std::get<Caller>(authorized));
-  if (tenant == nullptr)
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "the caller's tenant is gone");
+  const ApiTenant* tenant = std::get<const ApiTenant*>(authorized);
   auto ids = resolve(names, tenant->*known, field, what, *tenant);
   if (auto* refusal = std::get_if<grpc::Status>(&ids)) return *refusal;
   return Resolved<Id>{tenant->id, std::move(std::get<0>(ids))};
@@ -140,6 +151,30 @@ grpc::ServerUnaryReactor* SupervisorServiceImpl::ListAgents(grpc::CallbackServer
                                        *response->add_agents());
                    return grpc::Status::OK;
                  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SupervisorServiceImpl::ExplainRoute(
+    grpc::CallbackServerContext* context, const v1::ExplainRouteRequest* request,
+    v1::ExplainRouteResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto tenant = authorized_tenant(context_, *context, "SupervisorService.ExplainRoute", kWatchers);
+  auto query = std::holds_alternative<grpc::Status>(tenant)
+                   ? std::get<grpc::Status>(tenant)
+                   : route_query(*request, *std::get<const ApiTenant*>(tenant));
+  if (auto* refusal = std::get_if<grpc::Status>(&query)) {
+    reactor->Finish(*refusal);
+    return reactor;
+  }
+  answer_on_core(
+      context_, reactor,
+      [response, query = std::move(std::get<core::RouteQuery>(query))](core::RoutingCore& core) {
+        core::RouteExplanation explanation;
+        if (const core::Status status = core.explain_route(query, explanation); !status)
+          return to_grpc(status);
+        fill_route_explanation(explanation, *response);
+        return grpc::Status::OK;
+      });
   return reactor;
 }
 

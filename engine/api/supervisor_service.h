@@ -1,7 +1,8 @@
 // SupervisorService (proto/acd/v1/supervisor_service.proto) on gRPC's callback API: watches
-// of the caller's tenant's queues and agents (StreamHub: a snapshot, then changes), and
-// the supervisor's commands on agents and calls, each one command on the routing core's
-// thread with the cause "supervisor" and an audit line (api.privileged).
+// of the caller's tenant's queues and agents (StreamHub: a snapshot, then changes), the
+// supervisor's commands on agents and calls, each one command on the routing core's
+// thread with the cause "supervisor" and an audit line (api.privileged), and routing's
+// dry run (ExplainRoute, a read on the core's thread).
 // Thread-safety: gRPC calls it from its own threads; the object outlives the server.
 #pragma once
 
@@ -54,6 +55,9 @@ class SupervisorServiceImpl final : public acd::v1::SupervisorService::CallbackS
   grpc::ServerUnaryReactor* ForceRelease(grpc::CallbackServerContext* context,
                                          const acd::v1::ForceReleaseRequest* request,
                                          acd::v1::CallControlResponse* response) override;
+  grpc::ServerUnaryReactor* ExplainRoute(grpc::CallbackServerContext* context,
+                                         const acd::v1::ExplainRouteRequest* request,
+                                         acd::v1::ExplainRouteResponse* response) override;
 
  private:
   // A command on one agent of the caller's tenant (named by the request's `agent` field):

@@ -254,6 +254,67 @@ TEST_CASE("bad supervisor requests are INVALID_ARGUMENT naming the field", "[api
   cases.push_back(
       {f.supervise(&v1::SupervisorService::Stub::ListAgents, "boss-token", watch_agents, agents),
        "agents[0]: unknown agent \"carl\""});
+  v1::ExplainRouteResponse explained;
+  auto explain = [&](const std::function<void(v1::ExplainRouteRequest&)>& change) {
+    v1::ExplainRouteRequest r;
+    r.set_queue("support");
+    change(r);
+    return f.supervise(&v1::SupervisorService::Stub::ExplainRoute, "reader-token", r, explained);
+  };
+  cases.push_back(
+      {explain([](v1::ExplainRouteRequest& r) { r.clear_queue(); }), "queue: required"});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) { r.set_priority(1000001); }),
+                   "priority: 1000001 out of range"});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) { r.set_vip_level(-1); }),
+                   "vip_level: -1 out of range"});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) { r.set_vip_level(11); }),
+                   "vip_level: 11 out of range"});
+  cases.push_back(
+      {explain([](v1::ExplainRouteRequest& r) { r.set_caller_number(std::string(257, '1')); }),
+       "caller_number: 257 bytes; at most 256"});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) { r.mutable_waited()->set_seconds(-5); }),
+                   "waited: must be 0 or more"});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) {
+                     r.mutable_waited()->set_seconds(1);
+                     r.mutable_waited()->set_nanos(-1);
+                   }),
+                   "waited: not a valid duration"});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) {
+                     (*r.mutable_attributes())[std::string(65, 'k')] = "v";
+                   }),
+                   "attributes: key \"" + std::string(64, 'k') + "\" of 65 bytes"});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) { (*r.mutable_attributes())[""] = "v"; }),
+                   "attributes: key \"\" of 0 bytes; expected 1 to 64"});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) {
+                     (*r.mutable_attributes())["segment"] = std::string(1025, 'v');
+                   }),
+                   "attributes: the value of \"segment\" has 1025 bytes; at most 1024"});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) {
+                     for (int i = 0; i < 64; ++i)
+                       (*r.mutable_attributes())["k" + std::to_string(i)];
+                     r.set_language("es");  // one more entry
+                   }),
+                   "attributes: 65 entries; at most 64"});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) {
+                     r.set_language("es");
+                     (*r.mutable_attributes())["language"] = "fr";
+                   }),
+                   "attributes: \"language\" is also given as language"});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) {
+                     (*r.mutable_ivr_choices())[std::string(61, 'm')] = "1";
+                   }),
+                   "ivr_choices: key \""});
+  cases.push_back(
+      {explain([](v1::ExplainRouteRequest& r) { (*r.mutable_ivr_choices())["main"] = ""; }),
+       "ivr_choices: no key pressed in menu \"main\""});
+  cases.push_back({explain([](v1::ExplainRouteRequest& r) {
+                     (*r.mutable_ivr_choices())["main"] = "1";
+                     (*r.mutable_attributes())["ivr.main"] = "2";
+                   }),
+                   "attributes: \"ivr.main\" is also given in ivr_choices"});
+  cases.push_back(
+      {explain([](v1::ExplainRouteRequest& r) { r.set_channel(static_cast<v1::Channel>(42)); }),
+       "channel: unknown channel 42"});
   for (const auto& c : cases) {
     INFO(c.status.error_message());
     CHECK(c.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
@@ -267,8 +328,166 @@ TEST_CASE("bad supervisor requests are INVALID_ARGUMENT naming the field", "[api
   CHECK(s.error_message() == "queues[1]: queue \"support\" listed twice");
 }
 
+// acme as two_tenants() has it, plus: skills billing and french held by ann (billing 8,
+// speaks es), bob (billing 6, en) and a third agent, cy (billing 3, es); queue support
+// routes by rules, queue billing (id 2) by skills (billing 5, cy in tier 2, top-down).
+void apply_routing_config(Fixture& f) {
+  core::CoreConfig config = two_tenants();
+  config.agents[0].skills = {{core::SkillId(0), 8}};
+  config.agents[0].languages = {"es"};
+  config.agents[1].skills = {{core::SkillId(0), 6}};
+  config.agents[1].languages = {"en"};
+  core::AgentConfig cy = config.agents[0];
+  cy.id = core::AgentId(3);
+  cy.name = "cy";
+  cy.extension = "1003";
+  cy.skills = {{core::SkillId(0), 3}};
+  config.agents.push_back(cy);
+  core::QueueConfig& support = config.queues[0];
+  support.routing.steps = {{0s,
+                            "agent.skill.billing >= 5 AND agent.languages HAS task.language AND "
+                            "task.attr.segment != 'blocked'"},
+                           {30s, "agent.skill.billing >= 2 AND task.ivr.main != '9'"}};
+  support.routing.order_by = "agent.skill.billing DESC";
+  config.members.push_back({core::QueueId(0), core::AgentId(3)});
+  core::QueueConfig billing;
+  billing.id = core::QueueId(2);
+  billing.tenant = core::TenantId(0);
+  billing.name = "billing";
+  billing.strategy = core::Strategy::kTopDown;
+  billing.required_skills = {{core::SkillId(0), 5, false}};
+  config.queues.push_back(billing);
+  config.members.push_back({core::QueueId(2), core::AgentId(0)});
+  config.members.push_back({core::QueueId(2), core::AgentId(1)});
+  config.members.push_back({core::QueueId(2), core::AgentId(3), 2});
+  REQUIRE(f.on_core([config](core::RoutingCore& c) { return c.apply_config(config); }));
+  auto d = std::make_shared<ApiDirectory>(*directory());
+  d->tenants[0].agents.emplace("cy", core::AgentId(3));
+  d->tenants[0].queues.emplace("billing", core::QueueId(2));
+  f.server.set_directory(d);
+  // ann and bob Ready, cy logged in NotReady.
+  REQUIRE(f.on_core([](core::RoutingCore& c) {
+    for (std::uint32_t a : {0U, 1U, 3U})
+      if (auto s = c.login(core::AgentId(a), a != 3); !s) return s;
+    return core::Status::ok();
+  }));
+}
+
+std::vector<bool> admitted_of(const v1::RouteMember& m) {
+  return {m.admitted().begin(), m.admitted().end()};
+}
+
+TEST_CASE("ExplainRoute: the steps, who each admits and why not, and who would be offered",
+          "[api][supervisor][route]") {
+  Fixture f;
+  apply_routing_config(f);
+  v1::ExplainRouteRequest r;
+  r.set_queue("support");
+  r.set_caller_number("+15550100");
+  r.set_language("es");
+  v1::ExplainRouteResponse e;
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::ExplainRoute, "reader-token", r, e).ok());
+  CHECK(e.queue() == "support");
+  CHECK(e.strategy() == v1::QUEUE_STRATEGY_LONGEST_IDLE);
+  CHECK(e.by_rules());
+  CHECK(e.order_by() == "agent.skill.billing DESC");
+  REQUIRE(e.steps_size() == 2);
+  CHECK(e.steps(0).current());
+  CHECK(e.steps(0).after().seconds() == 0);
+  CHECK(e.steps(1).rule() == "agent.skill.billing >= 2 AND task.ivr.main != '9'");
+  CHECK(e.steps(1).after().seconds() == 30);
+  CHECK_FALSE(e.steps(1).current());
+  CHECK(e.current_step() == 1);
+  REQUIRE(e.members_size() == 3);  // the queue's list order
+  const v1::RouteMember& ann = e.members(0);
+  CHECK(ann.agent() == "ann");
+  CHECK(ann.state() == v1::AGENT_STATE_READY);
+  CHECK(ann.tier() == 1);
+  CHECK(ann.free());
+  CHECK(admitted_of(ann) == std::vector<bool>{true, true});
+  CHECK(ann.refused_by(0).empty());
+  CHECK(ann.order_keys_size() == 1);
+  CHECK(ann.order_keys(0) == 8);
+  CHECK(ann.rank() == 1);
+  CHECK(ann.not_now().empty());
+  const v1::RouteMember& bob = e.members(1);
+  CHECK(bob.agent() == "bob");
+  CHECK(admitted_of(bob) == std::vector<bool>{false, true});
+  CHECK(bob.refused_by(0) == "agent.languages HAS task.language is false");
+  CHECK(bob.rank() == 0);
+  CHECK(bob.not_now() == "not admitted at step 1");
+  const v1::RouteMember& cy = e.members(2);
+  CHECK(cy.agent() == "cy");
+  CHECK(cy.state() == v1::AGENT_STATE_NOT_READY);
+  CHECK_FALSE(cy.free());
+  CHECK(cy.refused_by(0) == "agent.skill.billing >= 5 is false");
+  CHECK(cy.not_now() == "is NotReady");
+  CHECK(cy.order_keys(0) == 3);
+  CHECK(std::vector<std::string>(e.chosen().begin(), e.chosen().end()) ==
+        std::vector<std::string>{"ann"});
+  CHECK(e.random_group() == 0);
+
+  // Attributes reach the targets: a blocked segment is refused at step 1 by that term.
+  (*r.mutable_attributes())["segment"] = "blocked";
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::ExplainRoute, "boss-token", r, e).ok());
+  CHECK(e.members(0).refused_by(0) == "task.attr.segment != 'blocked' is false");
+  CHECK(e.chosen().empty());
+
+  // After 45 s the second step admits bob too, ranked after ann by billing; IVR choices
+  // reach the target as task.ivr.<menu>.
+  r.clear_attributes();
+  r.mutable_waited()->set_seconds(45);
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::ExplainRoute, "admin-token", r, e).ok());
+  CHECK(e.current_step() == 2);
+  CHECK(e.steps(1).current());
+  CHECK(e.members(0).rank() == 1);
+  CHECK(e.members(1).rank() == 2);
+  CHECK(e.members(2).rank() == 0);
+  CHECK(e.members(2).not_now() == "is NotReady");
+  CHECK(e.chosen_size() == 1);
+  (*r.mutable_ivr_choices())["main"] = "9";
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::ExplainRoute, "boss-token", r, e).ok());
+  CHECK(e.members(0).refused_by(1) == "task.ivr.main != '9' is false");
+  CHECK(e.members(0).not_now() == "not admitted at step 2");
+  CHECK(e.chosen().empty());
+
+  // A skills queue: its rule in words, skill gaps and tiers; a chat instead of a call.
+  v1::ExplainRouteRequest b;
+  b.set_queue("billing");
+  b.set_channel(v1::CHANNEL_CHAT);
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::ExplainRoute, "bob-token", b, e).ok());
+  CHECK(e.queue() == "billing");
+  CHECK(e.strategy() == v1::QUEUE_STRATEGY_TOP_DOWN);
+  CHECK_FALSE(e.by_rules());
+  CHECK(e.order_by().empty());
+  REQUIRE(e.steps_size() == 1);
+  CHECK(e.steps(0).rule() == "required skills, tiers 1..1");
+  REQUIRE(e.members_size() == 3);
+  CHECK(e.members(0).rank() == 1);
+  CHECK(e.members(1).rank() == 2);
+  CHECK(e.members(2).agent() == "cy");
+  CHECK(e.members(2).tier() == 2);
+  CHECK(e.members(2).refused_by(0) ==
+        "skill billing at 3, needs 5; tier 2 (tiers 1..1 take calls at this step)");
+  CHECK(e.members(2).order_keys().empty());
+  CHECK(std::vector<std::string>(e.chosen().begin(), e.chosen().end()) ==
+        std::vector<std::string>{"ann"});
+
+  // The dry run changed nothing: nobody was offered anything, and nothing waits.
+  v1::QueueUpdate queues;
+  REQUIRE(f.supervise(&v1::SupervisorService::Stub::ListQueues, "boss-token",
+                      v1::WatchQueuesRequest{}, queues)
+              .ok());
+  for (const auto& q : queues.queues()) {
+    INFO(q.queue());
+    CHECK(q.waiting() == 0);
+    CHECK(q.entered() == 0);
+    CHECK(q.agents_ready() == 2);
+  }
+}
+
 // Each role against each SupervisorService RPC: watchers (supervisor, admin, read-only)
-// may watch and list; only supervisors and admins may command.
+// may watch, list and explain routing; only supervisors and admins may command.
 TEST_CASE("who may call SupervisorService", "[api][supervisor][auth]") {
   Fixture f;
   using Rpc = std::function<grpc::Status(const std::string& token)>;
@@ -288,7 +507,11 @@ TEST_CASE("who may call SupervisorService", "[api][supervisor][auth]") {
   skills.set_agent("ann");
   v1::SetCallPriorityRequest priority;
   priority.set_call_id(1);
+  v1::ExplainRouteRequest explain;
+  explain.set_queue("support");
   const std::vector<std::pair<std::string, Rpc>> watches{
+      {"ExplainRoute",
+       unary(&v1::SupervisorService::Stub::ExplainRoute, explain, v1::ExplainRouteResponse{})},
       {"ListQueues", unary(&v1::SupervisorService::Stub::ListQueues, v1::WatchQueuesRequest{},
                            v1::QueueUpdate{})},
       {"ListAgents", unary(&v1::SupervisorService::Stub::ListAgents, v1::WatchAgentsRequest{},
@@ -357,6 +580,17 @@ TEST_CASE("who may call SupervisorService", "[api][supervisor][auth]") {
   const auto s =
       f.supervise(&v1::SupervisorService::Stub::ForceReady, "gboss-token", ready, status);
   CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  // ... and acme's queue is not found, as a queue that does not exist.
+  v1::ExplainRouteResponse explained;
+  const auto other =
+      f.supervise(&v1::SupervisorService::Stub::ExplainRoute, "gboss-token", explain, explained);
+  CHECK(other.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(other.error_message() == "queue: no queue \"support\" in tenant globex");
+  explain.set_queue("nowhere");
+  const auto none =
+      f.supervise(&v1::SupervisorService::Stub::ExplainRoute, "boss-token", explain, explained);
+  CHECK(none.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(none.error_message() == "queue: no queue \"nowhere\" in tenant acme");
 }
 
 }  // namespace

@@ -24,11 +24,6 @@ const Roles kWorkers{Role::kAgent, Role::kSupervisor, Role::kAdmin};
 // Limits of a new task's fields.
 constexpr std::size_t kMaxSubject = 1024;
 constexpr std::size_t kMaxCustomer = 256;
-constexpr int kMaxAttributes = 64;
-constexpr std::size_t kMaxAttributeKey = 64;
-constexpr std::size_t kMaxAttributeValue = 1024;
-constexpr int kMaxPriority = 1000000;
-constexpr int kMaxVipLevel = 10;
 constexpr int kDefaultListLimit = 1000;
 constexpr int kMaxListLimit = 10000;
 
@@ -65,30 +60,11 @@ std::optional<grpc::Status> check_new_task(const v1::CreateTaskRequest& r) {
                          "required: CHANNEL_CHAT, CHANNEL_EMAIL, CHANNEL_SMS, CHANNEL_WEB_FORM or "
                          "CHANNEL_CALLBACK");
   if (r.queue().empty()) return invalid_field("queue", "required: a queue name");
-  if (r.subject().size() > kMaxSubject)
-    return invalid_field("subject", std::to_string(r.subject().size()) + " bytes; at most " +
-                                        std::to_string(kMaxSubject));
-  if (r.customer().size() > kMaxCustomer)
-    return invalid_field("customer", std::to_string(r.customer().size()) + " bytes; at most " +
-                                         std::to_string(kMaxCustomer));
-  if (r.priority() < -kMaxPriority || r.priority() > kMaxPriority)
-    return invalid_field(
-        "priority", std::to_string(r.priority()) + " out of range (expected -1000000..1000000)");
-  if (r.vip_level() < 0 || r.vip_level() > kMaxVipLevel)
-    return invalid_field("vip_level",
-                         std::to_string(r.vip_level()) + " out of range (expected 0..10)");
-  if (r.attributes_size() > kMaxAttributes)
-    return invalid_field("attributes", std::to_string(r.attributes_size()) + " entries; at most " +
-                                           std::to_string(kMaxAttributes));
-  for (const auto& [key, value] : r.attributes()) {
-    if (key.empty() || key.size() > kMaxAttributeKey)
-      return invalid_field("attributes", "key \"" + key.substr(0, kMaxAttributeKey) + "\" of " +
-                                             std::to_string(key.size()) +
-                                             " bytes; expected 1 to 64");
-    if (value.size() > kMaxAttributeValue)
-      return invalid_field("attributes", "the value of \"" + key + "\" has " +
-                                             std::to_string(value.size()) + " bytes; at most 1024");
-  }
+  if (auto refusal = check_size("subject", r.subject(), kMaxSubject)) return refusal;
+  if (auto refusal = check_size("customer", r.customer(), kMaxCustomer)) return refusal;
+  if (auto refusal = check_priority(r.priority())) return refusal;
+  if (auto refusal = check_vip_level(r.vip_level())) return refusal;
+  if (auto refusal = check_attributes("attributes", r.attributes())) return refusal;
   return std::nullopt;
 }
 

@@ -17,6 +17,7 @@
 #include "engine/app/spelling.h"
 #include "engine/app/yaml_reader.h"
 #include "engine/common/digest.h"
+#include "engine/core/queue_rules.h"
 #include "engine/core/task.h"
 
 namespace acd::app {
@@ -76,6 +77,11 @@ constexpr std::string_view kSystemReasons[] = {"no-answer", "manual-ready"};
 
 constexpr int kMaxSmallInt = 1'000'000;
 
+// An agent's languages and attributes (what routing rules read, docs/RULES.md).
+constexpr std::size_t kMaxAgentLanguages = 32;
+constexpr std::size_t kMaxAgentAttributes = 64;
+constexpr std::size_t kMaxAttributeValue = 256;
+
 std::string quoted(std::string_view s) {
   return "\"" + std::string(s) + "\"";
 }
@@ -91,6 +97,20 @@ struct EntityDraft {
   std::string name;
   std::uint32_t id = 0;
   MapReader reader;
+};
+
+// A queue's `routing` as read, with where its parts are written: its rules are compiled
+// once every queue of the tenant is known (Loader::check_routing).
+struct RoutingDraft {
+  std::size_t queue = 0;  // index in the domain's queues
+  std::string path;       // "tenants[0].queues[1].routing"
+  YAML::Mark key_mark;    // the `routing` key
+  struct Step {
+    YAML::Mark after_mark;   // the step's `after`, or the step when it has none
+    YAML::Mark target_mark;  // the step's `target`
+  };
+  std::vector<Step> steps;
+  YAML::Mark order_by_mark;
 };
 
 struct TenantDraft {
@@ -232,7 +252,37 @@ class Loader {
   // channels not named keep their default.
   void read_capacity(const YAML::Node& node, const std::string& path,
                      core::ChannelCapacity& capacity);
-  void read_queue(const TenantDraft& tenant, const EntityDraft& draft);
+  // Calls each(key, value) for every key of `node`, a map, that is a scalar; the others are
+  // errors ("expected <article_noun> name as the key").
+  template <class Each>
+  void for_each_key(const YAML::Node& node, const std::string& path, std::string_view article_noun,
+                    Each each) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node key = it->first;  // a copy: `it->` yields a temporary proxy
+      if (key.IsScalar()) {
+        each(key, it->second);
+      } else {
+        errors_.add(
+            key.Mark(), path,
+            "expected " + std::string(article_noun) + " name as the key, got " + describe(key));
+      }
+    }
+  }
+  // Records `name`, a `noun` given at `mark`, in `seen`; false, with an error, when it was
+  // given before.
+  bool first_given(std::map<std::string, int, std::less<>>& seen, const std::string& name,
+                   const YAML::Mark& mark, const std::string& path, std::string_view noun);
+  // False, with an error, when `node` (a list or a map) holds more than `limit` items.
+  bool within_limit(const YAML::Node& node, const std::string& path, std::size_t limit,
+                    std::string_view nouns);
+  // An agent's `languages` (what rules read as agent.languages) and `attributes`
+  // (agent.attr.<key>).
+  void read_languages(const YAML::Node& node, const std::string& path,
+                      std::vector<std::string>& languages);
+  void read_attributes(const YAML::Node& node, const std::string& path,
+                       std::vector<std::pair<std::string, std::string>>& attributes);
+  void read_queue(const TenantDraft& tenant, const EntityDraft& draft,
+                  std::vector<RoutingDraft>& routing);
   bool check_dtmf_key(const YAML::Node& key, const std::string& path);
   void read_breakout(const TenantDraft& tenant, const EntityDraft& queue, const YAML::Node& node,
                      const std::string& path, core::QueueConfig& config);
@@ -241,6 +291,12 @@ class Loader {
                                                  const std::string& path);
   void read_escalation(const YAML::Node& node, const std::string& path, core::QueueConfig& queue);
   void read_overflow(const YAML::Node& node, const std::string& path, core::OverflowRule& rule);
+  // A queue's `routing` (its steps and order), read into `queue.routing`; its rules are
+  // checked by check_routing. Nothing when it is malformed (the errors are recorded).
+  std::optional<RoutingDraft> read_routing(const MapReader& queue_map, core::QueueConfig& queue);
+  // Compiles the tenant's queues' routing rules against the tenant's names, reporting
+  // each problem where it is written.
+  void check_routing(const TenantDraft& tenant, const std::vector<RoutingDraft>& drafts);
   void read_members(const TenantDraft& tenant, const YAML::Node& node, const std::string& path,
                     core::QueueConfig& queue);
   // A queue's music_on_hold: "" or a class of sip.media.music_on_hold (see LoadOptions).
@@ -946,7 +1002,7 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
     if (auto n = tenant.reader.get("agents")) {
       declare_entities(tenant, *n, tenant.reader.path_of("agents"), Kind::kAgent,
                        {"name", "extension", "team", "work_mode", "skills", "outbound_wrap_up",
-                        "capacity", "sip"});
+                        "capacity", "languages", "attributes", "sip"});
     }
     if (auto n = tenant.reader.get("queues")) {
       declare_entities(tenant, *n, tenant.reader.path_of("queues"), Kind::kQueue,
@@ -956,7 +1012,7 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
                         "on_timeout",    "on_full",        "on_empty",        "aging_per_minute",
                         "vip_boost",     "escalation",     "overflow",        "rona_policy",
                         "rona_retry",    "ring_all_limit", "sticky_window",   "sticky_wait",
-                        "music_on_hold", "breakout",       "members"});
+                        "music_on_hold", "breakout",       "members",         "routing"});
     }
     if (auto n = tenant.reader.get("users")) {
       declare_entities(tenant, *n, tenant.reader.path_of("users"), Kind::kUser,
@@ -1080,7 +1136,9 @@ void Loader::read_tenant(TenantDraft& tenant) {
 
   for (const auto& team : tenant.team_drafts) read_team(tenant, team);
   for (const auto& agent : tenant.agent_drafts) read_agent(tenant, agent);
-  for (const auto& queue : tenant.queue_drafts) read_queue(tenant, queue);
+  std::vector<RoutingDraft> routing;
+  for (const auto& queue : tenant.queue_drafts) read_queue(tenant, queue, routing);
+  check_routing(tenant, routing);
   for (const auto& set : tenant.prompt_set_drafts) read_prompt_set(set, settings);
   for (const auto& calendar : tenant.calendar_drafts) read_calendar(calendar, settings);
   for (const auto& menu : tenant.menu_drafts) read_menu(tenant, menu, settings);
@@ -1169,6 +1227,10 @@ void Loader::read_agent(const TenantDraft& tenant, const EntityDraft& draft) {
   map.read("outbound_wrap_up", agent.outbound_wrap_up);
   if (auto capacity = map.get("capacity"))
     read_capacity(*capacity, map.path_of("capacity"), agent.capacity);
+  if (auto languages = map.get("languages"))
+    read_languages(*languages, map.path_of("languages"), agent.languages);
+  if (auto attributes = map.get("attributes"))
+    read_attributes(*attributes, map.path_of("attributes"), agent.attributes);
   if (auto skills = map.get("skills")) {
     const std::string skills_path = map.path_of("skills");
     if (!skills->IsMap()) {
@@ -1210,13 +1272,8 @@ void Loader::read_capacity(const YAML::Node& node, const std::string& path,
                     ") such as {chat: 3, email: 2}, got " + describe(node));
     return;
   }
-  std::vector<std::pair<core::Channel, int>> given;  // each with its key's line (0-based)
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node key = it->first;  // a copy: `it->` yields a temporary proxy
-    if (!key.IsScalar()) {
-      errors_.add(key.Mark(), path, "expected a channel name as the key, got " + describe(key));
-      continue;
-    }
+  std::map<std::string, int, std::less<>> given;
+  for_each_key(node, path, "a channel", [&](const YAML::Node& key, const YAML::Node& value) {
     const std::string channel_path = key_path(path, key.Scalar());
     const auto channel = core::parse_channel(key.Scalar());
     if (!channel) {
@@ -1226,21 +1283,82 @@ void Loader::read_capacity(const YAML::Node& node, const std::string& path,
       std::string known;
       for (const auto& c : channels) known += (known.empty() ? "" : ", ") + c;
       errors_.add(key.Mark(), channel_path, message + "; expected one of " + known);
-      continue;
+      return;
     }
-    bool duplicate = false;
-    for (const auto& [seen, line] : given) {
-      if (seen != *channel) continue;
-      errors_.add(key.Mark(), channel_path,
-                  "duplicate channel " + quoted(key.Scalar()) + " (first given at line " +
-                      std::to_string(line + 1) + ")");
-      duplicate = true;
-    }
-    if (duplicate) continue;
-    given.emplace_back(*channel, key.Mark().line);
-    auto tasks = read_int(it->second, channel_path, errors_, 0, core::kMaxChannelCapacity);
+    if (!first_given(given, key.Scalar(), key.Mark(), channel_path, "channel")) return;
+    auto tasks = read_int(value, channel_path, errors_, 0, core::kMaxChannelCapacity);
     if (tasks) capacity[static_cast<std::size_t>(*channel)] = static_cast<int>(*tasks);
+  });
+}
+
+bool Loader::first_given(std::map<std::string, int, std::less<>>& seen, const std::string& name,
+                         const YAML::Mark& mark, const std::string& path, std::string_view noun) {
+  auto [it, inserted] = seen.emplace(name, mark.line + 1);
+  if (!inserted)
+    errors_.add(mark, path,
+                "duplicate " + std::string(noun) + " " + quoted(name) + " (first given at line " +
+                    std::to_string(it->second) + ")");
+  return inserted;
+}
+
+bool Loader::within_limit(const YAML::Node& node, const std::string& path, std::size_t limit,
+                          std::string_view nouns) {
+  if (node.size() <= limit) return true;
+  errors_.add(node.Mark(), path,
+              "expected at most " + std::to_string(limit) + " " + std::string(nouns) + ", got " +
+                  std::to_string(node.size()));
+  return false;
+}
+
+void Loader::read_languages(const YAML::Node& node, const std::string& path,
+                            std::vector<std::string>& languages) {
+  if (!expect_list(node, path, errors_)) return;
+  if (!within_limit(node, path, kMaxAgentLanguages, "languages")) return;
+  std::map<std::string, int, std::less<>> seen;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    const std::string item_path = index_path(path, i);
+    auto language = read_checked(item, item_path, is_valid_agent_language, "language",
+                                 "1 to 35 letters, digits or '-', such as \"en\" or \"pt-BR\"");
+    if (language && first_given(seen, *language, item.Mark(), item_path, "language"))
+      languages.push_back(*language);
   }
+}
+
+void Loader::read_attributes(const YAML::Node& node, const std::string& path,
+                             std::vector<std::pair<std::string, std::string>>& attributes) {
+  if (!node.IsMap()) {
+    errors_.add(node.Mark(), path,
+                "expected a map of name: value such as {site: paris, level: senior}, got " +
+                    describe(node));
+    return;
+  }
+  if (!within_limit(node, path, kMaxAgentAttributes, "attributes")) return;
+  std::map<std::string, int, std::less<>> seen;
+  for_each_key(node, path, "an attribute", [&](const YAML::Node& key, const YAML::Node& value) {
+    const std::string attribute_path = key_path(path, key.Scalar());
+    if (!is_valid_attribute_name(key.Scalar())) {
+      errors_.add(key.Mark(), attribute_path,
+                  "invalid attribute name " + quoted(key.Scalar()) +
+                      "; expected 1 to 64 letters, digits or '_', not starting with a digit "
+                      "(rules read it as agent.attr.<name>)");
+      return;
+    }
+    if (!first_given(seen, key.Scalar(), key.Mark(), attribute_path, "attribute")) return;
+    auto text = read_string(value, attribute_path, errors_);
+    if (!text) return;
+    // Characters, as the database counts them: UTF-8 bytes other than continuation bytes.
+    const auto characters = static_cast<std::size_t>(
+        std::count_if(text->begin(), text->end(), [](char c) { return (c & 0xC0) != 0x80; }));
+    if (characters > kMaxAttributeValue) {
+      errors_.add(value.Mark(), attribute_path,
+                  "a value of " + std::to_string(characters) +
+                      " characters is too long; expected at most " +
+                      std::to_string(kMaxAttributeValue));
+      return;
+    }
+    attributes.emplace_back(key.Scalar(), *text);
+  });
 }
 
 std::optional<core::ExitDestination> Loader::read_exit(const TenantDraft& tenant,
@@ -1341,6 +1459,97 @@ void Loader::read_overflow(const YAML::Node& node, const std::string& path,
   }
 }
 
+std::optional<RoutingDraft> Loader::read_routing(const MapReader& queue_map,
+                                                 core::QueueConfig& queue) {
+  const YAML::Node node = *queue_map.get("routing");
+  RoutingDraft draft;
+  draft.path = queue_map.path_of("routing");
+  draft.key_mark = queue_map.key_mark("routing");
+  const std::size_t errors_before = errors_.size();
+  MapReader map(node, draft.path, errors_, {"steps", "order_by"});
+  if (!map.ok()) return std::nullopt;
+  core::QueueRouting routing;
+  if (auto steps = map.require("steps")) {
+    const std::string steps_path = map.path_of("steps");
+    if (expect_list(*steps, steps_path, errors_) && steps->size() == 0) {
+      errors_.add(steps->Mark(), steps_path,
+                  "expected at least one step, such as {target: \"agent.skill.billing >= 5\"}; "
+                  "leave routing out to route by skills and escalation");
+    }
+    for (std::size_t i = 0; steps->IsSequence() && i < steps->size(); ++i) {
+      const std::string step_path = index_path(steps_path, i);
+      MapReader step((*steps)[i], step_path, errors_, {"after", "target"});
+      if (!step.ok()) continue;
+      core::RoutingStep parsed;  // the first step applies from the start: `after` 0
+      if (i == 0 ? step.get("after").has_value() : step.require("after").has_value())
+        step.read("after", parsed.after);
+      if (auto target = step.require("target")) {
+        if (step.read("target", parsed.target) && parsed.target.empty())
+          errors_.add(target->Mark(), step.path_of("target"),
+                      "expected a routing condition such as \"agent.skill.billing >= 5\", got an "
+                      "empty string");
+      }
+      routing.steps.push_back(std::move(parsed));
+      draft.steps.push_back({step.get("after") ? step.get("after")->Mark() : step.mark(),
+                             step.get("target") ? step.get("target")->Mark() : step.mark()});
+    }
+  }
+  map.read("order_by", routing.order_by);
+  draft.order_by_mark = map.get("order_by") ? map.get("order_by")->Mark() : map.mark();
+  if (errors_.size() != errors_before) return std::nullopt;
+  // The rules relax by their steps' targets: escalation and overflow would relax them again.
+  if (!queue.escalation.empty()) {
+    errors_.add(draft.key_mark, draft.path,
+                "a queue with routing steps relaxes them through its targets; remove escalation");
+  }
+  if (queue.overflow.enabled) {
+    errors_.add(draft.key_mark, draft.path,
+                "a queue with routing steps names backup tiers with agent.tier; remove overflow");
+  }
+  queue.routing = std::move(routing);
+  return draft;
+}
+
+void Loader::check_routing(const TenantDraft& tenant, const std::vector<RoutingDraft>& drafts) {
+  if (drafts.empty()) return;
+  const rules::Schema schema = core::tenant_rules_schema(config_.domain, tenant.id);
+  for (const RoutingDraft& draft : drafts) {
+    // compile_queue_routing stops at the first problem; each problem found is reported and
+    // its part replaced by a neutral one, so that every problem of the queue is reported (at
+    // most two per step, its `after` and its target, and one in order_by).
+    core::QueueRouting routing = config_.domain.queues[draft.queue].routing;
+    for (std::size_t attempt = 0; attempt <= 2 * routing.steps.size(); ++attempt) {
+      auto compiled = core::compile_queue_routing(routing, schema);
+      const auto* error = std::get_if<core::RoutingRuleError>(&compiled);
+      if (error == nullptr) break;
+      if (error->step == core::RoutingRuleError::kOrderBy) {
+        errors_.add(draft.order_by_mark, key_path(draft.path, "order_by"),
+                    "routing order_by: " + (error->compile_error ? error->compile_error->to_string()
+                                                                 : error->problem));
+        routing.order_by.clear();
+        continue;
+      }
+      const auto step = static_cast<std::size_t>(error->step);
+      if (step >= draft.steps.size()) {  // a problem of the whole (none is expected here)
+        errors_.add(draft.key_mark, draft.path, "routing: " + error->problem);
+        break;
+      }
+      const std::string step_path = index_path(key_path(draft.path, "steps"), step);
+      const std::string where = "routing step " + std::to_string(step + 1);
+      if (error->compile_error) {
+        errors_.add(draft.steps[step].target_mark, key_path(step_path, "target"),
+                    where + " target: " + error->compile_error->to_string());
+        routing.steps[step].target = "true";
+      } else {
+        errors_.add(draft.steps[step].after_mark, key_path(step_path, "after"),
+                    where + ": " + error->problem);
+        routing.steps[step].after =
+            step == 0 ? Duration::zero() : routing.steps[step - 1].after + Duration(1);
+      }
+    }
+  }
+}
+
 void Loader::read_members(const TenantDraft& tenant, const YAML::Node& node,
                           const std::string& path, core::QueueConfig& queue) {
   if (!expect_list(node, path, errors_)) return;
@@ -1372,7 +1581,8 @@ void Loader::read_members(const TenantDraft& tenant, const YAML::Node& node,
   }
 }
 
-void Loader::read_queue(const TenantDraft& tenant, const EntityDraft& draft) {
+void Loader::read_queue(const TenantDraft& tenant, const EntityDraft& draft,
+                        std::vector<RoutingDraft>& routing) {
   const MapReader& map = draft.reader;
   core::QueueConfig queue;
   queue.id = core::QueueId(draft.id);
@@ -1445,6 +1655,12 @@ void Loader::read_queue(const TenantDraft& tenant, const EntityDraft& draft) {
   if (auto node = map.get("breakout"))
     read_breakout(tenant, draft, *node, map.path_of("breakout"), queue);
   if (auto node = map.get("members")) read_members(tenant, *node, map.path_of("members"), queue);
+  if (map.get("routing")) {
+    if (auto routing_draft = read_routing(map, queue)) {
+      routing_draft->queue = config_.domain.queues.size();
+      routing.push_back(std::move(*routing_draft));
+    }
+  }
   config_.domain.queues.push_back(std::move(queue));
 }
 

@@ -428,6 +428,107 @@ TEST_CASE("an agent's capacity through the API: put, get, apply, located errors"
         std::vector<std::string>{"~ agent acme/ann: capacity sms 0 -> sms 0, web-form 4"});
 }
 
+TEST_CASE("routing rules, languages and attributes through the API: put, get, apply, errors",
+          "[app][admin][db]") {
+  World w;
+  // An agent with languages and attributes: stored, and shown in the entity's YAML.
+  auto zoe = w.put(ConfigKind::kAgent,
+                   "name: zoe\nextension: \"12\"\nskills: {billing: 7}\nlanguages: [en, es]\n"
+                   "attributes: {site: paris, level: senior}\n");
+  INFO(zoe.error);
+  REQUIRE(zoe.ok());
+  CHECK(zoe.changes == std::vector<std::string>{"+ agent acme/zoe"});
+  const std::string zoe_yaml = w.get(ConfigKind::kAgent, "zoe").yaml;
+  CHECK_THAT(zoe_yaml, Catch::Contains("languages: [en, es]") &&
+                           Catch::Contains("attributes: {level: senior, site: paris}"));
+  CHECK_THAT(w.get(ConfigKind::kAgent, "ann").yaml,
+             !Catch::Contains("languages") && !Catch::Contains("attributes"));
+  // What get shows puts back unchanged.
+  CHECK(w.put(ConfigKind::kAgent, zoe_yaml).changes.empty());
+
+  // A queue with routing steps.
+  const std::string support =
+      "name: support\n"
+      "music_on_hold: jazz\n"
+      "routing:\n"
+      "  steps:\n"
+      "    - target: \"agent.skill.billing >= 5 AND agent.languages HAS task.language\"\n"
+      "    - after: 30s\n"
+      "      target: \"agent.attr.site = 'paris' OR agent.skill.billing >= 2\"\n"
+      "  order_by: \"agent.skill.billing DESC, agent.idle DESC\"\n"
+      "members:\n"
+      "  - {agent: ann}\n"
+      "  - {agent: zoe}\n";
+  auto queue = w.put(ConfigKind::kQueue, support);
+  INFO(queue.error);
+  REQUIRE(queue.ok());
+  CHECK(queue.changes ==
+        std::vector<std::string>{
+            "~ queue acme/support: routing (none) -> 0s \"agent.skill.billing >= 5 AND "
+            "agent.languages HAS task.language\", 30s \"agent.attr.site = 'paris' OR "
+            "agent.skill.billing >= 2\", order_by \"agent.skill.billing DESC, agent.idle DESC\"; "
+            "members order ann, bob -> ann, zoe; + member zoe; - member bob"});
+  const std::string queue_yaml = w.get(ConfigKind::kQueue, "support").yaml;
+  CHECK_THAT(queue_yaml,
+             Catch::Contains("routing:\n  steps:\n    - target: agent.skill.billing >= 5 AND "
+                             "agent.languages HAS task.language\n    - after: 30s\n"));
+  CHECK(w.put(ConfigKind::kQueue, queue_yaml).changes.empty());
+
+  // Errors name the field, located in the request's YAML, with the rule's own line:column.
+  auto typo = w.put(ConfigKind::kQueue, replaced(support, "billing >= 2", "biling >= 2"));
+  CHECK(typo.code == Code::kInvalid);
+  CHECK(typo.error ==
+        "line 7, column 15: routing.steps[1].target: routing step 2 target: 1:42: unknown skill "
+        "'biling' (did you mean 'billing'?)");
+  auto order = w.put(ConfigKind::kQueue, replaced(support, "agent.idle DESC", "agent.idel DESC"));
+  CHECK(order.code == Code::kInvalid);
+  CHECK(order.error ==
+        "line 8, column 13: routing.order_by: routing order_by: 1:33: unknown field 'idel' of "
+        "agent (did you mean 'idle'?)");
+  auto after = w.put(ConfigKind::kQueue, replaced(support, "after: 30s", "after: 0s"));
+  CHECK(after.code == Code::kInvalid);
+  CHECK(after.error ==
+        "line 6, column 14: routing.steps[1].after: routing step 2: steps must begin later than "
+        "the step before: `after` must increase");
+  auto escalation = w.put(ConfigKind::kQueue, "name: support\nescalation: [{after: 10s}]\n" +
+                                                  support.substr(support.find("routing:")));
+  CHECK(escalation.code == Code::kInvalid);
+  CHECK(escalation.error ==
+        "line 3, column 1: routing: a queue with routing steps relaxes them through its targets; "
+        "remove escalation");
+  auto languages = w.put(ConfigKind::kAgent, "name: zoe\nextension: \"12\"\nlanguages: [en, en]\n");
+  CHECK(languages.code == Code::kInvalid);
+  CHECK(languages.error ==
+        "line 3, column 17: languages[1]: duplicate language \"en\" (first given at line 3)");
+  auto attribute =
+      w.put(ConfigKind::kAgent, "name: zoe\nextension: \"12\"\nattributes: {site-x: paris}\n");
+  CHECK(attribute.code == Code::kInvalid);
+  CHECK_THAT(attribute.error,
+             Catch::StartsWith("line 3, column 14: attributes.site-x: invalid attribute name"));
+  // A skill a rule names may not go.
+  auto billing = w.remove(ConfigKind::kSkill, "billing");
+  CHECK(billing.code == Code::kReferenced);
+  CHECK_THAT(billing.error, Catch::Contains("queue support: routing.steps[0].target: routing step "
+                                            "1 target: 1:13: unknown skill 'billing'"));
+
+  // The whole document: exported and applied again, unchanged; changed in place.
+  const std::string acme = w.exported();
+  auto same = w.apply(acme);
+  INFO(acme);
+  REQUIRE(same.ok());
+  CHECK(same.changes.empty());
+  auto applied = w.apply(replaced(acme, "languages: [en, es]", "languages: [es]"));
+  INFO(applied.error);
+  REQUIRE(applied.ok());
+  CHECK(applied.changes == std::vector<std::string>{"~ agent acme/zoe: languages en, es -> es"});
+  auto refused = w.apply(replaced(acme, "after: 30s",
+                                  "after: 1s\n              target: \"true\"\n"
+                                  "            - after: 1s"));
+  CHECK(refused.code == Code::kInvalid);
+  CHECK_THAT(refused.error, Catch::Contains(": tenants[0].queues[0].routing.steps[2].after: "
+                                            "routing step 3: steps must begin later"));
+}
+
 TEST_CASE("no change to a user may lock the tenant's admins out of the API", "[app][admin][db]") {
   World w;
   const char* lockout = "this change would leave tenant acme with no admin user";

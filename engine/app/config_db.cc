@@ -94,6 +94,61 @@ std::string capacity_text(const core::ChannelCapacity& capacity) {
   return parts.empty() ? "(1 of each channel)" : join(parts);
 }
 
+// An agent's languages as stored (0013): a JSON array in the file's order (["en","es"]), and
+// as the diff shows them ("en, es", "(none)").
+std::string languages_json(const std::vector<std::string>& languages) {
+  return json_array(languages);
+}
+std::string languages_text(const std::vector<std::string>& languages) {
+  return languages.empty() ? "(none)" : join(languages);
+}
+
+// An agent's attributes by name: the order in which they are compared, stored and exported
+// (jsonb keeps an object's keys in an order of its own, not the file's).
+std::vector<std::pair<std::string, std::string>> sorted_attributes(
+    std::vector<std::pair<std::string, std::string>> attributes) {
+  std::sort(attributes.begin(), attributes.end());
+  return attributes;
+}
+
+// As stored (0013): {"level":"senior","site":"paris"}; as the diff shows them:
+// level "senior", site "paris", or "(none)".
+std::string attributes_json(const std::vector<std::pair<std::string, std::string>>& attributes) {
+  std::string out;
+  for (const auto& [name, value] : sorted_attributes(attributes))
+    out += (out.empty() ? "" : ",") + json_string(name) + ":" + json_string(value);
+  return "{" + out + "}";
+}
+std::string attributes_text(const std::vector<std::pair<std::string, std::string>>& attributes) {
+  std::vector<std::string> parts;
+  for (const auto& [name, value] : sorted_attributes(attributes))
+    parts.push_back(name + " " + json_string(value));
+  return parts.empty() ? "(none)" : join(parts);
+}
+
+// A queue's routing as stored (0013): {} when it has none, else
+// {"steps":[{"after_ms":0,"target":"..."},...],"order_by":"..."} (order_by only when given);
+// as the diff shows it: 0s "target", 30s "target", order_by "...", or "(none)".
+std::string routing_json(const core::QueueRouting& routing) {
+  if (!routing.enabled()) return "{}";
+  std::vector<std::string> steps;
+  for (const auto& step : routing.steps) {
+    steps.push_back("{\"after_ms\":" + std::to_string(ms_of(step.after)) +
+                    ",\"target\":" + json_string(step.target) + "}");
+  }
+  std::string out = "{\"steps\":[" + join(steps, ",") + "]";
+  if (!routing.order_by.empty()) out += ",\"order_by\":" + json_string(routing.order_by);
+  return out + "}";
+}
+std::string routing_text(const core::QueueRouting& routing) {
+  if (!routing.enabled()) return "(none)";
+  std::vector<std::string> parts;
+  for (const auto& step : routing.steps)
+    parts.push_back(duration_text(step.after) + " " + json_string(step.target));
+  if (!routing.order_by.empty()) parts.push_back("order_by " + json_string(routing.order_by));
+  return join(parts);
+}
+
 // ---------------------------------------------------------------------------------------
 // The entity model: what is compared, shown and written.
 
@@ -238,6 +293,10 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     field(e, "outbound_wrap_up", duration_text(a.outbound_wrap_up), "outbound_wrap_up_ms",
           text(std::to_string(ms_of(a.outbound_wrap_up))));
     field(e, "capacity", capacity_text(a.capacity), "capacity", text(capacity_json(a.capacity)));
+    field(e, "languages", languages_text(a.languages), "languages",
+          text(languages_json(a.languages)));
+    field(e, "attributes", attributes_text(a.attributes), "attributes",
+          text(attributes_json(a.attributes)));
     const DigestCredentials* sip = nullptr;
     std::string contact;
     for (const auto& s : t.agent_sip) {
@@ -346,6 +405,7 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     duration("sticky_wait", "sticky_wait_ms", q.sticky_wait);
     field(e, "music_on_hold", q.music_on_hold.empty() ? "(first class)" : q.music_on_hold,
           "music_on_hold", text(q.music_on_hold));
+    field(e, "routing", routing_text(q.routing), "routing", text(routing_json(q.routing)));
 
     ChildList required{"queue_skills", {}};
     std::vector<std::string> skill_order;
@@ -763,6 +823,47 @@ void emit_capacity(YAML::Emitter& y, const std::string& json) {
   y << YAML::EndMap;
 }
 
+// An agent's `languages:` and `attributes:` from their columns (0013), when not empty; the
+// attributes by name, as they are compared.
+void emit_languages(YAML::Emitter& y, const std::string& json) {
+  if (auto languages = json_list(json); !languages.empty()) {
+    y << YAML::Key << "languages" << YAML::Value;
+    emit_flow_list(y, languages);
+  }
+}
+
+void emit_attributes(YAML::Emitter& y, const std::string& json) {
+  const YAML::Node stored = YAML::Load(json.empty() ? "{}" : json);
+  std::vector<std::pair<std::string, std::string>> attributes;
+  for (auto it = stored.begin(); it != stored.end(); ++it)
+    attributes.emplace_back(it->first.as<std::string>(), it->second.as<std::string>());
+  if (attributes.empty()) return;
+  y << YAML::Key << "attributes" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  for (const auto& [name, value] : sorted_attributes(std::move(attributes)))
+    y << YAML::Key << name << YAML::Value << value;
+  y << YAML::EndMap;
+}
+
+// A queue's `routing:` from its column (0013): nothing for {} (no routing steps).
+void emit_routing(YAML::Emitter& y, const std::string& json) {
+  const YAML::Node stored = YAML::Load(json.empty() ? "{}" : json);
+  const YAML::Node steps = stored["steps"];
+  if (!steps || !steps.IsSequence() || steps.size() == 0) return;
+  y << YAML::Key << "routing" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "steps" << YAML::Value << YAML::BeginSeq;
+  for (const auto& step : steps) {
+    y << YAML::BeginMap;
+    const std::string after = step["after_ms"] ? step["after_ms"].as<std::string>() : "0";
+    if (after != "0") y << YAML::Key << "after" << YAML::Value << ms_text(after);
+    y << YAML::Key << "target" << YAML::Value << step["target"].as<std::string>();
+    y << YAML::EndMap;
+  }
+  y << YAML::EndSeq;
+  if (const YAML::Node order_by = stored["order_by"])
+    y << YAML::Key << "order_by" << YAML::Value << order_by.as<std::string>();
+  y << YAML::EndMap;
+}
+
 void emit_action_json(YAML::Emitter& y, const YAML::Node& node) {
   y << YAML::Flow << YAML::BeginMap;
   for (auto it = node.begin(); it != node.end(); ++it) {
@@ -844,6 +945,8 @@ std::string tables_to_yaml(const store::ConfigTables& tables) {
           y << YAML::Key << "outbound_wrap_up" << YAML::Value
             << ms_text(col(*r, "outbound_wrap_up_ms"));
         emit_capacity(y, col(*r, "capacity"));
+        emit_languages(y, col(*r, "languages"));
+        emit_attributes(y, col(*r, "attributes"));
         if (!is_null(*r, "sip_username") || !is_null(*r, "sip_contact")) {
           y << YAML::Key << "sip" << YAML::Value << YAML::Flow << YAML::BeginMap;
           if (!is_null(*r, "sip_username")) {
@@ -949,6 +1052,7 @@ std::string tables_to_yaml(const store::ConfigTables& tables) {
         duration("sticky_window", "sticky_window_ms", "0");
         duration("sticky_wait", "sticky_wait_ms", "30000");
         emit_unless(y, "music_on_hold", col(*r, "music_on_hold"), "");
+        emit_routing(y, col(*r, "routing"));
         if (auto members = rows_of(tables, "queue_members", tenant, "queue", name);
             !members.empty()) {
           y << YAML::Key << "members" << YAML::Value << YAML::BeginSeq;

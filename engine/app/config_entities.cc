@@ -175,6 +175,16 @@ bool is_valid_language(std::string_view text) {
   return true;
 }
 
+bool is_valid_agent_language(std::string_view text) {
+  return !text.empty() && text.size() <= 35 &&
+         all_of(text, [](char c) { return is_alnum(c) || c == '-'; });
+}
+
+bool is_valid_attribute_name(std::string_view text) {
+  return !text.empty() && text.size() <= 64 && !(text.front() >= '0' && text.front() <= '9') &&
+         all_of(text, [](char c) { return is_alnum(c) || c == '_'; });
+}
+
 bool is_valid_time_zone(std::string_view text) {
   if (text.empty() || text.size() > 64 || text.front() == '/' || text.back() == '/' ||
       text.find("..") != std::string_view::npos || text.find("//") != std::string_view::npos) {

@@ -149,6 +149,12 @@ bool is_valid_date(std::string_view text);
 bool is_valid_hours_range(std::string_view text);
 // A language tag: 2-3 lower-case letters, then "-" subtags ("en", "de-CH").
 bool is_valid_language(std::string_view text);
+// A language an agent speaks, as routing rules compare it (agent.languages HAS
+// task.language): 1-35 letters, digits or '-' ("en", "pt-BR", "yue").
+bool is_valid_agent_language(std::string_view text);
+// The name of an agent attribute (agent.attr.<name> in routing rules): 1-64 letters,
+// digits or '_', not starting with a digit.
+bool is_valid_attribute_name(std::string_view text);
 // An IANA time zone name such as "Europe/Berlin" or "UTC": its syntax, and, where the
 // system has /usr/share/zoneinfo, that the zone exists there.
 bool is_valid_time_zone(std::string_view text);

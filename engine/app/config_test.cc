@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "engine/common/digest.h"
 
@@ -96,6 +97,11 @@ TEST_CASE("config: the example file loads", "[config]") {
   REQUIRE(alice.skills.size() == 2);
   CHECK(alice.skills[0].level == 9);
   CHECK(agent_named(c, "oscar").work_mode == core::WorkMode::kManual);
+  CHECK(alice.languages == std::vector<std::string>{"en", "es"});
+  CHECK(alice.attributes ==
+        std::vector<std::pair<std::string, std::string>>{{"site", "berlin"}, {"level", "senior"}});
+  CHECK(agent_named(c, "bob").languages.empty());
+  for (const auto& q : c.domain.queues) CHECK_FALSE(q.routing.enabled());
   // The demo agents take three chats and two e-mails at once, one of each other channel.
   for (const auto& a : c.domain.agents) {
     INFO(a.name);
@@ -330,6 +336,276 @@ TEST_CASE("config: an agent's capacity per channel", "[config]") {
         "given at line 8)");
   // Every bad channel is reported, not only the first.
   CHECK(errors_of(with_capacity("        capacity: {chat: 99, mail: 1, sms: x}")).size() == 3);
+}
+
+TEST_CASE("config: an agent's languages and attributes", "[config]") {
+  // kMinimal with `line` as line 8, in alice's mapping.
+  auto with_line = [](std::string_view line) {
+    std::string text(kMinimal);
+    const std::string after = "        skills: {english: 5}\n";
+    text.insert(text.find(after) + after.size(), std::string(line) + "\n");
+    return text;
+  };
+  using Attributes = std::vector<std::pair<std::string, std::string>>;
+  NameRegistry registry;
+  const DaemonConfig minimal = loaded(kMinimal, registry);
+  const auto& plain = agent_named(minimal, "alice");
+  CHECK(plain.languages.empty());
+  CHECK(plain.attributes.empty());
+  const DaemonConfig c = loaded(with_line("        languages: [en, es, pt-BR]\n"
+                                          "        attributes: {site: paris, level: senior, "
+                                          "floor: 3, note: \"\", _x9: \"a, b\"}"),
+                                registry);
+  const auto& alice = agent_named(c, "alice");
+  CHECK(alice.languages == std::vector<std::string>{"en", "es", "pt-BR"});
+  // In the file's order.
+  CHECK(alice.attributes ==
+        Attributes{
+            {"site", "paris"}, {"level", "senior"}, {"floor", "3"}, {"note", ""}, {"_x9", "a, b"}});
+  CHECK(agent_named(loaded(with_line("        languages: []\n        attributes: {}"), registry),
+                    "alice")
+            .languages.empty());
+  const std::string longest_language(35, 'x');
+  const std::string longest_name = "a" + std::string(63, '_');
+  const std::string longest_value(256, 'v');
+  const DaemonConfig longest_config =
+      loaded(with_line("        languages: [" + longest_language + "]\n        attributes: {" +
+                       longest_name + ": " + longest_value + "}"),
+             registry);
+  const auto& longest = agent_named(longest_config, "alice");
+  CHECK(longest.languages == std::vector<std::string>{longest_language});
+  CHECK(longest.attributes == Attributes{{longest_name, longest_value}});
+
+  // Languages.
+  CHECK(single_error(with_line("        languages: [en, e_s]")) ==
+        "test.yaml:8:25: tenants[0].agents[0].languages[1]: invalid language \"e_s\"; expected 1 "
+        "to 35 letters, digits or '-', such as \"en\" or \"pt-BR\"");
+  CHECK(single_error(with_line("        languages: [\"\"]")) ==
+        "test.yaml:8:21: tenants[0].agents[0].languages[0]: invalid language \"\"; expected 1 to "
+        "35 letters, digits or '-', such as \"en\" or \"pt-BR\"");
+  CHECK_THAT(single_error(with_line("        languages: [" + longest_language + "x]")),
+             Catch::StartsWith("test.yaml:8:21: tenants[0].agents[0].languages[0]: invalid "
+                               "language \"xxxxxxxx"));
+  CHECK(single_error(with_line("        languages:\n          - en\n          - es\n"
+                               "          - en")) ==
+        "test.yaml:11:13: tenants[0].agents[0].languages[2]: duplicate language \"en\" (first "
+        "given at line 9)");
+  CHECK(single_error(with_line("        languages: en")) ==
+        "test.yaml:8:20: tenants[0].agents[0].languages: expected a list, got \"en\"");
+  CHECK(single_error(with_line("        languages: [[en]]")) ==
+        "test.yaml:8:21: tenants[0].agents[0].languages[0]: expected a string, got a list");
+  std::string many;
+  for (int i = 0; i < 33; ++i) many += (i ? ", l" : "l") + std::to_string(i);
+  CHECK(single_error(with_line("        languages: [" + many + "]")) ==
+        "test.yaml:8:20: tenants[0].agents[0].languages: expected at most 32 languages, got 33");
+
+  // Attributes.
+  CHECK(single_error(with_line("        attributes: {9site: paris}")) ==
+        "test.yaml:8:22: tenants[0].agents[0].attributes.9site: invalid attribute name "
+        "\"9site\"; expected 1 to 64 letters, digits or '_', not starting with a digit (rules "
+        "read it as agent.attr.<name>)");
+  CHECK_THAT(single_error(with_line("        attributes: {site-name: paris}")),
+             Catch::Contains("attributes.site-name: invalid attribute name \"site-name\""));
+  CHECK_THAT(single_error(with_line("        attributes: {" + longest_name + "x: paris}")),
+             Catch::Contains("invalid attribute name"));
+  CHECK(single_error(with_line("        attributes:\n          site: paris\n"
+                               "          site: lyon")) ==
+        "test.yaml:10:11: tenants[0].agents[0].attributes.site: duplicate attribute \"site\" "
+        "(first given at line 9)");
+  CHECK(single_error(with_line("        attributes: {site: [paris]}")) ==
+        "test.yaml:8:28: tenants[0].agents[0].attributes.site: expected a string, got a list");
+  CHECK(single_error(with_line("        attributes: {site: }")) ==
+        "test.yaml:8:28: tenants[0].agents[0].attributes.site: expected a string, got nothing");
+  CHECK(single_error(with_line("        attributes: {note: " + longest_value + "v}")) ==
+        "test.yaml:8:28: tenants[0].agents[0].attributes.note: a value of 257 characters is too "
+        "long; expected at most 256");
+  // Characters, not bytes: 256 two-byte characters fit.
+  std::string accents;
+  for (int i = 0; i < 256; ++i) accents += "\xC3\xA9";
+  CHECK(agent_named(loaded(with_line("        attributes: {note: " + accents + "}"), registry),
+                    "alice")
+            .attributes == Attributes{{"note", accents}});
+  CHECK(single_error(with_line("        attributes: [site]")) ==
+        "test.yaml:8:21: tenants[0].agents[0].attributes: expected a map of name: value such as "
+        "{site: paris, level: senior}, got a list");
+  std::string pairs;
+  for (int i = 0; i < 65; ++i) pairs += (i ? ", a" : "a") + std::to_string(i) + ": x";
+  CHECK(single_error(with_line("        attributes: {" + pairs + "}")) ==
+        "test.yaml:8:21: tenants[0].agents[0].attributes: expected at most 64 attributes, got 65");
+  CHECK_THAT(single_error(with_line("        atributes: {site: paris}")),
+             Catch::StartsWith("test.yaml:8:9: tenants[0].agents[0].atributes: unknown key "
+                               "\"atributes\" (did you mean \"attributes\"?)"));
+  // Every problem is reported, not only the first.
+  CHECK(errors_of(with_line("        languages: [e_s, en, en]\n        attributes: {9: x, y: [z]}"))
+            .size() == 4);
+}
+
+// A tenant with a queue routed by rules (the lines are numbered for the errors below).
+constexpr std::string_view kRouting =
+    "tenants:\n"                                                                           // 1
+    "  - name: acme\n"                                                                     // 2
+    "    skills: [billing, english]\n"                                                     // 3
+    "    agents:\n"                                                                        // 4
+    "      - {name: alice, extension: \"1001\", skills: {billing: 5}, languages: [en]}\n"  // 5
+    "    queues:\n"                                                                        // 6
+    "      - name: sales\n"                                                                // 7
+    "        members: [{agent: alice}]\n"                                                  // 8
+    "        routing:\n"                                                                   // 9
+    "          steps:\n"                                                                   // 10
+    "            - target: \"agent.skill.billing >= 5 AND agent.languages HAS "
+    "task.language\"\n"                                                    // 11
+    "            - after: 30s\n"                                           // 12
+    "              target: \"agent.skill.billing >= 2\"\n"                 // 13
+    "          order_by: \"agent.skill.billing DESC, agent.idle DESC\"\n"  // 14
+    "      - name: support\n";                                             // 15
+
+// kRouting with the first `from` replaced by `to`.
+std::string routing_with(std::string_view from, std::string_view to) {
+  std::string text(kRouting);
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+TEST_CASE("config: a queue's routing rules", "[config]") {
+  NameRegistry registry;
+  const DaemonConfig c = loaded(kRouting, registry);
+  const auto& sales = queue_named(c, "sales");
+  REQUIRE(sales.routing.steps.size() == 2);
+  CHECK(sales.routing.enabled());
+  CHECK(sales.routing.steps[0] ==
+        core::RoutingStep{0s, "agent.skill.billing >= 5 AND agent.languages HAS task.language"});
+  CHECK(sales.routing.steps[1] == core::RoutingStep{30s, "agent.skill.billing >= 2"});
+  CHECK(sales.routing.order_by == "agent.skill.billing DESC, agent.idle DESC");
+  CHECK_FALSE(queue_named(c, "support").routing.enabled());
+  // An explicit `after: 0s` on the first step; no order_by; another queue's figures and
+  // agent attributes (any key a rule mentions is declared).
+  const DaemonConfig second = loaded(
+      routing_with("            - target: ", "            - after: 0s\n              target: ") +
+          "        routing: {steps: [{target: \"queue.sales.waiting > 2 AND "
+          "agent.attr.site = 'paris'\"}]}\n",
+      registry);
+  const auto& one = queue_named(second, "support");
+  CHECK(one.routing.steps == std::vector<core::RoutingStep>{
+                                 {0s, "queue.sales.waiting > 2 AND agent.attr.site = 'paris'"}});
+  CHECK(one.routing.order_by.empty());
+
+  // Errors in the rules: at the line of the text, with the rules' own line:column.
+  CHECK(single_error(routing_with("billing >= 2", "biling >= 2")) ==
+        "test.yaml:13:23: tenants[0].queues[0].routing.steps[1].target: routing step 2 target: "
+        "1:13: unknown skill 'biling' (did you mean 'billing'?)");
+  CHECK(single_error(routing_with("HAS task.language\"", "HAS\"")) ==
+        "test.yaml:11:23: tenants[0].queues[0].routing.steps[0].target: routing step 1 target: "
+        "1:49: expected an operand after 'HAS', got end of input");
+  CHECK(single_error(routing_with("\"agent.skill.billing >= 2\"", "\"agent.idle\"")) ==
+        "test.yaml:13:23: tenants[0].queues[0].routing.steps[1].target: routing step 2 target: "
+        "1:1: a routing condition must be true or false, got duration");
+  CHECK(single_error(routing_with("agent.idle DESC", "agent.name DESC")) ==
+        "test.yaml:14:21: tenants[0].queues[0].routing.order_by: routing order_by: 1:27: cannot "
+        "order by a string: order by numbers, durations, times of day or booleans");
+  // Every text with an error is reported.
+  CHECK(errors_of(routing_with("billing >= 2", "biling >= 2 AND")).size() == 1);
+  CHECK(errors_of(routing_with("billing >= 5", "biling >= 5")).size() == 1);
+  const auto three = errors_of(routing_with("billing >= 5", "biling >= 5") +
+                               "        routing: {steps: [{target: \"1\"}], order_by: \"x\"}\n");
+  CHECK(three.size() == 3);
+  // A step's `after` and its target, and the order: all three of the queue's problems.
+  std::string all_wrong = routing_with("after: 30s\n              target: \"agent.skill.billing",
+                                       "after: 0s\n              target: \"agent.skill.biling");
+  all_wrong.replace(all_wrong.find("agent.idle DESC"), 15, "agent.idel DESC");
+  CHECK(errors_of(all_wrong) ==
+        std::vector<std::string>{
+            "test.yaml:12:22: tenants[0].queues[0].routing.steps[1].after: routing step 2: steps "
+            "must begin later than the step before: `after` must increase",
+            "test.yaml:13:23: tenants[0].queues[0].routing.steps[1].target: routing step 2 "
+            "target: 1:13: unknown skill 'biling' (did you mean 'billing'?)",
+            "test.yaml:14:21: tenants[0].queues[0].routing.order_by: routing order_by: 1:33: "
+            "unknown field 'idel' of agent (did you mean 'idle'?)"});
+
+  // The steps' structure: at the `after` of the step.
+  CHECK(single_error(routing_with("            - target: ",
+                                  "            - after: 5s\n              target: ")) ==
+        "test.yaml:11:22: tenants[0].queues[0].routing.steps[0].after: routing step 1: the first "
+        "step applies from the start: its `after` must be 0");
+  CHECK(single_error(routing_with("after: 30s", "after: 0s")) ==
+        "test.yaml:12:22: tenants[0].queues[0].routing.steps[1].after: routing step 2: steps "
+        "must begin later than the step before: `after` must increase");
+  CHECK(single_error(routing_with("            - after: 30s\n              target: ",
+                                  "            - target: ")) ==
+        "test.yaml:12:15: tenants[0].queues[0].routing.steps[1]: missing required key \"after\"");
+  CHECK(single_error(routing_with("after: 30s", "after: soon")) ==
+        "test.yaml:12:22: tenants[0].queues[0].routing.steps[1].after: malformed duration "
+        "\"soon\"; expected a number with a unit (ms, s, m, h), e.g. \"20s\"");
+  CHECK(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
+                     "        routing: {steps: []}\n") ==
+        "test.yaml:5:26: tenants[0].queues[0].routing.steps: expected at least one step, such as "
+        "{target: \"agent.skill.billing >= 5\"}; leave routing out to route by skills and "
+        "escalation");
+  CHECK(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
+                     "        routing: {order_by: \"agent.idle DESC\"}\n") ==
+        "test.yaml:5:18: tenants[0].queues[0].routing: missing required key \"steps\"");
+  CHECK(errors_of(routing_with("            - after: 30s\n", "            - aftr: 30s\n")) ==
+        std::vector<std::string>{
+            "test.yaml:12:15: tenants[0].queues[0].routing.steps[1].aftr: unknown key \"aftr\" "
+            "(did you mean \"after\"?); expected one of after, target",
+            "test.yaml:12:15: tenants[0].queues[0].routing.steps[1]: missing required key "
+            "\"after\""});
+  CHECK(single_error(routing_with("          order_by:", "          oder_by:")) ==
+        "test.yaml:14:11: tenants[0].queues[0].routing.oder_by: unknown key \"oder_by\" (did you "
+        "mean \"order_by\"?); expected one of steps, order_by");
+  CHECK(single_error(routing_with("target: \"agent.skill.billing >= 2\"", "target: \"\"")) ==
+        "test.yaml:13:23: tenants[0].queues[0].routing.steps[1].target: expected a routing "
+        "condition such as \"agent.skill.billing >= 5\", got an empty string");
+  CHECK(single_error(routing_with("target: \"agent.skill.billing >= 2\"", "target: [a]")) ==
+        "test.yaml:13:23: tenants[0].queues[0].routing.steps[1].target: expected a string, got a "
+        "list");
+  CHECK(single_error(routing_with("            - after: 30s\n              target: "
+                                  "\"agent.skill.billing >= 2\"\n",
+                                  "            - after: 30s\n")) ==
+        "test.yaml:12:15: tenants[0].queues[0].routing.steps[1]: missing required key \"target\"");
+  CHECK(single_error("tenants:\n  - name: acme\n    queues:\n      - name: q\n"
+                     "        routing: on\n") ==
+        "test.yaml:5:18: tenants[0].queues[0].routing: expected a map, got \"on\"");
+
+  // The example file's commented-out routing is valid (for a queue without escalation).
+  std::ifstream example_file(ACD_EXAMPLE_CONFIG);
+  std::stringstream example_text;
+  example_text << example_file.rdbuf();
+  const std::string example = example_text.str();
+  auto at = example.find("        # routing:\n");
+  REQUIRE(at != std::string::npos);
+  std::string example_routing;
+  while (at < example.size() && example.compare(at, 10, "        # ") == 0) {
+    const auto end = example.find('\n', at);
+    if (example.compare(at, 11, "        # r") != 0 && example.compare(at, 12, "        #   ") != 0)
+      break;
+    example_routing += "        " + example.substr(at + 10, end - at - 10) + "\n";
+    at = end + 1;
+  }
+  INFO(example_routing);
+  CHECK(queue_named(
+            loaded(routing_with("billing, english", "billing, english, spanish") + example_routing,
+                   registry),
+            "support")
+            .routing.steps.size() == 2);
+
+  // Not beside escalation or an enabled overflow rule: at the `routing` key.
+  CHECK(single_error(routing_with("        routing:\n",
+                                  "        escalation: [{after: 10s, relax_min_level: 1}]\n"
+                                  "        routing:\n")) ==
+        "test.yaml:10:9: tenants[0].queues[0].routing: a queue with routing steps relaxes them "
+        "through its targets; remove escalation");
+  CHECK(single_error(routing_with("        routing:\n",
+                                  "        overflow: {enabled: true}\n        routing:\n")) ==
+        "test.yaml:10:9: tenants[0].queues[0].routing: a queue with routing steps names backup "
+        "tiers with agent.tier; remove overflow");
+  // A disabled overflow rule and an empty escalation list are no routing of their own.
+  CHECK(queue_named(loaded(routing_with("        routing:\n",
+                                        "        overflow: {enabled: false, min_calls: 3}\n"
+                                        "        escalation: []\n        routing:\n"),
+                           registry),
+                    "sales")
+            .routing.enabled());
 }
 
 TEST_CASE("config: unknown strategy lists the known ones", "[config]") {

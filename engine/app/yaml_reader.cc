@@ -177,11 +177,11 @@ MapReader::MapReader(const YAML::Node& node, std::string path, ErrorList& errors
     }
     const std::string& name = key.Scalar();
     bool duplicate = false;
-    for (const auto& [seen, value] : entries_) {
-      if (seen == name) {
+    for (const auto& entry : entries_) {
+      if (entry.name == name) {
         errors_.add(key.Mark(), path_of(name),
                     "duplicate key " + quoted(name) + " (first given at line " +
-                        std::to_string(value.Mark().line + 1) + ")");
+                        std::to_string(entry.value.Mark().line + 1) + ")");
         duplicate = true;
         break;
       }
@@ -201,15 +201,22 @@ MapReader::MapReader(const YAML::Node& node, std::string path, ErrorList& errors
       errors_.add(key.Mark(), path_of(name), std::move(message));
       continue;
     }
-    entries_.emplace_back(name, it->second);
+    entries_.push_back({name, key.Mark(), it->second});
   }
 }
 
 std::optional<YAML::Node> MapReader::get(std::string_view key) const {
-  for (const auto& [name, value] : entries_) {
-    if (name == key) return value;
+  for (const auto& entry : entries_) {
+    if (entry.name == key) return entry.value;
   }
   return std::nullopt;
+}
+
+YAML::Mark MapReader::key_mark(std::string_view key) const {
+  for (const auto& entry : entries_) {
+    if (entry.name == key) return entry.key_mark;
+  }
+  return mark_;
 }
 
 std::optional<YAML::Node> MapReader::require(std::string_view key) const {

@@ -88,6 +88,8 @@ class MapReader {
 
   // The value of `key`, if present.
   [[nodiscard]] std::optional<YAML::Node> get(std::string_view key) const;
+  // Where `key` itself is written (the map's mark when absent).
+  [[nodiscard]] YAML::Mark key_mark(std::string_view key) const;
   // The value of `key`; records "missing required key" at the map when absent.
   [[nodiscard]] std::optional<YAML::Node> require(std::string_view key) const;
 
@@ -115,7 +117,12 @@ class MapReader {
   ErrorList& errors_;
   YAML::Mark mark_;
   bool ok_ = false;
-  std::vector<std::pair<std::string, YAML::Node>> entries_;
+  struct Entry {
+    std::string name;
+    YAML::Mark key_mark;
+    YAML::Node value;
+  };
+  std::vector<Entry> entries_;
 };
 
 }  // namespace acd::app

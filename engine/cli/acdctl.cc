@@ -17,6 +17,12 @@
 //   task accept ID | decline ID | complete ID [--as A]   (your own; A's as a supervisor)
 //   task transfer ID --queue Q [--agent B] [--as A]   (B: the agent it waits for first)
 //   task cancel ID                                    (supervisor, admin)
+// `acdctl route explain` is routing's dry run (SupervisorService.ExplainRoute): for a call
+// or task of given attributes entering a queue, which steps and members match, why not,
+// and who would be offered it, in order:
+//   route explain --queue Q [--caller N] [--dialled N] [--priority N] [--vip N]
+//                 [--language L] [--attr k=v]... [--ivr menu=key]... [--channel chat|...]
+//                 [--waited 30s]                   (supervisor, admin, read-only)
 // `acdctl config` exports, diffs, applies and reloads the tenant's configuration, and
 // lists, gets, puts and deletes its entities (AdminService, admin role).
 // Exit status: 0 done; 1 the server refused or failed (its code and message on stderr);
@@ -46,6 +52,7 @@
 #include "acd/v1/report_service.grpc.pb.h"
 #include "acd/v1/supervisor_service.grpc.pb.h"
 #include "acd/v1/task_service.grpc.pb.h"
+#include "engine/app/duration.h"
 #include "engine/cli/format.h"
 
 namespace acd::cli {
@@ -495,6 +502,26 @@ struct Party {
   }
 };
 
+// ---- key=value options ----
+
+// A CLI11 check of a "key=value" option (`form` names it in the error: "menu=key").
+std::function<std::string(const std::string&)> key_value_check(std::string form) {
+  return [form = std::move(form)](const std::string& text) -> std::string {
+    const auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) return "expected " + form + ", got \"" + text + "\"";
+    return {};
+  };
+}
+
+// "key=value" options (checked by key_value_check) into a request's map.
+void put_pairs(const std::vector<std::string>& pairs,
+               google::protobuf::Map<std::string, std::string>& out) {
+  for (const auto& p : pairs) {
+    const auto eq = p.find('=');
+    out[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+}
+
 // ---- acdctl task ----
 
 // What the task subcommands read from their arguments.
@@ -546,11 +573,7 @@ void add_task_commands(CLI::App& app, TaskArgs& args,
   create->add_option("--priority", args.priority, "higher is served first");
   create->add_option("--vip", args.vip, "VIP level 0..10");
   create->add_option("--attr", args.attributes, "an attribute key=value (repeatable)")
-      ->check([](const std::string& text) -> std::string {
-        const auto eq = text.find('=');
-        if (eq == std::string::npos || eq == 0) return "expected key=value, got \"" + text + "\"";
-        return {};
-      });
+      ->check(key_value_check("key=value"));
   on(create, [&args](Client& c) {
     v1::CreateTaskRequest r;
     r.set_channel(*channel_from_word(args.channel));
@@ -559,10 +582,7 @@ void add_task_commands(CLI::App& app, TaskArgs& args,
     r.set_customer(args.customer);
     r.set_priority(args.priority);
     r.set_vip_level(args.vip);
-    for (const auto& a : args.attributes) {
-      const auto eq = a.find('=');
-      (*r.mutable_attributes())[a.substr(0, eq)] = a.substr(eq + 1);
-    }
+    put_pairs(args.attributes, *r.mutable_attributes());
     print_task(c, c.call(c.tasks(), &v1::TaskService::Stub::CreateTask, r, "task create"));
   });
 
@@ -632,6 +652,79 @@ void add_task_commands(CLI::App& app, TaskArgs& args,
        r.set_task_id(args.id);
        print_task(c, c.call(c.tasks(), &v1::TaskService::Stub::CancelTask, r, "task cancel"));
      });
+}
+
+// ---- acdctl route ----
+
+// What route explain reads from its arguments.
+struct RouteArgs {
+  std::string queue;
+  std::string caller;
+  std::string dialled;
+  int priority = 0;
+  int vip = 0;
+  std::string language;
+  std::vector<std::string> attributes;   // "key=value"
+  std::vector<std::string> ivr_choices;  // "menu=key"
+  std::string channel;                   // empty: a call
+  std::string waited;                    // "30s", "1m30s", "90" (seconds)
+  bool json = false;                     // as acdctl's --json, also after the command
+};
+
+// Adds the route subcommands to `app`; `on` sets the action of a subcommand.
+void add_route_commands(CLI::App& app, RouteArgs& args,
+                        const std::function<void(CLI::App*, std::function<void(Client&)>)>& on) {
+  auto* route = app.add_subcommand("route", "how calls are routed")->require_subcommand(1);
+  auto* explain = route->add_subcommand(
+      "explain",
+      "dry run: which steps and agents match a call of these attributes, why not, and who "
+      "would be offered it, in order (supervisor, admin, read-only)");
+  explain->add_option("--queue", args.queue, "the queue it enters")->required();
+  explain->add_option("--caller", args.caller, "the caller's number (task.caller)");
+  explain->add_option("--dialled", args.dialled, "the number dialled (task.dialled)");
+  explain->add_option("--priority", args.priority, "higher is served first");
+  explain->add_option("--vip", args.vip, "VIP level 0..10 (task.vip)");
+  explain->add_option("--language", args.language, "the caller's language (task.language)");
+  explain->add_option("--attr", args.attributes, "an attribute key=value (repeatable)")
+      ->check(key_value_check("key=value"));
+  explain->add_option("--ivr", args.ivr_choices, "the key pressed in an IVR menu: menu=key")
+      ->check(key_value_check("menu=key"));
+  explain
+      ->add_option("--channel", args.channel,
+                   "a task of this channel instead of a call: chat, email, sms, web-form or "
+                   "callback")
+      ->check(CLI::IsMember({"chat", "email", "sms", "web-form", "callback"}));
+  explain
+      ->add_option("--waited", args.waited,
+                   "as if it had already waited this long: 30s, 1m30s, 2m (default 0s)")
+      ->check([](const std::string& text) -> std::string {
+        const auto waited = app::parse_duration(text);
+        return waited ? std::string() : waited.error();
+      });
+  explain->add_flag("--json,-j", args.json, "print the answer as one JSON line");
+  on(explain, [&args](Client& c) {
+    v1::ExplainRouteRequest r;
+    r.set_queue(args.queue);
+    r.set_caller_number(args.caller);
+    r.set_dialled_number(args.dialled);
+    r.set_priority(args.priority);
+    r.set_vip_level(args.vip);
+    r.set_language(args.language);
+    put_pairs(args.attributes, *r.mutable_attributes());
+    put_pairs(args.ivr_choices, *r.mutable_ivr_choices());
+    if (!args.channel.empty()) r.set_channel(*channel_from_word(args.channel));
+    if (const auto waited = app::parse_duration(args.waited.empty() ? "0s" : args.waited)) {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*waited).count();
+      r.mutable_waited()->set_seconds(ns / 1'000'000'000);
+      r.mutable_waited()->set_nanos(static_cast<std::int32_t>(ns % 1'000'000'000));
+    }
+    const auto explained =
+        c.call(c.supervisor(), &v1::SupervisorService::Stub::ExplainRoute, r, "route explain");
+    if (c.options().json || args.json)
+      std::cout << json_of(explained) << std::endl;
+    else
+      std::cout << route_explanation_text(explained) << std::flush;
+  });
 }
 
 // ---- Commands ----
@@ -1284,6 +1377,8 @@ int run(int argc, char** argv) {
 
   TaskArgs task_args;
   add_task_commands(app, task_args, on);
+  RouteArgs route_args;
+  add_route_commands(app, route_args, on);
 
   int frames = 0;
   auto* top = app.add_subcommand("top", "live wallboard of queues and agents (q quits)");

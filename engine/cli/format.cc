@@ -5,6 +5,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "engine/app/duration.h"
+
 namespace acd::cli {
 
 namespace v1 = acd::v1;
@@ -411,6 +413,121 @@ std::string task_table(const v1::ListTasksResponse& tasks, WallTime now) {
     out += "(" + std::to_string(tasks.tasks_size()) + " of " + std::to_string(tasks.matched()) +
            " tasks shown)\n";
   return out;
+}
+
+// ---- Routing's dry run ----
+
+namespace {
+
+// "8", "-120000", "0.25": ORDER BY values as short as they are exact enough.
+std::string order_value(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", v);
+  return text;
+}
+
+std::string step_after(const google::protobuf::Duration& d) {
+  return app::format_duration(std::chrono::seconds(d.seconds()) +
+                              std::chrono::nanoseconds(d.nanos()));
+}
+
+// Why a member is not a candidate now: its not_now, with the refusal of the current step
+// in place of a bare "not admitted at step N".
+std::string member_reason(const v1::RouteMember& m, int current) {
+  if (m.rank() > 0) return "-";
+  std::string why;
+  if (m.not_now().rfind("not admitted", 0) != 0) why = m.not_now();
+  const int i = current - 1;
+  if (i >= 0 && i < m.admitted_size() && !m.admitted(i)) {
+    const std::string refusal = i < m.refused_by_size() ? m.refused_by(i) : "";
+    why += (why.empty() ? "" : "; ") + std::string("step ") + std::to_string(current) + ": " +
+           (refusal.empty() ? "not admitted" : refusal);
+  }
+  return why.empty() ? or_dash(m.not_now()) : why;
+}
+
+// Names joined by ", ".
+std::string name_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// The last line: who would be offered it now, or why nobody.
+std::string verdict_line(const v1::ExplainRouteResponse& e) {
+  constexpr std::size_t kMaxReasons = 5;
+  if (e.chosen().empty()) {
+    if (e.members().empty()) return "no agent can take it now: the queue has no members";
+    std::string why;
+    std::size_t listed = 0;
+    for (const auto& m : e.members()) {
+      if (listed == kMaxReasons) {
+        why += ", and " + std::to_string(e.members_size() - static_cast<int>(listed)) + " more";
+        break;
+      }
+      why +=
+          (why.empty() ? "" : ", ") + m.agent() + " (" + member_reason(m, e.current_step()) + ")";
+      ++listed;
+    }
+    return "no agent can take it now: " + why;
+  }
+  const std::vector<std::string> chosen(e.chosen().begin(), e.chosen().end());
+  std::vector<std::pair<int, std::string>> ranked;
+  for (const auto& m : e.members())
+    if (m.rank() > 0 && std::find(chosen.begin(), chosen.end(), m.agent()) == chosen.end())
+      ranked.emplace_back(m.rank(), m.agent());
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<std::string> then;
+  for (const auto& entry : ranked) then.push_back(entry.second);
+  std::string line = e.random_group() > 0 ? "would draw one of: "
+                     : chosen.size() > 1  ? "would ring at once: "
+                                          : "would offer to: ";
+  line += name_list(chosen);
+  if (!then.empty()) line += " (then " + name_list(then) + ")";
+  return line;
+}
+
+}  // namespace
+
+std::string strategy_word(v1::QueueStrategy strategy) {
+  if (strategy == v1::QUEUE_STRATEGY_UNSPECIFIED) return "-";
+  return enum_word(v1::QueueStrategy_Name(strategy), "QUEUE_STRATEGY_");
+}
+
+std::string route_explanation_text(const v1::ExplainRouteResponse& e) {
+  std::string out = columns({
+      {"queue:", e.queue()},
+      {"strategy:", strategy_word(e.strategy()) + (e.by_rules() ? ", by rules" : ", by skills")},
+      {"order by:", or_dash(e.order_by())},
+  });
+  std::vector<std::vector<std::string>> steps;
+  for (int i = 0; i < e.steps_size(); ++i) {
+    const v1::RouteStep& step = e.steps(i);
+    steps.push_back(
+        {step.current() ? "* step " + std::to_string(i + 1) : "  step " + std::to_string(i + 1),
+         "after " + step_after(step.after()), step.rule()});
+  }
+  out += "steps (* current):\n" + columns(steps);
+  std::vector<std::string> header{"RANK", "AGENT", "STATE", "TIER", "PENALTY"};
+  for (int i = 0; i < e.steps_size(); ++i) header.push_back("STEP " + std::to_string(i + 1));
+  if (!e.order_by().empty()) header.emplace_back("ORDER BY");
+  header.emplace_back("REASON");
+  std::vector<std::vector<std::string>> rows{header};
+  for (const auto& m : e.members()) {
+    std::vector<std::string> row{m.rank() > 0 ? std::to_string(m.rank()) : "-", m.agent(),
+                                 state_name(m.state()), std::to_string(m.tier()),
+                                 std::to_string(m.penalty())};
+    for (int i = 0; i < e.steps_size(); ++i)
+      row.emplace_back(i < m.admitted_size() ? (m.admitted(i) ? "yes" : "no") : "-");
+    if (!e.order_by().empty()) {
+      std::string keys;
+      for (double k : m.order_keys()) keys += (keys.empty() ? "" : ", ") + order_value(k);
+      row.push_back(or_dash(keys));
+    }
+    row.push_back(member_reason(m, e.current_step()));
+    rows.push_back(std::move(row));
+  }
+  return out + columns(rows) + verdict_line(e) + "\n";
 }
 
 // ---- Reports and call records ----

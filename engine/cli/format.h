@@ -74,6 +74,18 @@ std::string task_details(const acd::v1::Task& task, WallTime now);
 // queue, at `now`.
 std::string task_table(const acd::v1::ListTasksResponse& tasks, WallTime now);
 
+// ---- Routing's dry run (SupervisorService.ExplainRoute, acdctl route explain) ----
+
+// "longest-idle", "ring-all", ... (as the configuration writes strategies); "-" for
+// UNSPECIFIED.
+std::string strategy_word(acd::v1::QueueStrategy strategy);
+// The dry run for people: the queue, its strategy, by rules or by skills and its ORDER BY;
+// the steps (the current one marked); a table of the members (rank or '-', name, state,
+// tier, penalty, whether each step admits them, the ORDER BY values, and why they are not
+// a candidate: not_now, or the refusal at the current step); then who would be offered it
+// ("would offer to: alice (then bob, carol)") or why nobody can take it now.
+std::string route_explanation_text(const acd::v1::ExplainRouteResponse& explanation);
+
 // ---- Reports and call records (ReportService) ----
 
 // "2024-03-05 10:00:03" (UTC).

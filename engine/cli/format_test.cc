@@ -268,6 +268,105 @@ TEST_CASE("tasks as lines, tables and events", "[cli][task]") {
   CHECK(table.find("  2/1/3\n") != std::string::npos);
 }
 
+v1::RouteMember route_member(const std::string& name, v1::AgentState state, int rank,
+                             std::vector<bool> admitted, std::vector<std::string> refused_by,
+                             std::vector<double> keys, const std::string& not_now) {
+  v1::RouteMember m;
+  m.set_agent(name);
+  m.set_state(state);
+  m.set_tier(1);
+  m.set_rank(rank);
+  m.set_free(state == v1::AGENT_STATE_READY);
+  for (bool a : admitted) m.add_admitted(a);
+  for (const auto& why : refused_by) m.add_refused_by(why);
+  for (double k : keys) m.add_order_keys(k);
+  m.set_not_now(not_now);
+  return m;
+}
+
+TEST_CASE("routing's dry run: the steps, a member table and who would be offered it",
+          "[cli][route]") {
+  CHECK(strategy_word(v1::QUEUE_STRATEGY_LONGEST_IDLE) == "longest-idle");
+  CHECK(strategy_word(v1::QUEUE_STRATEGY_RING_ALL) == "ring-all");
+  CHECK(strategy_word(v1::QUEUE_STRATEGY_UNSPECIFIED) == "-");
+
+  v1::ExplainRouteResponse e;
+  e.set_queue("billing");
+  e.set_strategy(v1::QUEUE_STRATEGY_LONGEST_IDLE);
+  e.set_by_rules(true);
+  e.set_order_by("agent.skill.billing DESC, agent.idle DESC");
+  auto* first = e.add_steps();
+  first->set_rule("agent.skill.billing >= 5 AND agent.languages HAS task.language");
+  first->set_current(true);
+  auto* second = e.add_steps();
+  second->mutable_after()->set_seconds(90);
+  second->set_rule("agent.skill.billing >= 2");
+  e.set_current_step(1);
+  *e.add_members() =
+      route_member("alice", v1::AGENT_STATE_READY, 1, {true, true}, {"", ""}, {8, 120000}, "");
+  *e.add_members() = route_member("bob", v1::AGENT_STATE_READY, 0, {false, true},
+                                  {"agent.languages HAS task.language is false", ""}, {6, 3000},
+                                  "not admitted at step 1");
+  *e.add_members() =
+      route_member("carol", v1::AGENT_STATE_READY, 2, {true, true}, {"", ""}, {6, 2500.5}, "");
+  *e.add_members() =
+      route_member("dave", v1::AGENT_STATE_NOT_READY, 0, {false, false},
+                   {"lacks skill billing", "lacks skill billing"}, {0, 0}, "is NotReady");
+  e.add_chosen("alice");
+  CHECK(route_explanation_text(e) ==
+        "queue:     billing\n"
+        "strategy:  longest-idle, by rules\n"
+        "order by:  agent.skill.billing DESC, agent.idle DESC\n"
+        "steps (* current):\n"
+        "* step 1  after 0s     agent.skill.billing >= 5 AND agent.languages HAS task.language\n"
+        "  step 2  after 1m30s  agent.skill.billing >= 2\n"
+        "RANK  AGENT  STATE      TIER  PENALTY  STEP 1  STEP 2  ORDER BY   REASON\n"
+        "1     alice  READY      1     0        yes     yes     8, 120000  -\n"
+        "-     bob    READY      1     0        no      yes     6, 3000    step 1: "
+        "agent.languages HAS task.language is false\n"
+        "2     carol  READY      1     0        yes     yes     6, 2500.5  -\n"
+        "-     dave   NOT_READY  1     0        no      no      0, 0       is NotReady; step 1: "
+        "lacks skill billing\n"
+        "would offer to: alice (then carol)\n");
+
+  // Ring-all rings several at once; random strategies draw among a group.
+  e.add_chosen("carol");
+  CHECK(route_explanation_text(e).ends_with("\nwould ring at once: alice, carol\n"));
+  e.set_random_group(2);
+  CHECK(route_explanation_text(e).ends_with("\nwould draw one of: alice, carol\n"));
+
+  // Nobody: each member's reason, at most five of them.
+  v1::ExplainRouteResponse none;
+  none.set_queue("support");
+  none.set_strategy(v1::QUEUE_STRATEGY_TOP_DOWN);
+  auto* step = none.add_steps();
+  step->set_rule("required skills, tiers 1..1");
+  step->set_current(true);
+  none.set_current_step(1);
+  *none.add_members() = route_member("ann", v1::AGENT_STATE_READY, 0, {false},
+                                     {"skill billing at 3, needs 5"}, {}, "not admitted at step 1");
+  *none.add_members() =
+      route_member("bob", v1::AGENT_STATE_LOGGED_OUT, 0, {true}, {""}, {}, "is LoggedOut");
+  CHECK(route_explanation_text(none) ==
+        "queue:     support\n"
+        "strategy:  top-down, by skills\n"
+        "order by:  -\n"
+        "steps (* current):\n"
+        "* step 1  after 0s  required skills, tiers 1..1\n"
+        "RANK  AGENT  STATE       TIER  PENALTY  STEP 1  REASON\n"
+        "-     ann    READY       1     0        no      step 1: skill billing at 3, needs 5\n"
+        "-     bob    LOGGED_OUT  1     0        yes     is LoggedOut\n"
+        "no agent can take it now: ann (step 1: skill billing at 3, needs 5), bob (is "
+        "LoggedOut)\n");
+  for (int i = 0; i < 5; ++i)
+    *none.add_members() = route_member("x" + std::to_string(i), v1::AGENT_STATE_NOT_READY, 0,
+                                       {true}, {""}, {}, "is NotReady");
+  CHECK(route_explanation_text(none).ends_with(", x2 (is NotReady), and 2 more\n"));
+  none.clear_members();
+  CHECK(route_explanation_text(none).ends_with(
+      "\nno agent can take it now: the queue has no members\n"));
+}
+
 TEST_CASE("acdctl reads --from and --to", "[cli]") {
   const WallTime now = kTen + 30s;
   CHECK(parse_time("now", now) == now);

@@ -32,7 +32,7 @@ struct RoutingRuleError {
   std::string problem;  // a structural problem (the first step's `after`, order of steps)
   std::optional<rules::CompileError> compile_error;  // a compile error in the text
 
-  // "routing step 2 target: 1:13: unknown skill 'biling' (did you mean 'billing'?)"
+  // "routing step 2: 1:13: unknown skill 'biling' (did you mean 'billing'?)"
   [[nodiscard]] std::string to_string() const;
 };
 

@@ -430,3 +430,140 @@ TEST_CASE("explain_route: steps, who each admits and why not, and who would be o
   query.queue = Q(9);
   CHECK(g.core.explain_route(query, out).code() == ErrorCode::kNotFound);
 }
+
+TEST_CASE("rules in random traffic keep every invariant; every call and task ends once",
+          "[core][rules][random]") {
+  Harness h(5);
+  h.cb.skill(0, "billing");
+  h.cb.team(0, "gold");
+  for (std::uint32_t q = 0; q < 3; ++q) h.cb.queue(q).wrap_up = std::chrono::seconds(3 * q);
+  // Queue 0: languages then anyone, best billing first; queue 1: live figures and time;
+  // queue 2: VIP to the gold team, ring-all.
+  h.cb.q(0).routing = {{{0s, "agent.languages HAS task.language"},
+                        {20s, "agent.skill.billing >= 1 OR task.attr.segment = 'retail'"},
+                        {60s, "true"}},
+                       "agent.skill.billing DESC, agent.idle DESC"};
+  h.cb.q(1).routing = {
+      {{0s, "agent.tier = 1 OR queue.queue1.waiting >= 2 OR task.waited > 15s OR "
+            "queue.queue0.longest_wait > 30s"}},
+      ""};
+  h.cb.q(2).routing = {{{0s, "(task.vip >= 1) = (agent.team = 'gold')"}, {40s, "true"}}, ""};
+  h.cb.q(2).strategy = Strategy::kRingAll;
+  const std::vector<std::string> languages = {"en", "es", "fr"};
+  for (std::uint32_t a = 0; a < 7; ++a) {
+    auto& ac = h.cb.agent(a);
+    ac.languages = {languages[a % 3]};
+    if (a % 2 == 0) ac.languages.push_back(languages[(a + 1) % 3]);
+    if (a % 3 == 0) ac.skills.push_back(AgentSkill{S(0), 1 + static_cast<int>(a)});
+    if (a < 3) ac.team = TeamId(0);
+    ac.capacity = {2, 1, 1, 1, 1};
+  }
+  for (std::uint32_t a = 0; a < 6; ++a) {
+    h.cb.member(a % 3, a, 1 + static_cast<int>(a % 2));
+    h.cb.member((a + 1) % 3, a, 2);
+  }
+  h.apply();
+  const std::uint64_t seed = GENERATE(3, 41, 777);
+  INFO("seed " << seed);
+  Xoshiro256 pick(seed);
+  std::uint64_t next_call = 1;
+  std::uint64_t next_task = 1;
+  std::set<std::uint64_t> created_calls;
+  std::set<std::uint64_t> created_tasks;
+  for (int step = 0; step < 3000; ++step) {
+    const auto r = pick.below(100);
+    const AgentId a(static_cast<std::uint32_t>(pick.below(7)));
+    const QueueId queue(static_cast<std::uint32_t>(pick.below(3)));
+    std::vector<CallId> live, offering, connected;
+    for (std::uint64_t c = 1; c < next_call; ++c)
+      if (h.exists(c)) {
+        live.push_back(C(c));
+        if (h.call(c).phase == CallPhase::kOffering) offering.push_back(C(c));
+        if (h.call(c).phase == CallPhase::kConnected) connected.push_back(C(c));
+      }
+    const CallId some = live.empty() ? C(0) : live[pick.below(live.size())];
+    const CallId ringing = offering.empty() ? some : offering[pick.below(offering.size())];
+    std::vector<TaskId> held;  // offered or accepted
+    for (std::uint64_t k = 1; k < next_task; ++k)
+      if (auto v = h.core.task(TaskId(k)); v && v->agent.valid()) held.push_back(TaskId(k));
+    const TaskId task = held.empty() ? TaskId(next_task) : held[pick.below(held.size())];
+    Status st;
+    if (r < 12) {
+      CallSpec s = Harness::spec(next_call++, "+1" + std::to_string(pick.below(5)));
+      s.vip_level = pick.below(4) == 0 ? 1 : 0;
+      s.attributes = {{"language", languages[pick.below(3)]}};
+      if (pick.below(3) == 0) s.attributes.emplace_back("segment", "retail");
+      if (h.core.enqueue(s, queue).is_ok()) created_calls.insert(s.id.value);
+    } else if (r < 18) {
+      TaskSpec k;
+      k.id = TaskId(next_task++);
+      k.channel = pick.below(2) == 0 ? Channel::kChat : Channel::kEmail;
+      k.attributes = {{"language", languages[pick.below(3)]}};
+      if (h.core.create_task(k, queue).is_ok()) created_tasks.insert(k.id.value);
+    } else if (r < 28) {
+      st = h.core.login(a, pick.below(2) == 0);
+    } else if (r < 30) {
+      st = h.core.logout(a, Cause::kSupervisor);
+    } else if (r < 42) {
+      st = h.core.set_ready(a);
+    } else if (r < 45) {
+      st = h.core.set_not_ready(a, "break");
+    } else if (r < 48) {
+      st = h.core.end_wrap_up(a);
+    } else if (r < 60) {
+      const auto v = h.core.call(ringing);
+      if (v && !v->offered_to.empty()) {
+        st = h.core.offer_ringing(ringing, v->offered_to[0]);
+        st = h.core.offer_answered(ringing, v->offered_to[0]);
+      }
+    } else if (r < 68) {
+      // Mostly a call in progress (waiting callers hang up less often).
+      st = h.core.hang_up(connected.empty() || pick.below(4) == 0
+                              ? some
+                              : connected[pick.below(connected.size())]);
+    } else if (r < 74) {
+      const auto v = h.core.task(task);
+      if (v && v->agent.valid()) st = h.core.accept_task(task, v->agent);
+    } else if (r < 80) {
+      const auto v = h.core.task(task);
+      if (v && v->agent.valid()) st = h.core.complete_task(task, v->agent);
+    } else if (r < 82) {
+      st = h.core.cancel_task(task);
+    } else if (r < 84) {
+      // A reload that tightens or relaxes queue 0's first step.
+      h.cb.q(0).routing.steps[0].target = pick.below(2) == 0
+                                               ? "agent.languages HAS task.language"
+                                               : "agent.languages HAS task.language OR true";
+      h.apply();
+    } else {
+      h.advance(std::chrono::seconds(1 + pick.below(15)));
+      continue;
+    }
+    (void)st;
+    h.check();
+  }
+  // Drain: every call hangs up, every task is cancelled; live rules stop re-evaluating.
+  for (std::uint64_t c = 1; c < next_call; ++c)
+    if (h.exists(c)) h.hang_up(c);
+  for (std::uint64_t k = 1; k < next_task; ++k)
+    if (h.core.task(TaskId(k))) REQUIRE(h.core.cancel_task(TaskId(k)).is_ok());
+  h.advance(10min);
+  CHECK(h.core.calls_in_system() == 0);
+  CHECK(h.core.tasks_in_system() == 0);
+  CHECK(h.core.next_deadline() == kNever);
+  std::set<std::uint64_t> finished;
+  for (const auto& f : h.all<CallFinished>()) CHECK(finished.insert(f.call.value).second);
+  CHECK(finished == created_calls);
+  std::set<std::uint64_t> tasks_finished;
+  for (const auto& f : h.all<TaskFinished>()) CHECK(tasks_finished.insert(f.task.value).second);
+  CHECK(tasks_finished == created_tasks);
+  INFO(h.all<CallOffered>().size() << " offers, " << h.all<CallConnected>().size()
+                                   << " answered, " << h.all<TaskOffered>().size()
+                                   << " task offers, " << h.all<TaskAccepted>().size()
+                                   << " accepted; " << created_calls.size() << " calls, "
+                                   << created_tasks.size() << " tasks");
+  CHECK(h.all<CallEscalated>().size() > 10);
+  CHECK(h.all<CallOffered>().size() > 150);
+  CHECK(h.all<CallConnected>().size() > 100);
+  CHECK(h.all<TaskOffered>().size() > 50);
+}

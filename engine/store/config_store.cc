@@ -31,7 +31,8 @@ constexpr TableQuery kQueries[] = {
     {"agents",
      "SELECT t.name AS tenant, x.name, x.extension, tm.name AS team, x.work_mode, "
      "x.outbound_wrap_up_ms::text AS outbound_wrap_up_ms, x.sip_username, x.sip_ha1, "
-     "x.sip_contact, x.capacity::text AS capacity "  // 0011
+     "x.sip_contact, x.capacity::text AS capacity, "                      // 0011
+     "x.languages::text AS languages, x.attributes::text AS attributes "  // 0013
      "FROM agents x JOIN tenants t ON t.id = x.tenant_id LEFT JOIN teams tm ON tm.id = x.team_id "
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, x.id"},
     {"agent_skills",
@@ -52,7 +53,8 @@ constexpr TableQuery kQueries[] = {
      "x.ring_all_limit::text AS ring_all_limit, x.sticky_window_ms::text AS sticky_window_ms, "
      "x.sticky_wait_ms::text AS sticky_wait_ms, x.exits::text AS exits, "
      "x.escalation::text AS escalation, x.overflow::text AS overflow, "
-     "x.music_on_hold "  // 0008
+     "x.music_on_hold, "            // 0008
+     "x.routing::text AS routing "  // 0013
      "FROM queues x JOIN tenants t ON t.id = x.tenant_id "
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, x.id"},
     {"queue_skills",

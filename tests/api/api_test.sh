@@ -120,6 +120,16 @@ refused() {
     fail "acdctl $* queue list: expected '$pattern', got: $(cat "$dir/err")"
 }
 
+# expect_error PATTERN TOKEN acdctl-arguments...: acdctl (as TOKEN's user, against this
+# daemon) exits 1 with PATTERN on stderr.
+expect_error() {
+  local pattern="$1" rc=0
+  shift
+  as "$@" >"$dir/out" 2>"$dir/err" || rc=$?
+  ((rc == 1)) || fail "acdctl $* exited $rc (expected 1): $(cat "$dir/err")"
+  grep -qE -- "$pattern" "$dir/err" || fail "acdctl $*: expected '$pattern', got: $(cat "$dir/err")"
+}
+
 # listed acdctl-arguments...: acdctl (as sue) lists the queues.
 listed() {
   "$acdctl" --server "127.0.0.1:$api" --token "$sue_token" "$@" queue list \
@@ -567,13 +577,6 @@ $(screen)"
     # usage errors exit 2.
     start_sip_acdd
     api="$(api_port)"
-    expect_error() {
-      local pattern="$1" rc=0
-      shift
-      as "$@" >"$dir/out" 2>"$dir/err" || rc=$?
-      ((rc == 1)) || fail "acdctl $* exited $rc (expected 1): $(cat "$dir/err")"
-      grep -qE -- "$pattern" "$dir/err" || fail "acdctl $*: expected '$pattern', got: $(cat "$dir/err")"
-    }
     expect_error "UNAUTHENTICATED: unknown token" wrong-token-000000000000 agent status
     expect_error "PERMISSION_DENIED" "$sue_token" agent login
     expect_error "INVALID_ARGUMENT: agent: unknown agent \"zed\" of tenant acme" \
@@ -765,20 +768,13 @@ $(screen)"
     [[ "$(count_calls --from -3d --to -2d)" == 0 ]] || fail "a range before the calls found them"
 
     # Refusals: a token of another search, an unknown agent, an agent's token, a bad time.
-    expect_refusal() {
-      local pattern="$1" rc=0
-      shift
-      as "$@" >"$dir/out" 2>"$dir/err" || rc=$?
-      ((rc == 1)) || fail "acdctl $* exited $rc (expected 1): $(cat "$dir/err")"
-      grep -qE -- "$pattern" "$dir/err" || fail "acdctl $*: expected '$pattern', got: $(cat "$dir/err")"
-    }
-    expect_refusal "INVALID_ARGUMENT: page_token: made for another search" \
+    expect_error "INVALID_ARGUMENT: page_token: made for another search" \
       "$sue_token" call search "${range[@]}" --caller +15550001 --state abandoned --limit 1 \
       --page-token "$token"
-    expect_refusal "INVALID_ARGUMENT: agent: unknown agent \"zed\" of tenant acme" \
+    expect_error "INVALID_ARGUMENT: agent: unknown agent \"zed\" of tenant acme" \
       "$sue_token" call search --agent zed
-    expect_refusal "PERMISSION_DENIED" "$alice_token" call search
-    expect_refusal "INVALID_ARGUMENT: time_zone: time zone \"Mars/Olympus\" not recognized" \
+    expect_error "PERMISSION_DENIED" "$alice_token" call search
+    expect_error "INVALID_ARGUMENT: time_zone: time zone \"Mars/Olympus\" not recognized" \
       "$sue_token" report queue --tz Mars/Olympus
     rc=0
     as "$sue_token" call search --from yesterday 2>/dev/null || rc=$?
@@ -881,6 +877,93 @@ $(screen)"
     grep -q "^reload requested; tenant acme in the database: 3 agents" "$dir/out" ||
       fail "reload: $(cat "$dir/out")"
     wait_log "event=config.reloaded " $((reloads + 1))
+    ;;
+
+  route_explain)
+    # Routing's dry run (acdctl route explain) against a queue that routes by rules
+    # (tests/api/route_explain.yaml): alice, bob and dan log in, carol does not. A Spanish
+    # speaker's call goes to alice (billing 8, es) at step 1; bob (en) and dan (billing 3)
+    # are refused by the false term; after 30 s bob and dan follow alice by billing.
+    sed "s|@DIR@|$dir|g" "$here/../api/route_explain.yaml" >"$dir/acdd.yaml"
+    start_acdd "$dir/acdd.yaml"
+    wait_log 'event=started'
+    api="$(api_port)"
+    [[ -n "$api" ]] || fail "the API did not start"
+    rita_token=rita-board-token-000001
+    for token in "$alice_token" bob-desktop-token-00001 dan-desktop-token-00001; do
+      as "$token" agent login --ready >/dev/null || fail "acdctl agent login failed"
+    done
+    # explained FILE acdctl-arguments...: route explain (as sue) into FILE.
+    explained() {
+      local file="$1"
+      shift
+      as "$sue_token" route explain "$@" >"$file" 2>"$dir/err" ||
+        fail "acdctl route explain $* failed: $(cat "$dir/err")"
+    }
+    # has FILE PATTERN...: FILE holds a line matching each (extended regex) PATTERN.
+    has() {
+      local file="$1" pattern
+      shift
+      for pattern in "$@"; do
+        grep -qE -- "$pattern" "$file" || fail "expected '$pattern' in: $(cat "$file")"
+      done
+    }
+    explained "$dir/now.txt" --queue billing --language es --caller +15550100
+    has "$dir/now.txt" '^queue: +billing$' '^strategy: +longest-idle, by rules$' \
+      '^order by: +agent.skill.billing DESC$' \
+      '^\* step 1 +after 0s +agent.skill.billing >= 5 AND agent.languages HAS task.language$' \
+      '^  step 2 +after 30s +agent.skill.billing >= 2$' \
+      '^RANK +AGENT +STATE +TIER +PENALTY +STEP 1 +STEP 2 +ORDER BY +REASON$' \
+      '^1 +alice +READY +1 +0 +yes +yes +8 +-$' \
+      '^- +bob +READY +1 +0 +no +yes +6 +step 1: agent.languages HAS task.language is false$' \
+      '^- +carol +LOGGED_OUT +1 +0 +yes +yes +9 +is LoggedOut$' \
+      '^- +dan +READY +1 +0 +no +yes +3 +step 1: agent.skill.billing >= 5 is false$' \
+      '^would offer to: alice$'
+    # After 45 s: step 2 admits everyone with billing 2+, best billing first.
+    explained "$dir/later.txt" --queue billing --language es --waited 45s
+    has "$dir/later.txt" '^  step 1 ' '^\* step 2 +after 30s ' \
+      '^1 +alice ' '^2 +bob +READY +1 +0 +no +yes +6 +-$' '^3 +dan ' \
+      '^- +carol .* is LoggedOut$' '^would offer to: alice \(then bob, dan\)$'
+    # The same as JSON (the flag before or after the command), as the read-only user.
+    as "$rita_token" --json route explain --queue billing --language es >"$dir/now.json" ||
+      fail "acdctl --json route explain failed"
+    as "$rita_token" route explain --queue billing --language es --waited 45s --json \
+      >"$dir/later.json" || fail "acdctl route explain --json failed"
+    has "$dir/now.json" '"by_rules":true' '"current_step":1' '"chosen":\["alice"\]' \
+      '"strategy":"QUEUE_STRATEGY_LONGEST_IDLE"' \
+      '"agent":"bob","state":"AGENT_STATE_READY",.*"admitted":\[false,true\],"refused_by":\["agent.languages HAS task.language is false",""\],"order_keys":\[6\],"rank":0,"not_now":"not admitted at step 1"' \
+      '"agent":"carol","state":"AGENT_STATE_LOGGED_OUT",.*"rank":0,"not_now":"is LoggedOut"'
+    has "$dir/later.json" '"current_step":2' '"agent":"alice",.*"rank":1,' \
+      '"agent":"bob",.*"rank":2,' '"agent":"dan",.*"rank":3,'
+    # A language nobody free speaks, and the IVR and attributes pass through.
+    explained "$dir/fr.txt" --queue billing --language fr --ivr main=1 --attr segment=gold
+    has "$dir/fr.txt" '^- +alice +READY .* step 1: agent.languages HAS task.language is false$' \
+      '^no agent can take it now: alice \(step 1: agent.languages HAS task.language is false\), bob '
+    # A queue that routes by skills, for a chat: skill gaps and tiers.
+    explained "$dir/support.txt" --queue support --channel chat
+    has "$dir/support.txt" '^strategy: +top-down, by skills$' '^order by: +-$' \
+      '^\* step 1 +after 0s +required skills, tiers 1..1$' \
+      '^- +dan +READY +2 +0 +no +step 1: skill billing at 3, needs 5; tier 2 \(tiers 1..1 take calls at this step\)$' \
+      '^would offer to: alice \(then bob\)$'
+    # Nothing changed: no call entered a queue, nobody was offered anything.
+    as "$sue_token" --json queue list >"$dir/queues.json" || fail "queue list failed"
+    has "$dir/queues.json" '"queue":"billing","waiting":0,"offering":0'
+    grep -q '"entered":"[1-9]' "$dir/queues.json" && fail "the dry run entered a queue: $(cat "$dir/queues.json")"
+    # Refusals: an agent; another tenant's or no queue; bad fields; usage errors.
+    expect_error "PERMISSION_DENIED" "$alice_token" route explain --queue billing
+    expect_error 'NOT_FOUND: queue: no queue "sales" in tenant acme' \
+      "$sue_token" route explain --queue sales
+    expect_error "INVALID_ARGUMENT: vip_level: 11 out of range" \
+      "$sue_token" route explain --queue billing --vip 11
+    for usage in "--waited -5s" "--channel fax" "--attr novalue" "--waited 5parsecs"; do
+      rc=0
+      # shellcheck disable=SC2086
+      as "$sue_token" route explain --queue billing $usage >/dev/null 2>&1 || rc=$?
+      ((rc == 2)) || fail "acdctl route explain $usage exited $rc (expected 2)"
+    done
+    grep -q "event=api.denied .*rpc=SupervisorService.ExplainRoute" "$log" ||
+      fail "the agent's refusal was not audited"
+    stop_acdd
     ;;
 
   *)
