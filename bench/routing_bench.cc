@@ -7,9 +7,18 @@
 // 1,000 queues, 200 skills, 5,000 waiting calls):
 //   BM_RoutingDecision/<strategy>  a new call enters a queue with Ready eligible agents;
 //                                  measured: enqueue(), i.e. the decision and the offer.
+//   BM_RoutingDecision/rules       the same with every queue routed by rule-based targets
+//                                  (ScenarioOptions::rules, bench/scenario.h): each Ready
+//                                  member is evaluated against the step's target, the
+//                                  admitted ones ranked by ORDER BY; ties by longest idle.
 //   BM_AgentReadyToDispatch        a NotReady agent whose queues hold waiting calls becomes
 //                                  Ready; measured: set_ready(), i.e. choosing the call and
 //                                  offering it.
+//   BM_AgentReadyToDispatch/rules  the same with rule-based targets: the waiting calls'
+//                                  targets are evaluated against the agent. The agent is
+//                                  sure to have the skills but not to speak a waiting
+//                                  caller's language: set_ready() without an offer is
+//                                  counted in no_offer and left out of the percentiles.
 //   BM_AgentStateEvents            agents cycle through Ready -> Reserved -> Ringing ->
 //                                  Talking -> WrapUp -> Ready and Ready <-> NotReady;
 //                                  items_per_second = AgentStateChanged events per second.
@@ -29,7 +38,9 @@
 // heap_growth_per_op_bytes (live heap growth across the loop, per iteration),
 // timers_fired_per_op (timers run_due_timers fired outside the windows, stale ones
 // included), timer_overhead_ns (cost of the now_ns() pair included in every sample),
-// waiting_calls / agents / queues / skills (the population, read back from the core).
+// waiting_calls / agents / queues / skills (the population, read back from the core),
+// ready_members_per_queue (BM_RoutingDecision: Ready members of a serving queue, on
+// average, i.e. the candidates a rules-routed decision evaluates).
 // A benchmark that fails reports an error and the program exits with status 1.
 #include <benchmark/benchmark.h>
 
@@ -68,9 +79,9 @@ std::string g_scenario_key;
 
 // The shared population for a set of options, built when the options change.
 Scenario& scenario_for(const ScenarioOptions& options) {
-  const std::string key = std::string(core::to_string(options.strategy)) +
-                          (options.wrap_up ? "/wrap-up" : "") +
-                          (options.waiting_calls ? "/waiting" : "");
+  const std::string key =
+      std::string(core::to_string(options.strategy)) + (options.wrap_up ? "/wrap-up" : "") +
+      (options.waiting_calls ? "/waiting" : "") + (options.rules ? "/rules" : "");
   if (!g_scenario || g_scenario_key != key) {
     g_scenario.reset();
     g_scenario_key.clear();
@@ -109,10 +120,8 @@ core::Duration jitter(core::Random& r, std::int64_t lo_us, std::int64_t hi_us) {
 
 // ---- 1. Routing decision: a new call, Ready eligible agents ----
 
-void routing_decision(benchmark::State& state, Strategy strategy) {
+void routing_decision(benchmark::State& state, const ScenarioOptions& options) {
   try {
-    ScenarioOptions options;
-    options.strategy = strategy;
     Scenario& sc = scenario_for(options);
     std::vector<std::int64_t> samples;
     samples.reserve(static_cast<std::size_t>(state.max_iterations));
@@ -124,7 +133,7 @@ void routing_decision(benchmark::State& state, Strategy strategy) {
     for (auto _ : state) {
       sc.advance(jitter(sc.rng, 200, 800));
       const QueueId queue = sc.serving_queues[next_queue++ % sc.serving_queues.size()];
-      core::CallSpec spec = sc.make_call();
+      core::CallSpec spec = sc.make_call(queue);
       const CallId call = spec.id;
       const std::uint64_t offers = sc.observer.offers();
       const std::uint64_t allocs = allocation_count();
@@ -147,6 +156,14 @@ void routing_decision(benchmark::State& state, Strategy strategy) {
     state.counters["allocs_per_op"] =
         static_cast<double>(allocations) / static_cast<double>(state.iterations());
     state.counters["serving_queues"] = static_cast<double>(sc.serving_queues.size());
+    // Ready members of a serving queue, on average: what a rules-routed decision evaluates.
+    double ready = 0;
+    for (const auto& q : sc.core->snapshot().queues)
+      if (std::find(sc.serving_queues.begin(), sc.serving_queues.end(), q.id) !=
+          sc.serving_queues.end())
+        ready += q.members_ready;
+    state.counters["ready_members_per_queue"] =
+        ready / static_cast<double>(sc.serving_queues.size());
     report_population(state, sc);
   } catch (const std::exception& e) {
     fail(state, e);
@@ -155,9 +172,9 @@ void routing_decision(benchmark::State& state, Strategy strategy) {
 
 // ---- 2. Agent ready -> dispatch of a waiting call ----
 
-void agent_ready_to_dispatch(benchmark::State& state) {
+void agent_ready_to_dispatch(benchmark::State& state, const ScenarioOptions& options) {
   try {
-    Scenario& sc = scenario_for(ScenarioOptions{});
+    Scenario& sc = scenario_for(options);
     if (sc.idle_saturated_agents.empty()) throw ScenarioError("no NotReady agent to ready");
     std::vector<std::int64_t> samples;
     samples.reserve(static_cast<std::size_t>(state.max_iterations));
@@ -182,8 +199,8 @@ void agent_ready_to_dispatch(benchmark::State& state) {
       state.SetIterationTime(static_cast<double>(t1 - t0) * 1e-9);
       expect_ok(status, "set_ready");
       if (sc.observer.offers() == offers) {
-        // Not a dispatch (should not happen: the agent is sure to be eligible); excluded
-        // from the percentiles, counted in no_offer.
+        // Not a dispatch (with skills only, this should not happen: the agent is sure to be
+        // eligible); excluded from the percentiles, counted in no_offer.
         ++no_offer;
         expect_ok(sc.core->set_not_ready(agent, "break"), "set_not_ready (no offer)");
         continue;
@@ -203,7 +220,7 @@ void agent_ready_to_dispatch(benchmark::State& state) {
         throw ScenarioError(std::string("agent not NotReady after the call but ") +
                             core::to_string(sc.state_of(agent)));
       const std::uint64_t offers_before_refill = sc.observer.offers();
-      expect_ok(sc.core->enqueue(sc.make_call(), offer.queue), "enqueue (refill)");
+      expect_ok(sc.core->enqueue(sc.make_call(offer.queue), offer.queue), "enqueue (refill)");
       if (sc.observer.offers() != offers_before_refill)
         throw ScenarioError("the refill call was offered");
     }
@@ -267,7 +284,7 @@ class StatePipeline {
     switch (op) {
       case kEnqueue: {
         const QueueId q = sc_.serving_queues[sc_.rng.below(sc_.serving_queues.size())];
-        core::CallSpec spec = sc_.make_call();
+        core::CallSpec spec = sc_.make_call(q);
         timed([&] { return sc_.core->enqueue(std::move(spec), q); }, "enqueue");
         break;
       }
@@ -521,13 +538,25 @@ void register_benchmarks() {
       {"weighted_random", Strategy::kWeightedRandom},
   };
   for (const auto& s : strategies) {
-    const Strategy strategy = s.strategy;
+    ScenarioOptions options;
+    options.strategy = s.strategy;
     benchmark::RegisterBenchmark(
         (std::string("BM_RoutingDecision/") + s.name).c_str(),
-        [strategy](benchmark::State& state) { routing_decision(state, strategy); })
+        [options](benchmark::State& state) { routing_decision(state, options); })
         ->UseManualTime();
   }
-  benchmark::RegisterBenchmark("BM_AgentReadyToDispatch", agent_ready_to_dispatch)->UseManualTime();
+  ScenarioOptions rules;
+  rules.rules = true;
+  benchmark::RegisterBenchmark("BM_RoutingDecision/rules", [rules](benchmark::State& state) {
+    routing_decision(state, rules);
+  })->UseManualTime();
+  // The rules population first: the scenario is built once for both of its benchmarks.
+  benchmark::RegisterBenchmark("BM_AgentReadyToDispatch/rules", [rules](benchmark::State& state) {
+    agent_ready_to_dispatch(state, rules);
+  })->UseManualTime();
+  benchmark::RegisterBenchmark("BM_AgentReadyToDispatch", [](benchmark::State& state) {
+    agent_ready_to_dispatch(state, ScenarioOptions{});
+  })->UseManualTime();
   benchmark::RegisterBenchmark("BM_AgentStateEvents", agent_state_events)->UseManualTime();
   benchmark::RegisterBenchmark("BM_MemoryPerAgent", memory_per_agent)
       ->UseManualTime()

@@ -1,9 +1,11 @@
 #include "bench/scenario.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "bench/percentiles.h"
@@ -112,6 +114,80 @@ void raise_to_levels(core::AgentConfig& a, const core::QueueConfig& q) {
   }
 }
 
+// ---- Rule-based queues (ScenarioOptions::rules) ----
+
+// Callers' languages, and agents' first language, in these shares (percent).
+constexpr std::array<std::string_view, 4> kLanguages{"en", "es", "fr", "de"};
+constexpr std::array<int, 4> kLanguageShare{55, 20, 15, 10};
+
+std::string_view draw_language(core::Random& r) {
+  auto roll = static_cast<int>(r.below(100));
+  for (std::size_t i = 0; i < kLanguages.size(); ++i) {
+    if (roll < kLanguageShare[i]) return kLanguages[i];
+    roll -= kLanguageShare[i];
+  }
+  return kLanguages.front();
+}
+
+// 1-3 languages: a first one in the callers' mix, then none (50 %), one (35 %) or two
+// (15 %) others.
+std::vector<std::string> agent_languages(core::Random& r) {
+  std::vector<std::string> out{std::string(draw_language(r))};
+  const auto roll = r.below(100);
+  const std::size_t count = roll < 50 ? 1 : roll < 85 ? 2 : 3;
+  while (out.size() < count) {
+    const std::string_view language = kLanguages[r.below(kLanguages.size())];
+    if (std::find(out.begin(), out.end(), language) == out.end()) out.emplace_back(language);
+  }
+  return out;
+}
+
+// The steps of a rules-routed queue, at the times of the skills-routed queues' escalation
+// (generate_population): levels relaxed by 2 after 60 s; by 4, optional skills dropped and
+// tier 2 admitted after 120 s; by 7 (floor 1: the agent has the skill) and tier 3 after
+// 300 s, when the caller's language no longer matters either. Until then the agent speaks
+// the caller's language, unless the queue is backed up (20 calls waiting).
+struct RuleStep {
+  core::Duration after;
+  int max_tier;
+  int relax;
+  bool drop_optional;
+  bool language;
+};
+constexpr RuleStep kRuleSteps[] = {
+    {0s, 1, 0, false, true},
+    {60s, 1, 2, false, true},
+    {120s, 2, 4, true, true},
+    {300s, 3, 7, true, false},
+};
+
+// `q`'s skills as routing steps, e.g. for a queue needing skill_012 at 4 and skill_013 at 2:
+//   step 1: agent.skill.skill_012 >= 4 AND agent.skill.skill_013 >= 2 AND
+//           (agent.languages HAS task.language OR queue.queue_0003.waiting >= 20) AND
+//           agent.tier = 1
+//   ORDER BY agent.skill.skill_012 DESC, agent.idle DESC
+core::QueueRouting rules_routing(const core::QueueConfig& q,
+                                 const std::vector<core::SkillConfig>& skills) {
+  core::QueueRouting routing;
+  for (const RuleStep& step : kRuleSteps) {
+    std::string target;
+    for (const auto& req : q.required_skills) {
+      if (req.optional && step.drop_optional) continue;
+      target += "agent.skill." + skills[req.skill.value].name + " >= " +
+                std::to_string(std::max(core::kMinProficiency, req.min_level - step.relax)) +
+                " AND ";
+    }
+    if (step.language)
+      target += "(agent.languages HAS task.language OR queue." + q.name + ".waiting >= 20) AND ";
+    target += step.max_tier == 1 ? std::string("agent.tier = 1")
+                                 : "agent.tier <= " + std::to_string(step.max_tier);
+    routing.steps.push_back({step.after, std::move(target)});
+  }
+  routing.order_by = "agent.skill." + skills[q.required_skills.front().skill.value].name +
+                     " DESC, agent.idle DESC";
+  return routing;
+}
+
 }  // namespace
 
 Population generate_population(const Scale& scale, const ScenarioOptions& options) {
@@ -126,7 +202,8 @@ Population generate_population(const Scale& scale, const ScenarioOptions& option
   char name[64];
 
   for (int s = 0; s < scale.skills; ++s) {
-    std::snprintf(name, sizeof name, "skill-%03d", s);
+    // Rules name skills and queues by identifiers: no '-' there.
+    std::snprintf(name, sizeof name, options.rules ? "skill_%03d" : "skill-%03d", s);
     cfg.skills.push_back({core::SkillId(static_cast<std::uint32_t>(s)), tenant, name});
   }
   for (int t = 0; t < scale.teams; ++t) {
@@ -149,7 +226,7 @@ Population generate_population(const Scale& scale, const ScenarioOptions& option
     core::QueueConfig qc;
     qc.id = QueueId(static_cast<std::uint32_t>(q));
     qc.tenant = tenant;
-    std::snprintf(name, sizeof name, "queue-%04d", q);
+    std::snprintf(name, sizeof name, options.rules ? "queue_%04d" : "queue-%04d", q);
     qc.name = name;
     qc.strategy =
         saturated ? saturated_mix[static_cast<std::size_t>(q / clusters) % 5] : options.strategy;
@@ -289,6 +366,19 @@ Population generate_population(const Scale& scale, const ScenarioOptions& option
       }
     }
   }
+
+  if (options.rules) {
+    // The same queues stated as rules (the targets name the skills, so the queues require
+    // none), and the agents' languages, from a generator of their own so that the rest of
+    // the population is the one the skills-routed benchmarks see.
+    for (auto& qc : cfg.queues) {
+      qc.routing = rules_routing(qc, cfg.skills);
+      qc.escalation.clear();
+      qc.required_skills.clear();
+    }
+    core::Xoshiro256 lr(options.seed ^ 0x1a46);
+    for (auto& ac : cfg.agents) ac.languages = agent_languages(lr);
+  }
   return p;
 }
 
@@ -320,36 +410,56 @@ Scenario::Scenario(const Scale& s, const ScenarioOptions& o)
     (population.queue_saturated[q.id.value] ? saturated_queues : serving_candidates)
         .push_back(q.id);
 
+  // Enqueues `spec` in `q`: the agent it was offered to at once, or none (the call is hung
+  // up again).
+  auto offered_at_once = [&](core::CallSpec spec, QueueId q,
+                             const char* what) -> std::optional<AgentId> {
+    const std::uint64_t offers = observer.offers();
+    const CallId id = spec.id;
+    expect_ok(core->enqueue(std::move(spec), q), what);
+    if (observer.offers() == offers || observer.last_offer().call != id) {
+      expect_ok(core->hang_up(id), "hang_up (call not offered at once)");
+      return std::nullopt;
+    }
+    return observer.last_offer().agent;
+  };
+
   // A fifth of the serving agents on calls that last the whole run.
   const std::size_t talking = serving_agents.size() / 5;
   for (std::size_t i = 0; i < talking; ++i) {
     const QueueId q = serving_candidates[rng.below(serving_candidates.size())];
-    const std::uint64_t offers = observer.offers();
-    core::CallSpec spec = make_call();
+    core::CallSpec spec = make_call(q);
     const CallId id = spec.id;
-    expect_ok(core->enqueue(std::move(spec), q), "enqueue (serving load)");
-    if (observer.offers() == offers || observer.last_offer().call != id) {
-      expect_ok(core->hang_up(id), "hang_up (unserved load call)");
-      continue;
-    }
-    const AgentId agent = observer.last_offer().agent;
-    expect_ok(core->offer_ringing(id, agent), "offer_ringing (serving load)");
-    expect_ok(core->offer_answered(id, agent), "offer_answered (serving load)");
+    const auto agent = offered_at_once(std::move(spec), q, "enqueue (serving load)");
+    if (!agent) continue;
+    expect_ok(core->offer_ringing(id, *agent), "offer_ringing (serving load)");
+    expect_ok(core->offer_answered(id, *agent), "offer_answered (serving load)");
     clock.advance(1ms);
   }
 
-  // Keep the serving queues where a new call is offered at once (all of them, normally).
-  for (QueueId q : serving_candidates) {
-    const std::uint64_t offers = observer.offers();
-    core::CallSpec spec = make_call();
+  // Keep the serving queues where a new call is offered at once (all of them, normally);
+  // with rules, in each language where it is.
+  auto probe = [&](core::CallSpec spec, QueueId q) {
     const CallId id = spec.id;
-    expect_ok(core->enqueue(std::move(spec), q), "enqueue (probe)");
-    if (observer.offers() == offers || observer.last_offer().call != id) {
-      expect_ok(core->hang_up(id), "hang_up (probe)");
-      continue;
+    const auto agent = offered_at_once(std::move(spec), q, "enqueue (probe)");
+    if (agent) answer_and_release(id, *agent);
+    return agent.has_value();
+  };
+  if (options.rules) languages_served.resize(population.config.queues.size());
+  for (QueueId q : serving_candidates) {
+    bool serving = false;
+    if (!options.rules) {
+      serving = probe(make_call(), q);
+    } else {
+      auto& served = languages_served[q.value];
+      for (std::string_view language : kLanguages) {
+        core::CallSpec spec = make_call();
+        spec.attributes.emplace_back("language", language);
+        if (probe(std::move(spec), q)) served.push_back(language);
+      }
+      serving = !served.empty();
     }
-    answer_and_release(id, observer.last_offer().agent);
-    serving_queues.push_back(q);
+    if (serving) serving_queues.push_back(q);
   }
   if (serving_queues.empty()) throw ScenarioError("no serving queue offers a new call");
   shuffle(serving_queues, rng);
@@ -358,7 +468,7 @@ Scenario::Scenario(const Scale& s, const ScenarioOptions& o)
     for (int i = 0; i < scale.waiting_calls; ++i) {
       const QueueId q = saturated_queues[rng.below(saturated_queues.size())];
       const std::uint64_t offers = observer.offers();
-      expect_ok(core->enqueue(make_call(), q), "enqueue (waiting)");
+      expect_ok(core->enqueue(make_call(q), q), "enqueue (waiting)");
       if (observer.offers() != offers) throw ScenarioError("a saturated queue offered a call");
       clock.advance(2ms);
     }
@@ -379,7 +489,7 @@ Scenario::Scenario(const Scale& s, const ScenarioOptions& o)
       expect_ok(core->offer_ringing(offer.call, a), "offer_ringing (saturated)");
       expect_ok(core->offer_answered(offer.call, a), "offer_answered (saturated)");
       const std::uint64_t offers_now = observer.offers();
-      expect_ok(core->enqueue(make_call(), offer.queue), "enqueue (replacement)");
+      expect_ok(core->enqueue(make_call(offer.queue), offer.queue), "enqueue (replacement)");
       if (observer.offers() != offers_now) throw ScenarioError("a replacement call was offered");
     }
   }
@@ -403,6 +513,19 @@ core::CallSpec Scenario::make_call() {
   const auto roll = rng.below(100);
   if (roll < 10) spec.priority = uniform(rng, 1, 5);
   if (roll >= 95) spec.vip_level = 1;
+  return spec;
+}
+
+core::CallSpec Scenario::make_call(QueueId queue) {
+  core::CallSpec spec = make_call();
+  if (!options.rules) return spec;
+  std::string_view language = draw_language(rng);
+  if (queue.value < languages_served.size()) {
+    const auto& served = languages_served[queue.value];
+    if (!served.empty() && std::find(served.begin(), served.end(), language) == served.end())
+      language = served.front();
+  }
+  spec.attributes.emplace_back("language", language);
   return spec;
 }
 

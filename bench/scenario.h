@@ -19,12 +19,20 @@
 //    offered at once.
 // No Ready agent can take a waiting call (the core's invariant), which is what makes
 // this steady: restoring each benchmark iteration keeps it so.
+//
+// With ScenarioOptions::rules every queue routes by rule-based targets (docs/RULES.md)
+// instead of skills and escalation, written the way an integrator would state the same
+// queue: its skills and minimum levels, the caller's language and the agent's tier in the
+// targets, the levels relaxed and the tiers widened by later steps at the escalation's
+// times, and ORDER BY the first skill, then idle time. See rules_routing() in scenario.cc.
+// Agents then speak 1-3 of en/es/fr/de and every call carries a `language` attribute.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -83,6 +91,9 @@ struct ScenarioOptions {
   // Fill the saturated queues with Scale::waiting_calls calls and make half of their
   // agents busy. Off: the saturated agents are all NotReady and nothing waits.
   bool waiting_calls = true;
+  // Every queue routes by rule-based targets; the queues' required skills are left empty
+  // (the targets state them), agents speak languages and calls carry one (see above).
+  bool rules = false;
   std::uint64_t seed = 20240601;
 };
 
@@ -112,9 +123,12 @@ class Scenario {
   Scenario(const Scenario&) = delete;
   Scenario& operator=(const Scenario&) = delete;
 
-  // A new inbound call for `queue`'s tenant; builds no heap strings (caller and dialed
+  // A new inbound call for the tenant; builds no heap strings (caller and dialed
   // numbers fit the small-string buffer).
   core::CallSpec make_call();
+  // A new inbound call for `queue`: with options.rules it carries a `language` attribute,
+  // drawn from the callers' mix and, in a serving queue, one that a Ready member speaks.
+  core::CallSpec make_call(core::QueueId queue);
 
   // Takes an offered call to its end without after-call work left: ringing, answered,
   // hung up, and the agent back to Ready (ending wrap-up if there is any).
@@ -141,6 +155,9 @@ class Scenario {
   std::unique_ptr<core::RoutingCore> core;
 
   std::vector<core::QueueId> serving_queues;  // verified: a new call is offered at once
+  // With options.rules, by queue index: the languages of new calls a serving queue offers
+  // at once (verified like serving_queues), in the order of kLanguages.
+  std::vector<std::vector<std::string_view>> languages_served;
   std::vector<core::QueueId> saturated_queues;
   std::vector<core::AgentId> serving_agents;         // Ready or Talking
   std::vector<core::AgentId> idle_saturated_agents;  // NotReady and sure to get a call
