@@ -190,6 +190,7 @@ struct TenantSettings {
   std::vector<PromptSetConfig> prompt_sets;
   std::vector<CalendarConfig> calendars;
   std::vector<IvrMenuConfig> ivr_menus;
+  std::vector<CallFlowConfig> flows;
   std::vector<TrunkConfig> trunks;
   // Agents may transfer callers to numbers outside the tenant (default false: a
   // toll-fraud guard).

@@ -9,13 +9,16 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/core/time.h"
+#include "engine/flows/flow.h"
 
 namespace acd::app {
 
@@ -103,11 +106,27 @@ struct CalendarConfig {
 // "mon", "tue", ... "sun" for 0..6.
 const char* weekday_name(std::size_t day);
 
-// Where a dialled number goes: a queue or an IVR menu (call flows later).
+// A call-flow script (docs/FLOWS.md): a Lua 5.4 script that decides what happens to a
+// call reaching an entry point. Compiled by the loader; a script that does not compile
+// refuses the whole configuration (the running one stays).
+struct CallFlowConfig {
+  std::string name;
+  std::string file;    // as written in the YAML file (relative to it); empty: `source` inline
+  std::string source;  // the script's text (read from `file` when one is given)
+  std::uint64_t instruction_limit = 1'000'000;  // per call, over all its resumes
+  std::size_t memory_limit = 2 * 1024 * 1024;   // bytes per call
+  // What the call does when the script fails, hits a limit or ends without deciding:
+  // a queue, voicemail or hang-up (IvrAction kinds kQueue, kVoicemail, kHangup).
+  IvrAction fallback;
+  // The compiled script, shared by every call that runs it; never null once loaded.
+  std::shared_ptr<const flows::FlowScript> script;
+};
+
+// Where a dialled number goes: a queue, an IVR menu or a call-flow script.
 struct EntryPoint {
-  enum class Kind : std::uint8_t { kQueue, kMenu };
+  enum class Kind : std::uint8_t { kQueue, kMenu, kFlow };
   Kind kind = Kind::kQueue;
-  std::string target;  // the queue's or menu's name
+  std::string target;  // the queue's, menu's or flow's name
 };
 
 struct DidConfig {
