@@ -14,6 +14,7 @@ const char* to_string(ConfigKind kind) {
     case ConfigKind::kIvrMenu: return "ivr_menu";
     case ConfigKind::kPromptSet: return "prompt_set";
     case ConfigKind::kCalendar: return "calendar";
+    case ConfigKind::kFlow: return "flow";
   }
   return "?";
 }

@@ -25,10 +25,11 @@ enum class ConfigKind : std::uint8_t {
   kTrunk,
   kIvrMenu,
   kPromptSet,
-  kCalendar
+  kCalendar,
+  kFlow
 };
 // "tenant", "skill", "team", "agent", "queue", "user", "trunk", "ivr_menu", "prompt_set",
-// "calendar" (as config_db's change lines name them).
+// "calendar", "flow" (as config_db's change lines name them).
 const char* to_string(ConfigKind kind);
 
 struct AdminRequest {

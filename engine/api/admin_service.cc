@@ -84,6 +84,7 @@ std::optional<ConfigKind> from_proto(v1::EntityKind kind) {
     case v1::ENTITY_KIND_IVR_MENU: return ConfigKind::kIvrMenu;
     case v1::ENTITY_KIND_PROMPT_SET: return ConfigKind::kPromptSet;
     case v1::ENTITY_KIND_CALENDAR: return ConfigKind::kCalendar;
+    case v1::ENTITY_KIND_FLOW: return ConfigKind::kFlow;
     default: return std::nullopt;
   }
 }
@@ -100,6 +101,7 @@ v1::EntityKind to_proto(ConfigKind kind) {
     case ConfigKind::kIvrMenu: return v1::ENTITY_KIND_IVR_MENU;
     case ConfigKind::kPromptSet: return v1::ENTITY_KIND_PROMPT_SET;
     case ConfigKind::kCalendar: return v1::ENTITY_KIND_CALENDAR;
+    case ConfigKind::kFlow: return v1::ENTITY_KIND_FLOW;
   }
   return v1::ENTITY_KIND_UNSPECIFIED;
 }

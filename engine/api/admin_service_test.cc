@@ -454,14 +454,15 @@ TEST_CASE("answers carry the worker's result; changes written are audited", "[ap
 }
 
 TEST_CASE("entity kinds convert both ways", "[api][admin]") {
-  for (int k = 1; k <= 10; ++k) {
+  for (int k = 1; k <= 11; ++k) {
     const auto kind = from_proto(static_cast<v1::EntityKind>(k));
     REQUIRE(kind);
     CHECK(to_proto(*kind) == static_cast<v1::EntityKind>(k));
   }
   CHECK_FALSE(from_proto(v1::ENTITY_KIND_UNSPECIFIED));
-  CHECK_FALSE(from_proto(static_cast<v1::EntityKind>(11)));
+  CHECK_FALSE(from_proto(static_cast<v1::EntityKind>(12)));
   CHECK(std::string(to_string(ConfigKind::kIvrMenu)) == "ivr_menu");
+  CHECK(std::string(to_string(ConfigKind::kFlow)) == "flow");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "engine/app/duration.h"
 #include "engine/app/spelling.h"
+#include "engine/app/time_zones.h"
 #include "engine/app/yaml_reader.h"
 #include "engine/common/digest.h"
 #include "engine/core/queue_rules.h"
@@ -130,11 +131,13 @@ struct TenantDraft {
   std::map<std::string, Declared, std::less<>> prompt_sets;
   std::map<std::string, Declared, std::less<>> calendars;
   std::map<std::string, Declared, std::less<>> menus;
+  std::map<std::string, Declared, std::less<>> flows;
   std::map<std::string, Declared, std::less<>> trunks;
   std::vector<EntityDraft> user_drafts;
   std::vector<EntityDraft> prompt_set_drafts;
   std::vector<EntityDraft> calendar_drafts;
   std::vector<EntityDraft> menu_drafts;
+  std::vector<EntityDraft> flow_drafts;
   std::vector<EntityDraft> trunk_drafts;
 };
 
@@ -147,6 +150,7 @@ enum class Kind : std::uint8_t {
   kPromptSet,
   kCalendar,
   kMenu,
+  kFlow,
   kTrunk
 };
 
@@ -160,6 +164,7 @@ const char* kind_name(Kind k) {
     case Kind::kPromptSet: return "prompt set";
     case Kind::kCalendar: return "calendar";
     case Kind::kMenu: return "IVR menu";
+    case Kind::kFlow: return "flow";
     case Kind::kTrunk: return "trunk";
   }
   return "?";
@@ -177,6 +182,7 @@ NameMap& names_of(TenantDraft& t, Kind k) {
     case Kind::kPromptSet: return t.prompt_sets;
     case Kind::kCalendar: return t.calendars;
     case Kind::kMenu: return t.menus;
+    case Kind::kFlow: return t.flows;
     case Kind::kTrunk: return t.trunks;
   }
   return t.skills;
@@ -190,6 +196,7 @@ std::vector<EntityDraft>& drafts_of(TenantDraft& t, Kind k) {
     case Kind::kPromptSet: return t.prompt_set_drafts;
     case Kind::kCalendar: return t.calendar_drafts;
     case Kind::kMenu: return t.menu_drafts;
+    case Kind::kFlow: return t.flow_drafts;
     case Kind::kTrunk: return t.trunk_drafts;
     case Kind::kQueue:
     case Kind::kSkill: break;
@@ -314,6 +321,12 @@ class Loader {
   void read_menu(const TenantDraft& tenant, const EntityDraft& draft, TenantSettings& settings);
   std::optional<IvrAction> read_ivr_action(const TenantDraft& tenant, const YAML::Node& node,
                                            const std::string& path);
+  // A call-flow script: its text (inline or from a file beside the configuration file),
+  // compiled here so that a script that does not compile refuses the configuration.
+  void read_flow(const TenantDraft& tenant, const EntityDraft& draft, TenantSettings& settings);
+  // A flow's fallback: {queue: name}, {voicemail: box} or {hangup: message}.
+  std::optional<IvrAction> read_flow_fallback(const TenantDraft& tenant, const YAML::Node& node,
+                                              const std::string& path);
   void read_trunk(const TenantDraft& tenant, const EntityDraft& draft, TenantSettings& settings);
   // The tenant's outbound_trunk, once its trunks are read.
   void read_outbound_trunk(const TenantDraft& tenant, TenantSettings& settings);
@@ -334,6 +347,7 @@ class Loader {
   std::map<std::string, int, std::less<>> token_hashes_;  // sha256 -> line, across tenants
   NameRegistry registry_;
   LoadOptions options_;
+  TimeZoneFiles zones_;  // each zone read once per load
   // The valid names of sip.media.music_on_hold, also of classes whose path is wrong (a
   // queue naming one is not an error of its own).
   std::vector<std::string> moh_names_;
@@ -951,7 +965,7 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
         MapReader(node, tenant_path, errors_,
                   {"name", "sip_realm", "default_language", "time_zone", "skills",
                    "not_ready_reasons", "transfer", "outbound_trunk", "teams", "agents", "queues",
-                   "users", "prompt_sets", "calendars", "ivr_menus", "trunks"}),
+                   "users", "prompt_sets", "calendars", "ivr_menus", "flows", "trunks"}),
         {},
         {},
         {},
@@ -1030,6 +1044,10 @@ void Loader::declare_tenants(const YAML::Node& list, const std::string& path) {
       declare_entities(
           tenant, *n, tenant.reader.path_of("ivr_menus"), Kind::kMenu,
           {"name", "prompt", "prompt_set", "timeout", "retries", "options", "on_failure"});
+    }
+    if (auto n = tenant.reader.get("flows")) {
+      declare_entities(tenant, *n, tenant.reader.path_of("flows"), Kind::kFlow,
+                       {"name", "file", "source", "instruction_limit", "memory_limit", "fallback"});
     }
     if (auto n = tenant.reader.get("trunks")) {
       declare_entities(tenant, *n, tenant.reader.path_of("trunks"), Kind::kTrunk,
@@ -1138,10 +1156,12 @@ void Loader::read_tenant(TenantDraft& tenant) {
   for (const auto& agent : tenant.agent_drafts) read_agent(tenant, agent);
   std::vector<RoutingDraft> routing;
   for (const auto& queue : tenant.queue_drafts) read_queue(tenant, queue, routing);
+  // Calendars first: routing rules may name them (open('<calendar>'), holiday(...)).
+  for (const auto& calendar : tenant.calendar_drafts) read_calendar(calendar, settings);
   check_routing(tenant, routing);
   for (const auto& set : tenant.prompt_set_drafts) read_prompt_set(set, settings);
-  for (const auto& calendar : tenant.calendar_drafts) read_calendar(calendar, settings);
   for (const auto& menu : tenant.menu_drafts) read_menu(tenant, menu, settings);
+  for (const auto& flow : tenant.flow_drafts) read_flow(tenant, flow, settings);
   for (const auto& trunk : tenant.trunk_drafts) read_trunk(tenant, trunk, settings);
   for (const auto& user : tenant.user_drafts) read_user(tenant, user, settings);
   read_outbound_trunk(tenant, settings);
@@ -1732,6 +1752,12 @@ void Loader::read_tenant_extras(const TenantDraft& tenant, TenantSettings& setti
     if (auto v = read_checked(*n, map.path_of("time_zone"), is_valid_time_zone, "time zone",
                               "an IANA time zone such as \"Europe/Berlin\" or \"UTC\"")) {
       settings.time_zone = *v;
+      // What routing rules' now.* read (config_.domain.tenants.back() is this tenant).
+      auto zone = zones_.load(*v);
+      if (zone)
+        config_.domain.tenants.back().time_zone = std::move(zone.value());
+      else
+        errors_.add(n->Mark(), map.path_of("time_zone"), zone.error());
     }
   }
   if (auto n = map.get("transfer")) {
@@ -2065,6 +2091,15 @@ void Loader::read_calendar(const EntityDraft& draft, TenantSettings& settings) {
       }
     }
   }
+  // The core's view, for open() and holiday() in routing rules. A zone that does not load
+  // is reported where it is written (the tenant's, when the calendar does not name one).
+  auto zone = zones_.load(calendar.time_zone);
+  if (zone) {
+    config_.domain.tenants.back().calendars.push_back(
+        to_business_calendar(calendar, std::move(zone.value())));
+  } else if (auto n = map.get("time_zone")) {
+    errors_.add(n->Mark(), map.path_of("time_zone"), zone.error());
+  }
   settings.calendars.push_back(std::move(calendar));
 }
 
@@ -2217,6 +2252,103 @@ void Loader::read_menu(const TenantDraft& tenant, const EntityDraft& draft,
   settings.ivr_menus.push_back(std::move(menu));
 }
 
+std::optional<IvrAction> Loader::read_flow_fallback(const TenantDraft& tenant,
+                                                    const YAML::Node& node,
+                                                    const std::string& path) {
+  // Where a call goes when its script cannot decide: somewhere that needs no script.
+  MapReader map(node, path, errors_, {"queue", "voicemail", "hangup"});
+  if (!map.ok()) return std::nullopt;
+  const int count =
+      (map.get("queue") ? 1 : 0) + (map.get("voicemail") ? 1 : 0) + (map.get("hangup") ? 1 : 0);
+  if (count != 1) {
+    // With no known key but others, those were reported as unknown keys already.
+    if (count > 1 || node.size() == 0) {
+      errors_.add(map.mark(), path,
+                  "a fallback has exactly one of {queue: name}, {voicemail: box} or "
+                  "{hangup: message}");
+    }
+    return std::nullopt;
+  }
+  return read_ivr_action(tenant, node, path);
+}
+
+void Loader::read_flow(const TenantDraft& tenant, const EntityDraft& draft,
+                       TenantSettings& settings) {
+  const MapReader& map = draft.reader;
+  CallFlowConfig flow;
+  flow.name = draft.name;
+  if (auto n = map.get("instruction_limit")) {
+    if (auto v = read_int(*n, map.path_of("instruction_limit"), errors_, 1000, 100'000'000))
+      flow.instruction_limit = static_cast<std::uint64_t>(*v);
+  }
+  if (auto n = map.get("memory_limit")) {
+    if (auto v = read_int(*n, map.path_of("memory_limit"), errors_, 65536, 64 * 1024 * 1024))
+      flow.memory_limit = static_cast<std::size_t>(*v);
+  }
+  if (auto n = map.require("fallback")) {
+    if (auto action = read_flow_fallback(tenant, *n, map.path_of("fallback")))
+      flow.fallback = std::move(*action);
+  }
+  auto file = map.get("file");
+  auto source = map.get("source");
+  if ((file ? 1 : 0) + (source ? 1 : 0) != 1) {
+    errors_.add(map.mark(), map.path(),
+                "a flow has exactly one of {file: path of a .lua file, relative to this file} "
+                "or {source: the script's text}");
+    return;
+  }
+  const YAML::Node& text_node = file ? *file : *source;
+  const std::string text_path = map.path_of(file ? "file" : "source");
+  auto text = read_string(text_node, text_path, errors_);
+  if (!text) return;
+  std::string chunk_name = flow.name + ".lua";
+  if (file) {
+    if (text->empty()) {
+      errors_.add(text_node.Mark(), text_path, "expected the path of a .lua file");
+      return;
+    }
+    flow.file = *text;
+    // Relative to the directory of the configuration file (plain string work: <filesystem>
+    // would bring std::quoted into this file's many unqualified quoted() calls).
+    std::string where = *text;
+    if (where.front() != '/') {
+      const std::string& config_file = errors_.file();
+      const auto slash = config_file.rfind('/');
+      if (slash != std::string::npos) where = config_file.substr(0, slash + 1) + where;
+    }
+    errno = 0;
+    std::ifstream in(where, std::ios::binary);
+    std::ostringstream read;
+    if (in) read << in.rdbuf();
+    if (!in || in.bad()) {
+      const int err = errno;
+      errors_.add(text_node.Mark(), text_path,
+                  "cannot read flow script " + quoted(where) + ": " +
+                      (err != 0 ? std::strerror(err) : "read error"));
+      return;
+    }
+    flow.source = read.str();
+    chunk_name = where.substr(where.rfind('/') + 1);
+  } else {
+    flow.source = *text;
+  }
+  if (flow.source.find_first_not_of(" \t\r\n") == std::string::npos) {
+    // A script that does nothing would send every call to the fallback.
+    errors_.add(text_node.Mark(), text_path,
+                "flow " + quoted(flow.name) + " has an empty script; expected Lua text");
+    return;
+  }
+  auto compiled = flows::FlowScript::compile(chunk_name, flow.source);
+  if (auto* error = std::get_if<flows::FlowCompileError>(&compiled)) {
+    errors_.add(text_node.Mark(), text_path,
+                "flow " + quoted(flow.name) + " does not compile: " + error->message);
+    return;
+  }
+  flow.script =
+      std::make_shared<const flows::FlowScript>(std::get<flows::FlowScript>(std::move(compiled)));
+  settings.flows.push_back(std::move(flow));
+}
+
 void Loader::read_trunk(const TenantDraft& tenant, const EntityDraft& draft,
                         TenantSettings& settings) {
   const MapReader& map = draft.reader;
@@ -2280,7 +2412,7 @@ void Loader::read_trunk(const TenantDraft& tenant, const EntityDraft& draft,
     if (expect_list(*dids, list_path, errors_)) {
       for (std::size_t i = 0; i < dids->size(); ++i) {
         MapReader item((*dids)[i], index_path(list_path, i), errors_,
-                       {"number", "queue", "ivr_menu", "priority", "vip_level", "answer"});
+                       {"number", "queue", "ivr_menu", "flow", "priority", "vip_level", "answer"});
         if (!item.ok()) continue;
         DidConfig did;
         const bool priority_ok =
@@ -2306,15 +2438,19 @@ void Loader::read_trunk(const TenantDraft& tenant, const EntityDraft& draft,
         }
         auto queue = item.get("queue");
         auto menu = item.get("ivr_menu");
-        if ((queue ? 1 : 0) + (menu ? 1 : 0) != 1) {
+        auto flow = item.get("flow");
+        if ((queue ? 1 : 0) + (menu ? 1 : 0) + (flow ? 1 : 0) != 1) {
           errors_.add(item.mark(), item.path(),
-                      "a number goes to exactly one entry point: {queue: name} or "
-                      "{ivr_menu: name}");
+                      "a number goes to exactly one entry point: {queue: name}, "
+                      "{ivr_menu: name} or {flow: name}");
           continue;
         }
         if (queue) {
           if (!resolve(tenant, Kind::kQueue, *queue, item.path_of("queue"))) continue;
           did.entry = {EntryPoint::Kind::kQueue, queue->Scalar()};
+        } else if (flow) {
+          if (!resolve(tenant, Kind::kFlow, *flow, item.path_of("flow"))) continue;
+          did.entry = {EntryPoint::Kind::kFlow, flow->Scalar()};
         } else {
           if (!resolve(tenant, Kind::kMenu, *menu, item.path_of("ivr_menu"))) continue;
           did.entry = {EntryPoint::Kind::kMenu, menu->Scalar()};

@@ -26,9 +26,9 @@ using Code = AdminResult::Code;
 constexpr int kAttempts = 3;  // put and delete start again when the database changed
 
 constexpr ConfigKind kListKinds[] = {
-    ConfigKind::kSkill,   ConfigKind::kTeam,      ConfigKind::kAgent,
-    ConfigKind::kQueue,   ConfigKind::kPromptSet, ConfigKind::kCalendar,
-    ConfigKind::kIvrMenu, ConfigKind::kTrunk,     ConfigKind::kUser};
+    ConfigKind::kSkill,     ConfigKind::kTeam,     ConfigKind::kAgent,   ConfigKind::kQueue,
+    ConfigKind::kPromptSet, ConfigKind::kCalendar, ConfigKind::kIvrMenu, ConfigKind::kFlow,
+    ConfigKind::kTrunk,     ConfigKind::kUser};
 
 // The key of a kind's list under a tenant; "" for the tenant itself.
 const char* list_key(ConfigKind kind) {
@@ -43,6 +43,7 @@ const char* list_key(ConfigKind kind) {
     case ConfigKind::kIvrMenu: return "ivr_menus";
     case ConfigKind::kPromptSet: return "prompt_sets";
     case ConfigKind::kCalendar: return "calendars";
+    case ConfigKind::kFlow: return "flows";
   }
   return "";
 }

@@ -512,8 +512,27 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     e.children.push_back(std::move(options));
     out.push_back(std::move(e));
   }
+  for (const auto& f : t.flows) {
+    Entity e = entity(8, "flow", "flows", f.name);
+    // The text is what runs, so it is compared (and shown as "changed", not printed); the
+    // file it was read from is stored for people only: an exported document, which has
+    // the text inline, re-applies unchanged.
+    e.row.fields.push_back({"source", f.source, true});
+    e.row.columns.push_back(text_value("source", f.source));
+    e.row.columns.push_back(text_value("file", f.file));
+    field(e, "instruction_limit", std::to_string(f.instruction_limit), "instruction_limit",
+          text(std::to_string(f.instruction_limit)));
+    field(e, "memory_limit", std::to_string(f.memory_limit), "memory_limit",
+          text(std::to_string(f.memory_limit)));
+    const bool queue = f.fallback.kind == IvrAction::Kind::kQueue;
+    field(e, "fallback", action_text(f.fallback), "fallback", text(to_string(f.fallback.kind)));
+    e.row.columns.push_back(
+        ref_value("fallback_queue_id", "queues", queue ? f.fallback.target : ""));
+    e.row.columns.push_back(text_value("fallback_target", queue ? "" : f.fallback.target));
+    out.push_back(std::move(e));
+  }
   for (const auto& tr : t.trunks) {
-    Entity e = entity(8, "trunk", "trunks", tr.name);
+    Entity e = entity(9, "trunk", "trunks", tr.name);
     field(e, "allowed_sources", join(tr.allowed_sources), "allowed_sources",
           text(store::text_array(tr.allowed_sources)));
     field(e, "auth.username", tr.auth ? tr.auth->username : "(none)", "auth_username",
@@ -526,18 +545,24 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     ChildList dids{"dids", {}};
     for (const auto& did : tr.dids) {
       const bool queue = did.entry.kind == EntryPoint::Kind::kQueue;
+      const bool menu = did.entry.kind == EntryPoint::Kind::kMenu;
+      const bool flow = did.entry.kind == EntryPoint::Kind::kFlow;
       const std::string priority = std::to_string(did.priority);
       const std::string vip_level = std::to_string(did.vip_level);
+      const char* key = queue ? "queue" : menu ? "ivr_menu" : "flow";
       dids.rows.push_back(
           {"did " + did.number,
-           {{"entry", (queue ? "queue " : "ivr_menu ") + did.entry.target},
+           {{"entry", std::string(key) + " " + did.entry.target},
             {"priority", priority},
             {"vip_level", vip_level},
             {"answer", did.answer_on_connect ? "on-connect" : "immediate"}},
            {ref_value("trunk_id", "trunks", tr.name), text_value("number", did.number)},
-           {text_value("kind", queue ? "queue" : "menu"),
+           {text_value("kind", queue  ? "queue"
+                               : menu ? "menu"
+                                      : "flow"),
             ref_value("queue_id", "queues", queue ? did.entry.target : ""),
-            ref_value("menu_id", "ivr_menus", queue ? "" : did.entry.target),
+            ref_value("menu_id", "ivr_menus", menu ? did.entry.target : ""),
+            ref_value("flow_id", "flows", flow ? did.entry.target : ""),
             text_value("priority", priority), text_value("vip_level", vip_level),
             text_value("answer", did.answer_on_connect ? "on-connect" : "immediate")}});
     }
@@ -545,7 +570,7 @@ void describe_tenant(const DaemonConfig& config, const TenantSettings& t,
     out.push_back(std::move(e));
   }
   for (const auto& u : t.users) {
-    Entity e = entity(9, "user", "users", u.name);
+    Entity e = entity(10, "user", "users", u.name);
     field(e, "display_name", u.display_name, "display_name", text(u.display_name));
     std::vector<std::string> roles;
     for (auto r : u.roles) roles.push_back(to_string(r));
@@ -799,6 +824,21 @@ std::vector<const store::ConfigRow*> rows_of(const store::ConfigTables& tables, 
 }
 
 // Writes a key only when it differs from the column's default.
+// True when `text` written as a YAML literal block (`|`) reads back exactly: one final line
+// break (the block's default chomping), no carriage return, no line that starts the block
+// with a space or ends in one (an all-blank line would lose its spaces). Scripts are
+// normally like that and read best so; others are written double-quoted.
+bool literal_block_keeps(const std::string& text) {
+  if (text.size() < 2 || text.back() != '\n' || text[text.size() - 2] == '\n') return false;
+  if (text.front() == ' ' || text.front() == '\n') return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\r' || (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return false;
+    if (c == ' ' && i + 1 < text.size() && text[i + 1] == '\n') return false;
+  }
+  return true;
+}
+
 void emit_unless(YAML::Emitter& y, const char* key, const std::string& value,
                  const char* default_value) {
   if (value == default_value) return;
@@ -1162,6 +1202,29 @@ std::string tables_to_yaml(const store::ConfigTables& tables) {
       y << YAML::EndSeq;
     }
 
+    if (auto flows = rows_of(tables, "flows", tenant); !flows.empty()) {
+      y << YAML::Key << "flows" << YAML::Value << YAML::BeginSeq;
+      for (const auto* r : flows) {
+        y << YAML::BeginMap << YAML::Key << "name" << YAML::Value << col(*r, "name");
+        const std::string& source = col(*r, "source");
+        y << YAML::Key << "source" << YAML::Value;
+        if (literal_block_keeps(source)) {
+          y << YAML::Literal << source;
+        } else {
+          y << YAML::DoubleQuoted << source;
+        }
+        emit_unless(y, "instruction_limit", col(*r, "instruction_limit"), "1000000");
+        emit_unless(y, "memory_limit", col(*r, "memory_limit"), "2097152");
+        const std::string& fallback = col(*r, "fallback");
+        y << YAML::Key << "fallback" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+          << fallback << YAML::Value
+          << (fallback == "queue" ? col(*r, "fallback_queue") : col(*r, "fallback_target"))
+          << YAML::EndMap;
+        y << YAML::EndMap;
+      }
+      y << YAML::EndSeq;
+    }
+
     if (auto trunks = rows_of(tables, "trunks", tenant); !trunks.empty()) {
       y << YAML::Key << "trunks" << YAML::Value << YAML::BeginSeq;
       for (const auto* r : trunks) {
@@ -1185,10 +1248,12 @@ std::string tables_to_yaml(const store::ConfigTables& tables) {
         if (auto dids = rows_of(tables, "dids", tenant, "trunk", name); !dids.empty()) {
           y << YAML::Key << "dids" << YAML::Value << YAML::BeginSeq;
           for (const auto* d : dids) {
-            const bool queue = col(*d, "kind") == "queue";
+            const std::string& kind = col(*d, "kind");
+            const char* key = kind == "queue" ? "queue" : kind == "menu" ? "ivr_menu" : "flow";
+            const char* column = kind == "queue" ? "queue" : kind == "menu" ? "menu" : "flow";
             y << YAML::Flow << YAML::BeginMap << YAML::Key << "number" << YAML::Value
-              << YAML::DoubleQuoted << col(*d, "number") << YAML::Key
-              << (queue ? "queue" : "ivr_menu") << YAML::Value << col(*d, queue ? "queue" : "menu");
+              << YAML::DoubleQuoted << col(*d, "number") << YAML::Key << key << YAML::Value
+              << col(*d, column);
             emit_unless(y, "priority", col(*d, "priority"), "0");
             emit_unless(y, "vip_level", col(*d, "vip_level"), "0");
             emit_unless(y, "answer", col(*d, "answer"), "immediate");

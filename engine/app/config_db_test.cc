@@ -881,3 +881,146 @@ TEST_CASE("config db: the schema checks routing rules, languages and attributes"
 
 }  // namespace
 }  // namespace acd::app
+
+namespace acd::app {
+namespace {
+
+const char* const kFlows = R"yaml(
+tenants:
+  - name: f1
+    queues: [{name: sales}, {name: support}]
+    flows:
+      - name: main
+        source: |
+          local digit = call.collect("menu", 1, 5)
+          call.queue(digit == "2" and "support" or "sales")
+        fallback: {queue: sales}
+      - name: terse
+        source: "call.hangup()"
+        instruction_limit: 5000
+        memory_limit: 131072
+        fallback: {voicemail: box}
+      - name: bye
+        source: "  call.hangup()  \n\n"
+        fallback: {hangup: ""}
+    trunks:
+      - name: in
+        allowed_sources: [127.0.0.0/8]
+        dids: [{number: "100", flow: main}, {number: "200", queue: sales}]
+)yaml";
+
+TEST_CASE("config db: flows apply, diff, export and load", "[config_db][flows]") {
+  MigratedCluster db;
+  const DaemonConfig file = parse(kFlows);
+  apply_file(db.dsn(), file);
+  CHECK(diff(db.dsn(), file).empty());
+  CHECK(apply_file(db.dsn(), file).rows_written == 0);
+  CHECK(query1(db.dsn(), "SELECT count(*) FROM flows") == "3");
+  CHECK(query1(db.dsn(),
+               "SELECT d.kind || ' ' || f.name FROM dids d JOIN flows f ON f.id = "
+               "d.flow_id WHERE d.number = '100'") == "flow main");
+  CHECK(query1(db.dsn(),
+               "SELECT fallback || ' ' || fallback_target || ' ' || instruction_limit "
+               "|| ' ' || memory_limit FROM flows WHERE name = 'terse'") ==
+        "voicemail box 5000 131072");
+  CHECK(query1(db.dsn(),
+               "SELECT q.name FROM flows f JOIN queues q ON q.id = "
+               "f.fallback_queue_id WHERE f.name = 'main'") == "sales");
+
+  // The export has every script inline and loads back equal, whatever its white space.
+  auto exported = export_config(db.dsn());
+  REQUIRE(exported.ok());
+  INFO(exported.value());
+  CHECK(exported->find("flow: main") != std::string::npos);
+  const DaemonConfig again = parse(exported.value());
+  REQUIRE(again.tenants.at(0).flows.size() == 3);
+  CHECK(again.tenants[0].flows[2].source == "  call.hangup()  \n\n");
+  CHECK(diff_configs(again, file, false).empty());
+  CHECK(diff(db.dsn(), again).empty());
+  CHECK(apply_file(db.dsn(), again).rows_written == 0);
+
+  // Loading from the database compiles the scripts.
+  NameRegistry registry;
+  auto loaded = load_config_from_database(db.dsn(), registry);
+  REQUIRE(loaded.ok());
+  const TenantSettings& t = loaded->tenants.at(0);
+  REQUIRE(t.flows.size() == 3);
+  CHECK(t.flows[0].script != nullptr);
+  CHECK(t.flows[1].fallback.kind == IvrAction::Kind::kVoicemail);
+  CHECK(t.trunks.at(0).dids.at(0).entry.kind == EntryPoint::Kind::kFlow);
+
+  // A changed script shows as changed (not printed) and updates its row.
+  const DaemonConfig changed =
+      parse(replaced(kFlows, "\"call.hangup()\"", "\"call.queue('sales')\""));
+  const std::vector<std::string> expected = {"~ flow f1/terse: source changed"};
+  CHECK(diff(db.dsn(), changed) == expected);
+  CHECK(apply_file(db.dsn(), changed).rows_written == 1);
+  CHECK(query1(db.dsn(), "SELECT source FROM flows WHERE name = 'terse'") == "call.queue('sales')");
+
+  // A number moved from its flow to a queue, and the flow removed.
+  std::string without =
+      replaced(kFlows, "{number: \"100\", flow: main}", "{number: \"100\", ivr_menu: m}");
+  without =
+      replaced(without, "    trunks:", "    ivr_menus: [{name: m, prompt: hello}]\n    trunks:");
+  without = replaced(without, "      - name: terse", "      - name: tersely");
+  apply_file(db.dsn(), parse(without));
+  CHECK(query1(db.dsn(),
+               "SELECT kind || ' ' || (flow_id IS NULL)::text FROM dids WHERE number "
+               "= '100'") == "menu true");
+  CHECK(query1(db.dsn(), "SELECT string_agg(name, ',' ORDER BY name) FROM flows") ==
+        "bye,main,tersely");
+}
+
+TEST_CASE("config db: a flow read from a file is stored with its text", "[config_db][flows]") {
+  MigratedCluster db;
+  const auto dir = db.root() / "config";
+  std::filesystem::create_directories(dir / "flows");
+  std::ofstream(dir / "flows" / "main.lua") << "call.play(\"hello\")\ncall.queue(\"sales\")\n";
+  std::ofstream(dir / "acdd.yaml")
+      << replaced(kFlows,
+                  "source: |\n          local digit = call.collect(\"menu\", 1, 5)\n          "
+                  "call.queue(digit == \"2\" and \"support\" or \"sales\")\n",
+                  "file: flows/main.lua\n");
+  NameRegistry registry;
+  auto loaded = load_config_file((dir / "acdd.yaml").string(), registry);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.error()) UNSCOPED_INFO(e.to_string());
+  }
+  REQUIRE(loaded.ok());
+  apply_file(db.dsn(), loaded.value());
+  CHECK(query1(db.dsn(), "SELECT file || ' ' || source FROM flows WHERE name = 'main'") ==
+        "flows/main.lua call.play(\"hello\")\ncall.queue(\"sales\")\n");
+  auto exported = export_config(db.dsn());
+  REQUIRE(exported.ok());
+  INFO(exported.value());
+  CHECK(exported->find("file:") == std::string::npos);
+  CHECK(diff(db.dsn(), parse(exported.value())).empty());
+  CHECK(diff(db.dsn(), loaded.value()).empty());
+}
+
+TEST_CASE("config db: the schema checks flows and flow numbers", "[config_db][flows]") {
+  MigratedCluster db;
+  apply_file(db.dsn(), parse(kFlows));
+  auto refused = [&](const std::string& sql) {
+    pqxx::connection c(db.dsn());
+    pqxx::work tx(c);
+    try {
+      tx.exec(sql);
+      tx.commit();
+    } catch (const pqxx::sql_error&) {
+      return true;
+    }
+    return false;
+  };
+  CHECK(refused("UPDATE dids SET flow_id = NULL WHERE number = '100'"));
+  CHECK(refused("UPDATE dids SET kind = 'queue' WHERE number = '100'"));
+  CHECK(refused("UPDATE flows SET instruction_limit = 10 WHERE name = 'main'"));
+  CHECK(refused("UPDATE flows SET memory_limit = 1 WHERE name = 'main'"));
+  CHECK(refused("UPDATE flows SET source = '' WHERE name = 'main'"));
+  CHECK(refused("UPDATE flows SET fallback = 'hangup' WHERE name = 'main'"));
+  CHECK(refused("UPDATE flows SET fallback_target = '../x' WHERE name = 'terse'"));
+  CHECK_FALSE(refused("UPDATE flows SET fallback_target = 'other' WHERE name = 'terse'"));
+}
+
+}  // namespace
+}  // namespace acd::app

@@ -1533,3 +1533,147 @@ TEST_CASE("config: a file of tenants only names the daemon file's music-on-hold 
 
 }  // namespace
 }  // namespace acd::app
+
+// ---------------------------------------------------------------------------------------
+// Call-flow scripts (docs/FLOWS.md, "Configuring flows").
+
+namespace acd::app {
+namespace {
+
+const char* const kFlows = R"yaml(tenants:
+  - name: t
+    queues:
+      - {name: sales}
+      - {name: support}
+    flows:
+      - name: main
+        source: |
+          local digit = call.collect("menu", 1, 5)
+          call.queue(digit == "2" and "support" or "sales")
+        fallback: {queue: sales}
+      - name: small
+        source: "call.hangup()"
+        instruction_limit: 5000
+        memory_limit: 131072
+        fallback: {hangup: sorry}
+    trunks:
+      - name: tr
+        dids: [{number: "100", flow: main}, {number: "101", queue: sales}]
+)yaml";
+
+std::string flows_with(std::string from, std::string to) {
+  std::string text = kFlows;
+  auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), to);
+  return text;
+}
+
+TEST_CASE("config: flows are compiled at load and a number may run one", "[config][flows]") {
+  NameRegistry registry;
+  const DaemonConfig c = loaded(kFlows, registry);
+  const TenantSettings& t = c.tenants.at(0);
+  REQUIRE(t.flows.size() == 2);
+  CHECK(t.flows[0].name == "main");
+  CHECK(t.flows[0].file.empty());
+  CHECK(t.flows[0].source.find("call.collect") != std::string::npos);
+  CHECK(t.flows[0].instruction_limit == 1'000'000);
+  CHECK(t.flows[0].memory_limit == 2u * 1024 * 1024);
+  CHECK(t.flows[0].fallback.kind == IvrAction::Kind::kQueue);
+  CHECK(t.flows[0].fallback.target == "sales");
+  REQUIRE(t.flows[0].script != nullptr);
+  CHECK(t.flows[0].script->name() == "main.lua");
+  CHECK(t.flows[1].instruction_limit == 5000);
+  CHECK(t.flows[1].memory_limit == 131072);
+  CHECK(t.flows[1].fallback.kind == IvrAction::Kind::kHangup);
+  CHECK(t.flows[1].fallback.target == "sorry");
+  REQUIRE(t.trunks.at(0).dids.size() == 2);
+  CHECK(t.trunks[0].dids[0].entry.kind == EntryPoint::Kind::kFlow);
+  CHECK(t.trunks[0].dids[0].entry.target == "main");
+}
+
+TEST_CASE("config: a flow's errors are located, with the script's own line", "[config][flows]") {
+  CHECK(single_error(flows_with("call.queue(digit", "if true then call.queue(digit")) ==
+        "test.yaml:8:17: tenants[0].flows[0].source: flow \"main\" does not compile: main.lua:3: "
+        "'end' expected (to close 'if' at line 2) near <eof>");
+  CHECK(single_error(flows_with("        fallback: {queue: sales}\n", "")) ==
+        "test.yaml:7:9: tenants[0].flows[0]: missing required key \"fallback\"");
+  CHECK(single_error(flows_with("{queue: sales}", "{queue: sale}")) ==
+        "test.yaml:11:27: tenants[0].flows[0].fallback.queue: unknown queue \"sale\" in tenant "
+        "\"t\" (did you mean \"sales\"?)");
+  CHECK_THAT(single_error(flows_with("{queue: sales}", "{menu: m}")),
+             Catch::Contains("tenants[0].flows[0].fallback.menu: unknown key \"menu\""));
+  CHECK_THAT(single_error(flows_with("{queue: sales}", "{}")),
+             Catch::Contains("tenants[0].flows[0].fallback: a fallback has exactly one of"));
+  CHECK_THAT(single_error(flows_with("instruction_limit: 5000", "instruction_limit: 10")),
+             Catch::Contains("tenants[0].flows[1].instruction_limit: value 10 is out of range"));
+  CHECK_THAT(single_error(flows_with("memory_limit: 131072", "memory_limit: 1e9")),
+             Catch::Contains("tenants[0].flows[1].memory_limit:"));
+  CHECK_THAT(single_error(flows_with("source: \"call.hangup()\"",
+                                     "source: \"call.hangup()\"\n        file: x.lua")),
+             Catch::Contains("tenants[0].flows[1]: a flow has exactly one of {file: "));
+  CHECK(single_error(flows_with("source: \"call.hangup()\"", "source: \" \"")) ==
+        "test.yaml:13:17: tenants[0].flows[1].source: flow \"small\" has an empty script; "
+        "expected Lua text");
+  CHECK_THAT(single_error(flows_with("source: \"call.hangup()\"", "")),
+             Catch::Contains("tenants[0].flows[1]: a flow has exactly one of {file: "));
+  CHECK(single_error(flows_with("flow: main}", "flow: mian}")) ==
+        "test.yaml:19:38: tenants[0].trunks[0].dids[0].flow: unknown flow \"mian\" in tenant "
+        "\"t\" (did you mean \"main\"?)");
+  CHECK_THAT(single_error(flows_with("flow: main}", "flow: main, queue: sales}")),
+             Catch::Contains("tenants[0].trunks[0].dids[0]: a number goes to exactly one entry "
+                             "point: {queue: name}, {ivr_menu: name} or {flow: name}"));
+  CHECK_THAT(single_error(flows_with("name: small", "name: main")),
+             Catch::Contains("tenants[0].flows[1].name: duplicate flow \"main\" in tenant \"t\""));
+}
+
+TEST_CASE("config: a flow's file is read relative to the configuration file", "[config][flows]") {
+  std::string pattern = (std::filesystem::temp_directory_path() / "acd-flow-test-XXXXXX").string();
+  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  const std::filesystem::path dir(pattern);
+  std::filesystem::create_directories(dir / "flows");
+  std::ofstream(dir / "flows" / "welcome.lua") << "call.play(\"hello\")\ncall.queue(\"sales\")\n";
+  std::ofstream(dir / "flows" / "broken.lua") << "call.play(\"hello\"\n";
+  auto write_config = [&](const std::string& file) {
+    std::ofstream(dir / "acdd.yaml") << flows_with(
+        "source: |\n          local digit = "
+        "call.collect(\"menu\", 1, 5)\n          "
+        "call.queue(digit == \"2\" and \"support\" or "
+        "\"sales\")\n",
+        "file: " + file + "\n");
+  };
+  const std::string path = (dir / "acdd.yaml").string();
+
+  write_config("flows/welcome.lua");
+  NameRegistry registry;
+  auto result = load_config_file(path, registry);
+  if (!result.ok()) {
+    for (const auto& e : result.error()) UNSCOPED_INFO(e.to_string());
+  }
+  REQUIRE(result.ok());
+  const CallFlowConfig& flow = result.value().tenants.at(0).flows.at(0);
+  CHECK(flow.file == "flows/welcome.lua");
+  CHECK(flow.source == "call.play(\"hello\")\ncall.queue(\"sales\")\n");
+  CHECK(flow.script->name() == "welcome.lua");
+
+  write_config("flows/broken.lua");
+  auto broken = load_config_file(path, registry);
+  REQUIRE_FALSE(broken.ok());
+  REQUIRE(broken.error().size() == 1);
+  CHECK(broken.error()[0].to_string() ==
+        path +
+            ":8:15: tenants[0].flows[0].file: flow \"main\" does not compile: broken.lua:2: ')' "
+            "expected (to close '(' at line 1) near <eof>");
+
+  write_config("flows/missing.lua");
+  auto missing = load_config_file(path, registry);
+  REQUIRE_FALSE(missing.ok());
+  REQUIRE(missing.error().size() == 1);
+  CHECK(missing.error()[0].to_string() ==
+        path + ":8:15: tenants[0].flows[0].file: cannot read flow script \"" +
+            (dir / "flows" / "missing.lua").string() + "\": No such file or directory");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace acd::app

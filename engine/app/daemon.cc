@@ -13,6 +13,7 @@
 #include "engine/app/api_wiring.h"
 #include "engine/app/call_ids.h"
 #include "engine/app/config_db.h"
+#include "engine/app/flow_wiring.h"
 #include "engine/app/logging.h"
 #include "engine/core/routing_core.h"
 
@@ -313,14 +314,25 @@ bool Daemon::start_sip() {
   };
   hooks.next_call_id = [] { return core::CallId(next_call_id()); };
   hooks.log = make_sip_logger();
+  // call.lookup of call flows: the customers table, like the desktops' screen pops.
+  store::CustomerLookupOptions lookup;
+  lookup.dsn = dsn_;
+  lookup.previous_contacts = 0;  // a script sees the customer's record only
+  lookup.log = [](bool is_error, const std::string& message) {
+    log_event(is_error ? LogLevel::kWarn : LogLevel::kInfo, "sip.flow_customer_lookup",
+              {{"message", message}});
+  };
+  flow_customers_ = std::make_unique<store::CustomerLookup>(std::move(lookup));
+  hooks.lookup_customer = make_flow_customer_lookup(*flow_customers_);
   sip::SipOptions options = make_sip_options(config_->sip);
   options.recording_directory = config_->media.recording_directory;
   options.recording_mode = config_->media.recording_mode;
   options.voicemail_directory = config_->media.voicemail_directory;
   options.voicemail_max_length = config_->media.voicemail_max_length;
   options.announce_every = config_->media.announce_every;
-  sip_ = sip::SipService::create(std::move(options), make_sip_directory(*config_), std::move(hooks),
-                                 media_.get());
+  sip_ =
+      sip::SipService::create(std::move(options), make_sip_directory(*config_, flow_host_sources()),
+                              std::move(hooks), media_.get());
   media_events_target_.store(sip_.get(), std::memory_order_release);
   sip_forwarder_ = std::make_unique<SipEventForwarder>(*sip_);
   thread_.add_listener(sip_forwarder_.get());
@@ -330,6 +342,7 @@ bool Daemon::start_sip() {
     thread_.remove_listener(sip_forwarder_.get()).wait();
     media_events_target_.store(nullptr, std::memory_order_release);
     sip_.reset();
+    flow_customers_.reset();
     stop_media();
     return false;
   }
@@ -499,6 +512,8 @@ void Daemon::stop_sip() {
   if (!sip_ || sip_stopped_) return;
   sip_stopped_ = true;
   sip_->stop();
+  // No call asks any more; what is still queued is answered into the stopped service.
+  flow_customers_.reset();
   stop_media();
   const auto stats = sip_->stats();
   log_event(LogLevel::kInfo, "sip.stopped",
@@ -635,6 +650,10 @@ void Daemon::wait_for_hangup() {
   });
 }
 
+FlowHostSources Daemon::flow_host_sources() {
+  return FlowHostSources{[this] { return thread_.latest_snapshot(); }};
+}
+
 void Daemon::reload() {
   log_event(LogLevel::kInfo, "config.reloading", {{"config", options_.config_path}});
   auto loaded = load_config_file(options_.config_path, registry_);
@@ -738,7 +757,7 @@ bool Daemon::apply_running(std::shared_ptr<const DaemonConfig> config, const cha
   }
   config_ = std::move(config);
   configure_logs(*config_);
-  if (sip_) sip_->set_directory(make_sip_directory(*config_));
+  if (sip_) sip_->set_directory(make_sip_directory(*config_, flow_host_sources()));
   if (api_) api_->set_directory(make_api_directory(*config_));
   metrics_names_.set(config_->names);
   if (config_->demo.enabled && !demo_) {

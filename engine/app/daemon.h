@@ -45,6 +45,7 @@
 #include "engine/app/core_thread.h"
 #include "engine/app/database.h"
 #include "engine/app/demo_traffic.h"
+#include "engine/app/flow_wiring.h"
 #include "engine/app/metrics.h"
 #include "engine/app/metrics_server.h"
 #include "engine/app/name_registry.h"
@@ -93,6 +94,8 @@ class Daemon {
   void wait_for_signal();
   void wait_for_hangup();
   void reload();
+  // Call-flow scripts read queue figures from the core thread's published snapshot.
+  [[nodiscard]] FlowHostSources flow_host_sources();
   // The file's daemon settings with the database's domain configuration; nullopt (after
   // logging why) when the database's configuration cannot be read or is invalid.
   std::optional<DaemonConfig> with_database_domain(const DaemonConfig& file, bool seed);
@@ -128,7 +131,10 @@ class Daemon {
   std::atomic<sip::SipService*> media_events_target_{nullptr};  // the media thread's events go here
   std::unique_ptr<sip::SipService> sip_;                        // the SIP side, when sip.enabled
   std::unique_ptr<SipEventForwarder> sip_forwarder_;            // core events -> sip_
-  std::unique_ptr<store::CustomerLookup> customers_;            // the API's screen pops
+  // call.lookup of call flows: its own worker, stopped after the SIP side (whose calls
+  // it answers), while the API's (customers_) stops before.
+  std::unique_ptr<store::CustomerLookup> flow_customers_;
+  std::unique_ptr<store::CustomerLookup> customers_;  // the API's screen pops
   // The API's call searches and reports.
   std::unique_ptr<store::ReportQueries> reports_;
   std::unique_ptr<ConfigAdminWorker> admin_;  // the API's configuration administration

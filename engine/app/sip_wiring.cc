@@ -1,8 +1,10 @@
 #include "engine/app/sip_wiring.h"
 
 #include <algorithm>
+#include <map>
 #include <vector>
 
+#include "engine/app/flow_wiring.h"
 #include "engine/app/logging.h"
 #include "engine/media/prompts.h"
 
@@ -68,7 +70,8 @@ std::vector<std::shared_ptr<const media::PromptSet>> load_prompt_sets(
 
 }  // namespace
 
-std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& config) {
+std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& config,
+                                                            const FlowHostSources& flow_sources) {
   auto directory = std::make_shared<sip::SipDirectory>();
   for (const auto& settings : config.tenants) {
     sip::SipTenant tenant;
@@ -110,6 +113,8 @@ std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& 
         d.answer_on_connect = did.answer_on_connect;
         if (did.entry.kind == EntryPoint::Kind::kMenu) {
           d.menu = did.entry.target;
+        } else if (did.entry.kind == EntryPoint::Kind::kFlow) {
+          d.flow = did.entry.target;
         } else {
           for (const auto& q : tenant.queues)
             if (q.name == did.entry.target) d.queue = q.id;
@@ -159,6 +164,14 @@ std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& 
       m.on_failure = to_sip(menu.on_failure, tenant);
       tenant.menus.push_back(std::move(m));
     }
+    std::map<std::string, core::QueueId, std::less<>> queues_by_name;
+    for (const auto& q : tenant.queues) queues_by_name.emplace(q.name, q.id);
+    std::vector<core::BusinessCalendar> calendars;
+    for (const auto& t : config.domain.tenants)
+      if (t.id == settings.id) calendars = t.calendars;
+    const auto host = make_flow_host(settings.id, std::move(calendars), flow_sources);
+    for (const auto& flow : settings.flows)
+      tenant.flows.push_back(make_sip_flow(flow, queues_by_name, host));
     directory->tenants.push_back(std::move(tenant));
   }
   return directory;

@@ -8,14 +8,17 @@
 
 #include "engine/app/config.h"
 #include "engine/app/core_listener.h"
+#include "engine/app/flow_wiring.h"
 #include "engine/app/logging.h"
 #include "engine/sip/sip_service.h"
 
 namespace acd::app {
 
 sip::SipOptions make_sip_options(const SipConfig& config);
-// What the SIP layer needs of the tenants: realms, agents' phones, trunks, queues.
-std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& config);
+// What the SIP layer needs of the tenants: realms, agents' phones, trunks, queues, call
+// flows (whose scripts read queue figures through `flow_sources`).
+std::shared_ptr<const sip::SipDirectory> make_sip_directory(
+    const DaemonConfig& config, const FlowHostSources& flow_sources = {});
 // Writes the SIP service's log lines as the daemon's structured log events, each value cut
 // to kMaxSipLogValue bytes (cap_log_value): much of it comes from the wire.
 sip::SipLogger make_sip_logger();

@@ -419,7 +419,7 @@ v1::EntityKind entity_kind(const std::string& text) {
     return kind;
   throw UsageFailed{"unknown kind \"" + text +
                     "\"; expected tenant, skill, team, agent, queue, user, trunk, ivr-menu, "
-                    "prompt-set or calendar (or their plurals)"};
+                    "prompt-set, calendar or flow (or their plurals)"};
 }
 
 // The changes of a diff, apply, put or delete, then what was done; warnings on stderr.

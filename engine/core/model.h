@@ -7,12 +7,15 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "engine/core/calendar.h"
 #include "engine/core/ids.h"
 #include "engine/core/time.h"
+#include "engine/core/time_zone.h"
 
 namespace acd::core {
 
@@ -23,6 +26,10 @@ constexpr int kMaxTier = 9;
 struct TenantConfig {
   TenantId id;
   std::string name;
+  // The zone of routing rules' now.time and now.weekday; null: UTC.
+  std::shared_ptr<const TimeZone> time_zone = nullptr;
+  // What open('<name>') and holiday('<name>') read, each in its own zone; names unique.
+  std::vector<BusinessCalendar> calendars = {};
 };
 
 struct SkillConfig {

@@ -10,6 +10,9 @@ rules::Schema tenant_rules_schema(const CoreConfig& config, TenantId tenant) {
     if (skill.tenant == tenant) schema.skills.push_back(skill.name);
   for (const auto& queue : config.queues)
     if (queue.tenant == tenant) schema.queues.push_back(queue.name);
+  for (const auto& t : config.tenants)
+    if (t.id == tenant)
+      for (const auto& calendar : t.calendars) schema.calendars.push_back(calendar.name());
   for (const auto& queue : config.queues) {
     if (queue.tenant != tenant) continue;
     for (const auto& step : queue.routing.steps) rules::declare_keys(step.target, schema);

@@ -15,7 +15,7 @@
 
 namespace acd::core {
 
-// The names a tenant's rules may use: its skills and queues by name, and the task
+// The names a tenant's rules may use: its skills, queues and calendars by name, and the task
 // attribute, IVR and agent attribute keys that any of its queues' routing texts mention
 // (attributes are free-form, so mentioning a key declares it). Slots follow the order of
 // `config`'s lists.

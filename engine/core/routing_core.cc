@@ -820,11 +820,14 @@ void RoutingCore::Impl::delete_closed_queue_if_empty(QueueRt& q) {
     auto it = std::find_if(a.memberships.begin(), a.memberships.end(),
                            [&](const Membership& m) { return m.queue == qi; });
     if (it == a.memberships.end()) continue;
-    if (it->indexed) q.buckets[it->bucket].agents.erase(it->entry);
+    // The ready index holds positions in the list: take the agent out while it shrinks.
+    const bool indexed = it->indexed;
+    if (indexed) unindex_ready(a);
     a.memberships.erase(it);
+    if (indexed) index_ready(a);
   }
   q.members.clear();
-  q.buckets.clear();
+  clear_ready_index(q);
   q.exists = false;
 }
 
@@ -1288,7 +1291,7 @@ Status RoutingCore::Impl::apply_config(const CoreConfig& cfg) {
     q.waiting.assign(q.steps.size(), {});
     q.waiting_count = 0;
     q.over_threshold = 0;
-    q.buckets.clear();
+    clear_ready_index(q);
   }
   const TimePoint t = now();
   for (auto& [id, c] : calls) {
@@ -1513,6 +1516,31 @@ Status RoutingCore::Impl::check_invariants() const {
       if (should != m.indexed) return fail(as + " ready-index mismatch");
       if (m.indexed && !queues[m.queue].buckets[m.bucket].agents.count(m.key))
         return fail(as + " missing from its ready bucket");
+      const QueueRt& q = queues[m.queue];
+      if (m.indexed && q.rules != nullptr &&
+          (m.rule_ready_pos >= q.rule_ready.size() || q.rule_ready[m.rule_ready_pos].key != m.key ||
+           q.rule_ready[m.rule_ready_pos].bucket != m.bucket ||
+           q.rule_ready[m.rule_ready_pos].idle_from != std::max(a.idle_since, a.task_idle_since) ||
+           m.key.member != static_cast<std::size_t>(&m - a.memberships.data())))
+        return fail(as + " missing from the flat ready index of " + q.cfg.name);
+    }
+  }
+  for (const QueueRt& q : queues) {
+    std::size_t in_buckets = 0;
+    for (const auto& b : q.buckets) in_buckets += b.agents.size();
+    if (q.rules != nullptr && q.rule_ready.size() != in_buckets)
+      return fail("queue " + q.cfg.name + " flat ready index size mismatch");
+    const std::size_t width = q.rules != nullptr ? q.rules->static_order_keys : 0;
+    if (q.rule_ready_static.size() != q.rule_ready.size() * width)
+      return fail("queue " + q.cfg.name + " flat ready index keys size mismatch");
+    for (std::size_t i = 0; i < q.rule_ready.size() && width > 0; ++i) {
+      const RuleReady& r = q.rule_ready[i];
+      const Membership& m = agents[r.key.agent].memberships[r.key.member];
+      if (!std::equal(
+              q.rule_static_keys.begin() + static_cast<std::ptrdiff_t>(m.rule_row * width),
+              q.rule_static_keys.begin() + static_cast<std::ptrdiff_t>((m.rule_row + 1) * width),
+              q.rule_ready_static.begin() + static_cast<std::ptrdiff_t>(i * width)))
+        return fail("queue " + q.cfg.name + " flat ready index keys mismatch");
     }
   }
   for (std::size_t qi = 0; qi < queues.size(); ++qi)

@@ -35,6 +35,11 @@ struct ReadyKey {
   std::int64_t primary = 0;
   std::int64_t secondary = 0;
   std::uint32_t agent = 0;
+  // Not part of the order (`agent` is unique in a bucket): the membership's index in the
+  // agent's list and a copy of its Membership::rule_steps, so that a rules-routed decision
+  // can pass over most Ready members without touching them.
+  std::uint32_t member = 0;
+  std::uint64_t rule_steps = ~std::uint64_t{0};
   auto operator<=>(const ReadyKey&) const = default;
 };
 
@@ -75,6 +80,18 @@ struct ReadyBucket {
   std::set<ReadyKey> agents;
 };
 
+// A rules-routed queue's ready index again, flat and in no order: a decision passes over
+// every Ready member (the set walk is a cache miss per member), then sorts the few that
+// the precomputed data leaves.
+struct RuleReady {
+  ReadyKey key;
+  std::uint32_t bucket = 0;
+  int tier = 1;  // the bucket's, copied so that a decision reads this array alone
+  int required_gap = 0;
+  int optional_gap = 0;
+  TimePoint idle_from;  // the later of the agent's idle_since and task_idle_since
+};
+
 // The cumulative effect of a queue's escalation steps after step i (index 0: no step yet).
 struct StepRule {
   Duration after{0};
@@ -102,10 +119,24 @@ struct QueueRules {
   CompiledRouting compiled;
   // Queue figures the targets and the ORDER BY read (slots of the tenant's schema).
   std::vector<std::uint32_t> queue_slots;
+  // The queue figures read (rules::QueueFigureRead bits, of any of those queues).
+  std::uint8_t queue_figures = 0;
+  // The targets or the ORDER BY read the clock (now.*, calendars, waits, idle times).
+  bool reads_clock = false;
   // The targets read the clock or live queue figures: a waiting call may become eligible
   // for more agents with no routing event, so the queue is routed again every second while
   // anything waits in it.
   bool live = false;
+  // Per step, the terms of the target's top-level AND that read only what changes with
+  // the configuration (rules::Reads::agent_static): evaluated once per member when the
+  // configuration is applied (Membership::rule_steps).
+  std::vector<std::vector<rules::CompiledExpression>> static_terms;
+  // The leading ORDER BY keys a decision can compute from the flat ready index alone,
+  // without evaluating anything: agent-static keys (precomputed per member, like the
+  // static terms) and agent.idle. Per such key: its column in the member's row of
+  // QueueRt::rule_static_keys, or -1 for agent.idle.
+  std::vector<int> indexed_order_keys;
+  std::size_t static_order_keys = 0;  // the columns of a row
 };
 
 // Scratch space for evaluating rules for one call or task: its facts, the candidate's
@@ -117,15 +148,9 @@ struct RuleScratch {
   std::vector<std::string_view> task_attributes;  // by Schema::task_attributes slot
   std::vector<std::string_view> task_ivr;         // by Schema::ivr_keys slot
   std::vector<rules::QueueFigures> figures;       // by Schema::queues slot
+  std::vector<rules::CalendarState> calendars;    // by Schema::calendars slot
   std::vector<double> keys;                       // ORDER BY keys, candidate after candidate
-};
-
-// A candidate of a rules-routed call: its ORDER BY keys (at `keys` in the scratch's key
-// buffer), then tier and the queue's strategy order.
-struct RuleCandidate {
-  std::size_t keys = 0;
-  int tier = 1;
-  ReadyKey key;
+  std::vector<double> indexed_keys;               // RuleCandidate::indexed
 };
 
 constexpr Duration kRulesReevaluation = std::chrono::seconds(1);
@@ -148,6 +173,26 @@ struct Membership {
   std::uint32_t bucket = 0;
   ReadyKey key;
   std::set<ReadyKey>::iterator entry;  // valid while indexed: O(1) removal
+  // Routing rules (set by build_rules): bit i is clear when step i's target refuses this
+  // member whatever the call (a term of its top-level AND that reads only what changes
+  // with the configuration is false; steps past 63 are never refused here); the row of
+  // the member's precomputed ORDER BY keys in QueueRt::rule_static_keys.
+  std::uint64_t rule_steps = ~std::uint64_t{0};
+  std::uint32_t rule_row = 0;
+  std::uint32_t rule_ready_pos = 0;  // in QueueRt::rule_ready while indexed (rules queues)
+};
+
+// A candidate of a rules-routed call: its ORDER BY keys (at `keys` in the scratch's key
+// buffer), then tier and the queue's strategy order.
+struct RuleCandidate {
+  std::size_t keys = 0;
+  int tier = 1;
+  ReadyKey key;
+  // The indexed ORDER BY keys (QueueRules::indexed_order_keys) at `indexed` in the
+  // scratch's buffer, and the first of them again for a quick compare.
+  std::size_t indexed = 0;
+  double first_key = 0;
+  TimePoint idle_from;
 };
 
 struct AgentRt {
@@ -218,6 +263,13 @@ struct QueueRt {
   int task_rr_last_position = -1;
   // Routing rules (null: the queue routes by skills and escalation).
   std::shared_ptr<const QueueRules> rules;
+  // The members' agent-static ORDER BY keys (QueueRules::static_order_keys per member, at
+  // Membership::rule_row), as CompiledOrder::evaluate gives them.
+  std::vector<double> rule_static_keys;
+  // With rules: every entry of `buckets`, flat (Membership::rule_ready_pos), and beside it
+  // each entry's row of rule_static_keys (QueueRules::static_order_keys values).
+  std::vector<RuleReady> rule_ready;
+  std::vector<double> rule_ready_static;
   bool rules_tick_pending = false;  // a kRulesReevaluate timer is scheduled
 };
 
@@ -358,7 +410,11 @@ struct RoutingCore::Impl {
   std::vector<std::uint32_t> scratch_agents;
   std::vector<std::pair<ReadyKey, std::uint32_t>> scratch_found;
   RuleScratch rule_scratch;
+  // For the one-agent checks (call_target_admits, task_target_admits), which are const and
+  // may run while a decision holds rule_scratch: reused so that a check allocates nothing.
+  mutable RuleScratch admit_scratch;
   std::vector<RuleCandidate> scratch_candidates;
+  std::vector<RuleCandidate> scratch_pool;
 
   // ---------------------------------------------------------------- helpers
   TimePoint now() const { return clock.now(); }
@@ -504,7 +560,13 @@ struct RoutingCore::Impl {
     if (m.tier > effective_tier(q, c)) return false;
     if (!gaps_ok(m.required_gap, m.optional_gap, q.steps[c.step])) return false;
     if (!residual_ok(a, id, c, q, t)) return false;
-    return q.rules == nullptr || call_target_admits(q, c, a, &m, t);
+    if (q.rules == nullptr) return true;
+    return rule_step_possible(m.rule_steps, c.step) && call_target_admits(q, c, a, &m, t);
+  }
+  // False when a term of step `step`'s target that reads only the configuration refuses
+  // member `m` (Membership::rule_steps).
+  static bool rule_step_possible(std::uint64_t rule_steps, int step) {
+    return step >= 64 || ((rule_steps >> step) & 1U) != 0;
   }
   Membership* membership(AgentRt& a, std::uint32_t queue) {
     for (auto& m : a.memberships)
@@ -518,6 +580,8 @@ struct RoutingCore::Impl {
     ReadyKey k;
     k.penalty = m.penalty;
     k.agent = agent_index;
+    k.member = static_cast<std::uint32_t>(&m - a.memberships.data());
+    k.rule_steps = m.rule_steps;
     const std::int64_t idle = a.idle_since.time_since_epoch().count();
     switch (q.cfg.strategy) {
       case Strategy::kLongestIdle:
@@ -566,14 +630,48 @@ struct RoutingCore::Impl {
       auto& set = q.buckets[m.bucket].agents;
       m.entry = set.insert(set.end(), m.key);
       m.indexed = true;
+      if (q.rules != nullptr) {
+        m.rule_ready_pos = static_cast<std::uint32_t>(q.rule_ready.size());
+        const ReadyBucket& b = q.buckets[m.bucket];
+        q.rule_ready.push_back(RuleReady{m.key, m.bucket, b.tier, b.required_gap, b.optional_gap,
+                                         std::max(a.idle_since, a.task_idle_since)});
+        const std::size_t width = q.rules->static_order_keys;
+        const auto row =
+            q.rule_static_keys.begin() + static_cast<std::ptrdiff_t>(m.rule_row * width);
+        q.rule_ready_static.insert(q.rule_ready_static.end(), row,
+                                   row + static_cast<std::ptrdiff_t>(width));
+      }
     }
   }
   void unindex_ready(AgentRt& a) {
     for (auto& m : a.memberships) {
       if (!m.indexed) continue;
-      queues[m.queue].buckets[m.bucket].agents.erase(m.entry);
+      QueueRt& q = queues[m.queue];
+      q.buckets[m.bucket].agents.erase(m.entry);
       m.indexed = false;
+      remove_rule_ready(q, m);
     }
+  }
+  void remove_rule_ready(QueueRt& q, const Membership& m) {
+    const std::uint32_t pos = m.rule_ready_pos;
+    if (pos >= q.rule_ready.size() || q.rule_ready[pos].key.agent != m.key.agent ||
+        q.rule_ready[pos].key.member != m.key.member)
+      return;  // not in the flat index (the queue had no rules when the agent was indexed)
+    const RuleReady last = q.rule_ready.back();
+    q.rule_ready[pos] = last;
+    agents[last.key.agent].memberships[last.key.member].rule_ready_pos = pos;
+    q.rule_ready.pop_back();
+    const std::size_t width = q.rules != nullptr ? q.rules->static_order_keys : 0;
+    if (width == 0 || q.rule_ready_static.size() < width) return;
+    std::copy(q.rule_ready_static.end() - static_cast<std::ptrdiff_t>(width),
+              q.rule_ready_static.end(),
+              q.rule_ready_static.begin() + static_cast<std::ptrdiff_t>(pos * width));
+    q.rule_ready_static.resize(q.rule_ready_static.size() - width);
+  }
+  void clear_ready_index(QueueRt& q) {
+    q.buckets.clear();
+    q.rule_ready.clear();
+    q.rule_ready_static.clear();
   }
 
   // Forward declarations of the larger pieces (defined below).
@@ -661,6 +759,7 @@ struct RoutingCore::Impl {
   // Compiles the tenants' schemas, the queues' rules and the agents' rule facts of the
   // configuration just applied (validate() compiled them once already).
   void build_rules(const CoreConfig& config);
+  void precompute_static_rules();
   // Fills `s` with a call's or a task's facts for queue `q`'s rules, and the figures of
   // the queues they read.
   void prepare_call_rules(const QueueRt& q, const CallRt& c, TimePoint t, RuleScratch& s) const;

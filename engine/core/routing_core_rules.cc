@@ -18,9 +18,6 @@ namespace acd::core {
 
 namespace {
 
-constexpr std::int64_t kNsPerMinute = 60'000'000'000;
-constexpr std::int64_t kMinutesPerDay = 24 * 60;
-
 std::int64_t to_ms(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
@@ -86,10 +83,31 @@ void RoutingCore::Impl::build_rules(const CoreConfig& config) {
     rules->compiled = std::move(std::get<CompiledRouting>(compiled));
     for (const auto& target : rules->compiled.targets) {
       rules->live = rules->live || target.reads().clock || !target.reads().queue_slots.empty();
+      rules->reads_clock = rules->reads_clock || target.reads().clock;
       append_unique(rules->queue_slots, target.reads().queue_slots);
+      rules->queue_figures |= target.reads().queue_figures;
     }
-    if (rules->compiled.order)
-      append_unique(rules->queue_slots, rules->compiled.order->reads().queue_slots);
+    if (rules->compiled.order) {
+      const rules::Reads order_reads = rules->compiled.order->reads();
+      rules->reads_clock = rules->reads_clock || order_reads.clock;
+      append_unique(rules->queue_slots, order_reads.queue_slots);
+      rules->queue_figures |= order_reads.queue_figures;
+      for (const auto& key : rules->compiled.order->keys()) {
+        if (key.expression.reads().agent_static())
+          rules->indexed_order_keys.push_back(static_cast<int>(rules->static_order_keys++));
+        else if (key.expression.is_agent_idle())
+          rules->indexed_order_keys.push_back(-1);
+        else
+          break;
+      }
+    }
+    for (const auto& step : q.cfg.routing.steps) {
+      auto& terms = rules->static_terms.emplace_back();
+      auto split = rules::compile_conjuncts(step.target, tenant.rules_schema);
+      if (!split) continue;  // compiled whole above; a split cannot fail, but refuse nobody
+      for (auto& term : split.value())
+        if (term.condition.reads().agent_static()) terms.push_back(std::move(term.condition));
+    }
     q.rules = std::move(rules);
   }
   for (auto& a : agents) {
@@ -111,6 +129,38 @@ void RoutingCore::Impl::build_rules(const CoreConfig& config) {
       facts->skills[i] = static_cast<std::uint8_t>(agent_level(a.cfg, slots[i]));
     a.rule_facts = std::move(facts);
   }
+  precompute_static_rules();
+}
+
+// Membership::rule_steps and QueueRt::rule_static_keys from the queues' static terms and
+// keys: what a target or ORDER BY reads only of the configuration is evaluated once per
+// member here, not once per routing decision.
+void RoutingCore::Impl::precompute_static_rules() {
+  RuleScratch s;
+  s.context.task = &s.task;  // static terms never read the task; it is there all the same
+  for (auto& q : queues) q.rule_static_keys.clear();
+  for (std::size_t ai = 0; ai < agents.size(); ++ai) {
+    AgentRt& a = agents[ai];
+    for (auto& m : a.memberships) {
+      m.rule_steps = ~std::uint64_t{0};
+      m.rule_row = 0;
+      QueueRt& q = queues[m.queue];
+      if (!a.exists || q.rules == nullptr) continue;
+      const QueueRules& rules = *q.rules;
+      set_rule_agent(a, &m, TimePoint{}, s);
+      for (std::size_t step = 0; step < rules.static_terms.size() && step < 64; ++step)
+        for (const auto& term : rules.static_terms[step])
+          if (!term.matches(s.context)) {
+            m.rule_steps &= ~(std::uint64_t{1} << step);
+            break;
+          }
+      if (rules.static_order_keys == 0) continue;
+      m.rule_row = static_cast<std::uint32_t>(q.rule_static_keys.size() / rules.static_order_keys);
+      for (std::size_t i = 0; i < rules.indexed_order_keys.size(); ++i)
+        if (rules.indexed_order_keys[i] >= 0)
+          q.rule_static_keys.push_back(rules.compiled.order->evaluate_key(i, s.context));
+    }
+  }
 }
 
 // =====================================================================================
@@ -127,24 +177,32 @@ void prepare_common(const Impl& core, const QueueRt& q, TimePoint t, RuleScratch
   for (std::uint32_t slot : q.rules->queue_slots) {
     if (slot >= tenant.rules_queue_index.size()) continue;
     const QueueRt& other = core.queues[tenant.rules_queue_index[slot]];
-    const QueueSnapshot snap = core.queue_snapshot(other, t);
     rules::QueueFigures& f = s.figures[slot];
-    f.waiting = snap.waiting;
+    f.waiting = other.waiting_count;
+    // The other figures take a walk over the queue's members and calls: only when read.
+    if ((q.rules->queue_figures & ~rules::kReadsWaiting) == 0) continue;
+    const QueueSnapshot snap = core.queue_snapshot(other, t);
     f.ready = snap.members_ready;
     f.longest_wait_ms = to_ms(snap.longest_wait);
     f.estimated_wait_ms = to_ms(snap.estimated_wait);
     f.service_level = snap.sl_answered();
   }
   s.context.queues = s.figures;
-  s.context.calendars = {};
-  // Engine time is Unix-epoch based: day 0 (1970-01-01) was a Thursday.
-  const std::int64_t minutes = t.time_since_epoch().count() / kNsPerMinute;
-  const std::int64_t days =
-      minutes >= 0 ? minutes / kMinutesPerDay : (minutes + 1) / kMinutesPerDay - 1;
-  s.context.time_of_day_minutes = static_cast<int>(minutes - days * kMinutesPerDay);
-  s.context.weekday = static_cast<int>(((days + 3) % 7 + 7) % 7);
   s.context.task = &s.task;
   s.context.agent = &s.agent;
+  if (!q.rules->reads_clock) return;  // a time zone conversion per calendar: only when read
+  // Calendars and now.* on the wall clock (engine time is Unix-epoch based): each calendar
+  // in its own zone, now.* in the tenant's (null: UTC).
+  s.calendars.resize(tenant.cfg.calendars.size());
+  for (std::size_t i = 0; i < tenant.cfg.calendars.size(); ++i) {
+    const BusinessCalendar::State state = tenant.cfg.calendars[i].state_at(t);
+    s.calendars[i] = {state.open, state.holiday};
+  }
+  s.context.calendars = s.calendars;
+  static const TimeZone kUtc;
+  const LocalTime local = (tenant.cfg.time_zone ? *tenant.cfg.time_zone : kUtc).to_local(t);
+  s.context.time_of_day_minutes = local.minute_of_day;
+  s.context.weekday = local.weekday;
 }
 
 }  // namespace
@@ -198,7 +256,7 @@ void RoutingCore::Impl::set_rule_agent(const AgentRt& a, const Membership* m, Ti
 
 bool RoutingCore::Impl::call_target_admits(const QueueRt& q, const CallRt& c, const AgentRt& a,
                                            const Membership* m, TimePoint t) const {
-  RuleScratch s;
+  RuleScratch& s = admit_scratch;
   prepare_call_rules(q, c, t, s);
   set_rule_agent(a, m, t, s);
   return target_admits(q, c.step, s);
@@ -206,7 +264,7 @@ bool RoutingCore::Impl::call_target_admits(const QueueRt& q, const CallRt& c, co
 
 bool RoutingCore::Impl::task_target_admits(const QueueRt& q, const TaskRt& k, const AgentRt& a,
                                            const Membership* m, TimePoint t) const {
-  RuleScratch s;
+  RuleScratch& s = admit_scratch;
   prepare_task_rules(q, k, t, s);
   set_rule_agent(a, m, t, s);
   return target_admits(q, k.step, s);
@@ -220,45 +278,136 @@ bool RoutingCore::Impl::task_target_admits(const QueueRt& q, const TaskRt& k, co
 // structure, the call's own conditions (sticky, exclusions, extra skills) and the current
 // step's target admit is a candidate; the queue's ORDER BY, then tier, penalty and the
 // strategy rank them.
+//
+// Only the best candidates are evaluated. The cheap checks (the member's precomputed
+// static terms, the call's conditions) come first; the survivors are sorted by their
+// precomputed agent-static ORDER BY keys (then tier and the strategy's order when the
+// ORDER BY has nothing else), and the target is evaluated block by block in that order: a
+// block is a run of equal static keys (and, with no other keys, equal tier and penalty),
+// so a strategy's best group never spans two blocks. The first block with an admitted
+// agent decides, or the first blocks that fill ring-all's limit.
 bool RoutingCore::Impl::route_call_by_rules(CallRt& c, QueueRt& q, TimePoint t) {
   const StepRule& rule = q.steps[static_cast<std::size_t>(c.step)];
-  RuleScratch& s = rule_scratch;
-  prepare_call_rules(q, c, t, s);
-  const rules::CompiledOrder* order = q.rules->compiled.order ? &*q.rules->compiled.order : nullptr;
+  const QueueRules& rules = *q.rules;
+  auto& pool = scratch_pool;
+  pool.clear();
+  for (std::size_t i = 0; i < q.rule_ready.size(); ++i) {
+    const RuleReady& r = q.rule_ready[i];
+    if (!rule_step_possible(r.key.rule_steps, c.step)) continue;
+    if (!gaps_ok(r.required_gap, r.optional_gap, rule)) continue;
+    if (!residual_ok(agents[r.key.agent], AgentId(r.key.agent), c, q, t)) continue;
+    pool.push_back(RuleCandidate{i, r.tier, r.key, 0, 0, r.idle_from});
+  }
+  if (pool.empty()) return false;
+
+  const rules::CompiledOrder* order = rules.compiled.order ? &*rules.compiled.order : nullptr;
   const std::size_t key_count = order != nullptr ? order->size() : 0;
+  const std::size_t indexed_count = rules.indexed_order_keys.size();
+  const bool other_keys = key_count > indexed_count;
+  RuleScratch& s = rule_scratch;
+  // The indexed keys of each candidate, as CompiledOrder::evaluate would give them.
+  s.indexed_keys.resize(pool.size() * indexed_count);
+  for (std::size_t i = 0; i < pool.size() && indexed_count > 0; ++i) {
+    RuleCandidate& x = pool[i];
+    x.indexed = i * indexed_count;
+    // x.keys holds the entry's position in the flat index until the ORDER BY is evaluated.
+    const double* row = q.rule_ready_static.data() + x.keys * rules.static_order_keys;
+    for (std::size_t k = 0; k < indexed_count; ++k) {
+      const int column = rules.indexed_order_keys[k];
+      double value = 0;
+      if (column >= 0) {
+        value = row[column];
+      } else {
+        value = static_cast<double>(to_ms(t - x.idle_from));
+        if (order->keys()[k].descending) value = -value;
+      }
+      s.indexed_keys[x.indexed + k] = value;
+    }
+    x.first_key = s.indexed_keys[x.indexed];
+  }
+  auto indexed_of = [&](const RuleCandidate& x) {
+    return std::span<const double>(s.indexed_keys).subspan(x.indexed, indexed_count);
+  };
+  // -1, 0 or 1 as x's indexed ORDER BY keys come before, with or after y's.
+  auto indexed_compare = [&](const RuleCandidate& x, const RuleCandidate& y) {
+    if (indexed_count == 0) return 0;
+    if (x.first_key != y.first_key) return x.first_key < y.first_key ? -1 : 1;
+    if (indexed_count == 1) return 0;
+    if (rules::CompiledOrder::precedes(indexed_of(x), indexed_of(y))) return -1;
+    return rules::CompiledOrder::precedes(indexed_of(y), indexed_of(x)) ? 1 : 0;
+  };
+  auto pool_less = [&](const RuleCandidate& x, const RuleCandidate& y) {
+    if (const int by_keys = indexed_compare(x, y); by_keys != 0) return by_keys < 0;
+    if (x.tier != y.tier) return x.tier < y.tier;
+    return x.key < y.key;
+  };
+  auto same_block = [&](const RuleCandidate& x, const RuleCandidate& y) {
+    if (indexed_compare(x, y) != 0) return false;
+    return other_keys || (x.tier == y.tier && x.key.penalty == y.key.penalty);
+  };
+  // The best block goes to the front in one pass; the rest is sorted only when the best
+  // block does not decide (most offers are decided there).
+  const RuleCandidate best = *std::min_element(pool.begin(), pool.end(), pool_less);
+  const auto best_end = std::partition(pool.begin(), pool.end(),
+                                       [&](const RuleCandidate& x) { return same_block(x, best); });
+  std::sort(pool.begin(), best_end, pool_less);
+  bool rest_sorted = false;
+
+  prepare_call_rules(q, c, t, s);
+  const bool ring_all = q.cfg.strategy == Strategy::kRingAll;
+  const bool whole_group = q.cfg.strategy == Strategy::kRandom ||
+                           q.cfg.strategy == Strategy::kWeightedRandom ||
+                           q.cfg.strategy == Strategy::kRoundRobin;
+  const std::size_t wanted =
+      ring_all ? static_cast<std::size_t>(std::max(1, q.cfg.ring_all_limit)) : 1;
   auto& found = scratch_candidates;
   found.clear();
   s.keys.clear();
-  for (auto& b : q.buckets) {
-    if (!gaps_ok(b.required_gap, b.optional_gap, rule)) continue;
-    for (const ReadyKey& k : b.agents) {
-      const AgentRt& a = agents[k.agent];
-      if (!residual_ok(a, AgentId(k.agent), c, q, t)) continue;
-      set_rule_agent(a, membership(agents[k.agent], c.queue), t, s);
-      if (!target_admits(q, c.step, s)) continue;
-      const std::size_t at = s.keys.size();
-      if (order != nullptr) {
-        s.keys.resize(at + key_count);
-        order->evaluate(s.context, std::span<double>(s.keys).subspan(at, key_count));
-      }
-      found.push_back(RuleCandidate{at, b.tier, k});
+  const std::span<double> no_keys;
+  auto keys_of = [&](const RuleCandidate& x) {
+    return key_count == 0 ? no_keys : std::span<double>(s.keys).subspan(x.keys, key_count);
+  };
+  auto full_order = [&](const RuleCandidate& x, const RuleCandidate& y) {
+    if (rules::CompiledOrder::precedes(keys_of(x), keys_of(y))) return true;
+    if (rules::CompiledOrder::precedes(keys_of(y), keys_of(x))) return false;
+    if (x.tier != y.tier) return x.tier < y.tier;
+    return x.key < y.key;
+  };
+  for (std::size_t begin = 0; begin < pool.size() && found.size() < wanted;) {
+    if (begin > 0 && !rest_sorted) {
+      std::sort(pool.begin() + static_cast<std::ptrdiff_t>(begin), pool.end(), pool_less);
+      rest_sorted = true;
     }
+    std::size_t end = begin + 1;
+    while (end < pool.size() && same_block(pool[begin], pool[end])) ++end;
+    const std::size_t block_start = found.size();
+    for (std::size_t i = begin; i < end; ++i) {
+      const RuleCandidate& x = pool[i];
+      const AgentRt& a = agents[x.key.agent];
+      set_rule_agent(a, &a.memberships[x.key.member], t, s);
+      if (!target_admits(q, c.step, s)) continue;
+      RuleCandidate admitted = x;
+      admitted.keys = s.keys.size();
+      if (order != nullptr) {
+        s.keys.resize(admitted.keys + key_count);
+        order->evaluate(s.context, std::span<double>(s.keys).subspan(admitted.keys, key_count));
+      }
+      found.push_back(admitted);
+      // Without other keys the block is in its final order: the first admitted ones are
+      // the best, unless the strategy draws from (or cycles through) the whole group.
+      if (!other_keys && !whole_group && found.size() >= wanted) break;
+    }
+    if (other_keys)
+      std::sort(found.begin() + static_cast<std::ptrdiff_t>(block_start), found.end(), full_order);
+    begin = end;
   }
   if (found.empty()) return false;
-  const std::span<const double> keys(s.keys);
-  auto keys_of = [&](const RuleCandidate& x) { return keys.subspan(x.keys, key_count); };
   // Same ORDER BY keys, tier and penalty: the strategy alone decides between them.
   auto same_group = [&](const RuleCandidate& x, const RuleCandidate& y) {
     return !rules::CompiledOrder::precedes(keys_of(x), keys_of(y)) &&
            !rules::CompiledOrder::precedes(keys_of(y), keys_of(x)) && x.tier == y.tier &&
            x.key.penalty == y.key.penalty;
   };
-  std::sort(found.begin(), found.end(), [&](const RuleCandidate& x, const RuleCandidate& y) {
-    if (rules::CompiledOrder::precedes(keys_of(x), keys_of(y))) return true;
-    if (rules::CompiledOrder::precedes(keys_of(y), keys_of(x))) return false;
-    if (x.tier != y.tier) return x.tier < y.tier;
-    return x.key < y.key;
-  });
   std::size_t group = 1;
   while (group < found.size() && same_group(found.front(), found[group])) ++group;
 
@@ -273,7 +422,7 @@ bool RoutingCore::Impl::route_call_by_rules(CallRt& c, QueueRt& q, TimePoint t) 
     case Strategy::kWeightedRandom: {
       auto weight = [&](const RuleCandidate& x) {
         return static_cast<std::uint64_t>(
-            std::max(1, membership(agents[x.key.agent], c.queue)->weight));
+            std::max(1, agents[x.key.agent].memberships[x.key.member].weight));
       };
       std::uint64_t total = 0;
       for (std::size_t i = 0; i < group; ++i) total += weight(found[i]);

@@ -47,7 +47,8 @@ bool RoutingCore::Impl::task_eligible(const AgentRt& a, AgentId id, const Member
   if (m->tier > std::max(rule.max_tier, q.overflow_tier)) return false;
   if (!gaps_ok(m->required_gap, m->optional_gap, rule)) return false;
   if (!k.spec.extra_skills.empty() && !extra_skills_ok(a, k.spec.extra_skills, rule)) return false;
-  return q.rules == nullptr || task_target_admits(q, k, a, m, t);
+  if (q.rules == nullptr) return true;
+  return rule_step_possible(m->rule_steps, k.step) && task_target_admits(q, k, a, m, t);
 }
 
 TaskCandidateKey RoutingCore::Impl::task_candidate_key(const AgentRt& a, std::uint32_t idx,

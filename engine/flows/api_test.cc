@@ -297,3 +297,77 @@ TEST_CASE("runs are isolated from each other", "[api]") {
     CHECK(std::get<FlowOutcome>(run.start()).decision == FlowDecision{QueueDecision{"n1"}});
   }
 }
+
+namespace {
+
+// Queue "support" with 4 waiting and the estimated wait given; calendar "hours" open or not,
+// calendar "national" on a holiday or not.
+class FakeHost final : public FlowHostInfo {
+ public:
+  FakeHost(bool open, bool holiday, std::int64_t estimated_wait_s)
+      : open_(open), holiday_(holiday), estimated_wait_s_(estimated_wait_s) {}
+  std::optional<FlowQueueStatus> queue_status(std::string_view queue) const override {
+    if (queue != "support") return std::nullopt;
+    return FlowQueueStatus{4, 2, 9, estimated_wait_s_, 95};
+  }
+  std::optional<FlowCalendarState> calendar(std::string_view calendar) const override {
+    if (calendar == "hours") return FlowCalendarState{open_, false};
+    if (calendar == "national") return FlowCalendarState{!holiday_, holiday_};
+    return std::nullopt;
+  }
+
+ private:
+  bool open_;
+  bool holiday_;
+  std::int64_t estimated_wait_s_;
+};
+
+FlowConfig with_host(bool open = true, bool holiday = false, std::int64_t estimated_wait_s = 360) {
+  FlowConfig config = small_config();
+  config.host = std::make_shared<FakeHost>(open, holiday, estimated_wait_s);
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("queue_status, open and holiday read the host at once", "[api]") {
+  CHECK(run_to_end(R"(
+    local s = call.queue_status('support')
+    assert(s.waiting == 4 and s.ready == 2 and s.logged_in == 9)
+    assert(s.estimated_wait == 360 and s.longest_wait == 95)
+    assert(call.queue_status('nope') == nil)
+    assert(call.open('hours') == true and call.holiday('hours') == false)
+    assert(call.holiday('national') == false)
+    call.hangup())",
+                   with_host())
+            .decision == FlowDecision{HangupDecision{}});
+
+  // The after-hours and callback-offer recipes of docs/FLOWS.md.
+  const std::string recipe = R"(
+    if not call.open('hours') or call.holiday('national') then
+      return call.voicemail('after-hours')
+    end
+    local support = call.queue_status('support')
+    if support and support.estimated_wait > 300 then
+      return call.callback(call.caller())
+    end
+    call.queue('support'))";
+  CHECK(run_to_end(recipe, with_host(false)).decision ==
+        FlowDecision{VoicemailDecision{"after-hours"}});
+  CHECK(run_to_end(recipe, with_host(true, true)).decision ==
+        FlowDecision{VoicemailDecision{"after-hours"}});
+  CHECK(run_to_end(recipe, with_host(true, false, 360)).decision ==
+        FlowDecision{CallbackDecision{"+15551230000"}});
+  CHECK(run_to_end(recipe, with_host(true, false, 120)).decision ==
+        FlowDecision{QueueDecision{"support"}});
+
+  // A misspelt calendar is an error at the script's line, not "closed".
+  CHECK_THAT(failure_of("local x = 1\nif call.open('hourz') then call.hangup() end", with_host()),
+             Equals("flow.lua:2: call.open: argument 1 (calendar): no calendar 'hourz'"));
+  CHECK_THAT(failure_of("call.holiday(7)", with_host()),
+             Contains("call.holiday: argument 1 (calendar) must be a string"));
+  // Without a host: no queue is known, and no calendar.
+  CHECK(run_to_end("assert(call.queue_status('support') == nil) call.hangup()").decision ==
+        FlowDecision{HangupDecision{}});
+  CHECK_THAT(failure_of("call.open('hours')"), Contains("no calendar 'hours'"));
+}

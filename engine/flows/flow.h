@@ -132,6 +132,37 @@ struct FlowCall {
   std::map<std::string, std::string> attributes;  // call.get(key)
 };
 
+// A queue of the call's tenant as the host last saw it (call.queue_status): at most a
+// moment old (the daemon answers from the routing core's last published snapshot).
+struct FlowQueueStatus {
+  int waiting = 0;       // calls waiting in the queue
+  int agents_ready = 0;  // members free for a call now
+  int agents_logged_in = 0;
+  std::int64_t estimated_wait_s = 0;  // what a new caller would wait, by the queue's figures
+  std::int64_t longest_wait_s = 0;    // the longest wait of the calls in the queue
+};
+
+// A business-hours calendar of the call's tenant at this moment (call.open, call.holiday).
+struct FlowCalendarState {
+  bool open = false;
+  bool holiday = false;
+};
+
+// What a script may read of the host at once, without waiting: answered from data the
+// host already holds (published queue figures, the tenant's calendars and its clock).
+// Called on the thread running the FlowRun, from inside the script; must not block or
+// throw past its caller (an exception ends the script in its fallback).
+class FlowHostInfo {
+ public:
+  virtual ~FlowHostInfo() = default;
+  // nullopt: the tenant has no such queue.
+  [[nodiscard]] virtual std::optional<FlowQueueStatus> queue_status(
+      std::string_view queue) const = 0;
+  // nullopt: the tenant has no such calendar.
+  [[nodiscard]] virtual std::optional<FlowCalendarState> calendar(
+      std::string_view calendar) const = 0;
+};
+
 struct FlowConfig {
   // Lua VM instructions the run may execute, over all its resumes together. Counted in
   // slices of up to kInstructionSlice, so a run may overrun by less than one slice.
@@ -142,6 +173,9 @@ struct FlowConfig {
   FlowDecision fallback = QueueDecision{"default"};
   // Seed of math.random for this run (never taken from the clock, so runs repeat).
   std::uint64_t random_seed = 0;
+  // Queue figures and calendars for call.queue_status, call.open and call.holiday; null:
+  // the host knows none (queue_status gives nil, open and holiday raise an error).
+  std::shared_ptr<const FlowHostInfo> host;
 };
 
 // Bounds on what a script can hand to the host outside its own memory limit.

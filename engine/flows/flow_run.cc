@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <lua.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -288,6 +289,65 @@ int api_get(lua_State* L) {
   return 1;
 }
 
+// call.queue_status(queue): a table of the queue's figures now (waiting, ready,
+// logged_in, estimated_wait and longest_wait in seconds), or nil when there is no such
+// queue.
+int api_queue_status(lua_State* L) {
+  check_arg_count(L, "queue_status", 1);
+  std::size_t len = 0;
+  const char* queue =
+      check_string(L, "queue_status", 1, "queue", 1, kMaxNameBytes, Charset::kName, &len);
+  const Impl* impl = api_impl(L);
+  std::optional<FlowQueueStatus> status;  // trivially destructible: safe across Lua errors
+  const bool ok = host_store([&] {
+    if (impl->config.host) status = impl->config.host->queue_status(std::string_view(queue, len));
+  });
+  if (!ok) return luaL_error(L, "call.queue_status: the host could not answer");
+  if (!status) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_createtable(L, 0, 5);
+  const std::pair<const char*, lua_Integer> fields[] = {
+      {"waiting", status->waiting},
+      {"ready", status->agents_ready},
+      {"logged_in", status->agents_logged_in},
+      {"estimated_wait", static_cast<lua_Integer>(status->estimated_wait_s)},
+      {"longest_wait", static_cast<lua_Integer>(status->longest_wait_s)}};
+  for (const auto& [name, value] : fields) {
+    lua_pushinteger(L, value);
+    lua_setfield(L, -2, name);
+  }
+  return 1;
+}
+
+// call.open(calendar) / call.holiday(calendar): the tenant's business-hours calendar now.
+// An unknown calendar is an error (a misspelt name must not read as "closed").
+int calendar_state(lua_State* L, const char* fn, bool holiday) {
+  check_arg_count(L, fn, 1);
+  std::size_t len = 0;
+  const char* name = check_string(L, fn, 1, "calendar", 1, kMaxNameBytes, Charset::kName, &len);
+  const Impl* impl = api_impl(L);
+  std::optional<FlowCalendarState> state;  // trivially destructible: safe across Lua errors
+  const bool ok = host_store([&] {
+    if (impl->config.host) state = impl->config.host->calendar(std::string_view(name, len));
+  });
+  if (!ok) return luaL_error(L, "call.%s: the host could not answer", fn);
+  if (!state) {  // Lua strings end in a NUL, so `name` prints as given
+    return luaL_error(L, "call.%s: argument 1 (calendar): no calendar '%s'", fn, name);
+  }
+  lua_pushboolean(L, holiday ? state->holiday : state->open);
+  return 1;
+}
+
+int api_open(lua_State* L) {
+  return calendar_state(L, "open", false);
+}
+
+int api_holiday(lua_State* L) {
+  return calendar_state(L, "holiday", true);
+}
+
 int api_set(lua_State* L) {
   check_arg_count(L, "set", 2);
   std::size_t key_len = 0;
@@ -549,6 +609,9 @@ constexpr luaL_Reg kCallApi[] = {
     {"play", api_play},
     {"collect", api_collect},
     {"lookup", api_lookup},
+    {"queue_status", api_queue_status},
+    {"open", api_open},
+    {"holiday", api_holiday},
     {"queue", api_queue},
     {"voicemail", api_voicemail},
     {"transfer", api_transfer},

@@ -801,6 +801,11 @@ void sort_unique(std::vector<std::uint32_t>& values) {
   values.erase(std::unique(values.begin(), values.end()), values.end());
 }
 
+void read_figure(Reads& reads, std::uint32_t slot, QueueFigureRead figure) {
+  reads.queue_slots.push_back(slot);
+  reads.queue_figures = static_cast<std::uint8_t>(reads.queue_figures | figure);
+}
+
 // What a program reads that changes without routing events (see Reads). Every node of a
 // compiled program belongs to its tree, so looking at all of them finds every path. The
 // switch lists every op (no default), so that a new op cannot be added without deciding.
@@ -811,14 +816,29 @@ Reads reads_of(const Program& program) {
       case Op::kNowTime:
       case Op::kNowWeekday:
       case Op::kCalendarOpen:  // calendars open and close as time passes
-      case Op::kCalendarHoliday:
+      case Op::kCalendarHoliday: reads.clock = true; break;
       case Op::kTaskWaited:
-      case Op::kAgentIdle: reads.clock = true; break;
-      case Op::kQueueWaiting:
-      case Op::kQueueReady:
-      case Op::kQueueLongestWait:
-      case Op::kQueueEstimatedWait:
-      case Op::kQueueServiceLevel: reads.queue_slots.push_back(node.a); break;
+        reads.clock = true;
+        reads.task = true;
+        break;
+      case Op::kAgentIdle:
+        reads.clock = true;
+        reads.agent_live = true;
+        break;
+      case Op::kAgentTasks: reads.agent_live = true; break;
+      case Op::kQueueWaiting: read_figure(reads, node.a, kReadsWaiting); break;
+      case Op::kQueueReady: read_figure(reads, node.a, kReadsReady); break;
+      case Op::kQueueLongestWait: read_figure(reads, node.a, kReadsLongestWait); break;
+      case Op::kQueueEstimatedWait: read_figure(reads, node.a, kReadsEstimatedWait); break;
+      case Op::kQueueServiceLevel: read_figure(reads, node.a, kReadsServiceLevel); break;
+      case Op::kTaskVip:
+      case Op::kTaskPriority:
+      case Op::kTaskCaller:
+      case Op::kTaskDialled:
+      case Op::kTaskLanguage:
+      case Op::kTaskChannel:
+      case Op::kTaskIvr:
+      case Op::kTaskAttr: reads.task = true; break;
       // Constants, operators, and facts that change only with routing events.
       case Op::kBooleanConstant:
       case Op::kNot:
@@ -835,20 +855,11 @@ Reads reads_of(const Program& program) {
       case Op::kNumberConstant:
       case Op::kNegate:
       case Op::kArithmetic:
-      case Op::kTaskVip:
-      case Op::kTaskPriority:
       case Op::kAgentSkill:
-      case Op::kAgentTasks:
       case Op::kAgentTier:
       case Op::kAgentPenalty:
       case Op::kNumberOf:
       case Op::kStringConstant:
-      case Op::kTaskCaller:
-      case Op::kTaskDialled:
-      case Op::kTaskLanguage:
-      case Op::kTaskChannel:
-      case Op::kTaskIvr:
-      case Op::kTaskAttr:
       case Op::kAgentName:
       case Op::kAgentTeam:
       case Op::kAgentAttr:
@@ -893,6 +904,10 @@ const Reads& CompiledExpression::reads() const {
   return program_->reads;
 }
 
+bool CompiledExpression::is_agent_idle() const {
+  return program_->nodes.size() == 1 && program_->nodes[program_->root].op == Op::kAgentIdle;
+}
+
 bool CompiledExpression::evaluate_bool(const EvalContext& context) const {
   return Evaluator(*program_, context).boolean(program_->root);
 }
@@ -921,14 +936,16 @@ Result<CompiledExpression> compile(std::string_view text, const Schema& schema) 
   return compiled;
 }
 
+double CompiledOrder::evaluate_key(std::size_t i, const EvalContext& context) const {
+  const CompiledExpression& expression = keys_[i].expression;
+  const double key = expression.type() == Type::kBoolean
+                         ? (expression.evaluate_bool(context) ? 1.0 : 0.0)
+                         : expression.evaluate_number(context);
+  return keys_[i].descending ? -key : key;
+}
+
 void CompiledOrder::evaluate(const EvalContext& context, std::span<double> out) const {
-  for (std::size_t i = 0; i < keys_.size(); ++i) {
-    const CompiledExpression& expression = keys_[i].expression;
-    const double key = expression.type() == Type::kBoolean
-                           ? (expression.evaluate_bool(context) ? 1.0 : 0.0)
-                           : expression.evaluate_number(context);
-    out[i] = keys_[i].descending ? -key : key;
-  }
+  for (std::size_t i = 0; i < keys_.size(); ++i) out[i] = evaluate_key(i, context);
 }
 
 Reads CompiledOrder::reads() const {
@@ -936,6 +953,9 @@ Reads CompiledOrder::reads() const {
   for (const OrderKey& key : keys_) {
     const Reads& reads = key.expression.reads();
     all.clock = all.clock || reads.clock;
+    all.task = all.task || reads.task;
+    all.agent_live = all.agent_live || reads.agent_live;
+    all.queue_figures = static_cast<std::uint8_t>(all.queue_figures | reads.queue_figures);
     all.queue_slots.insert(all.queue_slots.end(), reads.queue_slots.begin(),
                            reads.queue_slots.end());
   }

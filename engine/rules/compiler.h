@@ -36,6 +36,29 @@ struct Reads {
   bool clock = false;
   // The slots (Schema::queues) of the queue.<q>.<figure> paths read; sorted, unique.
   std::vector<std::uint32_t> queue_slots;
+  // The queue figures read, of any of those queues: QueueFigureRead bits.
+  std::uint8_t queue_figures = 0;
+  // Reads the task (task.*), or what changes with the agent's work (agent.idle,
+  // agent.tasks).
+  bool task = false;
+  bool agent_live = false;
+
+  // What the expression reads of the agent changes only when the configuration does
+  // (skills, languages, team, attributes, name, tier, penalty) and it reads nothing else:
+  // its value per agent and queue membership may be computed once, when the configuration
+  // is applied.
+  [[nodiscard]] bool agent_static() const {
+    return !clock && queue_slots.empty() && !task && !agent_live;
+  }
+};
+
+// Bits of Reads::queue_figures.
+enum QueueFigureRead : std::uint8_t {
+  kReadsWaiting = 1,
+  kReadsReady = 2,
+  kReadsLongestWait = 4,
+  kReadsEstimatedWait = 8,
+  kReadsServiceLevel = 16,
 };
 
 class CompiledExpression {
@@ -45,6 +68,10 @@ class CompiledExpression {
   // Computed at compile time; a path counts even when evaluation may skip it (e.g. after a
   // false AND), so this is an upper bound of what one evaluation reads.
   [[nodiscard]] const Reads& reads() const;
+
+  // The expression is the path agent.idle alone (a common ORDER BY key that a router can
+  // compute from its own index without evaluating the expression).
+  [[nodiscard]] bool is_agent_idle() const;
 
   // Requires type() == kBoolean.
   [[nodiscard]] bool evaluate_bool(const EvalContext& context) const;
@@ -89,6 +116,8 @@ class CompiledOrder {
   // long): booleans as 0/1, descending terms negated, so that the candidate whose keys
   // compare lexicographically smallest (see precedes) comes first.
   void evaluate(const EvalContext& context, std::span<double> out) const;
+  // The sort key of term `i` alone, as evaluate() writes it.
+  [[nodiscard]] double evaluate_key(std::size_t i, const EvalContext& context) const;
 
   // True when a candidate with sort keys `a` goes before one with keys `b`.
   [[nodiscard]] static bool precedes(std::span<const double> a, std::span<const double> b);

@@ -258,6 +258,9 @@ TEST_CASE("Compiled evaluation agrees with the reference interpreter", "[rules][
     const Reads expected_reads = reference_reads(*syntax.value(), schema);
     REQUIRE(compiled.value().reads().clock == expected_reads.clock);
     REQUIRE(compiled.value().reads().queue_slots == expected_reads.queue_slots);
+    REQUIRE(compiled.value().reads().queue_figures == expected_reads.queue_figures);
+    REQUIRE(compiled.value().reads().task == expected_reads.task);
+    REQUIRE(compiled.value().reads().agent_live == expected_reads.agent_live);
     for (int w = 0; w < kWorldsPerExpression; ++w) {
       const ReferenceWorld world = random_world(random);
       const WorldContext context(world, schema);

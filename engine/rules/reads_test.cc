@@ -115,5 +115,31 @@ TEST_CASE("Reads of an ORDER BY list are the union over its keys", "[rules][read
   CHECK(order_reads_of("now.time, queue.support.ready").queue_slots == Slots{1});
 }
 
+TEST_CASE("Reads: what a condition reads of the task, the agent's work and queue figures",
+          "[rules][reads]") {
+  for (const char* text : {"agent.skill.billing >= 3", "agent.languages HAS 'en'", "agent.tier = 1",
+                           "agent.penalty < 5", "agent.attr.site = 'x'", "agent.team = 't'",
+                           "agent.name = 'a'", "NOT (agent.skill.billing BETWEEN 2 AND 4)"}) {
+    INFO(text);
+    CHECK(reads_of(text).agent_static());
+  }
+  for (const char* text : {"agent.languages HAS task.language", "task.vip >= 1", "agent.tasks = 0",
+                           "agent.idle > 1m", "queue.sales.waiting > 2", "now.time > 09:00",
+                           "agent.skill.billing >= 3 AND task.attr.segment = 'gold'"}) {
+    INFO(text);
+    CHECK_FALSE(reads_of(text).agent_static());
+  }
+  CHECK(reads_of("agent.languages HAS task.language").task);
+  CHECK_FALSE(reads_of("agent.languages HAS task.language").agent_live);
+  CHECK(reads_of("agent.tasks = 0").agent_live);
+  CHECK(reads_of("agent.idle > 1m").agent_live);
+  CHECK_FALSE(reads_of("agent.idle > 1m").task);
+  CHECK(reads_of("queue.sales.waiting > 2").queue_figures == kReadsWaiting);
+  CHECK(reads_of("queue.sales.ready > 2 OR queue.backup.sl < 0.8").queue_figures ==
+        (kReadsReady | kReadsServiceLevel));
+  CHECK(order_reads_of("queue.sales.longest_wait DESC, agent.idle").queue_figures ==
+        kReadsLongestWait);
+  CHECK(order_reads_of("queue.sales.longest_wait DESC, agent.idle").agent_live);
+}
 }  // namespace
 }  // namespace acd::rules::testing

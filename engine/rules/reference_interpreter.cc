@@ -147,9 +147,18 @@ void collect_reads(const SyntaxNode& node, const Schema& schema, Reads& reads) {
         joined == "agent.idle") {
       reads.clock = true;
     }
+    if (path[0] == "task") reads.task = true;
+    if (joined == "agent.idle" || joined == "agent.tasks") reads.agent_live = true;
     if (path[0] == "queue") {
       const auto found = std::find(schema.queues.begin(), schema.queues.end(), path[1]);
       reads.queue_slots.push_back(static_cast<std::uint32_t>(found - schema.queues.begin()));
+      const std::string& figure = path[2];
+      const QueueFigureRead bit = figure == "waiting"          ? kReadsWaiting
+                                  : figure == "ready"          ? kReadsReady
+                                  : figure == "longest_wait"   ? kReadsLongestWait
+                                  : figure == "estimated_wait" ? kReadsEstimatedWait
+                                                               : kReadsServiceLevel;
+      reads.queue_figures = static_cast<std::uint8_t>(reads.queue_figures | bit);
     }
   }
   if (node.kind == SyntaxKind::kCall) {

@@ -17,6 +17,7 @@
 #include "engine/media/media_engine.h"
 #include "engine/media/prompts.h"
 #include "engine/sip/address.h"
+#include "engine/sip/sip_call_flow.h"
 
 namespace acd::sip {
 
@@ -35,12 +36,13 @@ struct SipAgent {
   std::string static_contact;                 // a phone reached without registering
 };
 
-// Where a dialled number goes: a queue, or an IVR menu (answered at once; without a
-// media plane a call to a menu is refused with 480).
+// Where a dialled number goes: a queue, an IVR menu or a call flow (both answered at
+// once; without a media plane a call to either is refused with 480).
 struct SipDid {
   std::string number;
   core::QueueId queue;  // valid: the queue the caller joins
   std::string menu;     // not empty: an IVR menu
+  std::string flow;     // not empty: a call flow (SipTenant::flows)
   int priority = 0;
   int vip_level = 0;
   bool answer_on_connect = false;  // ring the caller until an agent answers
@@ -97,6 +99,7 @@ struct SipTenant {
   std::vector<SipTrunk> trunks;
   std::vector<SipQueue> queues;
   std::vector<SipMenu> menus;
+  std::vector<SipFlow> flows;
   // The prompt set in the tenant's default language (announcements); may be null.
   std::shared_ptr<const media::PromptSet> prompts;
 };

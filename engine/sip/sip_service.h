@@ -135,6 +135,9 @@ struct SipHooks {
   // A call id unique across runs (shared with every other source of calls).
   std::function<core::CallId()> next_call_id;
   SipLogger log;
+  // call.lookup of call flows: the customer record of a number. Empty: every lookup
+  // answers "not found".
+  SipCustomerLookup lookup_customer;
 };
 
 struct BoundTransport {

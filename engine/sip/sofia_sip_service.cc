@@ -309,6 +309,19 @@ class SofiaSipService final : public SipService {
     std::vector<std::pair<std::string, std::string>> ivr_choices;
     int priority = 0;  // of the DID: for the queue a menu leads to
     int vip_level = 0;
+    // A call flow deciding for the caller (sip_call_flow.h), before the core knows the
+    // call: its session (destroyed with the call, which frees what runs it), what the
+    // session waits for, the prompt playing (its token), the digits being collected (the
+    // timeout after the prompt is menu_due) and the lookup pending (its token). The
+    // directory the flow came from is menu_directory.
+    enum class FlowWait : std::uint8_t { kNothing, kPlay, kCollect, kLookup };
+    std::unique_ptr<SipCallFlow> flow;
+    std::string flow_name;
+    FlowWait flow_wait = FlowWait::kNothing;
+    std::uint64_t flow_prompt = 0;
+    SipFlowCollect flow_collect;
+    std::string flow_digits;
+    std::uint64_t flow_lookup = 0;
     // Voicemail: the mailbox, the greeting's token, and whether the message is being
     // recorded (until '#', hang-up or the maximum length: menu_due).
     std::string mailbox;
@@ -463,6 +476,18 @@ class SofiaSipService final : public SipService {
   void announce_position(Call& call);
   bool try_breakout(Call& call, char key);
   void say_and_hang_up(Call& call, std::vector<media::Clip> clips, const char* reason);
+
+  // ---- call flows (the caller is answered; the core does not know the call yet) ----
+  void start_flow(Call& call, const SipTenant& tenant, const std::string& name);
+  // Carries out `step` and the ones the session returns at once, until one waits (for
+  // the media plane, DTMF or a lookup) or the session is done.
+  void run_flow(Call& call, SipFlowStep step);
+  // Starts one waiting step; the answer when there is nothing to wait for.
+  std::optional<SipFlowAnswer> begin_flow_step(Call& call, const SipFlowStep& step);
+  void on_flow_key(Call& call, char key);
+  void end_flow_collect(Call& call, const char* why);
+  void finish_flow(Call& call, const SipFlowDone& done);
+  const media::PromptSet* flow_prompts(const Call& call) const;
 
   // ---- helpers ----
   const SipTenant* tenant_by_id(core::TenantId id) const;
@@ -1012,11 +1037,13 @@ void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const
     return;
   }
   const bool to_menu = !did->menu.empty();
-  if (to_menu && media_ == nullptr) {
-    refuse(irq, sip, source, SIP_480_TEMPORARILY_UNAVAILABLE, "IVR menus need the media plane");
+  const bool to_flow = !did->flow.empty();
+  if ((to_menu || to_flow) && media_ == nullptr) {
+    refuse(irq, sip, source, SIP_480_TEMPORARILY_UNAVAILABLE,
+           to_menu ? "IVR menus need the media plane" : "call flows need the media plane");
     return;
   }
-  if (!to_menu && !did->queue.valid()) {
+  if (!to_menu && !to_flow && !did->queue.valid()) {
     refuse(irq, sip, source, SIP_480_TEMPORARILY_UNAVAILABLE, "number leads nowhere");
     return;
   }
@@ -1038,6 +1065,13 @@ void SofiaSipService::handle_invite(nta_incoming_t* irq, const sip_t* sip, const
     answer_caller(c);
     c.menu_directory = directory_;
     start_menu(c, did->menu);
+    return;
+  }
+  if (to_flow) {
+    // A flow talks to the caller too: answered at once.
+    answer_caller(c);
+    c.menu_directory = directory_;
+    start_flow(c, *tenant, did->flow);
     return;
   }
   c.answer_on_connect = did->answer_on_connect;
@@ -1349,6 +1383,188 @@ void SofiaSipService::run_menu_action(Call& call, const SipMenuAction& action) {
       return;
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Call flows
+
+void SofiaSipService::start_flow(Call& call, const SipTenant& tenant, const std::string& name) {
+  const SipFlow* flow = nullptr;
+  for (const auto& f : tenant.flows)
+    if (f.name == name) flow = &f;
+  if (flow != nullptr && flow->make_session)
+    call.flow =
+        flow->make_session(SipFlowCall{call.id, tenant.name, call.caller_number, call.dialed});
+  if (call.flow == nullptr) {
+    log(SipLogLevel::kError, "sip.flow_missing",
+        {{"call", std::to_string(call.id.value)}, {"flow", name}});
+    run_menu_action(call, SipMenuAction{});  // hang up
+    return;
+  }
+  call.flow_name = name;
+  log(SipLogLevel::kInfo, "sip.flow", {{"call", std::to_string(call.id.value)}, {"flow", name}});
+  run_flow(call, call.flow->start());
+}
+
+// Keys a caller may type ahead of a flow's collect step.
+constexpr std::size_t kMaxFlowTypeAhead = 32;
+
+void SofiaSipService::run_flow(Call& call, SipFlowStep step) {
+  for (;;) {
+    if (const auto* done = std::get_if<SipFlowDone>(&step)) {
+      finish_flow(call, *done);
+      return;
+    }
+    std::optional<SipFlowAnswer> answer = begin_flow_step(call, step);
+    if (!answer) return;  // on_prompts_done, DTMF, the timeout or the lookup resumes it
+    step = call.flow->resume(*answer);
+  }
+}
+
+const media::PromptSet* SofiaSipService::flow_prompts(const Call& call) const {
+  if (!call.menu_directory) return nullptr;
+  for (const auto& t : call.menu_directory->tenants)
+    if (t.id == call.tenant) return t.prompts.get();
+  return nullptr;
+}
+
+std::optional<SipFlowAnswer> SofiaSipService::begin_flow_step(Call& call, const SipFlowStep& step) {
+  const std::string id = std::to_string(call.id.value);
+  const media::PromptSet* prompts = flow_prompts(call);
+  auto clips_of = [&](const std::vector<std::string>& names) {
+    std::vector<media::Clip> clips;
+    for (const auto& name : names) {
+      media::Clip clip = prompts != nullptr ? prompts->find(name) : nullptr;
+      if (clip) {
+        clips.push_back(std::move(clip));
+      } else {
+        log(SipLogLevel::kWarn, "sip.flow_prompt_missing",
+            {{"call", id}, {"flow", call.flow_name}, {"prompt", name}});
+      }
+    }
+    return clips;
+  };
+  auto play = [&](std::vector<media::Clip> clips) {
+    call.flow_prompt = next_prompt_token_++;
+    call.caller.hearing = "prompt";
+    media_->play_prompts(call.caller.stream, std::move(clips), call.flow_prompt);
+  };
+  if (const auto* p = std::get_if<SipFlowPlay>(&step)) {
+    auto clips = clips_of(p->prompts);
+    if (clips.empty() || call.caller.stream == 0) return SipFlowPlayed{false};
+    call.flow_wait = Call::FlowWait::kPlay;
+    play(std::move(clips));
+    return std::nullopt;
+  }
+  if (const auto* c = std::get_if<SipFlowCollect>(&step)) {
+    // Keys pressed ahead (while a prompt played) count first.
+    std::string digits;
+    std::size_t used = 0;
+    for (; used < call.flow_digits.size(); ++used) {
+      if (static_cast<int>(digits.size()) >= c->max_digits) break;
+      if (call.flow_digits[used] == '#') {
+        ++used;
+        digits += '#';
+        break;
+      }
+      digits += call.flow_digits[used];
+    }
+    if (static_cast<int>(digits.size()) >= c->max_digits || digits.find('#') != std::string::npos) {
+      call.flow_digits.erase(0, used);
+      if (!digits.empty() && digits.back() == '#') digits.pop_back();
+      return SipFlowCollected{std::move(digits)};
+    }
+    call.flow_wait = Call::FlowWait::kCollect;
+    call.flow_collect = *c;
+    std::vector<media::Clip> clips;
+    if (c->prompt) clips = clips_of({*c->prompt});
+    if (call.caller.stream != 0) media_->detect_inband_dtmf(call.caller.stream, true);
+    if (clips.empty() || call.caller.stream == 0) {
+      call.flow_prompt = 0;
+      set_menu_due(call, Clock::now() + c->timeout);
+    } else {
+      set_menu_due(call, Clock::time_point::max());  // the timeout starts when it ends
+      play(std::move(clips));
+    }
+    return std::nullopt;
+  }
+  const auto& lookup = std::get<SipFlowLookup>(step);
+  if (!hooks_.lookup_customer) return SipFlowLookedUp{std::nullopt};
+  call.flow_wait = Call::FlowWait::kLookup;
+  const std::uint64_t token = ++call.flow_lookup;
+  const core::CallId call_id = call.id;
+  hooks_.lookup_customer(
+      call.tenant_name, lookup.number,
+      [this, call_id, token](std::optional<std::map<std::string, std::string>> customer) {
+        post([this, call_id, token, customer = std::move(customer)] {
+          Call* c = find_call(call_id);
+          if (c == nullptr || c->flow == nullptr || c->flow_wait != Call::FlowWait::kLookup ||
+              c->flow_lookup != token)
+            return;  // the caller hung up meanwhile
+          c->flow_wait = Call::FlowWait::kNothing;
+          run_flow(*c, c->flow->resume(SipFlowLookedUp{customer}));
+        });
+      });
+  return std::nullopt;
+}
+
+void SofiaSipService::on_flow_key(Call& call, char key) {
+  if (call.flow_wait != Call::FlowWait::kCollect) {
+    // Typed ahead (while a prompt plays, say): kept for the next collect, within reason.
+    if (call.flow_digits.size() < kMaxFlowTypeAhead) call.flow_digits += key;
+    return;
+  }
+  if (key == '#') {
+    end_flow_collect(call, "#");
+    return;
+  }
+  call.flow_digits += key;
+  if (static_cast<int>(call.flow_digits.size()) >= call.flow_collect.max_digits)
+    end_flow_collect(call, "max digits");
+}
+
+void SofiaSipService::end_flow_collect(Call& call, const char* why) {
+  set_menu_due(call, Clock::time_point::max());
+  call.flow_wait = Call::FlowWait::kNothing;
+  call.flow_prompt = 0;  // a prompt still playing no longer resumes anything
+  std::string digits = std::move(call.flow_digits);
+  call.flow_digits.clear();
+  log(SipLogLevel::kInfo, "sip.flow_digits",
+      {{"call", std::to_string(call.id.value)},
+       {"flow", call.flow_name},
+       {"digits", digits},
+       {"why", why}});
+  run_flow(call, call.flow->resume(SipFlowCollected{std::move(digits)}));
+}
+
+void SofiaSipService::finish_flow(Call& call, const SipFlowDone& done) {
+  call.flow.reset();  // the session has decided: what ran it is freed now
+  call.flow_wait = Call::FlowWait::kNothing;
+  call.flow_prompt = 0;
+  for (const auto& attribute : done.attributes) call.ivr_choices.push_back(attribute);
+  if (done.priority) call.priority = *done.priority;
+  SipMenuAction action;
+  action.target = done.target;
+  switch (done.kind) {
+    case SipFlowDone::Kind::kQueue:
+      action.kind = SipMenuAction::Kind::kQueue;
+      action.queue = done.queue;
+      break;
+    case SipFlowDone::Kind::kVoicemail: action.kind = SipMenuAction::Kind::kVoicemail; break;
+    case SipFlowDone::Kind::kCallback: action.kind = SipMenuAction::Kind::kCallback; break;
+    case SipFlowDone::Kind::kHangup: action.kind = SipMenuAction::Kind::kHangup; break;
+    case SipFlowDone::Kind::kTransfer: action.kind = SipMenuAction::Kind::kOperator; break;
+  }
+  if (action.kind == SipMenuAction::Kind::kQueue && !action.queue.valid()) {
+    action.kind = SipMenuAction::Kind::kHangup;
+    action.target = "no such queue";
+  }
+  log(SipLogLevel::kInfo, "sip.flow_done",
+      {{"call", std::to_string(call.id.value)},
+       {"flow", call.flow_name},
+       {"priority", std::to_string(call.priority)},
+       {"attributes", std::to_string(done.attributes.size())}});
+  run_menu_action(call, action);
 }
 
 // Checks capacity, the body and the session timer of a new INVITE, negotiates its SDP,
@@ -3322,7 +3538,9 @@ void SofiaSipService::on_dtmf(media::StreamId stream, char key) {
          {"leg", leg.is_caller ? "caller" : "agent"},
          {"key", std::string(1, key)}});
     if (!leg.is_caller) return;
-    if (leg.call->menu != nullptr) {
+    if (leg.call->flow != nullptr) {
+      on_flow_key(*leg.call, key);
+    } else if (leg.call->menu != nullptr) {
       on_menu_key(*leg.call, key);
     } else if (leg.call->voicemail_recording) {
       if (key == '#') end_voicemail(*leg.call, "caller pressed #");
@@ -3337,6 +3555,17 @@ void SofiaSipService::on_prompts_done(media::StreamId stream, std::uint64_t toke
     auto it = stream_legs_.find(stream);
     if (it == stream_legs_.end()) return;
     Call& call = *it->second->call;
+    // A flow's prompt has ended: a play step is answered; a collect step's timeout starts.
+    if (call.flow != nullptr && call.flow_prompt != 0 && token == call.flow_prompt) {
+      call.flow_prompt = 0;
+      if (call.flow_wait == Call::FlowWait::kPlay) {
+        call.flow_wait = Call::FlowWait::kNothing;
+        run_flow(call, call.flow->resume(SipFlowPlayed{completed}));
+      } else if (call.flow_wait == Call::FlowWait::kCollect) {
+        set_menu_due(call, Clock::now() + call.flow_collect.timeout);
+      }
+      return;
+    }
     // The menu's prompt has been said: the caller has its timeout to press a key.
     if (completed && call.menu != nullptr && token == call.menu_prompt)
       set_menu_due(call, Clock::now() + call.menu->timeout);
@@ -3653,7 +3882,9 @@ void SofiaSipService::housekeeping() {
     Call* call = find_call(core::CallId(id));
     if (call == nullptr) continue;
     call->menu_due = Clock::time_point::max();
-    if (call->menu != nullptr) {
+    if (call->flow != nullptr) {
+      if (call->flow_wait == Call::FlowWait::kCollect) end_flow_collect(*call, "timeout");
+    } else if (call->menu != nullptr) {
       menu_retry(*call, "timeout");
     } else if (call->voicemail_recording) {
       end_voicemail(*call, "maximum length");

@@ -105,6 +105,13 @@ constexpr TableQuery kQueries[] = {
      "FROM ivr_options x JOIN tenants t ON t.id = x.tenant_id JOIN ivr_menus m ON m.id = x.menu_id "
      "LEFT JOIN queues q ON q.id = x.queue_id LEFT JOIN ivr_menus tm ON tm.id = x.target_menu_id "
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, m.id, x.id"},
+    {"flows",  // 0014
+     "SELECT t.name AS tenant, x.name, x.source, x.file, "
+     "x.instruction_limit::text AS instruction_limit, x.memory_limit::text AS memory_limit, "
+     "x.fallback, q.name AS fallback_queue, x.fallback_target "
+     "FROM flows x JOIN tenants t ON t.id = x.tenant_id "
+     "LEFT JOIN queues q ON q.id = x.fallback_queue_id "
+     "WHERE t.name = ANY($1::text[]) ORDER BY t.id, x.id"},
     {"trunks",
      "SELECT t.name AS tenant, x.name, to_json(x.allowed_sources)::text AS allowed_sources, "
      "x.auth_username, x.auth_ha1, x.caller_id, x.outbound_uri "
@@ -112,9 +119,11 @@ constexpr TableQuery kQueries[] = {
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, x.id"},
     {"dids",
      "SELECT t.name AS tenant, tr.name AS trunk, x.number, x.kind, q.name AS queue, "
-     "m.name AS menu, x.priority::text AS priority, x.vip_level::text AS vip_level, x.answer "
+     "m.name AS menu, f.name AS flow, "  // 0014
+     "x.priority::text AS priority, x.vip_level::text AS vip_level, x.answer "
      "FROM dids x JOIN tenants t ON t.id = x.tenant_id JOIN trunks tr ON tr.id = x.trunk_id "
      "LEFT JOIN queues q ON q.id = x.queue_id LEFT JOIN ivr_menus m ON m.id = x.menu_id "
+     "LEFT JOIN flows f ON f.id = x.flow_id "
      "WHERE t.name = ANY($1::text[]) ORDER BY t.id, tr.id, x.id"},
 };
 

@@ -224,6 +224,56 @@ case "$case_name" in
       ((invalid >= 10)) || fail "the caller did not hear the invalid prompt ($invalid packets)"
     fi
     ;;
+  flow_digit | flow_fallback | flow_reload)
+    # A call flow (docs/FLOWS.md; tests/sip/sip_test.yaml): "route" plays "main", collects
+    # a key and queues by it with the key as an attribute; "broken" fails on its line 3
+    # and goes to its fallback queue, the error logged with the line. flow_reload: a script
+    # that does not compile, written into the database, is refused and the running one
+    # stays; a good one is taken.
+    start_sip_acdd
+    number=310 queue=backoffice key_option=(--dtmf 2@1500)
+    [[ "$case_name" == flow_fallback ]] && number=311 key_option=()
+    if [[ "$case_name" == flow_reload ]]; then
+      sql "UPDATE flows SET source = 'call.queue(' WHERE name = 'route'" >/dev/null
+      wait_log 'event=config.invalid .*does not compile: route\.lua:1: unexpected symbol near'
+      wait_log 'event=config.database_invalid'
+    fi
+    start_probe caller 400 --listen-for 300,600 "${key_option[@]}"
+    caller_probe=$probe_pid
+    start_caller caller_media.xml "$number" -d 4000 -set rtp_port "$probe_port"
+    caller=$last_pid
+    if [[ "$case_name" == flow_fallback ]]; then
+      wait_log 'event=flow.log .*flow=broken line="about to fail"'
+      wait_log "event=flow.fallback .*flow=broken error=\"broken\.lua:3: attempt to index a nil value \(local 'customer'\)\""
+      wait_log "event=flow.decided .*flow=broken decision=queue target=backoffice fallback=true"
+    else
+      wait_log 'event=sip.flow call=[0-9]+ flow=route'
+      wait_log 'event=flow.log .*flow=route line="caller [^"]+"'
+      wait_log 'event=sip.flow_digits .*flow=route digits=2'
+      wait_log 'event=flow.decided .*flow=route decision=queue target=backoffice fallback=false priority=7 attributes="choice=2"'
+    fi
+    wait_log "event=call.queued tenant=acme call=[0-9]+ queue=$queue"
+    wait_pid "$caller" "caller"
+    stop_probe "$caller_probe"
+    if [[ "$case_name" == flow_digit ]]; then
+      heard=$(count "$dir/caller.rtp" tone300)
+      ((heard >= 40)) || fail "the caller heard $heard packets of the flow's prompt (1 s expected)"
+    fi
+    if [[ "$case_name" == flow_reload ]]; then
+      # A good script reaches the running daemon: the next call takes it.
+      reloads="$(grep -c 'event=config.reloaded source=database' "$log" || true)"
+      sql "UPDATE flows SET source = 'call.set(\"v\", \"2\") call.queue(\"sales\")' WHERE name = 'route'" >/dev/null
+      wait_log 'event=config.reloaded source=database' $((reloads + 1))
+      start_probe caller2 400 --listen-for 300,600
+      caller_probe=$probe_pid
+      start_caller caller_media.xml 310 -d 2000 -set rtp_port "$probe_port"
+      caller=$last_pid
+      wait_log 'event=flow.decided .*flow=route decision=queue target=sales fallback=false priority="" attributes="v=2"'
+      wait_log "event=call.queued tenant=acme call=[0-9]+ queue=sales"
+      wait_pid "$caller" "caller"
+      stop_probe "$caller_probe"
+    fi
+    ;;
   voicemail)
     # Key 3 of the menu: the greeting (700 Hz), a beep (1000 Hz), then the caller's 400 Hz
     # is recorded until the maximum length (3 s), and the engine hangs up.
