@@ -642,3 +642,37 @@ TEST_CASE("a rules decision offers exactly whom a full evaluation ranks first",
   }
   CHECK(offers > 100);  // the comparison ran on real decisions
 }
+
+// Cookbook, last-agent routing: a returning caller is offered to the agent who served them
+// last (sticky_window / sticky_wait) when the step's target admits that agent, before the
+// ORDER BY's choice; another agent the target refuses never gets the call.
+TEST_CASE("last-agent routing in a rules-routed queue", "[core][rules][sticky]") {
+  Harness h;
+  rules_setup(h, 3, {{0s, "agent.skill.billing >= 5"}}, "agent.skill.billing DESC");
+  h.cb.q(0).sticky_window = 24h;
+  h.cb.q(0).sticky_wait = 30s;
+  set_skill(h, 0, 0, 9);  // ranked first by the ORDER BY
+  set_skill(h, 1, 0, 6);
+  set_skill(h, 2, 0, 2);  // refused by the target
+  h.apply();
+  h.login(1);
+  h.enqueue_spec(call_with(1, {}));  // caller +15550100, served by agent 1
+  REQUIRE(h.offered_to(1) == 1u);
+  h.serve(1, 1);
+  h.login(0);
+  h.login(2);
+  h.advance(5s);
+  h.enqueue_spec(call_with(2, {}));  // the same caller again: agent 1, not the best-ranked 0
+  CHECK(h.offered_to(2) == 1u);
+  h.serve(2, 1);
+  h.advance(5s);
+  // While the last agent is busy the caller waits for them, up to sticky_wait, then the
+  // ORDER BY decides.
+  h.enqueue_spec(call_with(3, {}));
+  REQUIRE(h.offered_to(3) == 1u);
+  h.answer(3, 1);
+  h.enqueue_spec(call_with(4, {}));
+  CHECK_FALSE(h.offered_to(4).has_value());
+  h.advance(30s);
+  CHECK(h.offered_to(4) == 0u);
+}
