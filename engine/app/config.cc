@@ -2307,6 +2307,12 @@ void Loader::read_flow(const TenantDraft& tenant, const EntityDraft& draft,
       errors_.add(text_node.Mark(), text_path, "expected the path of a .lua file");
       return;
     }
+    if (!options_.allow_flow_files) {
+      errors_.add(text_node.Mark(), text_path,
+                  "a script file is not read for a document sent through the API; give the "
+                  "script's text as source:");
+      return;
+    }
     flow.file = *text;
     // Relative to the directory of the configuration file (plain string work: <filesystem>
     // would bring std::quoted into this file's many unqualified quoted() calls).

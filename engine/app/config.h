@@ -232,6 +232,10 @@ struct LoadOptions {
   // false: a queue's music_on_hold is checked as a name only, not against any class (the
   // database's configuration: its classes are the daemon file's, not at hand there).
   bool check_music_on_hold = true;
+  // false: a flow's `file:` is refused, so that a document sent through the API cannot
+  // make the daemon read (and echo back in errors or exports) files of its host; such
+  // documents give scripts as `source:`.
+  bool allow_flow_files = true;
 
   // check_music_on_hold false.
   static LoadOptions music_on_hold_unchecked() {

@@ -109,6 +109,7 @@ AdminResult database_failure(const std::string& error) {
 LoadOptions request_options(const ConfigAdminOptions& options) {
   LoadOptions load;
   load.music_on_hold_classes = options.music_on_hold_classes;
+  load.allow_flow_files = false;  // the daemon's host files are not the API's to read
   return load;
 }
 

@@ -597,6 +597,29 @@ TEST_CASE("prompt sets written through the API stay in the daemon's prompt direc
   CHECK_THAT(none.error, Catch::EndsWith("(it has none)"));
 }
 
+TEST_CASE("flows written through the API give their script as source, never a file",
+          "[app][admin][db]") {
+  World w;
+  // A file of the daemon's host is not read (its text would come back in errors and exports).
+  const std::string before = w.exported();
+  auto file = w.put(ConfigKind::kFlow, "{name: main, file: /etc/passwd, fallback: {hangup: bye}}");
+  CHECK(file.code == Code::kInvalid);
+  CHECK_THAT(file.error, Catch::Contains("file: a script file is not read for a document sent "
+                                         "through the API; give the script's text as source:"));
+  CHECK_THAT(file.error, !Catch::Contains("root:"));
+  auto apply = w.apply(
+      "tenants:\n  - name: acme\n    flows:\n"
+      "      - {name: main, file: ../../etc/hostname, fallback: {hangup: bye}}\n");
+  CHECK(apply.code == Code::kInvalid);
+  CHECK_THAT(apply.error, Catch::Contains("flows[0].file: a script file is not read"));
+  CHECK(w.exported() == before);
+  // The same script as text is taken.
+  auto source =
+      w.put(ConfigKind::kFlow, "{name: main, source: \"call.hangup()\", fallback: {hangup: bye}}");
+  INFO(source.error);
+  CHECK(source.ok());
+}
+
 TEST_CASE("reload checks the database and asks the daemon; the worker runs requests in order",
           "[app][admin][db]") {
   World w;

@@ -820,8 +820,10 @@ void RoutingCore::Impl::delete_closed_queue_if_empty(QueueRt& q) {
     auto it = std::find_if(a.memberships.begin(), a.memberships.end(),
                            [&](const Membership& m) { return m.queue == qi; });
     if (it == a.memberships.end()) continue;
-    // The ready index holds positions in the list: take the agent out while it shrinks.
-    const bool indexed = it->indexed;
+    // The ready index holds positions in the list: take the agent out while it shrinks
+    // (any membership may be indexed, whether or not this one is).
+    const bool indexed = std::any_of(a.memberships.begin(), a.memberships.end(),
+                                     [](const Membership& m) { return m.indexed; });
     if (indexed) unindex_ready(a);
     a.memberships.erase(it);
     if (indexed) index_ready(a);
@@ -1753,6 +1755,7 @@ Status RoutingCore::set_agent_skills(AgentId agent, std::vector<AgentSkill> skil
   if (ready) impl_->unindex_ready(*a);
   a->cfg.skills = std::move(skills);
   for (auto& m : a->memberships) impl_->compute_gaps(*a, impl_->queues[m.queue], m);
+  impl_->build_agent_rules(*a);  // routing rules read skills: their precomputed parts too
   if (ready && !impl_->route_agent(*a)) impl_->index_ready(*a);
   if (a->state == AgentState::kReady) impl_->route_agent_tasks(*a);
   return Status::ok();

@@ -179,7 +179,8 @@ struct Membership {
   // the member's precomputed ORDER BY keys in QueueRt::rule_static_keys.
   std::uint64_t rule_steps = ~std::uint64_t{0};
   std::uint32_t rule_row = 0;
-  std::uint32_t rule_ready_pos = 0;  // in QueueRt::rule_ready while indexed (rules queues)
+  std::uint32_t rule_row_queue_gen = 0;  // QueueRt::rule_keys_gen when the row was given
+  std::uint32_t rule_ready_pos = 0;      // in QueueRt::rule_ready while indexed (rules queues)
 };
 
 // A candidate of a rules-routed call: its ORDER BY keys (at `keys` in the scratch's key
@@ -266,6 +267,7 @@ struct QueueRt {
   // The members' agent-static ORDER BY keys (QueueRules::static_order_keys per member, at
   // Membership::rule_row), as CompiledOrder::evaluate gives them.
   std::vector<double> rule_static_keys;
+  std::uint32_t rule_keys_gen = 0;  // bumped when rule_static_keys is rebuilt
   // With rules: every entry of `buckets`, flat (Membership::rule_ready_pos), and beside it
   // each entry's row of rule_static_keys (QueueRules::static_order_keys values).
   std::vector<RuleReady> rule_ready;
@@ -374,6 +376,7 @@ struct TenantRt {
   bool exists = false;
   rules::Schema rules_schema;
   std::vector<std::uint32_t> rules_queue_index;  // schema queue slot -> queue index
+  std::vector<SkillId> rule_skill_slots;         // schema skill slot -> skill
   std::unordered_map<std::string, StickyEntry> last_agent;
   std::deque<std::pair<TimePoint, std::string>> last_agent_order;  // for expiry
 };
@@ -759,7 +762,7 @@ struct RoutingCore::Impl {
   // Compiles the tenants' schemas, the queues' rules and the agents' rule facts of the
   // configuration just applied (validate() compiled them once already).
   void build_rules(const CoreConfig& config);
-  void precompute_static_rules();
+  void build_agent_rules(AgentRt& a);
   // Fills `s` with a call's or a task's facts for queue `q`'s rules, and the figures of
   // the queues they read.
   void prepare_call_rules(const QueueRt& q, const CallRt& c, TimePoint t, RuleScratch& s) const;

@@ -62,8 +62,6 @@ void append_unique(std::vector<std::uint32_t>& out, const std::vector<std::uint3
 // =====================================================================================
 
 void RoutingCore::Impl::build_rules(const CoreConfig& config) {
-  std::unordered_map<std::uint32_t, std::vector<SkillId>> skill_slots;  // tenant -> slot -> id
-  for (const auto& skill : config.skills) skill_slots[skill.tenant.value].push_back(skill.id);
   for (auto& tenant : tenants) {
     if (!tenant.exists) continue;
     tenant.rules_schema = tenant_rules_schema(config, tenant.cfg.id);
@@ -110,56 +108,72 @@ void RoutingCore::Impl::build_rules(const CoreConfig& config) {
     }
     q.rules = std::move(rules);
   }
-  for (auto& a : agents) {
-    a.rule_facts.reset();
-    if (!a.exists || a.cfg.tenant.value >= tenants.size()) continue;
-    const rules::Schema& schema = tenants[a.cfg.tenant.value].rules_schema;
-    auto facts = std::make_shared<AgentRuleFacts>();
-    if (const TeamRt* team = team_of(a)) facts->team.push_back(team->cfg.name);
-    facts->languages = a.cfg.languages;
-    facts->language_views.assign(facts->languages.begin(), facts->languages.end());
-    facts->attribute_values.resize(schema.agent_attributes.size());
-    for (std::size_t i = 0; i < schema.agent_attributes.size(); ++i)
-      for (const auto& [key, value] : a.cfg.attributes)
-        if (key == schema.agent_attributes[i]) facts->attribute_values[i] = value;
-    facts->attribute_views.assign(facts->attribute_values.begin(), facts->attribute_values.end());
-    const auto& slots = skill_slots[a.cfg.tenant.value];
-    facts->skills.resize(slots.size());
-    for (std::size_t i = 0; i < slots.size(); ++i)
-      facts->skills[i] = static_cast<std::uint8_t>(agent_level(a.cfg, slots[i]));
-    a.rule_facts = std::move(facts);
+  for (auto& tenant : tenants) tenant.rule_skill_slots.clear();
+  for (const auto& skill : config.skills)
+    if (skill.tenant.value < tenants.size())
+      tenants[skill.tenant.value].rule_skill_slots.push_back(skill.id);
+  for (auto& q : queues) {
+    q.rule_static_keys.clear();
+    ++q.rule_keys_gen;  // every member gets a new row
   }
-  precompute_static_rules();
+  for (auto& a : agents) build_agent_rules(a);
 }
 
-// Membership::rule_steps and QueueRt::rule_static_keys from the queues' static terms and
-// keys: what a target or ORDER BY reads only of the configuration is evaluated once per
-// member here, not once per routing decision.
-void RoutingCore::Impl::precompute_static_rules() {
-  RuleScratch s;
+// What the rules read of `a` (AgentRuleFacts), and per membership of a rules-routed queue
+// what the targets and ORDER BY read only of the configuration: evaluated once here, not
+// once per routing decision (Membership::rule_steps, QueueRt::rule_static_keys). Called
+// when the configuration is applied, and when the agent's skills change; the agent is not
+// in the ready index then.
+void RoutingCore::Impl::build_agent_rules(AgentRt& a) {
+  a.rule_facts.reset();
+  for (auto& m : a.memberships) m.rule_steps = ~std::uint64_t{0};
+  if (!a.exists || a.cfg.tenant.value >= tenants.size()) return;
+  const TenantRt& tenant = tenants[a.cfg.tenant.value];
+  const rules::Schema& schema = tenant.rules_schema;
+  auto facts = std::make_shared<AgentRuleFacts>();
+  if (const TeamRt* team = team_of(a)) facts->team.push_back(team->cfg.name);
+  facts->languages = a.cfg.languages;
+  facts->language_views.assign(facts->languages.begin(), facts->languages.end());
+  facts->attribute_values.resize(schema.agent_attributes.size());
+  for (std::size_t i = 0; i < schema.agent_attributes.size(); ++i)
+    for (const auto& [key, value] : a.cfg.attributes)
+      if (key == schema.agent_attributes[i]) facts->attribute_values[i] = value;
+  facts->attribute_views.assign(facts->attribute_values.begin(), facts->attribute_values.end());
+  const auto& slots = tenant.rule_skill_slots;
+  facts->skills.resize(slots.size());
+  for (std::size_t i = 0; i < slots.size(); ++i)
+    facts->skills[i] = static_cast<std::uint8_t>(agent_level(a.cfg, slots[i]));
+  a.rule_facts = std::move(facts);
+
+  RuleScratch& s = admit_scratch;
+  s.task = rules::TaskFacts{};
+  s.context = rules::EvalContext{};
   s.context.task = &s.task;  // static terms never read the task; it is there all the same
-  for (auto& q : queues) q.rule_static_keys.clear();
-  for (std::size_t ai = 0; ai < agents.size(); ++ai) {
-    AgentRt& a = agents[ai];
-    for (auto& m : a.memberships) {
-      m.rule_steps = ~std::uint64_t{0};
-      m.rule_row = 0;
-      QueueRt& q = queues[m.queue];
-      if (!a.exists || q.rules == nullptr) continue;
-      const QueueRules& rules = *q.rules;
-      set_rule_agent(a, &m, TimePoint{}, s);
-      for (std::size_t step = 0; step < rules.static_terms.size() && step < 64; ++step)
-        for (const auto& term : rules.static_terms[step])
-          if (!term.matches(s.context)) {
-            m.rule_steps &= ~(std::uint64_t{1} << step);
-            break;
-          }
-      if (rules.static_order_keys == 0) continue;
-      m.rule_row = static_cast<std::uint32_t>(q.rule_static_keys.size() / rules.static_order_keys);
-      for (std::size_t i = 0; i < rules.indexed_order_keys.size(); ++i)
-        if (rules.indexed_order_keys[i] >= 0)
-          q.rule_static_keys.push_back(rules.compiled.order->evaluate_key(i, s.context));
+  for (auto& m : a.memberships) {
+    QueueRt& q = queues[m.queue];
+    if (q.rules == nullptr) continue;
+    const QueueRules& rules = *q.rules;
+    set_rule_agent(a, &m, TimePoint{}, s);
+    for (std::size_t step = 0; step < rules.static_terms.size() && step < 64; ++step)
+      for (const auto& term : rules.static_terms[step])
+        if (!term.matches(s.context)) {
+          m.rule_steps &= ~(std::uint64_t{1} << step);
+          break;
+        }
+    const std::size_t width = rules.static_order_keys;
+    if (width == 0) continue;
+    // A row of its own when the configuration is applied; the same row when skills change.
+    const bool has_row = (std::size_t{m.rule_row} + 1) * width <= q.rule_static_keys.size() &&
+                         m.rule_row_queue_gen == q.rule_keys_gen;
+    if (!has_row) {
+      m.rule_row = static_cast<std::uint32_t>(q.rule_static_keys.size() / width);
+      m.rule_row_queue_gen = q.rule_keys_gen;
+      q.rule_static_keys.resize(q.rule_static_keys.size() + width);
     }
+    double* row = q.rule_static_keys.data() + std::size_t{m.rule_row} * width;
+    for (std::size_t i = 0; i < rules.indexed_order_keys.size(); ++i)
+      if (const int column = rules.indexed_order_keys[i]; column >= 0)
+        row[column] = rules.compiled.order->evaluate_key(i, s.context);
   }
 }
 

@@ -676,3 +676,25 @@ TEST_CASE("last-agent routing in a rules-routed queue", "[core][rules][sticky]")
   h.advance(30s);
   CHECK(h.offered_to(4) == 0u);
 }
+
+// set_agent_skills changes what the rules read: the precomputed terms and ORDER BY keys of
+// the agent's memberships follow at once.
+TEST_CASE("new skills at run time reach the rules' precomputed terms and keys", "[core][rules]") {
+  Harness h;
+  rules_setup(h, 2, {{0s, "agent.skill.billing >= 5"}}, "agent.skill.billing DESC");
+  set_skill(h, 0, 0, 3);  // refused by the target
+  set_skill(h, 1, 0, 6);
+  h.apply();
+  h.login(0);
+  h.login(1);
+  REQUIRE(h.core.set_agent_skills(A(1), {{S(0), 2}}).is_ok());  // now refused too
+  h.enqueue(1);
+  CHECK_FALSE(h.offered_to(1).has_value());
+  REQUIRE(h.core.set_agent_skills(A(0), {{S(0), 9}}).is_ok());  // admitted: takes the call
+  CHECK(h.offered_to(1) == 0u);
+  h.serve(1, 0);
+  REQUIRE(h.core.set_agent_skills(A(1), {{S(0), 10}}).is_ok());
+  h.advance(5s);
+  h.enqueue(2);  // both admitted; the ORDER BY now ranks agent 1 first
+  CHECK(h.offered_to(2) == 1u);
+}

@@ -1509,6 +1509,8 @@ std::optional<SipFlowAnswer> SofiaSipService::begin_flow_step(Call& call, const 
 }
 
 void SofiaSipService::on_flow_key(Call& call, char key) {
+  // RFC 4733 also carries A-D, which no script can be given (FlowRun refuses them).
+  if (!((key >= '0' && key <= '9') || key == '*' || key == '#')) return;
   if (call.flow_wait != Call::FlowWait::kCollect) {
     // Typed ahead (while a prompt plays, say): kept for the next collect, within reason.
     if (call.flow_digits.size() < kMaxFlowTypeAhead) call.flow_digits += key;
@@ -3466,7 +3468,8 @@ void SofiaSipService::hear(Leg& leg, const std::string& what) {
 }
 
 void SofiaSipService::apply_media(Call& call) {
-  if (media_ == nullptr || call.menu != nullptr) return;  // a menu speaks for itself
+  // A menu or a call-flow script speaks for itself (a re-INVITE must not start the music).
+  if (media_ == nullptr || call.menu != nullptr || call.flow != nullptr) return;
   if (call.consult_for.valid()) {
     apply_consult_media(call);
     return;
