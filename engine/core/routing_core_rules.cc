@@ -9,7 +9,6 @@
 //   4. live rules: evaluated again while anything waits
 //   5. explaining a routing decision (a dry run)
 #include <algorithm>
-#include <unordered_map>
 
 #include "engine/core/routing_core.h"
 #include "engine/core/routing_core_impl.h"
