@@ -22,6 +22,7 @@ std::string destination_json(const core::ExitDestination& d, const NameTable& na
   std::string json = "{\"destination\":" + json_string(core::to_string(d.kind));
   if (d.queue.valid()) json += ",\"to_queue\":" + json_string(names.queue(d.queue));
   if (!d.target.empty()) json += ",\"target\":" + json_string(d.target);
+  if (!d.number.empty()) json += ",\"number\":" + json_string(d.number);
   return json + "}";
 }
 
@@ -246,6 +247,8 @@ void CallRecorder::on_core_event(const core::CoreEvent& event, const core::Routi
           [&](const core::CallExited& e) {
             Call& c = call(e.call, e.tenant);
             c.exit_reason = core::to_string(e.reason);
+            if (e.destination.kind == core::ExitDestination::Kind::kCallback)
+              c.callback_number = e.destination.number;
             const bool to_queue = e.destination.kind == core::ExitDestination::Kind::kQueue;
             const char* kind = to_queue                                 ? "overflow"
                                : e.reason == core::ExitReason::kMaxWait ? "timeout"
@@ -308,7 +311,9 @@ void CallRecorder::on_core_event(const core::CoreEvent& event, const core::Routi
             r.end_reason = core::to_string(e.cause);
             if (c.queues == 0) r.direction = "outbound";
             if (e.state == core::FinalState::kCallback) {
-              sink_(store::CallbackRecord{r.call_id, r.tenant, last_queue, c.caller, ended});
+              sink_(store::CallbackRecord{r.call_id, r.tenant, last_queue,
+                                          c.callback_number.empty() ? c.caller : c.callback_number,
+                                          ended});
             }
             sink_(std::move(r));
             calls_.erase(e.call.value);

@@ -57,6 +57,7 @@ class CallRecorder final : public CoreListener {
     std::string first_queue;
     std::string last_queue;
     std::string exit_reason;
+    std::string callback_number;  // the last exit to a callback named one
     std::int32_t vip_level = 0;
     std::int32_t seq = 0;
     std::int32_t queues = 0;

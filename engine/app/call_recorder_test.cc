@@ -220,6 +220,26 @@ TEST_CASE("an abandon and a callback exit are recorded with their reasons", "[re
     CHECK(calls[0].exit_reason == "max-wait");
     CHECK(calls[0].end_reason == "queue-exit");
   }
+  SECTION("a callback asked for before queueing, on another number") {
+    REQUIRE(f.core->login(f.alice, true).ok());
+    REQUIRE(f.core->request_callback(f.spec(7), f.sales, "+15559999").ok());
+    const auto callbacks = f.all<store::CallbackRecord>();
+    REQUIRE(callbacks.size() == 1);
+    CHECK(callbacks[0].number == "+15559999");
+    CHECK(callbacks[0].queue == "sales");
+    const auto events = f.all<store::QueueEventRecord>();
+    REQUIRE(events.size() == 3);
+    CHECK(events[0].kind == "enter");
+    CHECK(events[1].kind == "exit");
+    CHECK(events[1].reason == "caller-request");
+    CHECK_THAT(events[1].detail_json, Catch::Contains("\"number\":\"+15559999\""));
+    const auto calls = f.all<store::CallRecord>();
+    REQUIRE(calls.size() == 1);
+    CHECK(calls[0].final_state == "callback");
+    CHECK(calls[0].direction == "inbound");
+    CHECK(calls[0].first_queue == "sales");
+    CHECK(calls[0].offers == 0);
+  }
 }
 
 store::EpochMicros micros(core::TimePoint t) {

@@ -733,10 +733,10 @@ void Loader::read_music_on_hold(const YAML::Node& node, const std::string& path)
 }
 
 void Loader::read_sip(const YAML::Node& node, const std::string& path) {
-  MapReader map(
-      node, path, errors_,
-      {"enabled", "listen", "public_address", "tls_certificate_dir", "media", "unknown_source",
-       "rate_limit", "max_calls", "retry_after", "registration", "session_timer", "user_agent"});
+  MapReader map(node, path, errors_,
+                {"enabled", "listen", "public_address", "tls_certificate_dir", "media",
+                 "unknown_source", "rate_limit", "max_calls", "retry_after", "registration",
+                 "session_timer", "user_agent", "flow_lookup_timeout"});
   if (!map.ok()) return;
   SipConfig& sip = config_.sip;
   map.read("enabled", sip.enabled);
@@ -773,6 +773,8 @@ void Loader::read_sip(const YAML::Node& node, const std::string& path) {
   }
   map.read("max_calls", sip.max_calls, 1, kMaxSmallInt);
   map.read("retry_after", sip.retry_after);
+  if (map.read("flow_lookup_timeout", sip.flow_lookup_timeout))
+    require_positive(map, "flow_lookup_timeout", sip.flow_lookup_timeout);
   if (auto reg = map.get("registration")) {
     MapReader r(*reg, map.path_of("registration"), errors_,
                 {"min_expires", "max_expires", "default_expires", "login"});
@@ -2105,21 +2107,13 @@ void Loader::read_calendar(const EntityDraft& draft, TenantSettings& settings) {
 
 std::optional<IvrAction> Loader::read_ivr_action(const TenantDraft& tenant, const YAML::Node& node,
                                                  const std::string& path) {
-  static constexpr std::string_view kKeys[] = {"queue",    "menu",   "voicemail",
-                                               "callback", "hangup", "operator"};
   MapReader map(node, path, errors_,
                 {"queue", "menu", "voicemail", "callback", "hangup", "operator"});
-  if (!map.ok()) return std::nullopt;
-  int count = 0;
-  for (auto key : kKeys) count += map.get(key) ? 1 : 0;
-  if (count != 1) {
-    if (count > 1 || node.size() == 0) {
-      errors_.add(map.mark(), path,
-                  "an action has exactly one of {queue: name}, {menu: name}, {voicemail: box}, "
-                  "{callback: note}, {hangup: message} or {operator: extension}");
-    }
+  if (!map.exactly_one_of({"queue", "menu", "voicemail", "callback", "hangup", "operator"},
+                          "an action has exactly one of {queue: name}, {menu: name}, "
+                          "{voicemail: box}, {callback: note}, {hangup: message} or "
+                          "{operator: extension}"))
     return std::nullopt;
-  }
   IvrAction action;
   if (auto q = map.get("queue")) {
     action.kind = IvrAction::Kind::kQueue;
@@ -2257,18 +2251,10 @@ std::optional<IvrAction> Loader::read_flow_fallback(const TenantDraft& tenant,
                                                     const std::string& path) {
   // Where a call goes when its script cannot decide: somewhere that needs no script.
   MapReader map(node, path, errors_, {"queue", "voicemail", "hangup"});
-  if (!map.ok()) return std::nullopt;
-  const int count =
-      (map.get("queue") ? 1 : 0) + (map.get("voicemail") ? 1 : 0) + (map.get("hangup") ? 1 : 0);
-  if (count != 1) {
-    // With no known key but others, those were reported as unknown keys already.
-    if (count > 1 || node.size() == 0) {
-      errors_.add(map.mark(), path,
-                  "a fallback has exactly one of {queue: name}, {voicemail: box} or "
-                  "{hangup: message}");
-    }
+  if (!map.exactly_one_of({"queue", "voicemail", "hangup"},
+                          "a fallback has exactly one of {queue: name}, {voicemail: box} or "
+                          "{hangup: message}"))
     return std::nullopt;
-  }
   return read_ivr_action(tenant, node, path);
 }
 

@@ -1022,6 +1022,7 @@ const char* const kSip = R"(sip:
   registration: {min_expires: 30s, max_expires: 2h, default_expires: 5m, login: not-ready}
   session_timer: {session_expires: 10m, min_session_expires: 2m}
   user_agent: acd/1.0
+  flow_lookup_timeout: 1500ms
 tenants: []
 )";
 
@@ -1067,6 +1068,7 @@ TEST_CASE("config: the sip section", "[config][sip]") {
   CHECK(sip.session_expires == 10min);
   CHECK(sip.min_session_expires == 2min);
   CHECK(sip.user_agent == "acd/1.0");
+  CHECK(sip.flow_lookup_timeout == 1500ms);
   CHECK(std::string(to_string(sip.listen[2].transport)) == "tls");
   CHECK(std::string(to_string(sip.unknown_source)) == "drop");
   CHECK(std::string(to_string(sip.login_on_register)) == "not-ready");
@@ -1095,7 +1097,9 @@ TEST_CASE("config: errors in the sip section are located and explained", "[confi
         "test.yaml:16:3: sip.user_agnt: unknown key \"user_agnt\" (did you mean "
         "\"user_agent\"?); expected one of enabled, listen, public_address, tls_certificate_dir, "
         "media, unknown_source, rate_limit, max_calls, retry_after, registration, session_timer, "
-        "user_agent");
+        "user_agent, flow_lookup_timeout");
+  CHECK(single_error(sip_with("flow_lookup_timeout: 1500ms", "flow_lookup_timeout: 0s")) ==
+        "test.yaml:17:24: sip.flow_lookup_timeout: must be greater than zero");
   CHECK(single_error(sip_with("transport: udp", "transport: sctp")) ==
         "test.yaml:4:19: sip.listen[0].transport: unknown transport \"sctp\"; expected one of "
         "udp, tcp, tls");

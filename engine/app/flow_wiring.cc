@@ -165,35 +165,41 @@ class FlowSession final : public sip::SipCallFlow {
     done.attributes.assign(run_.attributes().begin(), run_.attributes().end());
     done.priority = run_.priority();
     std::string decision;
-    std::visit(Overloaded{
-                   [&](const flows::QueueDecision& d) {
-                     done.kind = sip::SipFlowDone::Kind::kQueue;
-                     done.target = d.queue;
-                     decision = "queue";
-                   },
-                   [&](const flows::VoicemailDecision& d) {
-                     done.kind = sip::SipFlowDone::Kind::kVoicemail;
-                     done.target = d.box;
-                     decision = "voicemail";
-                   },
-                   [&](const flows::TransferDecision& d) {
-                     done.kind = sip::SipFlowDone::Kind::kTransfer;
-                     done.target = d.number;
-                     decision = "transfer";
-                   },
-                   [&](const flows::HangupDecision&) {
-                     done.kind = sip::SipFlowDone::Kind::kHangup;
-                     // The fallback's message when it is the fallback's hang-up.
-                     if (outcome.fallback) done.target = settings_->fallback.target;
-                     decision = "hangup";
-                   },
-                   [&](const flows::CallbackDecision& d) {
-                     done.kind = sip::SipFlowDone::Kind::kCallback;
-                     done.target = d.number;
-                     decision = "callback";
-                   },
-               },
-               outcome.decision);
+    std::string callback_queue;  // a callback: the queue that calls back
+    std::visit(
+        Overloaded{
+            [&](const flows::QueueDecision& d) {
+              done.kind = sip::SipFlowDone::Kind::kQueue;
+              done.target = d.queue;
+              decision = "queue";
+            },
+            [&](const flows::VoicemailDecision& d) {
+              done.kind = sip::SipFlowDone::Kind::kVoicemail;
+              done.target = d.box;
+              decision = "voicemail";
+            },
+            [&](const flows::TransferDecision& d) {
+              done.kind = sip::SipFlowDone::Kind::kTransfer;
+              done.target = d.number;
+              decision = "transfer";
+            },
+            [&](const flows::HangupDecision&) {
+              done.kind = sip::SipFlowDone::Kind::kHangup;
+              // The fallback's message when it is the fallback's hang-up.
+              if (outcome.fallback) done.target = settings_->fallback.target;
+              decision = "hangup";
+            },
+            [&](const flows::CallbackDecision& d) {
+              done.kind = sip::SipFlowDone::Kind::kCallback;
+              done.target = d.number;
+              decision = "callback";
+              // No queue named: the one the flow falls back to, when it is one.
+              callback_queue = d.queue;
+              if (callback_queue.empty() && settings_->fallback.kind == IvrAction::Kind::kQueue)
+                callback_queue = settings_->fallback.target;
+            },
+        },
+        outcome.decision);
     if (done.kind == sip::SipFlowDone::Kind::kQueue) {
       auto queue = settings_->queues.find(done.target);
       if (queue == settings_->queues.end() && !outcome.fallback) {
@@ -210,6 +216,25 @@ class FlowSession final : public sip::SipCallFlow {
       }
       if (queue != settings_->queues.end()) done.queue = queue->second;
     }
+    if (done.kind == sip::SipFlowDone::Kind::kCallback) {
+      auto queue = settings_->queues.find(callback_queue);
+      if (queue == settings_->queues.end()) {
+        // Nobody to call back: the request would be lost.
+        log_event(LogLevel::kWarn, "flow.fallback",
+                  {{"call", call_.id.value},
+                   {"tenant", call_.tenant},
+                   {"flow", settings_->name},
+                   {"error", callback_queue.empty()
+                                 ? std::string("call.callback: no queue named, and the flow's "
+                                               "fallback is not a queue")
+                                 : "call.callback: unknown queue \"" + callback_queue + "\""}});
+        sip::SipFlowDone fallback = fallback_done();
+        fallback.attributes = std::move(done.attributes);
+        fallback.priority = done.priority;
+        return fallback;
+      }
+      done.queue = queue->second;
+    }
     std::string attributes;  // "key=value,key=value", for people reading the log
     for (const auto& [key, value] : done.attributes)
       attributes += (attributes.empty() ? "" : ",") + key + "=" + value;
@@ -221,7 +246,8 @@ class FlowSession final : public sip::SipCallFlow {
                {"target", done.target},
                {"fallback", outcome.fallback},
                {"priority", done.priority ? std::to_string(*done.priority) : std::string()},
-               {"attributes", attributes}});
+               {"attributes", attributes},
+               {"callback_queue", callback_queue}});
     return done;
   }
 

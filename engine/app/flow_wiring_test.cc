@@ -111,6 +111,34 @@ TEST_CASE("flow wiring: scripts read the core's published queue figures and the 
   REQUIRE(std::holds_alternative<sip::SipFlowDone>(step));
   CHECK(std::get<sip::SipFlowDone>(step).kind == sip::SipFlowDone::Kind::kCallback);
   CHECK(std::get<sip::SipFlowDone>(step).target == "+4144");
+  CHECK(std::get<sip::SipFlowDone>(step).queue == core::QueueId(7));  // the fallback's
+}
+
+TEST_CASE("flow wiring: a callback names the queue that calls back", "[flows][sip]") {
+  auto done_of = [](const CallFlowConfig& flow) {
+    auto session = session_of(flow);
+    const sip::SipFlowStep step = session->start();
+    REQUIRE(std::holds_alternative<sip::SipFlowDone>(step));
+    return std::get<sip::SipFlowDone>(step);
+  };
+  // Named by the script.
+  sip::SipFlowDone done = done_of(flow_of("call.set('a', 'b') call.callback('+4144', 'support')"));
+  CHECK(done.kind == sip::SipFlowDone::Kind::kCallback);
+  CHECK(done.target == "+4144");
+  CHECK(done.queue == core::QueueId(8));
+  CHECK(done.attributes == std::vector<std::pair<std::string, std::string>>{{"a", "b"}});
+  // Not named: the flow's fallback queue.
+  done = done_of(flow_of("call.callback('+4144')"));
+  CHECK(done.kind == sip::SipFlowDone::Kind::kCallback);
+  CHECK(done.queue == core::QueueId(7));
+  // An unknown queue, or none when the fallback is not a queue: the request cannot be
+  // kept, so the flow's fallback is taken.
+  done = done_of(flow_of("call.callback('+4144', 'nowhere')"));
+  CHECK(done.kind == sip::SipFlowDone::Kind::kQueue);
+  CHECK(done.queue == core::QueueId(7));
+  done = done_of(flow_of("call.callback('+4144')", {IvrAction::Kind::kVoicemail, "box"}));
+  CHECK(done.kind == sip::SipFlowDone::Kind::kVoicemail);
+  CHECK(done.target == "box");
 }
 
 TEST_CASE("flow wiring: the other decisions", "[flows][sip]") {

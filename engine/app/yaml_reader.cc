@@ -168,6 +168,7 @@ MapReader::MapReader(const YAML::Node& node, std::string path, ErrorList& errors
     return;
   }
   ok_ = true;
+  empty_ = node.size() == 0;
   std::vector<std::string> allowed_names(allowed.begin(), allowed.end());
   for (auto it = node.begin(); it != node.end(); ++it) {
     const YAML::Node key = it->first;  // a copy: `it->` yields a temporary proxy
@@ -223,6 +224,15 @@ std::optional<YAML::Node> MapReader::require(std::string_view key) const {
   auto node = get(key);
   if (!node && ok_) errors_.add(mark_, path_, "missing required key " + quoted(key));
   return node;
+}
+
+bool MapReader::exactly_one_of(std::initializer_list<std::string_view> keys,
+                               std::string_view message) const {
+  int count = 0;
+  for (auto key : keys) count += get(key) ? 1 : 0;
+  if (count == 1) return true;
+  if (ok_ && (count > 1 || empty_)) errors_.add(mark_, path_, std::string(message));
+  return false;
 }
 
 bool MapReader::read(std::string_view key, std::string& out) const {

@@ -92,6 +92,10 @@ class MapReader {
   [[nodiscard]] YAML::Mark key_mark(std::string_view key) const;
   // The value of `key`; records "missing required key" at the map when absent.
   [[nodiscard]] std::optional<YAML::Node> require(std::string_view key) const;
+  // True when exactly one of `keys` is present. Otherwise false, and `message` is recorded
+  // at the map when two or more are, or when the map is empty (a map holding only unknown
+  // keys had those reported already).
+  bool exactly_one_of(std::initializer_list<std::string_view> keys, std::string_view message) const;
 
   // Typed reads: assign `out` and return true when the key is present and valid; leave
   // `out` alone otherwise (absent keys keep their defaults; invalid ones are recorded).
@@ -117,6 +121,7 @@ class MapReader {
   ErrorList& errors_;
   YAML::Mark mark_;
   bool ok_ = false;
+  bool empty_ = true;  // the map has no key at all, known or not
   struct Entry {
     std::string name;
     YAML::Mark key_mark;

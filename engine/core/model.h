@@ -141,6 +141,7 @@ struct ExitDestination {
   Kind kind = Kind::kHangup;
   QueueId queue;       // kQueue: the queue to move to (same tenant)
   std::string target;  // kVoicemail: mailbox; kHangup: message prompt; kCallback: note
+  std::string number;  // kCallback: the number to call back; empty: the caller's
 };
 
 // What happens to an agent who does not answer an offer before the ring timeout.

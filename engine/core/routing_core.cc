@@ -269,13 +269,14 @@ bool RoutingCore::Impl::route_agent(AgentRt& a) {
       const StepRule& rule = q.steps[s];
       if (!gaps_ok(m.required_gap, m.optional_gap, rule)) continue;
       if (m.tier > std::max(rule.max_tier, q.overflow_tier)) continue;
+      if (q.rules != nullptr && !rule_step_possible(m.rule_steps, static_cast<int>(s))) continue;
       for (const WaitKey& k : q.waiting[s]) {
         CallRt& c = *k.ptr;
         if (!residual_ok(a, id, c, q, t)) continue;
         if (q.rules != nullptr) {
           prepare_call_rules(q, c, t, rule_scratch);
           set_rule_agent(a, &m, t, rule_scratch);
-          if (!target_admits(q, c.step, rule_scratch)) continue;
+          if (!member_target_admits(q, c.step, rule_scratch)) continue;
         }
         const double prio = effective_priority(q, c, t);
         if (best == nullptr || prio > best_priority ||
@@ -435,7 +436,7 @@ void RoutingCore::Impl::route_waiting_calls(QueueRt& q) {
     for (const WaitKey& k : step) order.push_back(k.ptr);
   std::sort(order.begin(), order.end(), [&](CallRt* x, CallRt* y) { return x->key < y->key; });
   for (CallRt* c : order) {
-    if (q.buckets.empty()) break;
+    if (q.rules != nullptr ? q.rule_ready.empty() : q.buckets.empty()) break;  // nobody Ready
     route_call(*c);
   }
   route_waiting_tasks(q);
@@ -1263,6 +1264,7 @@ Status RoutingCore::Impl::apply_config(const CoreConfig& cfg) {
     }
     for (auto& m : a.memberships) {
       m.indexed = false;
+      m.in_ready_set = false;
       compute_gaps(a, queues[m.queue], m);
     }
     std::stable_sort(a.memberships.begin(), a.memberships.end(),
@@ -1516,13 +1518,18 @@ Status RoutingCore::Impl::check_invariants() const {
       if (a.state != AgentState::kLoggedOut) ++logged_in[m.queue];
       const bool should = voice_available(a) && m.required_gap < kNeverEligible;
       if (should != m.indexed) return fail(as + " ready-index mismatch");
-      if (m.indexed && !queues[m.queue].buckets[m.bucket].agents.count(m.key))
-        return fail(as + " missing from its ready bucket");
       const QueueRt& q = queues[m.queue];
+      if (m.indexed && m.in_ready_set != (q.rules == nullptr))
+        return fail(as + " indexed in the wrong ready index of " + q.cfg.name);
+      if (m.indexed && m.in_ready_set && !q.buckets[m.bucket].agents.count(m.key))
+        return fail(as + " missing from its ready bucket");
       if (m.indexed && q.rules != nullptr &&
           (m.rule_ready_pos >= q.rule_ready.size() || q.rule_ready[m.rule_ready_pos].key != m.key ||
            q.rule_ready[m.rule_ready_pos].bucket != m.bucket ||
            q.rule_ready[m.rule_ready_pos].idle_from != std::max(a.idle_since, a.task_idle_since) ||
+           q.rule_ready[m.rule_ready_pos].facts !=
+               (a.rule_facts ? &a.rule_facts->facts() : nullptr) ||
+           a.tasks_in_hand != 0 ||
            m.key.member != static_cast<std::size_t>(&m - a.memberships.data())))
         return fail(as + " missing from the flat ready index of " + q.cfg.name);
     }
@@ -1530,9 +1537,13 @@ Status RoutingCore::Impl::check_invariants() const {
   for (const QueueRt& q : queues) {
     std::size_t in_buckets = 0;
     for (const auto& b : q.buckets) in_buckets += b.agents.size();
-    if (q.rules != nullptr && q.rule_ready.size() != in_buckets)
-      return fail("queue " + q.cfg.name + " flat ready index size mismatch");
+    if (q.rules != nullptr && in_buckets != 0)
+      return fail("queue " + q.cfg.name + " routes by rules but has agents in its bucket sets");
+    if (q.rules == nullptr && !q.rule_ready.empty())
+      return fail("queue " + q.cfg.name + " routes by skills but has a flat ready index");
     const std::size_t width = q.rules != nullptr ? q.rules->static_order_keys : 0;
+    if (q.rule_ready_width != width)
+      return fail("queue " + q.cfg.name + " flat ready index width mismatch");
     if (q.rule_ready_static.size() != q.rule_ready.size() * width)
       return fail("queue " + q.cfg.name + " flat ready index keys size mismatch");
     for (std::size_t i = 0; i < q.rule_ready.size() && width > 0; ++i) {
@@ -1786,22 +1797,51 @@ Status RoutingCore::Impl::check_entry(const char* what, TenantId& tenant, const 
 }
 
 Status RoutingCore::enqueue(CallSpec spec, QueueId queue) {
-  QueueRt* q = impl_->find_queue(queue);
-  if (q == nullptr) return Impl::not_found("queue", queue.value);
+  CallRt* c = nullptr;
+  if (Status st = impl_->add_inbound_call(std::move(spec), queue, c); !st) return st;
+  return impl_->enqueue_into(*c, queue.value, true);
+}
+
+Status RoutingCore::request_callback(CallSpec spec, QueueId queue, std::string number) {
+  if (number.size() > 64)
+    return {ErrorCode::kInvalidArgument,
+            "callback number: " + std::to_string(number.size()) + " characters (at most 64)"};
+  CallRt* call = nullptr;
+  if (Status st = impl_->add_inbound_call(std::move(spec), queue, call); !st) return st;
+  CallRt& c = *call;
+  QueueRt& q = impl_->queues[queue.value];
+  const TimePoint t = impl_->now();
+  c.queue = queue.value;
+  c.enqueued = t;
+  ++q.counters.entered;
+  impl_->emit(CallQueued{c.spec.id, c.spec.tenant, q.cfg.id, t, c.spec.caller_number,
+                         c.spec.dialed_number, c.spec.vip_level, q.cfg.sl_threshold});
+  ExitDestination callback;
+  callback.kind = ExitDestination::Kind::kCallback;
+  callback.target = "asked before queueing";
+  callback.number = std::move(number);
+  impl_->exit_call(c, ExitReason::kCallerRequest, callback);
+  return Status::ok();
+}
+
+Status RoutingCore::Impl::add_inbound_call(CallSpec spec, QueueId queue, CallRt*& added) {
+  QueueRt* q = find_queue(queue);
+  if (q == nullptr) return not_found("queue", queue.value);
   if (!spec.id.valid()) return {ErrorCode::kInvalidArgument, "call id is missing"};
-  if (impl_->calls.count(spec.id))
+  if (calls.count(spec.id))
     return {ErrorCode::kAlreadyExists, "call " + std::to_string(spec.id.value) + " already exists"};
-  if (Status st = impl_->check_entry("call", spec.tenant, *q, spec.priority, spec.vip_level,
-                                     spec.extra_skills);
+  if (Status st =
+          check_entry("call", spec.tenant, *q, spec.priority, spec.vip_level, spec.extra_skills);
       !st)
     return st;
   auto owned = std::make_unique<CallRt>();
   CallRt& c = *owned;
   c.spec = std::move(spec);
   c.kind = CallKind::kInbound;
-  c.arrived = impl_->now();
-  impl_->calls.emplace(c.spec.id, std::move(owned));
-  return impl_->enqueue_into(c, queue.value, true);
+  c.arrived = now();
+  calls.emplace(c.spec.id, std::move(owned));
+  added = &c;
+  return Status::ok();
 }
 
 namespace {

@@ -120,6 +120,12 @@ class RoutingCore {
   Status hang_up(CallId call, HangupCause cause = HangupCause::kUnspecified);
   // The caller chose a breakout option (e.g. "press 1 for voicemail").
   Status leave_queue(CallId call, ExitDestination destination);
+  // A new call whose caller asked, before being queued (a call flow's call.callback), to be
+  // called back on `number` (empty: the caller's) by `queue`: the call enters the queue
+  // and leaves it at once for a callback, as a waiting caller's breakout key would make it
+  // (CallQueued, CallExited with reason caller-request, CallFinished with state callback);
+  // it is never offered. The same checks as enqueue(); `number` is at most 64 characters.
+  Status request_callback(CallSpec spec, QueueId queue, std::string number);
   Status hold(CallId call);
   Status retrieve(CallId call);
   Status set_call_priority(CallId call, int priority);

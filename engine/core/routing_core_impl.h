@@ -8,6 +8,8 @@
 #include <cmath>
 #include <deque>
 #include <memory>
+#include <new>
+#include <optional>
 #include <queue>
 #include <set>
 #include <unordered_map>
@@ -72,7 +74,8 @@ struct TaskCandidateKey {
 };
 
 // Ready agents of one queue who share a tier and the same skill gaps: every agent of a
-// bucket is eligible for exactly the same waiting calls (up to per-call details).
+// bucket is eligible for exactly the same waiting calls (up to per-call details). In a
+// rules-routed queue the sets stay empty: its ready agents are in QueueRt::rule_ready.
 struct ReadyBucket {
   int tier = 1;
   int required_gap = 0;
@@ -80,9 +83,9 @@ struct ReadyBucket {
   std::set<ReadyKey> agents;
 };
 
-// A rules-routed queue's ready index again, flat and in no order: a decision passes over
-// every Ready member (the set walk is a cache miss per member), then sorts the few that
-// the precomputed data leaves.
+// The ready index of a rules-routed queue, flat and in no order: a decision passes over
+// every Ready member (a set walk would be a cache miss per member), then orders the few
+// that the precomputed data leaves. An entry names its bucket (tier and skill gaps).
 struct RuleReady {
   ReadyKey key;
   std::uint32_t bucket = 0;
@@ -90,6 +93,9 @@ struct RuleReady {
   int required_gap = 0;
   int optional_gap = 0;
   TimePoint idle_from;  // the later of the agent's idle_since and task_idle_since
+  // The agent's AgentRuleFacts (null: the agent has none), valid while it is indexed: the
+  // facts are rebuilt only with the agent out of the index.
+  const rules::AgentFacts* facts = nullptr;
 };
 
 // The cumulative effect of a queue's escalation steps after step i (index 0: no step yet).
@@ -102,16 +108,25 @@ struct StepRule {
 
 enum class Trend : std::uint8_t { kNeutral, kRising, kFalling };
 
-// What a queue's routing rules read of an agent, resolved against the tenant's rules
-// schema when the configuration is applied. Immutable once built; views point into the
-// object's own strings, which never move (the object is shared, never copied).
-struct AgentRuleFacts {
-  std::vector<std::string> team;  // zero or one name (a vector: its element never moves)
-  std::vector<std::string> languages;
-  std::vector<std::string_view> language_views;
-  std::vector<std::string> attribute_values;      // by Schema::agent_attributes slot
-  std::vector<std::string_view> attribute_views;  // views of attribute_values
-  std::vector<std::uint8_t> skills;               // by Schema::skills slot, 0: lacks it
+// What a queue's routing rules read of an agent (rules::AgentFacts: name, team, languages,
+// attributes by Schema::agent_attributes slot, skills by Schema::skills slot), resolved
+// against the tenant's rules schema when the configuration is applied. Immutable once
+// built. Everything is in one heap block, the facts first, then the views, the characters
+// they point to and the skills, so that evaluating a candidate touches one place, which a
+// decision can prefetch. The per-decision fields (idle_ms, tasks, tier, penalty) are left
+// at their defaults: the caller sets them on its copy.
+class AgentRuleFacts {
+ public:
+  AgentRuleFacts(std::string_view name, std::string_view team,
+                 const std::vector<std::string>& languages,
+                 const std::vector<std::string_view>& attributes,
+                 const std::vector<std::uint8_t>& skills);
+  const rules::AgentFacts& facts() const {
+    return *std::launder(reinterpret_cast<const rules::AgentFacts*>(block_.get()));
+  }
+
+ private:
+  std::unique_ptr<std::byte[]> block_;
 };
 
 // A queue's compiled routing rules (QueueConfig::routing).
@@ -127,10 +142,18 @@ struct QueueRules {
   // for more agents with no routing event, so the queue is routed again every second while
   // anything waits in it.
   bool live = false;
-  // Per step, the terms of the target's top-level AND that read only what changes with
-  // the configuration (rules::Reads::agent_static): evaluated once per member when the
-  // configuration is applied (Membership::rule_steps).
-  std::vector<std::vector<rules::CompiledExpression>> static_terms;
+  // Per step, the target's top-level AND in two parts: the terms that read only what
+  // changes with the configuration (rules::Reads::agent_static), evaluated once per member
+  // when the configuration is applied (Membership::rule_steps), and the others. A member
+  // whose bit for the step is set is admitted when the others, compiled as one AND
+  // (absent: there are none), are true. A target that was not split (`split` false) is
+  // evaluated whole.
+  struct StepTerms {
+    bool split = false;
+    std::vector<rules::CompiledExpression> static_terms;
+    std::optional<rules::CompiledExpression> dynamic_terms;
+  };
+  std::vector<StepTerms> step_terms;
   // The leading ORDER BY keys a decision can compute from the flat ready index alone,
   // without evaluating anything: agent-static keys (precomputed per member, like the
   // static terms) and agent.idle. Per such key: its column in the member's row of
@@ -168,7 +191,8 @@ struct Membership {
   int required_gap = 0;
   int optional_gap = 0;
   int proficiency = 0;
-  bool indexed = false;       // present in a ready bucket
+  bool indexed = false;       // present in the queue's ready index
+  bool in_ready_set = false;  // indexed in its bucket's set (not in a rules-routed queue)
   bool bucket_known = false;  // `bucket` matches the current gaps and tier
   std::uint32_t bucket = 0;
   ReadyKey key;
@@ -194,6 +218,7 @@ struct RuleCandidate {
   std::size_t indexed = 0;
   double first_key = 0;
   TimePoint idle_from;
+  const rules::AgentFacts* facts = nullptr;  // RuleReady::facts
 };
 
 struct AgentRt {
@@ -272,7 +297,8 @@ struct QueueRt {
   // each entry's row of rule_static_keys (QueueRules::static_order_keys values).
   std::vector<RuleReady> rule_ready;
   std::vector<double> rule_ready_static;
-  bool rules_tick_pending = false;  // a kRulesReevaluate timer is scheduled
+  std::size_t rule_ready_width = 0;  // the row width of rule_ready_static (static_order_keys)
+  bool rules_tick_pending = false;   // a kRulesReevaluate timer is scheduled
 };
 
 struct CallRt {
@@ -418,6 +444,7 @@ struct RoutingCore::Impl {
   mutable RuleScratch admit_scratch;
   std::vector<RuleCandidate> scratch_candidates;
   std::vector<RuleCandidate> scratch_pool;
+  std::vector<RuleCandidate> scratch_block;  // route_call_by_rules: a block after the first
 
   // ---------------------------------------------------------------- helpers
   TimePoint now() const { return clock.now(); }
@@ -629,16 +656,19 @@ struct RoutingCore::Impl {
         m.bucket_known = true;
       }
       m.key = ready_key(a, idx, q, m);
-      // Most strategies key on idle-since: a newly Ready agent usually sorts last.
-      auto& set = q.buckets[m.bucket].agents;
-      m.entry = set.insert(set.end(), m.key);
       m.indexed = true;
-      if (q.rules != nullptr) {
+      m.in_ready_set = q.rules == nullptr;
+      if (m.in_ready_set) {
+        // Most strategies key on idle-since: a newly Ready agent usually sorts last.
+        auto& set = q.buckets[m.bucket].agents;
+        m.entry = set.insert(set.end(), m.key);
+      } else {
         m.rule_ready_pos = static_cast<std::uint32_t>(q.rule_ready.size());
         const ReadyBucket& b = q.buckets[m.bucket];
         q.rule_ready.push_back(RuleReady{m.key, m.bucket, b.tier, b.required_gap, b.optional_gap,
-                                         std::max(a.idle_since, a.task_idle_since)});
-        const std::size_t width = q.rules->static_order_keys;
+                                         std::max(a.idle_since, a.task_idle_since),
+                                         a.rule_facts ? &a.rule_facts->facts() : nullptr});
+        const std::size_t width = q.rule_ready_width;
         const auto row =
             q.rule_static_keys.begin() + static_cast<std::ptrdiff_t>(m.rule_row * width);
         q.rule_ready_static.insert(q.rule_ready_static.end(), row,
@@ -650,9 +680,13 @@ struct RoutingCore::Impl {
     for (auto& m : a.memberships) {
       if (!m.indexed) continue;
       QueueRt& q = queues[m.queue];
-      q.buckets[m.bucket].agents.erase(m.entry);
       m.indexed = false;
-      remove_rule_ready(q, m);
+      if (m.in_ready_set) {
+        q.buckets[m.bucket].agents.erase(m.entry);
+        m.in_ready_set = false;
+      } else {
+        remove_rule_ready(q, m);
+      }
     }
   }
   void remove_rule_ready(QueueRt& q, const Membership& m) {
@@ -664,7 +698,7 @@ struct RoutingCore::Impl {
     q.rule_ready[pos] = last;
     agents[last.key.agent].memberships[last.key.member].rule_ready_pos = pos;
     q.rule_ready.pop_back();
-    const std::size_t width = q.rules != nullptr ? q.rules->static_order_keys : 0;
+    const std::size_t width = q.rule_ready_width;
     if (width == 0 || q.rule_ready_static.size() < width) return;
     std::copy(q.rule_ready_static.end() - static_cast<std::ptrdiff_t>(width),
               q.rule_ready_static.end(),
@@ -703,6 +737,8 @@ struct RoutingCore::Impl {
                       AgentId directed = AgentId{});
   void insert_waiting(CallRt& c);
   void erase_waiting(CallRt& c);
+  // A new inbound call of `queue`, checked as enqueue() checks it, in `calls`.
+  Status add_inbound_call(CallSpec spec, QueueId queue, CallRt*& added);
   void leave_queue_accounting(CallRt& c);
   void exit_call(CallRt& c, ExitReason reason, const ExitDestination& dest);
   void finish(CallRt& c, FinalState state, Duration waited, HangupCause cause);
@@ -772,6 +808,14 @@ struct RoutingCore::Impl {
   // Whether queue `q`'s target for `step` admits the agent set in `s`.
   static bool target_admits(const QueueRt& q, int step, const RuleScratch& s) {
     return q.rules->compiled.targets[static_cast<std::size_t>(step)].matches(s.context);
+  }
+  // The same for a member whose Membership::rule_steps admits `step` (rule_step_possible):
+  // its static terms are known to hold, only the others are evaluated.
+  static bool member_target_admits(const QueueRt& q, int step, const RuleScratch& s) {
+    const auto i = static_cast<std::size_t>(step);
+    const auto& terms = q.rules->step_terms;
+    if (step >= 64 || i >= terms.size() || !terms[i].split) return target_admits(q, step, s);
+    return !terms[i].dynamic_terms || terms[i].dynamic_terms->matches(s.context);
   }
   bool call_target_admits(const QueueRt& q, const CallRt& c, const AgentRt& a, const Membership* m,
                           TimePoint t) const;

@@ -9,6 +9,9 @@
 //   4. live rules: evaluated again while anything waits
 //   5. explaining a routing decision (a dry run)
 #include <algorithm>
+#include <cstring>
+#include <new>
+#include <type_traits>
 
 #include "engine/core/routing_core.h"
 #include "engine/core/routing_core_impl.h"
@@ -60,6 +63,42 @@ void append_unique(std::vector<std::uint32_t>& out, const std::vector<std::uint3
 // 1. Building
 // =====================================================================================
 
+AgentRuleFacts::AgentRuleFacts(std::string_view name, std::string_view team,
+                               const std::vector<std::string>& languages,
+                               const std::vector<std::string_view>& attributes,
+                               const std::vector<std::uint8_t>& skills) {
+  static_assert(std::is_trivially_destructible_v<rules::AgentFacts>);
+  static_assert(sizeof(rules::AgentFacts) % alignof(std::string_view) == 0);
+  std::size_t characters = name.size() + team.size();
+  for (const auto& language : languages) characters += language.size();
+  for (const auto& value : attributes) characters += value.size();
+  const std::size_t views = languages.size() + attributes.size();
+  const std::size_t views_at = sizeof(rules::AgentFacts);
+  const std::size_t characters_at = views_at + views * sizeof(std::string_view);
+  const std::size_t skills_at = characters_at + characters;
+  block_ = std::make_unique<std::byte[]>(skills_at + skills.size());
+  auto* facts = new (block_.get()) rules::AgentFacts{};
+  auto* view = reinterpret_cast<std::string_view*>(block_.get() + views_at);
+  char* text = reinterpret_cast<char*>(block_.get() + characters_at);
+  auto keep = [&text](std::string_view from) {
+    if (!from.empty()) std::memcpy(text, from.data(), from.size());
+    const std::string_view kept(text, from.size());
+    text += from.size();
+    return kept;
+  };
+  facts->name = keep(name);
+  facts->team = keep(team);
+  std::string_view* const language_views = view;
+  for (const auto& language : languages) new (view++) std::string_view(keep(language));
+  facts->languages = std::span<const std::string_view>(language_views, languages.size());
+  std::string_view* const attribute_views = view;
+  for (const auto& value : attributes) new (view++) std::string_view(keep(value));
+  facts->attributes = std::span<const std::string_view>(attribute_views, attributes.size());
+  auto* levels = reinterpret_cast<std::uint8_t*>(block_.get() + skills_at);
+  if (!skills.empty()) std::memcpy(levels, skills.data(), skills.size());
+  facts->skills = std::span<const std::uint8_t>(levels, skills.size());
+}
+
 void RoutingCore::Impl::build_rules(const CoreConfig& config) {
   for (auto& tenant : tenants) {
     if (!tenant.exists) continue;
@@ -70,6 +109,7 @@ void RoutingCore::Impl::build_rules(const CoreConfig& config) {
   }
   for (auto& q : queues) {
     q.rules.reset();
+    q.rule_ready_width = 0;
     if (!q.exists || !q.cfg.routing.enabled() || q.cfg.tenant.value >= tenants.size()) continue;
     const TenantRt& tenant = tenants[q.cfg.tenant.value];
     auto compiled = compile_queue_routing(q.cfg.routing, tenant.rules_schema);
@@ -99,12 +139,32 @@ void RoutingCore::Impl::build_rules(const CoreConfig& config) {
       }
     }
     for (const auto& step : q.cfg.routing.steps) {
-      auto& terms = rules->static_terms.emplace_back();
+      auto& terms = rules->step_terms.emplace_back();
       auto split = rules::compile_conjuncts(step.target, tenant.rules_schema);
       if (!split) continue;  // compiled whole above; a split cannot fail, but refuse nobody
-      for (auto& term : split.value())
-        if (term.condition.reads().agent_static()) terms.push_back(std::move(term.condition));
+      std::vector<rules::Conjunct*> dynamic;
+      for (auto& term : split.value()) {
+        if (term.condition.reads().agent_static())
+          terms.static_terms.push_back(std::move(term.condition));
+        else
+          dynamic.push_back(&term);
+      }
+      if (dynamic.size() == 1) {
+        terms.dynamic_terms = std::move(dynamic.front()->condition);
+      } else if (dynamic.size() > 1) {
+        std::string joined;
+        for (const rules::Conjunct* term : dynamic)
+          joined += (joined.empty() ? "(" : " AND (") + term->text + ")";
+        auto compiled_terms = rules::compile(joined, tenant.rules_schema);
+        if (!compiled_terms) {  // as compiled whole: cannot fail; evaluate the whole target
+          terms.static_terms.clear();
+          continue;
+        }
+        terms.dynamic_terms = std::move(compiled_terms.value());
+      }
+      terms.split = true;
     }
+    q.rule_ready_width = rules->static_order_keys;
     q.rules = std::move(rules);
   }
   for (auto& tenant : tenants) tenant.rule_skill_slots.clear();
@@ -129,19 +189,18 @@ void RoutingCore::Impl::build_agent_rules(AgentRt& a) {
   if (!a.exists || a.cfg.tenant.value >= tenants.size()) return;
   const TenantRt& tenant = tenants[a.cfg.tenant.value];
   const rules::Schema& schema = tenant.rules_schema;
-  auto facts = std::make_shared<AgentRuleFacts>();
-  if (const TeamRt* team = team_of(a)) facts->team.push_back(team->cfg.name);
-  facts->languages = a.cfg.languages;
-  facts->language_views.assign(facts->languages.begin(), facts->languages.end());
-  facts->attribute_values.resize(schema.agent_attributes.size());
+  std::string_view team_name;
+  if (const TeamRt* team = team_of(a)) team_name = team->cfg.name;
+  std::vector<std::string_view> attributes(schema.agent_attributes.size());
   for (std::size_t i = 0; i < schema.agent_attributes.size(); ++i)
     for (const auto& [key, value] : a.cfg.attributes)
-      if (key == schema.agent_attributes[i]) facts->attribute_values[i] = value;
-  facts->attribute_views.assign(facts->attribute_values.begin(), facts->attribute_values.end());
+      if (key == schema.agent_attributes[i]) attributes[i] = value;
   const auto& slots = tenant.rule_skill_slots;
-  facts->skills.resize(slots.size());
+  std::vector<std::uint8_t> skill_levels(slots.size());
   for (std::size_t i = 0; i < slots.size(); ++i)
-    facts->skills[i] = static_cast<std::uint8_t>(agent_level(a.cfg, slots[i]));
+    skill_levels[i] = static_cast<std::uint8_t>(agent_level(a.cfg, slots[i]));
+  auto facts = std::make_shared<const AgentRuleFacts>(a.cfg.name, team_name, a.cfg.languages,
+                                                      attributes, skill_levels);
   a.rule_facts = std::move(facts);
 
   RuleScratch& s = admit_scratch;
@@ -153,8 +212,8 @@ void RoutingCore::Impl::build_agent_rules(AgentRt& a) {
     if (q.rules == nullptr) continue;
     const QueueRules& rules = *q.rules;
     set_rule_agent(a, &m, TimePoint{}, s);
-    for (std::size_t step = 0; step < rules.static_terms.size() && step < 64; ++step)
-      for (const auto& term : rules.static_terms[step])
+    for (std::size_t step = 0; step < rules.step_terms.size() && step < 64; ++step)
+      for (const auto& term : rules.step_terms[step].static_terms)
         if (!term.matches(s.context)) {
           m.rule_steps &= ~(std::uint64_t{1} << step);
           break;
@@ -250,13 +309,11 @@ void RoutingCore::Impl::prepare_task_rules(const QueueRt& q, const TaskRt& k, Ti
 void RoutingCore::Impl::set_rule_agent(const AgentRt& a, const Membership* m, TimePoint t,
                                        RuleScratch& s) const {
   rules::AgentFacts& f = s.agent;
-  f = rules::AgentFacts{};
-  f.name = a.cfg.name;
   if (const AgentRuleFacts* facts = a.rule_facts.get()) {
-    if (!facts->team.empty()) f.team = facts->team.front();
-    f.languages = facts->language_views;
-    f.skills = facts->skills;
-    f.attributes = facts->attribute_views;
+    f = facts->facts();
+  } else {
+    f = rules::AgentFacts{};
+    f.name = a.cfg.name;
   }
   f.idle_ms = to_ms(t - std::max(a.idle_since, a.task_idle_since));
   f.tasks = a.tasks_in_hand;
@@ -302,42 +359,16 @@ bool RoutingCore::Impl::task_target_admits(const QueueRt& q, const TaskRt& k, co
 bool RoutingCore::Impl::route_call_by_rules(CallRt& c, QueueRt& q, TimePoint t) {
   const StepRule& rule = q.steps[static_cast<std::size_t>(c.step)];
   const QueueRules& rules = *q.rules;
-  auto& pool = scratch_pool;
-  pool.clear();
-  for (std::size_t i = 0; i < q.rule_ready.size(); ++i) {
-    const RuleReady& r = q.rule_ready[i];
-    if (!rule_step_possible(r.key.rule_steps, c.step)) continue;
-    if (!gaps_ok(r.required_gap, r.optional_gap, rule)) continue;
-    if (!residual_ok(agents[r.key.agent], AgentId(r.key.agent), c, q, t)) continue;
-    pool.push_back(RuleCandidate{i, r.tier, r.key, 0, 0, r.idle_from});
+  // The program evaluated per candidate is fetched while the candidates are gathered.
+  if (const auto step = static_cast<std::size_t>(c.step); step < rules.step_terms.size()) {
+    const auto& terms = rules.step_terms[step];
+    if (terms.split && terms.dynamic_terms) terms.dynamic_terms->prefetch();
   }
-  if (pool.empty()) return false;
-
   const rules::CompiledOrder* order = rules.compiled.order ? &*rules.compiled.order : nullptr;
   const std::size_t key_count = order != nullptr ? order->size() : 0;
   const std::size_t indexed_count = rules.indexed_order_keys.size();
   const bool other_keys = key_count > indexed_count;
   RuleScratch& s = rule_scratch;
-  // The indexed keys of each candidate, as CompiledOrder::evaluate would give them.
-  s.indexed_keys.resize(pool.size() * indexed_count);
-  for (std::size_t i = 0; i < pool.size() && indexed_count > 0; ++i) {
-    RuleCandidate& x = pool[i];
-    x.indexed = i * indexed_count;
-    // x.keys holds the entry's position in the flat index until the ORDER BY is evaluated.
-    const double* row = q.rule_ready_static.data() + x.keys * rules.static_order_keys;
-    for (std::size_t k = 0; k < indexed_count; ++k) {
-      const int column = rules.indexed_order_keys[k];
-      double value = 0;
-      if (column >= 0) {
-        value = row[column];
-      } else {
-        value = static_cast<double>(to_ms(t - x.idle_from));
-        if (order->keys()[k].descending) value = -value;
-      }
-      s.indexed_keys[x.indexed + k] = value;
-    }
-    x.first_key = s.indexed_keys[x.indexed];
-  }
   auto indexed_of = [&](const RuleCandidate& x) {
     return std::span<const double>(s.indexed_keys).subspan(x.indexed, indexed_count);
   };
@@ -358,13 +389,71 @@ bool RoutingCore::Impl::route_call_by_rules(CallRt& c, QueueRt& q, TimePoint t) 
     if (indexed_compare(x, y) != 0) return false;
     return other_keys || (x.tier == y.tier && x.key.penalty == y.key.penalty);
   };
-  // The best block goes to the front in one pass; the rest is sorted only when the best
-  // block does not decide (most offers are decided there).
-  const RuleCandidate best = *std::min_element(pool.begin(), pool.end(), pool_less);
-  const auto best_end = std::partition(pool.begin(), pool.end(),
-                                       [&](const RuleCandidate& x) { return same_block(x, best); });
-  std::sort(pool.begin(), best_end, pool_less);
-  bool rest_sorted = false;
+
+  // One pass over the flat index: the candidates, their indexed keys (as
+  // CompiledOrder::evaluate would give them) and the best of them.
+  auto& pool = scratch_pool;
+  pool.clear();
+  s.indexed_keys.clear();
+  std::size_t best = 0;
+  const std::size_t width = q.rule_ready_width;
+  for (std::size_t i = 0; i < q.rule_ready.size(); ++i) {
+    const RuleReady& r = q.rule_ready[i];
+    if (!rule_step_possible(r.key.rule_steps, c.step)) continue;
+    if (!gaps_ok(r.required_gap, r.optional_gap, rule)) continue;
+    if (!residual_ok(agents[r.key.agent], AgentId(r.key.agent), c, q, t)) continue;
+    RuleCandidate& x = pool.emplace_back(
+        RuleCandidate{0, r.tier, r.key, s.indexed_keys.size(), 0, r.idle_from, r.facts});
+    const double* row = q.rule_ready_static.data() + i * width;
+    for (std::size_t k = 0; k < indexed_count; ++k) {
+      const int column = rules.indexed_order_keys[k];
+      double value = 0;
+      if (column >= 0) {
+        value = row[column];
+      } else {
+        value = static_cast<double>(to_ms(t - x.idle_from));
+        if (order->keys()[k].descending) value = -value;
+      }
+      s.indexed_keys.push_back(value);
+    }
+    if (indexed_count > 0) x.first_key = s.indexed_keys[x.indexed];
+    if (pool_less(x, pool[best])) best = pool.size() - 1;
+  }
+  if (pool.empty()) return false;
+
+  // The best block goes to the front in one pass. The rest becomes a heap only when the
+  // best block does not decide (most offers are decided there), and each further block is
+  // taken off it in order, into scratch_block.
+  const RuleCandidate best_candidate = pool[best];
+  const auto rest = std::partition(pool.begin(), pool.end(), [&](const RuleCandidate& x) {
+    return same_block(x, best_candidate);
+  });
+  std::sort(pool.begin(), rest, pool_less);
+  auto heap_end = pool.end();
+  auto heap_after = [&](const RuleCandidate& x, const RuleCandidate& y) { return pool_less(y, x); };
+  auto& block = scratch_block;
+  auto next_block = [&]() -> std::span<const RuleCandidate> {
+    if (heap_end == pool.end()) std::make_heap(rest, heap_end, heap_after);
+    block.clear();
+    while (heap_end != rest && (block.empty() || same_block(block.front(), *rest))) {
+      std::pop_heap(rest, heap_end, heap_after);
+      --heap_end;
+      block.push_back(*heap_end);
+    }
+    return block;
+  };
+  // A candidate's facts are one block (AgentRuleFacts): the first ones are fetched while
+  // the call's facts are prepared, the next ones while one is evaluated.
+  auto prefetch = [](const RuleCandidate& x) {
+    if (const auto* facts = reinterpret_cast<const char*>(x.facts)) {
+      __builtin_prefetch(facts);
+      __builtin_prefetch(facts + 64);
+      __builtin_prefetch(facts + 128);
+    }
+  };
+  constexpr std::ptrdiff_t kPrefetchAhead = 3;
+  for (auto it = pool.begin(); it != rest && it - pool.begin() < kPrefetchAhead; ++it)
+    prefetch(*it);
 
   prepare_call_rules(q, c, t, s);
   const bool ring_all = q.cfg.strategy == Strategy::kRingAll;
@@ -386,24 +475,34 @@ bool RoutingCore::Impl::route_call_by_rules(CallRt& c, QueueRt& q, TimePoint t) 
     if (x.tier != y.tier) return x.tier < y.tier;
     return x.key < y.key;
   };
-  for (std::size_t begin = 0; begin < pool.size() && found.size() < wanted;) {
-    if (begin > 0 && !rest_sorted) {
-      std::sort(pool.begin() + static_cast<std::ptrdiff_t>(begin), pool.end(), pool_less);
-      rest_sorted = true;
-    }
-    std::size_t end = begin + 1;
-    while (end < pool.size() && same_block(pool[begin], pool[end])) ++end;
+  std::span<const RuleCandidate> candidates(pool.data(),
+                                            static_cast<std::size_t>(rest - pool.begin()));
+  while (!candidates.empty() && found.size() < wanted) {
     const std::size_t block_start = found.size();
-    for (std::size_t i = begin; i < end; ++i) {
-      const RuleCandidate& x = pool[i];
-      const AgentRt& a = agents[x.key.agent];
-      set_rule_agent(a, &a.memberships[x.key.member], t, s);
-      if (!target_admits(q, c.step, s)) continue;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      if (i + kPrefetchAhead < candidates.size()) prefetch(candidates[i + kPrefetchAhead]);
+      const RuleCandidate& x = candidates[i];
+      if (x.facts != nullptr) {
+        // The candidate is indexed: it holds no task, and its idle time is the entry's.
+        s.agent = *x.facts;
+        s.agent.idle_ms = to_ms(t - x.idle_from);
+        s.agent.tier = x.tier;
+        s.agent.penalty = x.key.penalty;
+        s.context.agent = &s.agent;
+      } else {
+        const AgentRt& a = agents[x.key.agent];
+        set_rule_agent(a, &a.memberships[x.key.member], t, s);
+      }
+      if (!member_target_admits(q, c.step, s)) continue;
       RuleCandidate admitted = x;
       admitted.keys = s.keys.size();
-      if (order != nullptr) {
+      if (other_keys) {
         s.keys.resize(admitted.keys + key_count);
         order->evaluate(s.context, std::span<double>(s.keys).subspan(admitted.keys, key_count));
+      } else if (key_count > 0) {
+        // Every key is indexed: the decision has them already.
+        const auto known = indexed_of(x);
+        s.keys.insert(s.keys.end(), known.begin(), known.end());
       }
       found.push_back(admitted);
       // Without other keys the block is in its final order: the first admitted ones are
@@ -412,7 +511,9 @@ bool RoutingCore::Impl::route_call_by_rules(CallRt& c, QueueRt& q, TimePoint t) 
     }
     if (other_keys)
       std::sort(found.begin() + static_cast<std::ptrdiff_t>(block_start), found.end(), full_order);
-    begin = end;
+    if (found.size() >= wanted) break;
+    candidates = next_block();
+    if (!candidates.empty()) prefetch(candidates.front());
   }
   if (found.empty()) return false;
   // Same ORDER BY keys, tier and penalty: the strategy alone decides between them.

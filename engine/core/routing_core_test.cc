@@ -2100,6 +2100,45 @@ TEST_CASE("max_length: a caller joining a full queue leaves for on_full and is n
   CHECK(h.exists(4));
 }
 
+TEST_CASE(
+    "request_callback: a caller asks for a callback before being queued, and no agent is "
+    "offered the call",
+    "[core][exits]") {
+  Harness h;
+  h.setup(1);
+  h.apply();
+  h.login(0);  // Ready: an enqueue would offer the call to them at once
+  const auto before = h.mark();
+  REQUIRE(h.core.request_callback(Harness::spec(1, "+4930111"), Q(0), "+4930222").is_ok());
+  h.check();
+  CHECK(h.count<CallQueued>(before) == 1);
+  CHECK(h.count<CallOffered>(before) == 0);
+  const auto exited = h.exited(1);
+  REQUIRE(exited);
+  CHECK(exited->reason == ExitReason::kCallerRequest);
+  CHECK(exited->destination.kind == ExitDestination::Kind::kCallback);
+  CHECK(exited->destination.number == "+4930222");
+  CHECK(h.finished(1)->state == FinalState::kCallback);
+  CHECK(h.finished(1)->waited == 0s);
+  CHECK_FALSE(h.exists(1));
+  CHECK(h.state(0) == AgentState::kReady);
+  CHECK(h.queue(0).counters.entered == 1);
+  CHECK(h.queue(0).counters.exited == 1);
+  CHECK(h.queue(0).waiting == 0);
+  // The checks of enqueue(): a duplicate id, an unknown queue, another tenant's queue.
+  h.enqueue(2);
+  CHECK(h.core.request_callback(Harness::spec(2), Q(0), "").code() == ErrorCode::kAlreadyExists);
+  CHECK(h.core.request_callback(Harness::spec(3), Q(9), "").code() == ErrorCode::kNotFound);
+  CallSpec other = Harness::spec(4);
+  other.tenant = TenantId(5);
+  CHECK_FALSE(h.core.request_callback(other, Q(0), "").is_ok());
+  CHECK(h.core.request_callback(Harness::spec(6), Q(0), std::string(65, '1')).code() ==
+        ErrorCode::kInvalidArgument);
+  CHECK_FALSE(h.exists(3));
+  CHECK_FALSE(h.exists(6));
+  h.check();
+}
+
 TEST_CASE("join_when_empty=false: callers are refused while no member is logged in",
           "[core][exits]") {
   Harness h;

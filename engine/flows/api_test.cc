@@ -45,6 +45,10 @@ TEST_CASE("each ending", "[api]") {
   CHECK(run_to_end("call.transfer('+4420')").decision == FlowDecision{TransferDecision{"+4420"}});
   CHECK(run_to_end("call.callback('5551234')").decision ==
         FlowDecision{CallbackDecision{"5551234"}});
+  CHECK(run_to_end("call.callback('+15551234', 'support')").decision ==
+        FlowDecision{CallbackDecision{"+15551234", "support"}});
+  CHECK(run_to_end("call.callback('5551234', nil)").decision ==
+        FlowDecision{CallbackDecision{"5551234"}});
   CHECK(run_to_end("call.hangup()").decision == FlowDecision{HangupDecision{}});
   // An ending ends the flow: nothing after it runs, not even inside pcall.
   CHECK(run_to_end("pcall(call.queue, 'a')\ncall.queue('b')").decision ==
@@ -172,6 +176,9 @@ TEST_CASE("arguments are validated, naming the function and the argument", "[api
       {"call.voicemail(string.rep('v', 65))", "call.voicemail: argument 1 (box) must be 1 to 64"},
       {"call.transfer('1+2')", "call.transfer: argument 1 (number) may hold only digits"},
       {"call.callback({})", "call.callback: argument 1 (number) must be a string, got table"},
+      {"call.callback('1', 'a b')", "call.callback: argument 2 (queue) may hold only letters"},
+      {"call.callback('1', 7)", "call.callback: argument 2 (queue) must be a string, got number"},
+      {"call.callback('1', 'q', 'x')", "call.callback: takes at most 2 argument(s), got 3"},
       {"call.hangup(1)", "call.hangup: takes at most 0 argument(s), got 1"},
       {"call.set('k', 1)", "call.set: argument 2 (value) must be a string, got number"},
       {"call.set('bad key', 'v')", "call.set: argument 1 (key) may hold only letters"},
@@ -349,7 +356,7 @@ TEST_CASE("queue_status, open and holiday read the host at once", "[api]") {
     end
     local support = call.queue_status('support')
     if support and support.estimated_wait > 300 then
-      return call.callback(call.caller())
+      return call.callback(call.caller(), 'support')
     end
     call.queue('support'))";
   CHECK(run_to_end(recipe, with_host(false)).decision ==
@@ -357,7 +364,7 @@ TEST_CASE("queue_status, open and holiday read the host at once", "[api]") {
   CHECK(run_to_end(recipe, with_host(true, true)).decision ==
         FlowDecision{VoicemailDecision{"after-hours"}});
   CHECK(run_to_end(recipe, with_host(true, false, 360)).decision ==
-        FlowDecision{CallbackDecision{"+15551230000"}});
+        FlowDecision{CallbackDecision{"+15551230000", "support"}});
   CHECK(run_to_end(recipe, with_host(true, false, 120)).decision ==
         FlowDecision{QueueDecision{"support"}});
 

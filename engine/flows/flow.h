@@ -106,6 +106,7 @@ struct HangupDecision {
 };
 struct CallbackDecision {
   std::string number;
+  std::string queue;  // the queue that calls back; empty: the host's choice (the fallback's)
   friend bool operator==(const CallbackDecision&, const CallbackDecision&) = default;
 };
 using FlowDecision = std::variant<QueueDecision, VoicemailDecision, TransferDecision,

@@ -492,8 +492,26 @@ int api_voicemail(lua_State* L) {
 int api_transfer(lua_State* L) {
   return decide_with<TransferDecision>(L, "transfer", "number", kMaxNumberBytes, Charset::kNumber);
 }
+// call.callback(number [, queue]): a callback on `number`, by `queue` (default: the one
+// the flow falls back to).
 int api_callback(lua_State* L) {
-  return decide_with<CallbackDecision>(L, "callback", "number", kMaxNumberBytes, Charset::kNumber);
+  check_arg_count(L, "callback", 2);
+  std::size_t number_len = 0;
+  const char* number =
+      check_string(L, "callback", 1, "number", 1, kMaxNumberBytes, Charset::kNumber, &number_len);
+  const char* queue = "";
+  std::size_t queue_len = 0;
+  if (!lua_isnoneornil(L, 2))
+    queue = check_string(L, "callback", 2, "queue", 1, kMaxNameBytes, Charset::kName, &queue_len);
+  check_yieldable(L, "callback");
+  Impl* impl = api_impl(L);
+  if (!host_store([&] {
+        impl->decision =
+            CallbackDecision{std::string(number, number_len), std::string(queue, queue_len)};
+      })) {
+    return host_out_of_memory(L, "callback");
+  }
+  return lua_yield(L, 0);
 }
 int api_hangup(lua_State* L) {
   check_arg_count(L, "hangup", 0);

@@ -238,8 +238,9 @@ T slot_or(std::span<const T> values, std::uint32_t slot, T absent) {
 
 class Evaluator {
  public:
-  Evaluator(const Program& program, const EvalContext& context)
-      : nodes_(program.nodes.data()), set_elements_(program.set_elements), context_(context) {}
+  Evaluator(const Node* nodes, std::span<const std::string_view> set_elements,
+            const EvalContext& context)
+      : nodes_(nodes), set_elements_(set_elements), context_(context) {}
 
   bool boolean(std::uint32_t index) const {
     const Node& node = nodes_[index];
@@ -908,12 +909,18 @@ bool CompiledExpression::is_agent_idle() const {
   return program_->nodes.size() == 1 && program_->nodes[program_->root].op == Op::kAgentIdle;
 }
 
+CompiledExpression::CompiledExpression(std::shared_ptr<const detail::Program> program)
+    : program_(std::move(program)),
+      nodes_(program_->nodes.data()),
+      root_(program_->root),
+      set_elements_(program_->set_elements) {}
+
 bool CompiledExpression::evaluate_bool(const EvalContext& context) const {
-  return Evaluator(*program_, context).boolean(program_->root);
+  return Evaluator(nodes_, set_elements_, context).boolean(root_);
 }
 
 double CompiledExpression::evaluate_number(const EvalContext& context) const {
-  return Evaluator(*program_, context).number(program_->root);
+  return Evaluator(nodes_, set_elements_, context).number(root_);
 }
 
 Result<CompiledExpression> compile_expression(std::string_view text, const Schema& schema) {
@@ -961,10 +968,6 @@ Reads CompiledOrder::reads() const {
   }
   sort_unique(all.queue_slots);
   return all;
-}
-
-bool CompiledOrder::precedes(std::span<const double> a, std::span<const double> b) {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
 }
 
 Result<CompiledOrder> compile_order(std::string_view text, const Schema& schema) {

@@ -8,6 +8,7 @@
 // evaluated from several threads at once, and copies share the program.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -23,7 +24,8 @@ namespace acd::rules {
 
 namespace detail {
 struct Program;
-}
+struct Node;
+}  // namespace detail
 
 class CompiledOrder;
 
@@ -81,12 +83,23 @@ class CompiledExpression {
   // A routing condition: same as evaluate_bool.
   [[nodiscard]] bool matches(const EvalContext& context) const { return evaluate_bool(context); }
 
+  // A hint: starts fetching the first of the program's nodes into the cache, so that a
+  // router can overlap that with other work before evaluating. Changes nothing.
+  void prefetch() const {
+    __builtin_prefetch(nodes_);
+    __builtin_prefetch(reinterpret_cast<const char*>(nodes_) + 64);
+  }
+
  private:
   friend Result<CompiledExpression> compile_expression(std::string_view, const Schema&);
   friend Result<CompiledOrder> compile_order(std::string_view, const Schema&);
-  explicit CompiledExpression(std::shared_ptr<const detail::Program> program)
-      : program_(std::move(program)) {}
+  explicit CompiledExpression(std::shared_ptr<const detail::Program> program);
   std::shared_ptr<const detail::Program> program_;
+  // The program's nodes, root and set constants again, so that evaluating reads them
+  // without going through the program object first.
+  const detail::Node* nodes_ = nullptr;
+  std::uint32_t root_ = 0;
+  std::span<const std::string_view> set_elements_;
 };
 
 // An expression of any type.
@@ -120,7 +133,9 @@ class CompiledOrder {
   [[nodiscard]] double evaluate_key(std::size_t i, const EvalContext& context) const;
 
   // True when a candidate with sort keys `a` goes before one with keys `b`.
-  [[nodiscard]] static bool precedes(std::span<const double> a, std::span<const double> b);
+  [[nodiscard]] static bool precedes(std::span<const double> a, std::span<const double> b) {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+  }
 
  private:
   std::vector<OrderKey> keys_;

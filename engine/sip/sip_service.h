@@ -112,6 +112,11 @@ struct SipOptions {
   // wait (the tenant's prompt set: "position", the number, "estimated-wait", minutes,
   // "minutes"), then the music again. 0: no announcements.
   core::Duration announce_every{0};
+  // How long a call flow's call.lookup may take: past it the script is answered "not
+  // found" (nil) and goes on, and the log says so; a later answer is dropped. The lookup's
+  // statement timeout bounds a slow query; this bounds everything else (a database that
+  // does not answer a connection, a stopped server). > 0.
+  core::Duration flow_lookup_timeout = std::chrono::seconds(3);
 };
 
 // The media plane's recording token of a voicemail message: its call id with this bit.

@@ -486,6 +486,11 @@ class SofiaSipService final : public SipService {
   std::optional<SipFlowAnswer> begin_flow_step(Call& call, const SipFlowStep& step);
   void on_flow_key(Call& call, char key);
   void end_flow_collect(Call& call, const char* why);
+  void end_flow_lookup(Call& call);
+  void request_callback(Call& c, core::QueueId queue, std::string number);
+  static core::CallSpec call_spec_of(const Call& c);
+  void refused_by_core(core::CallId id, const core::Status& status, const char* event,
+                       const char* text);
   void finish_flow(Call& call, const SipFlowDone& done);
   const media::PromptSet* flow_prompts(const Call& call) const;
 
@@ -1247,8 +1252,9 @@ void SofiaSipService::say_and_hang_up(Call& call, std::vector<media::Clip> clips
   media_->play_prompts(call.caller.stream, std::move(clips), call.closing_prompt);
 }
 
-// Hands the call to the core, in `queue`, with what the caller chose in menus.
-void SofiaSipService::enqueue(Call& c, core::QueueId queue) {
+// What the core knows of a new inbound call: its numbers, priority, VIP level and what
+// the caller chose in menus and flows.
+core::CallSpec SofiaSipService::call_spec_of(const Call& c) {
   core::CallSpec spec;
   spec.id = c.id;
   spec.tenant = c.tenant;
@@ -1257,6 +1263,12 @@ void SofiaSipService::enqueue(Call& c, core::QueueId queue) {
   spec.priority = c.priority;
   spec.vip_level = c.vip_level;
   spec.attributes = c.ivr_choices;
+  return spec;
+}
+
+// Hands the call to the core, in `queue`, with what the caller chose in menus.
+void SofiaSipService::enqueue(Call& c, core::QueueId queue) {
+  core::CallSpec spec = call_spec_of(c);
   const core::CallId id = c.id;
   c.enqueued = true;
   if (options_.announce_every > core::Duration::zero() && media_ != nullptr)
@@ -1265,16 +1277,38 @@ void SofiaSipService::enqueue(Call& c, core::QueueId queue) {
   apply_media(c);
   submit([this, spec = std::move(spec), queue, id](core::RoutingCore& core) mutable {
     const core::Status status = core.enqueue(std::move(spec), queue);
-    if (!status) {
-      post([this, id, message = status.message()] {
-        log(SipLogLevel::kError, "sip.enqueue_failed",
-            {{"call", std::to_string(id.value)}, {"error", message}});
-        if (Call* failed = find_call(id)) {
-          end_call(*failed, "SIP;cause=500;text=\"routing failed\"");
-          destroy_call(id);
-        }
-      });
+    if (!status) refused_by_core(id, status, "sip.enqueue_failed", "routing failed");
+  });
+}
+
+// From the core's thread: the core refused a new call; the caller hears 500 and the call
+// ends here, the log saying why.
+void SofiaSipService::refused_by_core(core::CallId id, const core::Status& status,
+                                      const char* event, const char* text) {
+  post([this, id, event, text, message = status.message()] {
+    log(SipLogLevel::kError, event, {{"call", std::to_string(id.value)}, {"error", message}});
+    if (Call* failed = find_call(id)) {
+      const std::string reason = std::string("SIP;cause=500;text=\"") + text + "\"";
+      end_call(*failed, reason.c_str());
+      destroy_call(id);
     }
+  });
+}
+
+// A callback the caller asked for before being queued (a flow's call.callback): the core
+// records the call as entering `queue` and leaving it at once for a callback on `number`;
+// on_exited then says the tenant's "callback" prompt and hangs up, as for a breakout key.
+void SofiaSipService::request_callback(Call& c, core::QueueId queue, std::string number) {
+  core::CallSpec spec = call_spec_of(c);
+  const core::CallId id = c.id;
+  c.enqueued = true;
+  c.queue = queue;
+  log(SipLogLevel::kInfo, "sip.callback_requested",
+      {{"call", std::to_string(id.value)}, {"number", number}});
+  submit([this, spec = std::move(spec), queue, number = std::move(number),
+          id](core::RoutingCore& core) mutable {
+    const core::Status status = core.request_callback(std::move(spec), queue, std::move(number));
+    if (!status) refused_by_core(id, status, "sip.callback_failed", "callback request failed");
   });
 }
 
@@ -1491,6 +1525,7 @@ std::optional<SipFlowAnswer> SofiaSipService::begin_flow_step(Call& call, const 
   const auto& lookup = std::get<SipFlowLookup>(step);
   if (!hooks_.lookup_customer) return SipFlowLookedUp{std::nullopt};
   call.flow_wait = Call::FlowWait::kLookup;
+  set_menu_due(call, Clock::now() + options_.flow_lookup_timeout);  // end_flow_lookup
   const std::uint64_t token = ++call.flow_lookup;
   const core::CallId call_id = call.id;
   hooks_.lookup_customer(
@@ -1500,7 +1535,8 @@ std::optional<SipFlowAnswer> SofiaSipService::begin_flow_step(Call& call, const 
           Call* c = find_call(call_id);
           if (c == nullptr || c->flow == nullptr || c->flow_wait != Call::FlowWait::kLookup ||
               c->flow_lookup != token)
-            return;  // the caller hung up meanwhile
+            return;  // the caller hung up meanwhile, or the lookup took too long
+          set_menu_due(*c, Clock::time_point::max());
           c->flow_wait = Call::FlowWait::kNothing;
           run_flow(*c, c->flow->resume(SipFlowLookedUp{customer}));
         });
@@ -1539,6 +1575,20 @@ void SofiaSipService::end_flow_collect(Call& call, const char* why) {
   run_flow(call, call.flow->resume(SipFlowCollected{std::move(digits)}));
 }
 
+// A flow's customer lookup took longer than flow_lookup_timeout: the script hears "not
+// found" and goes on; the answer, should it come, finds another token and is dropped.
+void SofiaSipService::end_flow_lookup(Call& call) {
+  call.flow_wait = Call::FlowWait::kNothing;
+  ++call.flow_lookup;
+  log(SipLogLevel::kWarn, "sip.flow_lookup_timeout",
+      {{"call", std::to_string(call.id.value)},
+       {"flow", call.flow_name},
+       {"after_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       options_.flow_lookup_timeout)
+                                       .count())}});
+  run_flow(call, call.flow->resume(SipFlowLookedUp{std::nullopt}));
+}
+
 void SofiaSipService::finish_flow(Call& call, const SipFlowDone& done) {
   call.flow.reset();  // the session has decided: what ran it is freed now
   call.flow_wait = Call::FlowWait::kNothing;
@@ -1557,7 +1607,9 @@ void SofiaSipService::finish_flow(Call& call, const SipFlowDone& done) {
     case SipFlowDone::Kind::kHangup: action.kind = SipMenuAction::Kind::kHangup; break;
     case SipFlowDone::Kind::kTransfer: action.kind = SipMenuAction::Kind::kOperator; break;
   }
-  if (action.kind == SipMenuAction::Kind::kQueue && !action.queue.valid()) {
+  if ((action.kind == SipMenuAction::Kind::kQueue ||
+       action.kind == SipMenuAction::Kind::kCallback) &&
+      !done.queue.valid()) {
     action.kind = SipMenuAction::Kind::kHangup;
     action.target = "no such queue";
   }
@@ -1566,6 +1618,10 @@ void SofiaSipService::finish_flow(Call& call, const SipFlowDone& done) {
        {"flow", call.flow_name},
        {"priority", std::to_string(call.priority)},
        {"attributes", std::to_string(done.attributes.size())}});
+  if (action.kind == SipMenuAction::Kind::kCallback) {
+    request_callback(call, done.queue, done.target);
+    return;
+  }
   run_menu_action(call, action);
 }
 
@@ -3886,7 +3942,11 @@ void SofiaSipService::housekeeping() {
     if (call == nullptr) continue;
     call->menu_due = Clock::time_point::max();
     if (call->flow != nullptr) {
-      if (call->flow_wait == Call::FlowWait::kCollect) end_flow_collect(*call, "timeout");
+      if (call->flow_wait == Call::FlowWait::kCollect) {
+        end_flow_collect(*call, "timeout");
+      } else if (call->flow_wait == Call::FlowWait::kLookup) {
+        end_flow_lookup(*call);
+      }
     } else if (call->menu != nullptr) {
       menu_retry(*call, "timeout");
     } else if (call->voicemail_recording) {

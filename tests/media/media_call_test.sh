@@ -274,6 +274,98 @@ case "$case_name" in
       stop_probe "$caller_probe"
     fi
     ;;
+  flow_key_ad)
+    # RFC 4733 also carries the keys A-D, which no script can be given: the "route" flow
+    # (tests/sip/sip_test.yaml) ignores an A pressed during its collect, which then times
+    # out with no digits, and the script (not its fallback) queues the call to sales.
+    start_sip_acdd
+    start_probe caller 400 --listen-for 300,600 --dtmf A@1500
+    caller_probe=$probe_pid
+    start_caller caller_media.xml 310 -d 8000 -set rtp_port "$probe_port"
+    caller=$last_pid
+    wait_log 'event=sip.dtmf call=[0-9]+ leg=caller key=A'
+    wait_log 'event=sip.flow_digits .*flow=route digits=("")? why=timeout'
+    wait_log 'event=flow.decided .*flow=route decision=queue target=sales fallback=false'
+    wait_log "event=call.queued tenant=acme call=[0-9]+ queue=sales"
+    wait_pid "$caller" "caller"
+    stop_probe "$caller_probe"
+    ! grep -E 'event=flow.fallback' "$log" || fail "key A pushed the flow into its fallback"
+    ;;
+  flow_reinvite)
+    # A re-INVITE while a flow plays its prompt (a session refresh, a phone confirming its
+    # media) changes nothing the caller hears: the prompt plays on, no music on hold starts
+    # until the flow has queued the call.
+    start_sip_acdd
+    start_probe caller 400 --listen-for 300,600 --dtmf 2@1500
+    caller_probe=$probe_pid
+    start_caller caller_media_reinvite.xml 310 -d 4000 -set rtp_port "$probe_port"
+    caller=$last_pid
+    wait_log 'event=sip.flow_digits .*flow=route digits=2'
+    wait_log "event=call.queued tenant=acme call=[0-9]+ queue=backoffice"
+    wait_pid "$caller" "caller"
+    stop_probe "$caller_probe"
+    grep -qE 'sip.reinvite|CSeq: 2 INVITE|event=sip.(re)?offer' "$log" || true
+    caller_log="$dir/caller.rtp"
+    prompt=$(count "$caller_log" tone300)
+    ((prompt >= 40)) || fail "the caller heard $prompt packets of the flow's prompt (1 s expected)"
+    last_prompt=$(awk '$5 == "tone300" { t = $1 } END { print t + 0 }' "$caller_log")
+    early_moh=$(awk -v t="$last_prompt" '$5 == "tone600" && $1 <= t { n++ } END { print n + 0 }' "$caller_log")
+    moh=$(count "$caller_log" tone600)
+    echo "prompt: $prompt packets, music before the prompt ended: $early_moh, music in all: $moh"
+    ((early_moh == 0)) || fail "music on hold played over the flow's prompt ($early_moh packets)"
+    ((moh >= 25)) || fail "no music on hold once the call was queued ($moh packets)"
+    ;;
+  flow_callback)
+    # The "offer" flow: key 1 asks for a callback by helpdesk. The call is recorded as
+    # entering helpdesk and leaving it for a callback, never offered; the caller hears the
+    # tenant's "callback" prompt (1200 Hz) and the engine hangs up; the request, with the
+    # caller's number and the queue, is in the database.
+    start_sip_acdd
+    start_probe caller 400 --listen-for 600,1200 --dtmf 1@1000
+    caller_probe=$probe_pid
+    start_caller caller_media_wait_bye.xml 313 -set rtp_port "$probe_port"
+    wait_pid "$last_pid" "caller"
+    stop_probe "$caller_probe"
+    call="$(call_id_of 1)"
+    wait_log "event=flow.decided call=$call .*flow=offer decision=callback target=\\+15550001 fallback=false .*callback_queue=helpdesk"
+    wait_log "event=sip.callback_requested call=$call number=\\+15550001"
+    wait_log "event=call.finished tenant=acme call=$call .*state=callback"
+    ! grep -E "event=call.offered .*call=$call " "$log" || fail "the callback's call was offered to an agent"
+    closing=$(count "$dir/caller.rtp" tone1200)
+    echo "callback confirmation: $closing packets"
+    ((closing >= 20)) || fail "the caller heard $closing packets of the callback prompt (0.5 s)"
+    deadline=$((SECONDS + 60))
+    until [[ "$(sql "SELECT queue || ' ' || number || ' ' || status FROM callbacks WHERE call_id = $call" 2>/dev/null || true)" == "helpdesk +15550001 pending" ]]; do
+      ((SECONDS < deadline)) || fail "no pending callback request by helpdesk for +15550001 in the database after 60 s"
+      sleep 0.2
+    done
+    ;;
+  flow_lookup_timeout)
+    # The "lookup" flow asks for the caller's customer record while the customers table
+    # is locked (a database that does not answer): after flow_lookup_timeout (500 ms here)
+    # the script hears nil and goes on; the answer that comes later is dropped.
+    FLOW_LOOKUP_TIMEOUT=500ms start_sip_acdd
+    psql -X -q -v ON_ERROR_STOP=1 "host=$dir/pg dbname=acd user=acd" \
+      -c "BEGIN; LOCK TABLE customers IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;" \
+      >/dev/null 2>&1 &
+    locker=$!
+    pids+=("$locker")
+    deadline=$((SECONDS + 30))
+    until [[ "$(sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'customers' AND l.mode = 'AccessExclusiveLock' AND l.granted")" == 1 ]]; do
+      ((SECONDS < deadline)) || fail "the customers table was not locked within 30 s"
+      sleep 0.1
+    done
+    start_probe caller 400 --listen-for 300,600
+    caller_probe=$probe_pid
+    start_caller caller_media.xml 312 -d 3000 -set rtp_port "$probe_port"
+    caller=$last_pid
+    wait_log 'event=sip.flow_lookup_timeout call=[0-9]+ flow=lookup after_ms=500'
+    wait_log 'event=flow.decided .*flow=lookup decision=queue target=sales fallback=false .*attributes="customer=unknown"'
+    wait_log "event=call.queued tenant=acme call=[0-9]+ queue=sales"
+    wait_pid "$caller" "caller"
+    stop_probe "$caller_probe"
+    wait "$locker" 2>/dev/null || true
+    ;;
   voicemail)
     # Key 3 of the menu: the greeting (700 Hz), a beep (1000 Hz), then the caller's 400 Hz
     # is recorded until the maximum length (3 s), and the engine hangs up.

@@ -34,7 +34,7 @@ start_sip_acdd() {
       -e "s|@OUT_PORT@|$out_port|g" -e "s|@ALLOW_EXTERNAL@|${ALLOW_EXTERNAL:-false}|g" \
       -e "s|@MAX_CALLS@|$max_calls|g" -e "s|@ANNOUNCE@|${ANNOUNCE:-0s}|g" \
       -e "s|@WRAP_UP@|${WRAP_UP:-0s}|g" -e "s|@LOGIN@|${REGISTER_LOGIN:-ready}|g" \
-      -e "s|@API_TLS@|${API_TLS:-}|g" \
+      -e "s|@API_TLS@|${API_TLS:-}|g" -e "s|@FLOW_LOOKUP_TIMEOUT@|${FLOW_LOOKUP_TIMEOUT:-3s}|g" \
       "$here/sip_test.yaml" >"$dir/acdd.yaml"
   start_acdd "$dir/acdd.yaml"
   wait_log 'event=started'
