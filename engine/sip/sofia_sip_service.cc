@@ -488,6 +488,7 @@ class SofiaSipService final : public SipService {
   void end_flow_collect(Call& call, const char* why);
   void end_flow_lookup(Call& call);
   void request_callback(Call& c, core::QueueId queue, std::string number);
+  void transfer_from_flow(Call& call, const std::string& number);
   static core::CallSpec call_spec_of(const Call& c);
   void refused_by_core(core::CallId id, const core::Status& status, const char* event,
                        const char* text);
@@ -1312,6 +1313,48 @@ void SofiaSipService::request_callback(Call& c, core::QueueId queue, std::string
   });
 }
 
+// A flow's call.transfer: the caller is bridged to `number` over the tenant's outbound
+// trunk, as an agent's blind transfer to an outside number is, under the same toll-fraud
+// guard (transfer.allow_external); the caller hears music while it rings. The core never
+// knew the call: the SIP side ends it when either party hangs up. Refused (not allowed,
+// no outbound trunk, not a dialable number): logged, and the engine hangs up.
+void SofiaSipService::transfer_from_flow(Call& call, const std::string& number) {
+  const SipTenant* tenant = tenant_by_id(call.tenant);
+  const SipTrunk* trunk = tenant != nullptr ? outbound_trunk_of(*tenant) : nullptr;
+  const std::string uri =
+      trunk != nullptr ? outbound_target(trunk->outbound_uri, number) : std::string();
+  const std::string by = "flow " + call.flow_name;
+  if (tenant == nullptr || !tenant->allow_external_transfer || uri.empty()) {
+    const char* why = tenant == nullptr || !tenant->allow_external_transfer
+                          ? "transfers to outside numbers are not allowed"
+                      : trunk == nullptr ? "the tenant has no outbound trunk"
+                                         : "not a dialable number";
+    log(SipLogLevel::kWarn, "sip.transfer_refused",
+        {{"call", std::to_string(call.id.value)}, {"by", by}, {"target", number}, {"reason", why}});
+    SipMenuAction hang_up;
+    hang_up.kind = SipMenuAction::Kind::kHangup;
+    hang_up.target = "transfer refused";
+    run_menu_action(call, hang_up);
+    return;
+  }
+  log(SipLogLevel::kInfo, "sip.transfer",
+      {{"call", std::to_string(call.id.value)},
+       {"kind", "external"},
+       {"by", by},
+       {"target", number}});
+  call.caller_id = trunk->caller_id;
+  call.external = true;  // the outside leg's answer bridges it; a BYE from either side ends it
+  call.finished = true;  // nothing in the core to tell
+  call.kind = core::CallKind::kOutbound;  // the trunk's caller id on the new leg
+  apply_media(call);
+  if (std::string why = place_leg(call, uri, core::AgentId{}, number); !why.empty()) {
+    log(SipLogLevel::kWarn, "sip.transfer_failed",
+        {{"call", std::to_string(call.id.value)}, {"status", why}});
+    end_call(call, "SIP;cause=480;text=\"transfer target unavailable\"");
+    destroy_call(call.id);
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // IVR menus
 
@@ -1620,6 +1663,10 @@ void SofiaSipService::finish_flow(Call& call, const SipFlowDone& done) {
        {"attributes", std::to_string(done.attributes.size())}});
   if (action.kind == SipMenuAction::Kind::kCallback) {
     request_callback(call, done.queue, done.target);
+    return;
+  }
+  if (done.kind == SipFlowDone::Kind::kTransfer) {
+    transfer_from_flow(call, done.target);
     return;
   }
   run_menu_action(call, action);

@@ -344,6 +344,35 @@ case "$case_name" in
     expect_finished 1 completed alice
     ;;
 
+  flow_transfer)
+    # A call flow transfers the caller to an outside number (call.transfer): the engine
+    # calls it over the outbound trunk with the trunk's caller id and bridges the caller to
+    # it; the carrier hangs up, which ends the caller's leg. No agent is involved.
+    ALLOW_EXTERNAL=true start_sip_acdd
+    start_agent agent_answer_hangup.xml "$out_port"
+    carrier=$last_pid
+    start_caller caller_wait_bye.xml 314
+    wait_pid "$last_pid" "caller"
+    wait_pid "$carrier" "the carrier"
+    expect_carrier_call +15559876
+    call="$(call_id_of 1)"
+    wait_log "event=sip.transfer call=$call kind=external by=\"flow outside\" target=\\+15559876"
+    wait_log "event=sip.transfer_answered call=$call target=\\+15559876"
+    wait_log "event=sip.hangup call=$call cause=outside-bye"
+    ;;
+
+  flow_transfer_refused)
+    # The same flow in a tenant that allows no transfer outside: nothing is dialled, the
+    # refusal is logged and the engine hangs up.
+    start_sip_acdd
+    start_caller caller_wait_bye.xml 314
+    wait_pid "$last_pid" "caller"
+    call="$(call_id_of 1)"
+    wait_log "event=sip.transfer_refused call=$call by=\"flow outside\" target=\\+15559876 reason=\"transfers to outside numbers are not allowed\""
+    ! grep -E 'event=sip.agent_invite .*15559876' "$log" >/dev/null ||
+      fail "the outside number was dialled although the tenant forbids it"
+    ;;
+
   blind_transfer_agent)
     # Alice answers and transfers the caller to Bob's extension (REFER): 202, NOTIFY 200,
     # the engine hangs up Alice's phone, Bob's phone rings and answers; Bob hangs up.
