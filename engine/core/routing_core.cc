@@ -276,7 +276,10 @@ bool RoutingCore::Impl::route_agent(AgentRt& a) {
         if (q.rules != nullptr) {
           prepare_call_rules(q, c, t, rule_scratch);
           set_rule_agent(a, &m, t, rule_scratch);
-          if (!member_target_admits(q, c.step, rule_scratch)) continue;
+          // Without facts no static term was evaluated: the whole target decides.
+          if (!(a.rule_facts != nullptr ? member_target_admits(q, c.step, rule_scratch)
+                                        : target_admits(q, c.step, rule_scratch)))
+            continue;
         }
         const double prio = effective_priority(q, c, t);
         if (best == nullptr || prio > best_priority ||
@@ -436,7 +439,10 @@ void RoutingCore::Impl::route_waiting_calls(QueueRt& q) {
     for (const WaitKey& k : step) order.push_back(k.ptr);
   std::sort(order.begin(), order.end(), [&](CallRt* x, CallRt* y) { return x->key < y->key; });
   for (CallRt* c : order) {
-    if (q.rules != nullptr ? q.rule_ready.empty() : q.buckets.empty()) break;  // nobody Ready
+    // Nobody Ready in the queue: only a call directed to an agent (who need not be a
+    // member) may be offered now.
+    const bool nobody_ready = q.rules != nullptr ? q.rule_ready.empty() : q.buckets.empty();
+    if (nobody_ready && !c->directed) continue;
     route_call(*c);
   }
   route_waiting_tasks(q);
@@ -1806,6 +1812,9 @@ Status RoutingCore::request_callback(CallSpec spec, QueueId queue, std::string n
   if (number.size() > 64)
     return {ErrorCode::kInvalidArgument,
             "callback number: " + std::to_string(number.size()) + " characters (at most 64)"};
+  if (const QueueRt* closed = impl_->find_queue(queue); closed != nullptr && closed->closed)
+    return {ErrorCode::kInvalidState,
+            "queue '" + closed->cfg.name + "' is closed (removed from the configuration)"};
   CallRt* call = nullptr;
   if (Status st = impl_->add_inbound_call(std::move(spec), queue, call); !st) return st;
   CallRt& c = *call;

@@ -124,7 +124,8 @@ class RoutingCore {
   // called back on `number` (empty: the caller's) by `queue`: the call enters the queue
   // and leaves it at once for a callback, as a waiting caller's breakout key would make it
   // (CallQueued, CallExited with reason caller-request, CallFinished with state callback);
-  // it is never offered. The same checks as enqueue(); `number` is at most 64 characters.
+  // it is never offered. The same checks as enqueue(), and a closed queue (removed from the
+  // configuration) is refused; `number` is at most 64 characters.
   Status request_callback(CallSpec spec, QueueId queue, std::string number);
   Status hold(CallId call);
   Status retrieve(CallId call);

@@ -493,7 +493,9 @@ bool RoutingCore::Impl::route_call_by_rules(CallRt& c, QueueRt& q, TimePoint t) 
         const AgentRt& a = agents[x.key.agent];
         set_rule_agent(a, &a.memberships[x.key.member], t, s);
       }
-      if (!member_target_admits(q, c.step, s)) continue;
+      // An agent without facts had no static term evaluated: the whole target decides.
+      if (!(x.facts != nullptr ? member_target_admits(q, c.step, s) : target_admits(q, c.step, s)))
+        continue;
       RuleCandidate admitted = x;
       admitted.keys = s.keys.size();
       if (other_keys) {

@@ -3277,6 +3277,9 @@ TEST_CASE("config reload: a removed queue takes no new callers but serves its wa
   h.enqueue(3, 0);
   CHECK(h.exited(3)->reason == ExitReason::kQueueClosed);
   CHECK(h.finished(3)->state == FinalState::kHungUp);
+  // Nor a callback request naming it.
+  CHECK(h.core.request_callback(Harness::spec(6), Q(0), "").code() == ErrorCode::kInvalidState);
+  CHECK_FALSE(h.exists(6));
   h.ready(0);
   h.serve(1, 0);
   REQUIRE(h.core.queue(Q(0)).has_value());
@@ -3827,6 +3830,25 @@ TEST_CASE("directed transfer: a Ready preferred agent gets the call at once", "[
   CHECK(h.finished(1)->agent == A(2));
   CHECK(h.agent_snap(2).counters.handled == 1);
   CHECK(h.agent_snap(3).counters.handled == 0);
+}
+
+TEST_CASE(
+    "directed transfer into a live rules queue with nobody Ready: the preferred agent, "
+    "not a member, gets the call at once",
+    "[core][transfer][rules]") {
+  Harness h;
+  transfer_setup(h, [](ConfigBuilder& cb) {
+    // Live: the target reads a queue figure, so entering calls re-route the whole queue.
+    cb.q(1).routing.steps = {{0s, "queue.queue1.waiting >= 0"}};
+  });
+  h.login(4);  // Ready, a member of no queue; queue 1's members (2, 3) are logged out
+  connect_call_1(h);
+  const auto m = h.mark();
+  ok(h, h.core.transfer_to_queue(C(1), Q(1), A(4)));
+  CHECK(h.offers_of(1, m) == std::vector<std::uint32_t>{4});
+  h.answer(1, 4);
+  h.hang_up(1);
+  CHECK(h.finished(1)->agent == A(4));
 }
 
 TEST_CASE("directed transfer: the call waits for a busy preferred agent, for sticky_wait at most",
