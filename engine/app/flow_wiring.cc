@@ -26,7 +26,8 @@ struct FlowSettings {
   std::size_t memory_limit = 0;
   IvrAction fallback;
   std::map<std::string, core::QueueId, std::less<>> queues;
-  std::shared_ptr<const flows::FlowHostInfo> host;  // null: no queue figures, no calendars
+  std::map<std::string, core::SkillId, std::less<>> skills;  // call.set_skill's names
+  std::shared_ptr<const flows::FlowHostInfo> host;           // null: no queue figures, no calendars
 };
 
 // call.queue_status and call.open / call.holiday for one tenant: the routing core's last
@@ -164,6 +165,24 @@ class FlowSession final : public sip::SipCallFlow {
     sip::SipFlowDone done;
     done.attributes.assign(run_.attributes().begin(), run_.attributes().end());
     done.priority = run_.priority();
+    std::string skills;  // "name>=level,...", for people reading the log
+    for (const auto& [name, level] : run_.skills()) {
+      auto skill = settings_->skills.find(name);
+      if (skill == settings_->skills.end()) {
+        // The agent could never be chosen by a skill the tenant does not have.
+        log_event(LogLevel::kWarn, "flow.fallback",
+                  {{"call", call_.id.value},
+                   {"tenant", call_.tenant},
+                   {"flow", settings_->name},
+                   {"error", "call.set_skill: unknown skill \"" + name + "\""}});
+        sip::SipFlowDone fallback = fallback_done();
+        fallback.attributes = std::move(done.attributes);
+        fallback.priority = done.priority;
+        return fallback;
+      }
+      done.skills.push_back(core::SkillRequirement{skill->second, level});
+      skills += (skills.empty() ? "" : ",") + name + ">=" + std::to_string(level);
+    }
     std::string decision;
     std::string callback_queue;  // a callback: the queue that calls back
     std::visit(
@@ -247,6 +266,7 @@ class FlowSession final : public sip::SipCallFlow {
                {"fallback", outcome.fallback},
                {"priority", done.priority ? std::to_string(*done.priority) : std::string()},
                {"attributes", attributes},
+               {"skills", skills},
                {"callback_queue", callback_queue}});
     return done;
   }
@@ -313,7 +333,8 @@ std::shared_ptr<const flows::FlowHostInfo> make_flow_host(
 
 sip::SipFlow make_sip_flow(const CallFlowConfig& flow,
                            std::map<std::string, core::QueueId, std::less<>> queues,
-                           std::shared_ptr<const flows::FlowHostInfo> host) {
+                           std::shared_ptr<const flows::FlowHostInfo> host,
+                           std::map<std::string, core::SkillId, std::less<>> skills) {
   auto settings = std::make_shared<FlowSettings>();
   settings->host = std::move(host);
   settings->name = flow.name;
@@ -322,6 +343,7 @@ sip::SipFlow make_sip_flow(const CallFlowConfig& flow,
   settings->memory_limit = flow.memory_limit;
   settings->fallback = flow.fallback;
   settings->queues = std::move(queues);
+  settings->skills = std::move(skills);
   std::shared_ptr<const FlowSettings> shared = std::move(settings);
   sip::SipFlow out;
   out.name = flow.name;

@@ -39,10 +39,12 @@ std::shared_ptr<const flows::FlowHostInfo> make_flow_host(
 
 // `queues`: the tenant's queues by name, where the script's call.queue(name) and a queue
 // fallback go. A script naming a queue the tenant does not have ends in the fallback.
-// `host`: queue figures and calendars for the script (null: none).
+// `host`: queue figures and calendars for the script (null: none). `skills`: the tenant's
+// skills by name, for call.set_skill; a script naming another ends in the fallback.
 sip::SipFlow make_sip_flow(const CallFlowConfig& flow,
                            std::map<std::string, core::QueueId, std::less<>> queues,
-                           std::shared_ptr<const flows::FlowHostInfo> host = nullptr);
+                           std::shared_ptr<const flows::FlowHostInfo> host = nullptr,
+                           std::map<std::string, core::SkillId, std::less<>> skills = {});
 
 // call.lookup's table: the customer's name, account, tier and notes (those not empty) and
 // the record's own fields.

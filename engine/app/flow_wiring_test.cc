@@ -114,6 +114,34 @@ TEST_CASE("flow wiring: scripts read the core's published queue figures and the 
   CHECK(std::get<sip::SipFlowDone>(step).queue == core::QueueId(7));  // the fallback's
 }
 
+TEST_CASE("flow wiring: skills a script asks for reach the call, by id", "[flows][sip]") {
+  const std::map<std::string, core::SkillId, std::less<>> skills = {{"french", core::SkillId(3)},
+                                                                    {"billing", core::SkillId(4)}};
+  auto done_of = [&](const std::string& source) {
+    sip::SipFlow flow = make_sip_flow(flow_of(source), kQueues, nullptr, skills);
+    auto session = flow.make_session(sip::SipFlowCall{core::CallId(5), "t", "+4144", "100"});
+    const sip::SipFlowStep step = session->start();
+    REQUIRE(std::holds_alternative<sip::SipFlowDone>(step));
+    return std::get<sip::SipFlowDone>(step);
+  };
+  sip::SipFlowDone done =
+      done_of("call.set_skill('french', 4) call.set_skill('billing', 2) call.queue('support')");
+  CHECK(done.kind == sip::SipFlowDone::Kind::kQueue);
+  CHECK(done.queue == core::QueueId(8));
+  REQUIRE(done.skills.size() == 2);
+  CHECK(done.skills[0].skill == core::SkillId(4));  // by name: billing, then french
+  CHECK(done.skills[0].min_level == 2);
+  CHECK(done.skills[1].skill == core::SkillId(3));
+  CHECK(done.skills[1].min_level == 4);
+  CHECK_FALSE(done.skills[1].optional);
+  // A skill the tenant does not have: no agent could ever take the call that way.
+  done = done_of("call.set('a', 'b') call.set_skill('frensh', 4) call.queue('support')");
+  CHECK(done.kind == sip::SipFlowDone::Kind::kQueue);
+  CHECK(done.queue == core::QueueId(7));  // the fallback
+  CHECK(done.skills.empty());
+  CHECK(done.attributes == std::vector<std::pair<std::string, std::string>>{{"a", "b"}});
+}
+
 TEST_CASE("flow wiring: a callback names the queue that calls back", "[flows][sip]") {
   auto done_of = [](const CallFlowConfig& flow) {
     auto session = session_of(flow);

@@ -170,8 +170,11 @@ std::shared_ptr<const sip::SipDirectory> make_sip_directory(const DaemonConfig& 
     for (const auto& t : config.domain.tenants)
       if (t.id == settings.id) calendars = t.calendars;
     const auto host = make_flow_host(settings.id, std::move(calendars), flow_sources);
+    std::map<std::string, core::SkillId, std::less<>> skills_by_name;
+    for (const auto& skill : config.domain.skills)
+      if (skill.tenant == settings.id) skills_by_name.emplace(skill.name, skill.id);
     for (const auto& flow : settings.flows)
-      tenant.flows.push_back(make_sip_flow(flow, queues_by_name, host));
+      tenant.flows.push_back(make_sip_flow(flow, queues_by_name, host, skills_by_name));
     directory->tenants.push_back(std::move(tenant));
   }
   return directory;

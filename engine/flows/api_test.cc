@@ -55,6 +55,23 @@ TEST_CASE("each ending", "[api]") {
         FlowDecision{QueueDecision{"a"}});
 }
 
+TEST_CASE("set_skill asks the agent for skills, the last level of a skill winning", "[api]") {
+  FlowRun run(compiled(R"(
+    call.set_skill('french', 3)
+    call.set_skill('billing', 10)
+    call.set_skill('french', 5)
+    call.queue('sales'))"),
+              a_call(), small_config());
+  REQUIRE(std::holds_alternative<FlowOutcome>(run.start()));
+  CHECK(run.skills() == std::map<std::string, int>{{"billing", 10}, {"french", 5}});
+  // At most kMaxSkills of them.
+  std::string many;
+  for (std::size_t i = 0; i <= kMaxSkills; ++i)
+    many += "call.set_skill('s" + std::to_string(i) + "', 1)\n";
+  CHECK_THAT(failure_of(many + "call.queue('a')"),
+             Contains("call.set_skill: too many skills (at most 16)"));
+}
+
 TEST_CASE("play yields to the host and returns whether it completed", "[api]") {
   FlowRun run(compiled("if call.play('welcome/fr') then call.queue('a') else call.queue('b') end"),
               a_call(), small_config());
@@ -180,6 +197,11 @@ TEST_CASE("arguments are validated, naming the function and the argument", "[api
       {"call.callback('1', 7)", "call.callback: argument 2 (queue) must be a string, got number"},
       {"call.callback('1', 'q', 'x')", "call.callback: takes at most 2 argument(s), got 3"},
       {"call.hangup(1)", "call.hangup: takes at most 0 argument(s), got 1"},
+      {"call.set_skill('french', 0)", "call.set_skill: argument 2 (min_level) must be 1 to 10"},
+      {"call.set_skill('french', 11)", "call.set_skill: argument 2 (min_level) must be 1 to 10"},
+      {"call.set_skill('french', 2.5)", "call.set_skill: argument 2 (min_level) must be a whole"},
+      {"call.set_skill('fr ench', 2)", "call.set_skill: argument 1 (skill) may hold only letters"},
+      {"call.set_skill('french')", "call.set_skill: argument 2 (min_level) must be a whole"},
       {"call.set('k', 1)", "call.set: argument 2 (value) must be a string, got number"},
       {"call.set('bad key', 'v')", "call.set: argument 1 (key) may hold only letters"},
       {"call.set('k', 'a\\nb')", "call.set: argument 2 (value) may not hold control"},

@@ -181,6 +181,10 @@ struct FlowConfig {
 
 // Bounds on what a script can hand to the host outside its own memory limit.
 inline constexpr std::size_t kMaxAttributes = 64;
+// Skills a script may require of the agent (call.set_skill), and their levels.
+inline constexpr std::size_t kMaxSkills = 16;
+inline constexpr int kMinSkillLevel = 1;
+inline constexpr int kMaxSkillLevel = 10;
 inline constexpr std::size_t kMaxLogLines = 100;
 inline constexpr std::uint64_t kInstructionSlice = 1000;
 
@@ -211,6 +215,8 @@ class FlowRun {
   // after the run ends, whatever its outcome.
   [[nodiscard]] const std::map<std::string, std::string>& attributes() const;
   [[nodiscard]] std::optional<int> priority() const;
+  // What call.set_skill asked of the agent who takes the call: skill name -> minimum level.
+  [[nodiscard]] const std::map<std::string, int>& skills() const;
   [[nodiscard]] const std::vector<std::string>& log() const;
   // Instructions executed so far (in slices of kInstructionSlice) and bytes held now.
   [[nodiscard]] std::uint64_t instructions_used() const;

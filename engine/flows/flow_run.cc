@@ -55,6 +55,7 @@ struct FlowRun::Impl {
 
   std::map<std::string, std::string> attributes;
   std::optional<int> priority;
+  std::map<std::string, int> skills;  // call.set_skill
   std::vector<std::string> log;
 };
 
@@ -384,6 +385,36 @@ int api_set_priority(lua_State* L) {
   return 0;
 }
 
+// call.set_skill(name, min_level): the agent who takes the call must have skill `name` at
+// `min_level` or more (1..10), on top of the queue's own requirements; a second call for
+// the same skill replaces the level.
+int api_set_skill(lua_State* L) {
+  check_arg_count(L, "set_skill", 2);
+  std::size_t len = 0;
+  const char* name =
+      check_string(L, "set_skill", 1, "skill", 1, kMaxNameBytes, Charset::kName, &len);
+  const lua_Integer level =
+      check_integer(L, "set_skill", 2, "min_level", kMinSkillLevel, kMaxSkillLevel);
+  Impl* impl = api_impl(L);
+  bool too_many = false;
+  const bool ok = host_store([&] {
+    std::string key(name, len);
+    auto it = impl->skills.find(key);
+    if (it != impl->skills.end()) {
+      it->second = static_cast<int>(level);
+    } else if (impl->skills.size() >= kMaxSkills) {
+      too_many = true;
+    } else {
+      impl->skills.emplace(std::move(key), static_cast<int>(level));
+    }
+  });
+  if (!ok) return host_out_of_memory(L, "set_skill");
+  if (too_many)
+    return luaL_error(L, "call.set_skill: too many skills (at most %d)",
+                      static_cast<int>(kMaxSkills));
+  return 0;
+}
+
 // call.log(text): a line for the call's log. Past kMaxLogLines, lines are dropped and the
 // last kept line says so.
 int api_log(lua_State* L) {
@@ -623,6 +654,7 @@ constexpr luaL_Reg kCallApi[] = {
     {"get", api_get},
     {"set", api_set},
     {"set_priority", api_set_priority},
+    {"set_skill", api_set_skill},
     {"log", api_log},
     {"play", api_play},
     {"collect", api_collect},
@@ -948,6 +980,10 @@ const std::optional<FlowRequest>& FlowRun::pending() const {
 const std::map<std::string, std::string>& FlowRun::attributes() const {
   return impl_->attributes;
 }
+const std::map<std::string, int>& FlowRun::skills() const {
+  return impl_->skills;
+}
+
 std::optional<int> FlowRun::priority() const {
   return impl_->priority;
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/core/ids.h"
+#include "engine/core/model.h"
 
 namespace acd::sip {
 
@@ -50,6 +51,8 @@ struct SipFlowDone {
   std::string target;   // kVoicemail: the box; kCallback, kTransfer: the number
   std::vector<std::pair<std::string, std::string>> attributes;  // for the routing core
   std::optional<int> priority;  // replaces the dialled number's priority when set
+  // Skills the agent must have on top of the queue's own (CallSpec::extra_skills).
+  std::vector<core::SkillRequirement> skills;
 };
 using SipFlowStep = std::variant<SipFlowPlay, SipFlowCollect, SipFlowLookup, SipFlowDone>;
 

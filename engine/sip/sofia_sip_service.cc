@@ -307,7 +307,8 @@ class SofiaSipService final : public SipService {
     std::uint64_t menu_prompt = 0;
     Clock::time_point menu_due = Clock::time_point::max();
     std::vector<std::pair<std::string, std::string>> ivr_choices;
-    int priority = 0;  // of the DID: for the queue a menu leads to
+    std::vector<core::SkillRequirement> extra_skills;  // a flow's call.set_skill
+    int priority = 0;                                  // of the DID: for the queue a menu leads to
     int vip_level = 0;
     // A call flow deciding for the caller (sip_call_flow.h), before the core knows the
     // call: its session (destroyed with the call, which frees what runs it), what the
@@ -1264,6 +1265,7 @@ core::CallSpec SofiaSipService::call_spec_of(const Call& c) {
   spec.priority = c.priority;
   spec.vip_level = c.vip_level;
   spec.attributes = c.ivr_choices;
+  spec.extra_skills = c.extra_skills;
   return spec;
 }
 
@@ -1638,6 +1640,7 @@ void SofiaSipService::finish_flow(Call& call, const SipFlowDone& done) {
   call.flow_prompt = 0;
   for (const auto& attribute : done.attributes) call.ivr_choices.push_back(attribute);
   if (done.priority) call.priority = *done.priority;
+  call.extra_skills = done.skills;
   SipMenuAction action;
   action.target = done.target;
   switch (done.kind) {

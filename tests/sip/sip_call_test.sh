@@ -344,6 +344,27 @@ case "$case_name" in
     expect_finished 1 completed alice
     ;;
 
+  flow_skill)
+    # A call flow requires a skill of the agent (call.set_skill): french, which no agent
+    # has, keeps the call from Alice; english 5 lets her take the next one.
+    start_sip_acdd
+    ready_agent alice
+    start_caller caller.xml 315 -d 3000
+    wait_pid "$last_pid" "caller"
+    first="$(call_id_of 1)"
+    wait_log "event=flow.decided call=$first .*flow=skilled decision=queue target=sales .*skills=\"?french>=1"
+    expect_finished 1 abandoned
+    ! grep -E "event=(call.offered|sip.agent_invite) .*call=$first " "$log" >/dev/null ||
+      fail "the call was offered to an agent without the skill the flow asked for"
+    start_agent agent_answer.xml "$port"
+    agent=$last_pid
+    start_caller caller.xml 316 -d 1000
+    wait_pid "$last_pid" "caller"
+    wait_pid "$agent" "alice's phone"
+    wait_log "event=flow.decided call=$(call_id_of 2) .*flow=skilled .*skills=\"?english>=5"
+    expect_finished 2 completed alice
+    ;;
+
   flow_transfer)
     # A call flow transfers the caller to an outside number (call.transfer): the engine
     # calls it over the outbound trunk with the trunk's caller id and bridges the caller to
