@@ -356,6 +356,10 @@ class SofiaSipService final : public SipService {
   static int on_message(nta_agent_magic_t* magic, nta_agent_t* agent, msg_t* msg, sip_t* sip);
   static int on_leg_request(nta_leg_magic_t* magic, nta_leg_t* leg, nta_incoming_t* irq,
                             const sip_t* sip);
+  static int on_bye_after_ack_event(nta_incoming_magic_t* magic, nta_incoming_t* irq,
+                                    const sip_t* sip);
+  static int on_bye_after_ack_request(nta_leg_magic_t* magic, nta_leg_t* leg, nta_incoming_t* irq,
+                                      const sip_t* sip);
   static int on_caller_invite_event(nta_incoming_magic_t* magic, nta_incoming_t* irq,
                                     const sip_t* sip);
   static int on_agent_invite_response(nta_outgoing_magic_t* magic, nta_outgoing_t* orq,
@@ -439,6 +443,18 @@ class SofiaSipService final : public SipService {
   static std::string outbound_target(const std::string& outbound_uri, const std::string& number);
   void send_ack(Leg& leg, nta_outgoing_t* invite);
   void send_bye(Leg& leg, const char* reason);
+  // The caller's dialog of a call that ends before the caller has ACKed the engine's 200:
+  // RFC 3261 15 forbids a BYE until that ACK (or the INVITE transaction's timeout), so the
+  // dialog and the transaction outlive the call in byes_after_ack_.
+  struct ByeAfterAck {
+    SofiaSipService* service = nullptr;
+    std::uint64_t call = 0;
+    nta_leg_t* leg = nullptr;
+    nta_incoming_t* invite = nullptr;
+    std::string reason;
+  };
+  void bye_after_ack(Leg& caller, nta_incoming_t* invite, const char* reason);
+  void finish_bye_after_ack(ByeAfterAck& pending, bool send, const char* why);
   void hang_up_from_sip(Call& call, core::HangupCause cause);
   void end_call(Call& call, const char* reason);
   void end_leg(AgentLeg& leg, const char* reason);
@@ -553,6 +569,7 @@ class SofiaSipService final : public SipService {
   LocationService location_;
   std::unique_ptr<MediaPorts> media_ports_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Call>> calls_;
+  std::unordered_map<ByeAfterAck*, std::unique_ptr<ByeAfterAck>> byes_after_ack_;
   std::set<std::pair<Clock::time_point, Leg*>> session_due_;  // Leg::session_due, soonest first
   std::minstd_rand random_{std::random_device{}()};           // 491 retry delays
   std::map<std::string, bool> registered_;                    // "tenant/agent" -> has a binding
@@ -765,6 +782,9 @@ void SofiaSipService::run(std::promise<std::optional<std::string>>& started) {
       destroy_call(call->id);
     }
   }
+  std::vector<ByeAfterAck*> pending;
+  for (const auto& [key, bye] : byes_after_ack_) pending.push_back(key);
+  for (ByeAfterAck* bye : pending) finish_bye_after_ack(*bye, true, "shutdown");
   su_root_step(root_, 100);
   close_transports();
   su_deinit();
@@ -1883,7 +1903,9 @@ std::string SofiaSipService::outbound_target(const std::string& outbound_uri,
 // The caller hears ringing until an agent answers (DID answer: on-connect); the 180 is
 // reliable (RFC 3262) when the caller supports 100rel.
 void SofiaSipService::ring_caller(Call& call) {
-  if (call.caller_invite == nullptr || call.caller_ringing) return;
+  // Never after the 200 (the INVITE transaction lives until the caller's ACK): a caller
+  // answered by a flow that then transfers outside hears music, not a late 180.
+  if (call.caller_invite == nullptr || call.caller_ringing || call.caller_answered) return;
   call.caller_ringing = true;
   if (call.caller_100rel) {
     nta_reliable_treply(call.caller_invite, &SofiaSipService::on_prack, nullptr, SIP_180_RINGING,
@@ -3438,6 +3460,13 @@ void SofiaSipService::send_ack(Leg& leg, nta_outgoing_t* invite) {
 
 void SofiaSipService::send_bye(Leg& leg, const char* reason) {
   if (leg.leg == nullptr || leg.gone) return;
+  if (leg.is_caller && leg.call != nullptr && leg.call->caller_invite != nullptr &&
+      leg.call->caller_answered && !leg.call->caller_confirmed) {
+    nta_incoming_t* invite = leg.call->caller_invite;
+    leg.call->caller_invite = nullptr;
+    bye_after_ack(leg, invite, reason);
+    return;
+  }
   leg.gone = true;
   close_stream(leg);
   nta_outgoing_t* bye = nta_outgoing_tcreate(
@@ -3445,6 +3474,67 @@ void SofiaSipService::send_bye(Leg& leg, const char* reason) {
       nullptr, TAG_IF(reason != nullptr, SIPTAG_REASON_STR(reason)),
       SIPTAG_USER_AGENT_STR(options_.user_agent.c_str()), TAG_END());
   (void)bye;
+}
+
+void SofiaSipService::bye_after_ack(Leg& caller, nta_incoming_t* invite, const char* reason) {
+  auto pending = std::make_unique<ByeAfterAck>();
+  pending->service = this;
+  pending->call = caller.call->id.value;
+  pending->leg = caller.leg;
+  pending->invite = invite;
+  if (reason != nullptr) pending->reason = reason;
+  auto* magic = pending.get();
+  nta_incoming_bind(invite, &SofiaSipService::on_bye_after_ack_event,
+                    reinterpret_cast<nta_incoming_magic_t*>(magic));
+  nta_leg_bind(caller.leg, &SofiaSipService::on_bye_after_ack_request,
+               reinterpret_cast<nta_leg_magic_t*>(magic));
+  caller.leg = nullptr;  // the call no longer owns the dialog
+  caller.gone = true;
+  close_stream(caller);
+  byes_after_ack_.emplace(magic, std::move(pending));
+  log(SipLogLevel::kInfo, "sip.bye_awaits_ack", {{"call", std::to_string(magic->call)}});
+}
+
+// The ACK (or the INVITE transaction's end without one): the deferred BYE goes now.
+int SofiaSipService::on_bye_after_ack_event(nta_incoming_magic_t* magic, nta_incoming_t*,
+                                            const sip_t* sip) {
+  auto* pending = reinterpret_cast<ByeAfterAck*>(magic);
+  const bool acked = sip != nullptr && sip->sip_request != nullptr &&
+                     sip->sip_request->rq_method == sip_method_ack;
+  pending->service->finish_bye_after_ack(*pending, true, acked ? "ack" : "no-ack");
+  return 0;
+}
+
+// A request on the dialog meanwhile: the caller's own BYE ends it (no BYE of ours is due);
+// anything else is refused, the call being over.
+int SofiaSipService::on_bye_after_ack_request(nta_leg_magic_t* magic, nta_leg_t*,
+                                              nta_incoming_t* irq, const sip_t* sip) {
+  auto* pending = reinterpret_cast<ByeAfterAck*>(magic);
+  ++pending->service->stats_.requests;
+  switch (sip->sip_request->rq_method) {
+    case sip_method_ack: return 200;
+    case sip_method_bye:
+      nta_incoming_treply(irq, SIP_200_OK, TAG_END());
+      pending->service->finish_bye_after_ack(*pending, false, "caller-bye");
+      return 200;
+    default: return 481;
+  }
+}
+
+void SofiaSipService::finish_bye_after_ack(ByeAfterAck& pending, bool send, const char* why) {
+  if (send) {
+    nta_outgoing_t* bye = nta_outgoing_tcreate(
+        pending.leg, &SofiaSipService::on_final_response_destroy, nullptr, nullptr, SIP_METHOD_BYE,
+        nullptr, TAG_IF(!pending.reason.empty(), SIPTAG_REASON_STR(pending.reason.c_str())),
+        SIPTAG_USER_AGENT_STR(options_.user_agent.c_str()), TAG_END());
+    (void)bye;
+  }
+  log(SipLogLevel::kInfo, "sip.bye_after_ack",
+      {{"call", std::to_string(pending.call)}, {"after", why}, {"sent", send ? "true" : "false"}});
+  nta_incoming_bind(pending.invite, nullptr, nullptr);
+  nta_incoming_destroy(pending.invite);
+  nta_leg_destroy(pending.leg);
+  byes_after_ack_.erase(&pending);  // frees `pending`
 }
 
 void SofiaSipService::on_offer_ended(const core::OfferEnded& ended) {

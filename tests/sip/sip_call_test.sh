@@ -368,11 +368,14 @@ case "$case_name" in
   flow_transfer)
     # A call flow transfers the caller to an outside number (call.transfer): the engine
     # calls it over the outbound trunk with the trunk's caller id and bridges the caller to
-    # it; the carrier hangs up, which ends the caller's leg. No agent is involved.
+    # it; the carrier hangs up, which ends the caller's leg. No agent is involved. The
+    # caller ACKs the engine's 200 only after 300 ms, so the carrier's 180 arrives while
+    # the caller's INVITE transaction is still open: the caller must get no 180 after
+    # its 200 (SIPp would take it as unexpected and hang up).
     ALLOW_EXTERNAL=true start_sip_acdd
     start_agent agent_answer_hangup.xml "$out_port"
     carrier=$last_pid
-    start_caller caller_wait_bye.xml 314
+    start_caller caller_wait_bye.xml 314 -d 300
     wait_pid "$last_pid" "caller"
     wait_pid "$carrier" "the carrier"
     expect_carrier_call +15559876
@@ -384,11 +387,15 @@ case "$case_name" in
 
   flow_transfer_refused)
     # The same flow in a tenant that allows no transfer outside: nothing is dialled, the
-    # refusal is logged and the engine hangs up.
+    # refusal is logged and the engine hangs up. The caller ACKs the 200 only after
+    # 300 ms: the engine's BYE waits for that ACK (RFC 3261 15), or SIPp would take it
+    # as unexpected.
     start_sip_acdd
-    start_caller caller_wait_bye.xml 314
+    start_caller caller_wait_bye.xml 314 -d 300
     wait_pid "$last_pid" "caller"
     call="$(call_id_of 1)"
+    wait_log "event=sip.bye_awaits_ack call=$call"
+    wait_log "event=sip.bye_after_ack call=$call after=ack sent=true"
     wait_log "event=sip.transfer_refused call=$call by=\"flow outside\" target=\\+15559876 reason=\"transfers to outside numbers are not allowed\""
     ! grep -E 'event=sip.agent_invite .*15559876' "$log" >/dev/null ||
       fail "the outside number was dialled although the tenant forbids it"
