@@ -155,13 +155,7 @@ class FlowSession final : public sip::SipCallFlow {
   }
 
   sip::SipFlowDone to_done(const flows::FlowOutcome& outcome) {
-    if (outcome.fallback) {
-      log_event(LogLevel::kWarn, "flow.fallback",
-                {{"call", call_.id.value},
-                 {"tenant", call_.tenant},
-                 {"flow", settings_->name},
-                 {"error", outcome.error}});
-    }
+    if (outcome.fallback) log_fallback(outcome.error);
     sip::SipFlowDone done;
     done.attributes.assign(run_.attributes().begin(), run_.attributes().end());
     done.priority = run_.priority();
@@ -170,15 +164,7 @@ class FlowSession final : public sip::SipCallFlow {
       auto skill = settings_->skills.find(name);
       if (skill == settings_->skills.end()) {
         // The agent could never be chosen by a skill the tenant does not have.
-        log_event(LogLevel::kWarn, "flow.fallback",
-                  {{"call", call_.id.value},
-                   {"tenant", call_.tenant},
-                   {"flow", settings_->name},
-                   {"error", "call.set_skill: unknown skill \"" + name + "\""}});
-        sip::SipFlowDone fallback = fallback_done();
-        fallback.attributes = std::move(done.attributes);
-        fallback.priority = done.priority;
-        return fallback;
+        return fallback_because("call.set_skill: unknown skill \"" + name + "\"", done);
       }
       done.skills.push_back(core::SkillRequirement{skill->second, level});
       skills += (skills.empty() ? "" : ",") + name + ">=" + std::to_string(level);
@@ -223,15 +209,7 @@ class FlowSession final : public sip::SipCallFlow {
       auto queue = settings_->queues.find(done.target);
       if (queue == settings_->queues.end() && !outcome.fallback) {
         // Not a queue of this tenant: the script did not decide anything that can be done.
-        log_event(LogLevel::kWarn, "flow.fallback",
-                  {{"call", call_.id.value},
-                   {"tenant", call_.tenant},
-                   {"flow", settings_->name},
-                   {"error", "call.queue: unknown queue \"" + done.target + "\""}});
-        sip::SipFlowDone fallback = fallback_done();
-        fallback.attributes = std::move(done.attributes);
-        fallback.priority = done.priority;
-        return fallback;
+        return fallback_because("call.queue: unknown queue \"" + done.target + "\"", done);
       }
       if (queue != settings_->queues.end()) done.queue = queue->second;
     }
@@ -239,18 +217,12 @@ class FlowSession final : public sip::SipCallFlow {
       auto queue = settings_->queues.find(callback_queue);
       if (queue == settings_->queues.end()) {
         // Nobody to call back: the request would be lost.
-        log_event(LogLevel::kWarn, "flow.fallback",
-                  {{"call", call_.id.value},
-                   {"tenant", call_.tenant},
-                   {"flow", settings_->name},
-                   {"error", callback_queue.empty()
-                                 ? std::string("call.callback: no queue named, and the flow's "
-                                               "fallback is not a queue")
-                                 : "call.callback: unknown queue \"" + callback_queue + "\""}});
-        sip::SipFlowDone fallback = fallback_done();
-        fallback.attributes = std::move(done.attributes);
-        fallback.priority = done.priority;
-        return fallback;
+        return fallback_because(
+            callback_queue.empty()
+                ? std::string("call.callback: no queue named, and the flow's fallback is not a "
+                              "queue")
+                : "call.callback: unknown queue \"" + callback_queue + "\"",
+            done);
       }
       done.queue = queue->second;
     }
@@ -269,6 +241,24 @@ class FlowSession final : public sip::SipCallFlow {
                {"skills", skills},
                {"callback_queue", callback_queue}});
     return done;
+  }
+
+  void log_fallback(const std::string& error) const {
+    log_event(LogLevel::kWarn, "flow.fallback",
+              {{"call", call_.id.value},
+               {"tenant", call_.tenant},
+               {"flow", settings_->name},
+               {"error", error}});
+  }
+
+  // The script decided something that cannot be carried out: the flow's fallback, with
+  // the attributes and priority the script set.
+  sip::SipFlowDone fallback_because(const std::string& error, sip::SipFlowDone& decided) const {
+    log_fallback(error);
+    sip::SipFlowDone fallback = fallback_done();
+    fallback.attributes = std::move(decided.attributes);
+    fallback.priority = decided.priority;
+    return fallback;
   }
 
   sip::SipFlowDone fallback_done() const {

@@ -12,6 +12,7 @@
 #include <lua.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "engine/flows/flow.h"
@@ -349,6 +350,32 @@ int api_holiday(lua_State* L) {
   return calendar_state(L, "holiday", true);
 }
 
+// Sets `key` in `map` to make_value() (a new key only while the map has fewer than
+// `limit`), for call.set and call.set_skill; raises the Lua error naming `function` and
+// `what` when the host is out of memory or the map is full. Everything is allocated
+// inside host_store, and nothing with a destructor is alive when luaL_error jumps.
+template <typename Map, typename MakeValue>
+int store_bounded(lua_State* L, Map& map, std::string_view key, const MakeValue& make_value,
+                  std::size_t limit, const char* function, const char* what) {
+  bool too_many = false;
+  const bool ok = host_store([&] {
+    std::string owned_key(key);
+    auto it = map.find(owned_key);
+    if (it != map.end()) {
+      it->second = make_value();
+    } else if (map.size() >= limit) {
+      too_many = true;
+    } else {
+      map.emplace(std::move(owned_key), make_value());
+    }
+  });
+  if (!ok) return host_out_of_memory(L, function);
+  if (too_many)
+    return luaL_error(L, "call.%s: too many %s (at most %d)", function, what,
+                      static_cast<int>(limit));
+  return 0;
+}
+
 int api_set(lua_State* L) {
   check_arg_count(L, "set", 2);
   std::size_t key_len = 0;
@@ -356,25 +383,9 @@ int api_set(lua_State* L) {
   const char* key = check_string(L, "set", 1, "key", 1, kMaxNameBytes, Charset::kName, &key_len);
   const char* value =
       check_string(L, "set", 2, "value", 0, kMaxTextBytes, Charset::kText, &value_len);
-  Impl* impl = api_impl(L);
-  bool too_many = false;
-  const bool ok = host_store([&] {
-    std::string k(key, key_len);
-    auto it = impl->attributes.find(k);
-    if (it != impl->attributes.end()) {
-      it->second.assign(value, value_len);
-    } else if (impl->attributes.size() >= kMaxAttributes) {
-      too_many = true;
-    } else {
-      impl->attributes.emplace(std::move(k), std::string(value, value_len));
-    }
-  });
-  if (!ok) return host_out_of_memory(L, "set");
-  if (too_many) {
-    return luaL_error(L, "call.set: too many attributes (at most %d)",
-                      static_cast<int>(kMaxAttributes));
-  }
-  return 0;
+  return store_bounded(
+      L, api_impl(L)->attributes, std::string_view(key, key_len),
+      [&] { return std::string(value, value_len); }, kMaxAttributes, "set", "attributes");
 }
 
 int api_set_priority(lua_State* L) {
@@ -395,24 +406,9 @@ int api_set_skill(lua_State* L) {
       check_string(L, "set_skill", 1, "skill", 1, kMaxNameBytes, Charset::kName, &len);
   const lua_Integer level =
       check_integer(L, "set_skill", 2, "min_level", kMinSkillLevel, kMaxSkillLevel);
-  Impl* impl = api_impl(L);
-  bool too_many = false;
-  const bool ok = host_store([&] {
-    std::string key(name, len);
-    auto it = impl->skills.find(key);
-    if (it != impl->skills.end()) {
-      it->second = static_cast<int>(level);
-    } else if (impl->skills.size() >= kMaxSkills) {
-      too_many = true;
-    } else {
-      impl->skills.emplace(std::move(key), static_cast<int>(level));
-    }
-  });
-  if (!ok) return host_out_of_memory(L, "set_skill");
-  if (too_many)
-    return luaL_error(L, "call.set_skill: too many skills (at most %d)",
-                      static_cast<int>(kMaxSkills));
-  return 0;
+  return store_bounded(
+      L, api_impl(L)->skills, std::string_view(name, len),
+      [level] { return static_cast<int>(level); }, kMaxSkills, "set_skill", "skills");
 }
 
 // call.log(text): a line for the call's log. Past kMaxLogLines, lines are dropped and the
