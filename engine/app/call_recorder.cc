@@ -318,6 +318,21 @@ void CallRecorder::on_core_event(const core::CoreEvent& event, const core::Routi
             sink_(std::move(r));
             calls_.erase(e.call.value);
           },
+          [&](const core::CallEndedBeforeQueue& e) {
+            // A call that a menu or a flow ended: no queue, no agent, no wait.
+            store::CallRecord r;
+            r.call_id = static_cast<std::int64_t>(e.call.value);
+            r.run_id = run_id_;
+            r.tenant = n.tenant(e.tenant);
+            r.caller = e.caller_number;
+            r.dialled = e.dialed_number;
+            r.final_state = core::to_string(e.state);
+            r.arrived_at = micros(e.arrived);
+            r.ended_at = micros(e.at);
+            r.vip_level = e.vip_level;
+            r.end_reason = core::to_string(e.cause);
+            sink_(std::move(r));
+          },
           [&](const core::OverflowLevelChanged& e) {
             sink_(store::OverflowRecord{run_id_, ++overflow_seq_, n.tenant(e.tenant),
                                         n.queue(e.queue), micros(e.at), e.from_tier, e.to_tier});

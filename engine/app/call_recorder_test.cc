@@ -264,6 +264,53 @@ std::vector<std::string> kinds_of(const std::vector<store::QueueEventRecord>& ev
   return kinds;
 }
 
+TEST_CASE("a call a menu or a flow ended before any queue has its call record and nothing else",
+          "[recorder]") {
+  Fixture f;
+  struct Case {
+    core::FinalState state;
+    core::HangupCause cause;
+    const char* final_state;
+    const char* end_reason;
+  };
+  for (const Case& c :
+       {Case{core::FinalState::kHungUp, core::HangupCause::kIvr, "hung-up", "ivr"},
+        Case{core::FinalState::kTransferred, core::HangupCause::kTransfer, "transferred",
+             "transfer"},
+        Case{core::FinalState::kAbandoned, core::HangupCause::kCallerBye, "abandoned",
+             "caller-bye"},
+        Case{core::FinalState::kVoicemail, core::HangupCause::kIvr, "voicemail", "ivr"}}) {
+    f.records.clear();
+    const core::TimePoint now = f.clock.now();
+    REQUIRE(f.core->end_before_queue(f.spec(9), 25s, c.state, c.cause, "flow welcome").ok());
+    REQUIRE(f.records.size() == 1);
+    const auto calls = f.all<store::CallRecord>();
+    REQUIRE(calls.size() == 1);
+    const store::CallRecord& r = calls[0];
+    CHECK(r.call_id == 9);
+    CHECK(r.run_id == 7);
+    CHECK(r.tenant == "acme");
+    CHECK(r.direction == "inbound");
+    CHECK(r.caller == "+15550001");
+    CHECK(r.dialled == "8000");
+    CHECK(r.first_queue.empty());
+    CHECK(r.last_queue.empty());
+    CHECK(r.agent.empty());
+    CHECK(r.final_state == c.final_state);
+    CHECK(r.end_reason == c.end_reason);
+    CHECK(r.arrived_at == micros(now - 25s));
+    CHECK(r.ended_at == micros(now));
+    CHECK_FALSE(r.queued_at);
+    CHECK_FALSE(r.answered_at);
+    CHECK(r.wait_ms == 0);
+    CHECK(r.total_wait_ms == 0);
+    CHECK(r.queues == 0);
+    CHECK(r.offers == 0);
+    CHECK(r.vip_level == 1);
+    CHECK_FALSE(r.sl_threshold_ms);
+  }
+}
+
 TEST_CASE("a transfer to a queue: a transfer event, then the call counts in the new queue",
           "[recorder][transfer]") {
   Fixture f;

@@ -89,6 +89,15 @@ void CoreEventLogger::on_core_event(const core::CoreEvent& event, const core::Ro
             f.emplace_back("hold_ms", to_ms(e.hold));
             log_event(level_, "call.finished", f);
           },
+          [&](const core::CallEndedBeforeQueue& e) {
+            log_event(level_, "call.ended_before_queue",
+                      {{"tenant", n.tenant(e.tenant)},
+                       {"call", e.call.value},
+                       {"entry", e.entry},
+                       {"state", core::to_string(e.state)},
+                       {"end_reason", core::to_string(e.cause)},
+                       {"in_engine_ms", to_ms(e.at - e.arrived)}});
+          },
           [&](const core::CallTransferred& e) {
             const std::string tenant = n.tenant(e.tenant), from_queue = n.queue(e.from_queue),
                               from_agent = n.agent(e.from_agent), to_queue = n.queue(e.to_queue),

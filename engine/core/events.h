@@ -121,19 +121,20 @@ enum class FinalState : std::uint8_t {
 // it (RoutingCore::hang_up) and the core's own otherwise. to_string gives the stable text
 // the history stores (calls.end_reason) and logs show.
 enum class HangupCause : std::uint8_t {
-  kUnspecified,       // "unspecified": the host did not say (hang_up's default)
-  kCallerCancel,      // "caller-cancel": the caller gave up before being answered (SIP CANCEL)
-  kCallerBye,         // "caller-bye": the caller hung up (BYE from the caller's side)
-  kAgentBye,          // "agent-bye": the agent hung up (BYE from the agent's phone)
-  kCallerNoAck,       // "caller-no-ack": the caller never confirmed the engine's answer (ACK)
-  kSessionExpired,    // "session-expired": a session timer ran out without a refresh
-  kMediaTimeout,      // "media-timeout": no media from a leg for too long
-  kQueueExit,         // "queue-exit": left through a configured exit (see CallExited's reason)
-  kTransfer,          // "transfer": handed outside, or a consultation joined by a transfer
-  kDialFailed,        // "dial-failed": a call an agent placed was not answered (outbound_failed)
-  kSystem,            // "system": the engine ended it (the call a consultation was for ended)
-  kAgentRelease,      // "agent-release": the agent ended it from the desktop (API)
-  kSupervisorRelease  // "supervisor-release": a supervisor ended it (force release, API)
+  kUnspecified,        // "unspecified": the host did not say (hang_up's default)
+  kCallerCancel,       // "caller-cancel": the caller gave up before being answered (SIP CANCEL)
+  kCallerBye,          // "caller-bye": the caller hung up (BYE from the caller's side)
+  kAgentBye,           // "agent-bye": the agent hung up (BYE from the agent's phone)
+  kCallerNoAck,        // "caller-no-ack": the caller never confirmed the engine's answer (ACK)
+  kSessionExpired,     // "session-expired": a session timer ran out without a refresh
+  kMediaTimeout,       // "media-timeout": no media from a leg for too long
+  kQueueExit,          // "queue-exit": left through a configured exit (see CallExited's reason)
+  kTransfer,           // "transfer": handed outside, or a consultation joined by a transfer
+  kDialFailed,         // "dial-failed": a call an agent placed was not answered (outbound_failed)
+  kSystem,             // "system": the engine ended it (the call a consultation was for ended)
+  kAgentRelease,       // "agent-release": the agent ended it from the desktop (API)
+  kSupervisorRelease,  // "supervisor-release": a supervisor ended it (force release, API)
+  kIvr                 // "ivr": an IVR menu or a call flow ended it (its hang-up or voicemail)
 };
 
 // The one final event of every call. `cause`: the one given to hang_up; kQueueExit after
@@ -288,11 +289,29 @@ struct TaskFinished {
 };
 
 // New alternatives go at the end: the index of an event is part of simulation trace hashes.
+// The one event of an inbound call that ended before it entered any queue: in an IVR menu
+// or a call flow (its hang-up, voicemail or transfer outside, the caller hanging up),
+// RoutingCore::end_before_queue. The core never held the call; the event is for its
+// record. `entry`: where it ended ("menu main", "flow welcome").
+struct CallEndedBeforeQueue {
+  CallId call;
+  TenantId tenant;
+  std::string caller_number;
+  std::string dialed_number;
+  int vip_level = 0;
+  FinalState state = FinalState::kAbandoned;
+  HangupCause cause = HangupCause::kUnspecified;
+  std::string entry;
+  std::vector<std::pair<std::string, std::string>> attributes;  // what menus and flows set
+  TimePoint arrived;                                            // entered the engine
+  TimePoint at;
+};
+
 using CoreEvent =
     std::variant<AgentStateChanged, CallQueued, CallOffered, OfferEnded, CallConnected,
                  CallEscalated, CallExited, CallFinished, OverflowLevelChanged, SupervisorAlert,
                  BreakWaitlisted, CallTransferred, TaskQueued, TaskOffered, TaskOfferEnded,
-                 TaskAccepted, TaskTransferred, TaskFinished>;
+                 TaskAccepted, TaskTransferred, TaskFinished, CallEndedBeforeQueue>;
 
 class CoreObserver {
  public:

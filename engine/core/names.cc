@@ -93,6 +93,7 @@ const char* to_string(HangupCause c) {
     case HangupCause::kSystem: return "system";
     case HangupCause::kAgentRelease: return "agent-release";
     case HangupCause::kSupervisorRelease: return "supervisor-release";
+    case HangupCause::kIvr: return "ivr";
   }
   return "?";
 }

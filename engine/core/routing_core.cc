@@ -1833,6 +1833,44 @@ Status RoutingCore::request_callback(CallSpec spec, QueueId queue, std::string n
   return Status::ok();
 }
 
+Status RoutingCore::end_before_queue(CallSpec spec, Duration in_engine, FinalState state,
+                                     HangupCause cause, std::string entry) {
+  if (!spec.id.valid()) return {ErrorCode::kInvalidArgument, "call id is missing"};
+  if (impl_->find_call(spec.id) != nullptr)
+    return {ErrorCode::kAlreadyExists,
+            "call " + std::to_string(spec.id.value) + " is in a queue or with an agent"};
+  const TenantId tenant = spec.tenant;
+  if (!tenant.valid() || tenant.value >= impl_->tenants.size() ||
+      !impl_->tenants[tenant.value].exists)
+    return Impl::not_found("tenant", tenant.value);
+  switch (state) {
+    case FinalState::kHungUp:
+    case FinalState::kVoicemail:
+    case FinalState::kTransferred:
+    case FinalState::kAbandoned:
+    case FinalState::kCancelled: break;
+    default:
+      return {ErrorCode::kInvalidArgument,
+              std::string("a call that never entered a queue cannot end ") + to_string(state)};
+  }
+  if (in_engine < Duration::zero()) return {ErrorCode::kInvalidArgument, "in_engine is negative"};
+  const TimePoint t = impl_->now();
+  CallEndedBeforeQueue ended;
+  ended.call = spec.id;
+  ended.tenant = tenant;
+  ended.caller_number = std::move(spec.caller_number);
+  ended.dialed_number = std::move(spec.dialed_number);
+  ended.vip_level = spec.vip_level;
+  ended.state = state;
+  ended.cause = cause;
+  ended.entry = std::move(entry);
+  ended.attributes = std::move(spec.attributes);
+  ended.arrived = t - in_engine;
+  ended.at = t;
+  impl_->emit(std::move(ended));
+  return Status::ok();
+}
+
 Status RoutingCore::Impl::add_inbound_call(CallSpec spec, QueueId queue, CallRt*& added) {
   QueueRt* q = find_queue(queue);
   if (q == nullptr) return not_found("queue", queue.value);

@@ -127,6 +127,15 @@ class RoutingCore {
   // it is never offered. The same checks as enqueue(), and a closed queue (removed from the
   // configuration) is refused; `number` is at most 64 characters.
   Status request_callback(CallSpec spec, QueueId queue, std::string number);
+  // A new inbound call that ended before it entered any queue, in an IVR menu or a call
+  // flow, `in_engine` after it arrived: the core never holds it, it only says so
+  // (CallEndedBeforeQueue) so that the call has its record like every other. `state`:
+  // kHungUp (the menu's or flow's hang-up), kVoicemail, kTransferred (a flow's transfer
+  // outside), kAbandoned (the caller hung up) or kCancelled (the engine ended it: shutdown,
+  // no ACK, a failure). Refused for an unknown tenant, a call id the core holds, another
+  // state or a negative in_engine.
+  Status end_before_queue(CallSpec spec, Duration in_engine, FinalState state, HangupCause cause,
+                          std::string entry);
   Status hold(CallId call);
   Status retrieve(CallId call);
   Status set_call_priority(CallId call, int priority);

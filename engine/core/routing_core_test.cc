@@ -2139,6 +2139,68 @@ TEST_CASE(
   h.check();
 }
 
+TEST_CASE(
+    "end_before_queue: a call a menu or a flow ended is told once, with its arrival, and "
+    "nothing else changes",
+    "[core][exits]") {
+  Harness h;
+  h.setup(1);
+  h.apply();
+  h.login(0);
+  h.advance(1h);
+  const auto before = h.mark();
+  CallSpec spec = Harness::spec(1, "+4930111");
+  spec.vip_level = 2;
+  spec.attributes = {{"ivr.main", "9"}};
+  REQUIRE(h.core.end_before_queue(spec, 42s, FinalState::kHungUp, HangupCause::kIvr, "menu main")
+              .is_ok());
+  h.check();
+  REQUIRE(h.count<CallEndedBeforeQueue>(before) == 1);
+  const auto ended = h.last<CallEndedBeforeQueue>();
+  CHECK(ended->call == C(1));
+  CHECK(ended->tenant == TenantId(0));
+  CHECK(ended->caller_number == "+4930111");
+  CHECK(ended->dialed_number == "800");
+  CHECK(ended->vip_level == 2);
+  CHECK(ended->state == FinalState::kHungUp);
+  CHECK(ended->cause == HangupCause::kIvr);
+  CHECK(ended->entry == "menu main");
+  CHECK(ended->attributes == std::vector<std::pair<std::string, std::string>>{{"ivr.main", "9"}});
+  CHECK(ended->at == h.now());
+  CHECK(ended->arrived == h.now() - 42s);
+  // The core holds nothing for it: no queue counted it, the agent is still Ready, and no
+  // other event came.
+  CHECK(h.mark() == before + 1);
+  CHECK_FALSE(h.exists(1));
+  CHECK(h.queue(0).counters.entered == 0);
+  CHECK(h.state(0) == AgentState::kReady);
+  // Every state a call can end in before a queue; the others are refused.
+  for (auto state : {FinalState::kVoicemail, FinalState::kTransferred, FinalState::kAbandoned,
+                     FinalState::kCancelled})
+    CHECK(h.core.end_before_queue(Harness::spec(2), 0s, state, HangupCause::kCallerBye, "flow f")
+              .is_ok());
+  for (auto state : {FinalState::kCompleted, FinalState::kCallback, FinalState::kUnanswered})
+    CHECK(
+        h.core.end_before_queue(Harness::spec(3), 0s, state, HangupCause::kIvr, "flow f").code() ==
+        ErrorCode::kInvalidArgument);
+  // A call the core holds, an unknown tenant, no id, a negative time in the engine.
+  h.enqueue(4);
+  CHECK(h.core.end_before_queue(Harness::spec(4), 0s, FinalState::kHungUp, HangupCause::kIvr, "")
+            .code() == ErrorCode::kAlreadyExists);
+  CHECK(h.exists(4));
+  CallSpec other = Harness::spec(5);
+  other.tenant = TenantId(7);
+  CHECK(h.core.end_before_queue(other, 0s, FinalState::kHungUp, HangupCause::kIvr, "").code() ==
+        ErrorCode::kNotFound);
+  CallSpec no_id = Harness::spec(8);
+  no_id.id = CallId{};
+  CHECK(h.core.end_before_queue(no_id, 0s, FinalState::kHungUp, HangupCause::kIvr, "").code() ==
+        ErrorCode::kInvalidArgument);
+  CHECK(h.core.end_before_queue(Harness::spec(6), -1s, FinalState::kHungUp, HangupCause::kIvr, "")
+            .code() == ErrorCode::kInvalidArgument);
+  h.check();
+}
+
 TEST_CASE("join_when_empty=false: callers are refused while no member is logged in",
           "[core][exits]") {
   Harness h;

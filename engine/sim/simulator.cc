@@ -217,6 +217,9 @@ std::string describe(const core::CoreEvent& event) {
     std::string operator()(const core::TaskFinished& e) const {
       return "TaskFinished task " + id_text(e.task.value);
     }
+    std::string operator()(const core::CallEndedBeforeQueue& e) const {
+      return "CallEndedBeforeQueue call " + id_text(e.call.value);
+    }
   };
   return std::visit(Describe{}, event);
 }
@@ -260,6 +263,9 @@ std::pair<CallId, AgentId> subjects(const core::CoreEvent& event) {
     std::pair<CallId, AgentId> operator()(const core::TaskAccepted&) const { return {}; }
     std::pair<CallId, AgentId> operator()(const core::TaskTransferred&) const { return {}; }
     std::pair<CallId, AgentId> operator()(const core::TaskFinished&) const { return {}; }
+    std::pair<CallId, AgentId> operator()(const core::CallEndedBeforeQueue& e) const {
+      return {e.call, {}};
+    }
   };
   return std::visit(Subjects{}, event);
 }
@@ -346,6 +352,10 @@ class Simulator::Impl final : public core::CoreObserver {
   void handle(const core::TaskAccepted&) { violation("task event in a voice-only simulation"); }
   void handle(const core::TaskTransferred&) { violation("task event in a voice-only simulation"); }
   void handle(const core::TaskFinished&) { violation("task event in a voice-only simulation"); }
+  // Simulated calls go straight into queues: no menu or flow ends one before.
+  void handle(const core::CallEndedBeforeQueue&) {
+    violation("a call ended before any queue in a simulation without menus");
+  }
   CallTrack* event_call(CallId id, const char* event);
   AgentTrack* event_agent(AgentId id, const char* event);
   QueueTrack* event_queue(QueueId id, const char* event);

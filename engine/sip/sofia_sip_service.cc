@@ -335,6 +335,12 @@ class SofiaSipService final : public SipService {
     std::uint64_t closing_prompt = 0;
     const char* closing_reason = nullptr;
     bool breakout_requested = false;
+    // A call that never reaches a queue (a menu or a flow ends it) is told to the core once
+    // as it ends, for its record (tell_ended_before_queue): where it was ("menu main",
+    // "flow welcome"; empty: neither) and when it arrived.
+    std::string entry;
+    Clock::time_point arrived = Clock::now();
+    bool ended_told = false;
     std::vector<std::unique_ptr<AgentLeg>> agents;
     AgentLeg* connected = nullptr;
   };
@@ -490,6 +496,7 @@ class SofiaSipService final : public SipService {
   void start_voicemail(Call& call, const std::string& mailbox,
                        const std::vector<media::Clip>& greeting);
   void end_voicemail(Call& call, const char* why);
+  void tell_ended_before_queue(Call& call, core::FinalState state, core::HangupCause cause);
   void announce_position(Call& call);
   bool try_breakout(Call& call, char key);
   void say_and_hang_up(Call& call, std::vector<media::Clip> clips, const char* reason);
@@ -1134,8 +1141,31 @@ void SofiaSipService::end_voicemail(Call& call, const char* why) {
   log(SipLogLevel::kInfo, "sip.voicemail_end",
       {{"call", std::to_string(call.id.value)}, {"mailbox", call.mailbox}, {"why", why}});
   media_->stop_recording(call.caller.stream);
+  tell_ended_before_queue(call, core::FinalState::kVoicemail, core::HangupCause::kIvr);
   send_bye(call.caller, "SIP;cause=200;text=\"message recorded\"");
   destroy_call(call.id);
+}
+
+// A call that a menu or a flow ended before any queue: the core records it (its state,
+// who or what ended it, how long it was in the engine). Once; not for calls the core has.
+void SofiaSipService::tell_ended_before_queue(Call& call, core::FinalState state,
+                                              core::HangupCause cause) {
+  // (entry is set on inbound calls only; a flow's transfer outside makes the call kOutbound.)
+  if (call.ended_told || call.enqueued || call.entry.empty()) return;
+  call.ended_told = true;
+  const auto in_engine = std::chrono::duration_cast<core::Duration>(Clock::now() - call.arrived);
+  submit([this, spec = call_spec_of(call), in_engine, state, cause,
+          entry = call.entry](core::RoutingCore& core) mutable {
+    const core::CallId id = spec.id;
+    const core::Status status =
+        core.end_before_queue(std::move(spec), in_engine, state, cause, std::move(entry));
+    if (!status) {
+      post([this, id, message = status.message()] {
+        log(SipLogLevel::kWarn, "sip.record_refused",
+            {{"call", std::to_string(id.value)}, {"error", message}});
+      });
+    }
+  });
 }
 
 // A waiting caller's place and estimated wait, asked of the core and then said; the
@@ -1366,15 +1396,17 @@ void SofiaSipService::transfer_from_flow(Call& call, const std::string& number) 
        {"target", number}});
   call.caller_id = trunk->caller_id;
   call.external = true;  // the outside leg's answer bridges it; a BYE from either side ends it
-  call.finished = true;  // nothing in the core to tell
+  call.finished = true;  // the core has its record (below): nothing more to tell it
   call.kind = core::CallKind::kOutbound;  // the trunk's caller id on the new leg
   apply_media(call);
   if (std::string why = place_leg(call, uri, core::AgentId{}, number); !why.empty()) {
     log(SipLogLevel::kWarn, "sip.transfer_failed",
         {{"call", std::to_string(call.id.value)}, {"status", why}});
     end_call(call, "SIP;cause=480;text=\"transfer target unavailable\"");
-    destroy_call(call.id);
+    destroy_call(call.id);  // recorded as ended by the engine
+    return;
   }
+  tell_ended_before_queue(call, core::FinalState::kTransferred, core::HangupCause::kTransfer);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1396,6 +1428,7 @@ void SofiaSipService::start_menu(Call& call, const std::string& name) {
   }
   call.menu = menu;
   call.menu_attempts = 0;
+  call.entry = "menu " + name;
   log(SipLogLevel::kInfo, "sip.menu", {{"call", std::to_string(call.id.value)}, {"menu", name}});
   play_menu(call, false);
 }
@@ -1476,6 +1509,7 @@ void SofiaSipService::run_menu_action(Call& call, const SipMenuAction& action) {
           {{"call", std::to_string(call.id.value)},
            {"menu", call.menu != nullptr ? call.menu->name : std::string()},
            {"reason", hangup ? action.target : std::string("destination not available")}});
+      tell_ended_before_queue(call, core::FinalState::kHungUp, core::HangupCause::kIvr);
       call.menu = nullptr;
       send_bye(call.caller, "SIP;cause=200;text=\"menu ended\"");
       destroy_call(call.id);
@@ -1501,6 +1535,7 @@ void SofiaSipService::start_flow(Call& call, const SipTenant& tenant, const std:
     return;
   }
   call.flow_name = name;
+  call.entry = "flow " + name;
   log(SipLogLevel::kInfo, "sip.flow", {{"call", std::to_string(call.id.value)}, {"flow", name}});
   run_flow(call, call.flow->start());
 }
@@ -1997,7 +2032,13 @@ void SofiaSipService::hang_up_from_sip(Call& call, core::HangupCause cause) {
       {{"call", std::to_string(call.id.value)}, {"cause", core::to_string(cause)}});
   const core::CallId id = call.id;
   if (call.finished || (call.kind == core::CallKind::kInbound && !call.enqueued)) {
-    destroy_call(id);  // nothing to tell the core (it has finished, or never had the call)
+    // The core has finished, or never had the call: a menu's or flow's caller hung up
+    // (during a voicemail recording: the message is kept).
+    tell_ended_before_queue(
+        call,
+        call.voicemail_recording ? core::FinalState::kVoicemail : core::FinalState::kAbandoned,
+        cause);
+    destroy_call(id);
     return;
   }
   submit([this, id, cause](core::RoutingCore& core) {
@@ -3857,6 +3898,9 @@ void SofiaSipService::destroy_call(core::CallId id) {
   auto it = calls_.find(id.value);
   if (it == calls_.end()) return;
   Call& call = *it->second;
+  // A menu's or flow's call ended otherwise (shutdown, a failure): the engine ended it.
+  if (call.caller_answered)
+    tell_ended_before_queue(call, core::FinalState::kCancelled, core::HangupCause::kSystem);
   if (call.caller_invite != nullptr) {
     nta_incoming_bind(call.caller_invite, nullptr, nullptr);
     nta_incoming_destroy(call.caller_invite);

@@ -222,6 +222,7 @@ case "$case_name" in
     if [[ "$case_name" == ivr_timeout ]]; then
       invalid=$(count "$dir/caller.rtp" tone500)
       ((invalid >= 10)) || fail "the caller did not hear the invalid prompt ($invalid packets)"
+      expect_ended_before_queue 1 hung-up ivr
     fi
     ;;
   flow_digit | flow_fallback | flow_reload)
@@ -377,6 +378,7 @@ case "$case_name" in
     stop_probe "$caller_probe"
     call="$(call_id_of 1)"
     expect_voicemail "$call" sales-box
+    expect_ended_before_queue 1 voicemail ivr
     greeting=$(count "$dir/caller.rtp" tone700) beep=$(count "$dir/caller.rtp" tone1000)
     ((greeting >= 20)) || fail "the caller heard $greeting packets of the greeting"
     ((beep >= 10)) || fail "the caller heard $beep packets of the beep"

@@ -213,19 +213,36 @@ call_id_of() {
   grep -E 'event=sip.call_arrived' "$log" | sed -n "${1}p" | sed -E 's/.* call=([0-9]+).*/\1/'
 }
 
-# expect_end_reason N REASON: the N-th call's record reaches the database with end_reason
-# REASON (the record store ships asynchronously: waits up to 60 s).
-expect_end_reason() {
+# wait_record N EXPR WANT: the N-th call's row of calls reaches the database (the record
+# store ships asynchronously: waits up to 60 s) with EXPR (SQL over that row) = WANT.
+wait_record() {
   local call got="" deadline=$((SECONDS + 60))
   call="$(call_id_of "$1")"
   [[ -n "$call" ]] || fail "no call number $1 arrived"
   while :; do
-    got="$(sql "SELECT coalesce(end_reason, '(null)') FROM calls WHERE call_id = $call" 2>/dev/null || true)"
-    [[ "$got" == "$2" ]] && return 0
-    [[ -z "$got" ]] || fail "call $1 ($call) was recorded with end_reason $got, not $2"
+    got="$(sql "SELECT $2 FROM calls WHERE call_id = $call" 2>/dev/null || true)"
+    [[ "$got" == "$3" ]] && return 0
+    [[ -z "$got" ]] || fail "call $1 ($call) was recorded with $2 = \"$got\", not \"$3\""
     ((SECONDS < deadline)) || fail "call $1 ($call) has no record in the database after 60 s"
     sleep 0.2
   done
+}
+
+# expect_end_reason N REASON: the N-th call's record has end_reason REASON.
+expect_end_reason() {
+  wait_record "$1" "coalesce(end_reason, '(null)')" "$2"
+}
+
+# expect_ended_before_queue N STATE REASON: a menu or a flow ended the N-th call before
+# any queue: the core says so, and its record (inbound, no queue, no agent) has final
+# state STATE and end_reason REASON.
+expect_ended_before_queue() {
+  local call
+  call="$(call_id_of "$1")"
+  wait_log "event=call.ended_before_queue tenant=acme call=$call .*state=$2 end_reason=$3"
+  wait_record "$1" "direction || ' ' || final_state || ' ' || coalesce(end_reason, '-') || ' ' ||
+    coalesce(first_queue, '-') || ' ' || coalesce(agent, '-') || ' ' || queues" \
+    "inbound $2 $3 - - 0"
 }
 
 # expect_finished N STATE [AGENT]: the N-th call that arrived finished in STATE (with AGENT).

@@ -383,6 +383,7 @@ case "$case_name" in
     wait_log "event=sip.transfer call=$call kind=external by=\"flow outside\" target=\\+15559876"
     wait_log "event=sip.transfer_answered call=$call target=\\+15559876"
     wait_log "event=sip.hangup call=$call cause=outside-bye"
+    expect_ended_before_queue 1 transferred transfer
     ;;
 
   flow_transfer_refused)
@@ -399,6 +400,19 @@ case "$case_name" in
     wait_log "event=sip.transfer_refused call=$call by=\"flow outside\" target=\\+15559876 reason=\"transfers to outside numbers are not allowed\""
     ! grep -E 'event=sip.agent_invite .*15559876' "$log" >/dev/null ||
       fail "the outside number was dialled although the tenant forbids it"
+    expect_ended_before_queue 1 hung-up ivr
+    ;;
+
+  ivr_abandon)
+    # The caller hangs up in the menu, before choosing: the call never reached a queue,
+    # and still has its record, abandoned by the caller's BYE.
+    start_sip_acdd
+    start_caller caller.xml 300 -d 1000
+    wait_pid "$last_pid" "caller"
+    wait_log "event=sip.menu call=$(call_id_of 1) menu=main"
+    expect_ended_before_queue 1 abandoned caller-bye
+    ! grep -E 'event=call.(queued|finished) ' "$log" >/dev/null ||
+      fail "a call that never left the menu was queued or finished in a queue"
     ;;
 
   blind_transfer_agent)
