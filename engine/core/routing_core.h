@@ -132,7 +132,7 @@ class RoutingCore {
   // (CallEndedBeforeQueue) so that the call has its record like every other. `state`:
   // kHungUp (the menu's or flow's hang-up), kVoicemail, kTransferred (a flow's transfer
   // outside), kAbandoned (the caller hung up) or kCancelled (the engine ended it: shutdown,
-  // no ACK, a failure). Refused for an unknown tenant, a call id the core holds, another
+  // no ACK, a session or media timeout, a failure). Refused for an unknown tenant, a call id the core holds, another
   // state or a negative in_engine.
   Status end_before_queue(CallSpec spec, Duration in_engine, FinalState state, HangupCause cause,
                           std::string entry);

@@ -1341,6 +1341,10 @@ void SofiaSipService::refused_by_core(core::CallId id, const core::Status& statu
   post([this, id, event, text, message = status.message()] {
     log(SipLogLevel::kError, event, {{"call", std::to_string(id.value)}, {"error", message}});
     if (Call* failed = find_call(id)) {
+      // The core never held it: an answered caller's record says the engine ended it
+      // (destroy_call tells the core so).
+      failed->enqueued = false;
+      if (failed->entry.empty()) failed->entry = "refused";
       const std::string reason = std::string("SIP;cause=500;text=\"") + text + "\"";
       end_call(*failed, reason.c_str());
       destroy_call(id);
@@ -1413,6 +1417,7 @@ void SofiaSipService::transfer_from_flow(Call& call, const std::string& number) 
 // IVR menus
 
 void SofiaSipService::start_menu(Call& call, const std::string& name) {
+  call.entry = "menu " + name;  // (also when it is missing: the call's record says where)
   const SipMenu* menu = nullptr;
   if (call.menu_directory) {
     for (const auto& t : call.menu_directory->tenants)
@@ -1428,7 +1433,6 @@ void SofiaSipService::start_menu(Call& call, const std::string& name) {
   }
   call.menu = menu;
   call.menu_attempts = 0;
-  call.entry = "menu " + name;
   log(SipLogLevel::kInfo, "sip.menu", {{"call", std::to_string(call.id.value)}, {"menu", name}});
   play_menu(call, false);
 }
@@ -1522,6 +1526,7 @@ void SofiaSipService::run_menu_action(Call& call, const SipMenuAction& action) {
 // Call flows
 
 void SofiaSipService::start_flow(Call& call, const SipTenant& tenant, const std::string& name) {
+  call.entry = "flow " + name;  // (also when it is missing: the call's record says where)
   const SipFlow* flow = nullptr;
   for (const auto& f : tenant.flows)
     if (f.name == name) flow = &f;
@@ -1535,7 +1540,6 @@ void SofiaSipService::start_flow(Call& call, const SipTenant& tenant, const std:
     return;
   }
   call.flow_name = name;
-  call.entry = "flow " + name;
   log(SipLogLevel::kInfo, "sip.flow", {{"call", std::to_string(call.id.value)}, {"flow", name}});
   run_flow(call, call.flow->start());
 }
@@ -2033,11 +2037,15 @@ void SofiaSipService::hang_up_from_sip(Call& call, core::HangupCause cause) {
   const core::CallId id = call.id;
   if (call.finished || (call.kind == core::CallKind::kInbound && !call.enqueued)) {
     // The core has finished, or never had the call: a menu's or flow's caller hung up
-    // (during a voicemail recording: the message is kept).
-    tell_ended_before_queue(
-        call,
-        call.voicemail_recording ? core::FinalState::kVoicemail : core::FinalState::kAbandoned,
-        cause);
+    // (during a voicemail recording: the message is kept), or the engine gave the caller
+    // up (no ACK, a session or media timeout).
+    const bool caller_left =
+        cause == core::HangupCause::kCallerBye || cause == core::HangupCause::kCallerCancel;
+    tell_ended_before_queue(call,
+                            call.voicemail_recording ? core::FinalState::kVoicemail
+                            : caller_left            ? core::FinalState::kAbandoned
+                                                     : core::FinalState::kCancelled,
+                            cause);
     destroy_call(id);
     return;
   }

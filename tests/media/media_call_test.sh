@@ -223,6 +223,11 @@ case "$case_name" in
       invalid=$(count "$dir/caller.rtp" tone500)
       ((invalid >= 10)) || fail "the caller did not hear the invalid prompt ($invalid packets)"
       expect_ended_before_queue 1 hung-up ivr
+    else
+      # The caller hung up in the queue the menu chose: an abandon there, nothing else.
+      expect_finished 1 abandoned
+      ! grep -E 'event=call.ended_before_queue' "$log" >/dev/null ||
+        fail "a call the menu queued was recorded as ended before any queue"
     fi
     ;;
   flow_digit | flow_fallback | flow_reload)
