@@ -2437,7 +2437,8 @@ TEST_CASE("hang-up causes have stable, distinct names", "[core][cause]") {
       {HangupCause::kDialFailed, "dial-failed"},
       {HangupCause::kSystem, "system"},
       {HangupCause::kAgentRelease, "agent-release"},
-      {HangupCause::kSupervisorRelease, "supervisor-release"}};
+      {HangupCause::kSupervisorRelease, "supervisor-release"},
+      {HangupCause::kIvr, "ivr"}};
   std::set<std::string> seen;
   for (const auto& [cause, name] : names) {
     CHECK(std::string(to_string(cause)) == name);
