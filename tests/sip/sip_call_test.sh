@@ -403,6 +403,19 @@ case "$case_name" in
     expect_ended_before_queue 1 hung-up ivr
     ;;
 
+  bye_before_ack)
+    # The engine hangs up a flow's caller (a refused transfer) at once, before the caller's
+    # ACK: its BYE waits for that ACK. The caller hangs up first and never ACKs: the engine
+    # answers the caller's BYE and sends none of its own.
+    start_sip_acdd
+    start_caller caller_bye_before_ack.xml 314
+    wait_pid "$last_pid" "caller"
+    call="$(call_id_of 1)"
+    wait_log "event=sip.bye_awaits_ack call=$call"
+    wait_log "event=sip.bye_after_ack call=$call after=caller-bye sent=false"
+    expect_ended_before_queue 1 hung-up ivr
+    ;;
+
   ivr_abandon)
     # The caller hangs up in the menu, before choosing: the call never reached a queue,
     # and still has its record, abandoned by the caller's BYE.
