@@ -449,6 +449,7 @@ class SofiaSipService final : public SipService {
   static std::string outbound_target(const std::string& outbound_uri, const std::string& number);
   void send_ack(Leg& leg, nta_outgoing_t* invite);
   void send_bye(Leg& leg, const char* reason);
+  void send_bye_request(nta_leg_t* dialog, const char* reason);
   // The caller's dialog of a call that ends before the caller has ACKed the engine's 200:
   // RFC 3261 15 forbids a BYE until that ACK (or the INVITE transaction's timeout), so the
   // dialog and the transaction outlive the call in byes_after_ack_.
@@ -3518,8 +3519,13 @@ void SofiaSipService::send_bye(Leg& leg, const char* reason) {
   }
   leg.gone = true;
   close_stream(leg);
+  send_bye_request(leg.leg, reason);
+}
+
+// The BYE itself, on `dialog`; nta frees the transaction when its final response comes.
+void SofiaSipService::send_bye_request(nta_leg_t* dialog, const char* reason) {
   nta_outgoing_t* bye = nta_outgoing_tcreate(
-      leg.leg, &SofiaSipService::on_final_response_destroy, nullptr, nullptr, SIP_METHOD_BYE,
+      dialog, &SofiaSipService::on_final_response_destroy, nullptr, nullptr, SIP_METHOD_BYE,
       nullptr, TAG_IF(reason != nullptr, SIPTAG_REASON_STR(reason)),
       SIPTAG_USER_AGENT_STR(options_.user_agent.c_str()), TAG_END());
   (void)bye;
@@ -3571,13 +3577,8 @@ int SofiaSipService::on_bye_after_ack_request(nta_leg_magic_t* magic, nta_leg_t*
 }
 
 void SofiaSipService::finish_bye_after_ack(ByeAfterAck& pending, bool send, const char* why) {
-  if (send) {
-    nta_outgoing_t* bye = nta_outgoing_tcreate(
-        pending.leg, &SofiaSipService::on_final_response_destroy, nullptr, nullptr, SIP_METHOD_BYE,
-        nullptr, TAG_IF(!pending.reason.empty(), SIPTAG_REASON_STR(pending.reason.c_str())),
-        SIPTAG_USER_AGENT_STR(options_.user_agent.c_str()), TAG_END());
-    (void)bye;
-  }
+  if (send)
+    send_bye_request(pending.leg, pending.reason.empty() ? nullptr : pending.reason.c_str());
   log(SipLogLevel::kInfo, "sip.bye_after_ack",
       {{"call", std::to_string(pending.call)}, {"after", why}, {"sent", send ? "true" : "false"}});
   nta_incoming_bind(pending.invite, nullptr, nullptr);
